@@ -1,0 +1,43 @@
+package dev.castellan;
+
+/**
+ * Stable, transport-neutral error codes. The numeric values are OpenFGA's, so that clients written
+ * for OpenFGA see the codes they expect; the HTTP layer alone maps them to statuses.
+ */
+public enum ErrorCode {
+  VALIDATION_ERROR(2000, "validation_error"),
+  AUTHORIZATION_MODEL_NOT_FOUND(2001, "authorization_model_not_found"),
+  AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX(2002, "authorization_model_resolution_too_complex"),
+  INVALID_WRITE_INPUT(2003, "invalid_write_input"),
+  CANNOT_ALLOW_DUPLICATE_TUPLES_IN_ONE_REQUEST(
+      2004, "cannot_allow_duplicate_tuples_in_one_request"),
+  INVALID_CONTINUATION_TOKEN(2007, "invalid_continuation_token"),
+  INVALID_OBJECT_FORMAT(2012, "invalid_object_format"),
+  TYPE_NOT_FOUND(2021, "type_not_found"),
+  RELATION_NOT_FOUND(2022, "relation_not_found"),
+  INVALID_USER(2025, "invalid_user"),
+  INVALID_TUPLE(2027, "invalid_tuple"),
+  INVALID_AUTHORIZATION_MODEL(2036, "invalid_authorization_model"),
+  EXCEEDED_ENTITY_LIMIT(2053, "exceeded_entity_limit"),
+  /** A condition could not be evaluated (bad context value, runtime CEL error). */
+  CONDITION_EVALUATION_ERROR(2000, "validation_error"),
+  INTERNAL_ERROR(4000, "internal_error");
+
+  private final int number;
+  private final String wireName;
+
+  ErrorCode(int number, String wireName) {
+    this.number = number;
+    this.wireName = wireName;
+  }
+
+  /** OpenFGA's numeric code. */
+  public int number() {
+    return number;
+  }
+
+  /** OpenFGA's snake_case code name, as sent in {@code {"code": ...}} bodies. */
+  public String wireName() {
+    return wireName;
+  }
+}

@@ -1,0 +1,284 @@
+package dev.castellan.engine;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.condition.ConditionEvaluator;
+import dev.castellan.model.AuthorizationModel;
+import dev.castellan.model.ModelValidator;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Answers check, expand, list-objects and list-users for one authorization model over one store's
+ * {@link TupleIndex}. Thread-safe; create one per (store, model) and reuse it: creation validates
+ * the model and compiles it and its conditions.
+ *
+ * <p>Every answer is computed over one consistent revision of the index. Deny is a result, never an
+ * exception; exceptions carry an {@link ErrorCode} and mean the request itself was wrong or too
+ * complex.
+ */
+public final class Engine {
+  /** Most contextual tuples accepted in one request (OpenFGA's default). */
+  public static final int MAX_CONTEXTUAL_TUPLES = 100;
+
+  private final CompiledModel model;
+  private final TupleIndex index;
+
+  private Engine(CompiledModel model, TupleIndex index) {
+    this.model = model;
+    this.index = index;
+  }
+
+  /**
+   * Validates and compiles {@code model} for {@code index}.
+   *
+   * @throws dev.castellan.model.InvalidModelException when the model breaks a rule
+   */
+  public static Engine create(AuthorizationModel model, TupleIndex index) {
+    ModelValidator.requireValid(model);
+    ConditionEvaluator conditions = ConditionEvaluator.compile(model.conditions());
+    return new Engine(new CompiledModel(model, index.names(), conditions), index);
+  }
+
+  public AuthorizationModel model() {
+    return model.source;
+  }
+
+  public TupleIndex index() {
+    return index;
+  }
+
+  /** Decides a check. */
+  public CheckResult check(CheckRequest request) {
+    String[] object = Refs.splitObject(request.object());
+    if (object == null) {
+      throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
+    }
+    int type = requireType(object[0], ErrorCode.VALIDATION_ERROR);
+    int relation = requireRelation(type, object[0], request.relation(), ErrorCode.VALIDATION_ERROR);
+    Refs.UserRef user = requireUser(request.user());
+    long stamp = index.readLock();
+    try {
+      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
+      evaluation.subject(user);
+      int objectId = evaluation.objectId(request.object());
+      if (!request.explain()) {
+        return CheckResult.of(evaluation.check(objectId, type, relation, 0, null) == Evaluation.TRUE);
+      }
+      Trace root = new Trace("check " + request.object() + "#" + request.relation() + "@" + request.user());
+      try {
+        int result = root.done(evaluation.check(objectId, type, relation, 0, root));
+        return CheckResult.explained(result == Evaluation.TRUE, root.toExplanation());
+      } catch (CastellanException e) {
+        root.failed();
+        throw e;
+      }
+    } finally {
+      index.unlockRead(stamp);
+    }
+  }
+
+  /** Every object of the request's type the user has the relation on, at most {@code limit}. */
+  public List<String> listObjects(ListObjectsRequest request, int limit) {
+    int type = requireType(request.type(), ErrorCode.TYPE_NOT_FOUND);
+    int relation = requireRelation(type, request.type(), request.relation(), ErrorCode.RELATION_NOT_FOUND);
+    Refs.UserRef user = requireUser(request.user());
+    long stamp = index.readLock();
+    try {
+      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
+      evaluation.subject(user);
+      return evaluation.listObjects(type, relation, limit);
+    } finally {
+      index.unlockRead(stamp);
+    }
+  }
+
+  /** Every object the user has the relation on, without a limit. */
+  public List<String> listObjects(ListObjectsRequest request) {
+    return listObjects(request, Integer.MAX_VALUE);
+  }
+
+  /** Users of the object's relation that match the filters, at most {@code limit}. */
+  public List<String> listUsers(ListUsersRequest request, int limit) {
+    String[] object = Refs.splitObject(request.object());
+    if (object == null) {
+      throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
+    }
+    int type = requireType(object[0], ErrorCode.TYPE_NOT_FOUND);
+    int relation = requireRelation(type, object[0], request.relation(), ErrorCode.RELATION_NOT_FOUND);
+    if (request.userFilters().isEmpty()) {
+      throw invalid("list-users needs at least one user filter, e.g. 'user' or 'group#member'");
+    }
+    List<Evaluation.UserFilter> filters = new ArrayList<>();
+    for (String filter : request.userFilters()) {
+      int hash = filter.indexOf('#');
+      String filterType = hash < 0 ? filter : filter.substring(0, hash);
+      int filterTypeId = requireType(filterType, ErrorCode.TYPE_NOT_FOUND);
+      int filterRelation = -1;
+      if (hash >= 0) {
+        filterRelation =
+            requireRelation(filterTypeId, filterType, filter.substring(hash + 1), ErrorCode.RELATION_NOT_FOUND);
+      }
+      filters.add(new Evaluation.UserFilter(filterTypeId, filterRelation));
+    }
+    long stamp = index.readLock();
+    try {
+      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
+      int objectId = evaluation.objectId(request.object());
+      if (objectId < 0) {
+        return List.of();
+      }
+      return evaluation.listUsers(objectId, relation, filters, limit);
+    } finally {
+      index.unlockRead(stamp);
+    }
+  }
+
+  public List<String> listUsers(ListUsersRequest request) {
+    return listUsers(request, Integer.MAX_VALUE);
+  }
+
+  /** One level of the userset tree of {@code object#relation}. */
+  public ExpandNode expand(String object, String relation) {
+    String[] parts = Refs.splitObject(object);
+    if (parts == null) {
+      throw invalid("invalid object '" + Refs.shorten(object) + "'");
+    }
+    int type = requireType(parts[0], ErrorCode.VALIDATION_ERROR);
+    int relationId = requireRelation(type, parts[0], relation, ErrorCode.VALIDATION_ERROR);
+    RelationInfo info = model.relation(type, relationId);
+    long stamp = index.readLock();
+    try {
+      Evaluation evaluation = evaluation(List.of(), Map.of());
+      int objectId = evaluation.objectId(object);
+      if (objectId < 0) {
+        return emptyExpand(object, info);
+      }
+      return evaluation.expand(objectId, info);
+    } finally {
+      index.unlockRead(stamp);
+    }
+  }
+
+  /**
+   * Checks that {@code tuple} may be written under this model: known type and relation, a user
+   * type, wildcard, userset and condition the relation admits directly.
+   *
+   * @throws CastellanException with {@link ErrorCode#INVALID_TUPLE} naming what is wrong
+   */
+  public void validateTuple(Tuple tuple) {
+    TupleKey key = tuple.key();
+    String[] object = Refs.splitObject(key.object());
+    if (object == null) {
+      throw invalidTuple(key, "the object must be 'type:id'");
+    }
+    int type = model.names.find(object[0]);
+    if (!model.isType(type)) {
+      throw invalidTuple(key, "type '" + object[0] + "' is not defined in the model");
+    }
+    RelationInfo info = model.relation(type, model.names.find(key.relation()));
+    if (info == null) {
+      throw invalidTuple(key, "relation '" + object[0] + "#" + key.relation() + "' is not defined");
+    }
+    Refs.UserRef user = Refs.parseUser(key.user());
+    if (user == null) {
+      throw invalidTuple(key, "the user must be 'type:id', 'type:*' or 'type:id#relation'");
+    }
+    int userType = model.names.find(user.type());
+    if (!model.isType(userType)) {
+      throw invalidTuple(key, "user type '" + user.type() + "' is not defined in the model");
+    }
+    int userRelation = -1;
+    if (user.isUserset()) {
+      userRelation = model.names.find(user.relation());
+      if (model.relation(userType, userRelation) == null) {
+        throw invalidTuple(
+            key, "relation '" + user.type() + "#" + user.relation() + "' is not defined");
+      }
+    }
+    if (tuple.isConditional() && !model.source.conditions().containsKey(tuple.condition())) {
+      throw invalidTuple(key, "condition '" + tuple.condition() + "' is not defined in the model");
+    }
+    if (info.admit(userType, userRelation, user.wildcard(), tuple.condition()) == null) {
+      String what = user.wildcard() ? user.type() + ":*" : user.isUserset() ? user.type() + "#" + user.relation() : user.type();
+      throw invalidTuple(
+          key,
+          "'"
+              + what
+              + (tuple.isConditional() ? " with " + tuple.condition() : "")
+              + "' is not an allowed type restriction for '"
+              + info
+              + "'");
+    }
+  }
+
+  private Evaluation evaluation(List<Tuple> contextualTuples, Map<String, Object> context) {
+    Relationships main = index.relationships();
+    if (contextualTuples.isEmpty()) {
+      return new Evaluation(model, new Relationships[] {main}, context);
+    }
+    if (contextualTuples.size() > MAX_CONTEXTUAL_TUPLES) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "at most " + MAX_CONTEXTUAL_TUPLES + " contextual tuples are allowed, got " + contextualTuples.size());
+    }
+    for (Tuple tuple : contextualTuples) {
+      validateTuple(tuple);
+    }
+    Relationships overlay = new Relationships(main.names, main.objects.child(), contextualTuples.size());
+    for (Tuple tuple : contextualTuples) {
+      overlay.add(tuple);
+    }
+    return new Evaluation(model, new Relationships[] {main, overlay}, context);
+  }
+
+  private int requireType(String type, ErrorCode code) {
+    int id = model.names.find(type);
+    if (!model.isType(id)) {
+      throw new CastellanException(code, "type '" + Refs.shorten(type) + "' not found in the model");
+    }
+    return id;
+  }
+
+  private int requireRelation(int type, String typeName, String relation, ErrorCode code) {
+    int id = model.names.find(relation);
+    if (model.relation(type, id) == null) {
+      throw new CastellanException(
+          code, "relation '" + typeName + "#" + Refs.shorten(relation) + "' not found in the model");
+    }
+    return id;
+  }
+
+  private Refs.UserRef requireUser(String user) {
+    Refs.UserRef ref = Refs.parseUser(user);
+    if (ref == null) {
+      throw invalid(
+          "invalid user '" + Refs.shorten(user) + "': expected 'type:id', 'type:*' or 'type:id#relation'");
+    }
+    int type = model.names.find(ref.type());
+    if (!model.isType(type)) {
+      throw invalid("user type '" + Refs.shorten(ref.type()) + "' not found in the model");
+    }
+    if (ref.isUserset() && model.relation(type, model.names.find(ref.relation())) == null) {
+      throw invalid("relation '" + ref.type() + "#" + Refs.shorten(ref.relation()) + "' not found in the model");
+    }
+    return ref;
+  }
+
+  private ExpandNode emptyExpand(String object, RelationInfo info) {
+    // Same shape as a populated expand, with no users: reuse the evaluator on an empty overlay.
+    Relationships empty = new Relationships(model.names, new ObjectTable(), 1);
+    ObjectTable objects = empty.objects;
+    int id = objects.intern(object, info.type, false);
+    return new Evaluation(model, new Relationships[] {empty}, Map.of()).expand(id, info);
+  }
+
+  private static CastellanException invalid(String message) {
+    return new CastellanException(ErrorCode.VALIDATION_ERROR, message);
+  }
+
+  private static CastellanException invalidTuple(TupleKey key, String why) {
+    return new CastellanException(ErrorCode.INVALID_TUPLE, "invalid tuple '" + key + "': " + why);
+  }
+}

@@ -1,0 +1,736 @@
+package dev.castellan.engine;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.condition.ConditionResult;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One request's evaluation over a compiled model and a consistent view of the tuples (the index,
+ * plus contextual tuples when given). Not thread-safe; create one per request.
+ *
+ * <p>Check results are three-valued as in OpenFGA: {@link #TRUE}, {@link #FALSE} and {@link #CYCLE}
+ * (a path that led back to itself, which never grants and poisons intersections and exclusions).
+ */
+final class Evaluation {
+  static final int FALSE = 0;
+  static final int TRUE = 1;
+  static final int CYCLE = 2;
+  /** OpenFGA's resolution depth limit. */
+  static final int MAX_DEPTH = 25;
+
+  private final CompiledModel model;
+  private final Relationships[] sources;
+  private final ObjectTable objects;
+  private final Map<String, Object> context;
+
+  private int subjectObject = -1;
+  private int subjectType = -1;
+  private int subjectRelation = -1;
+  private boolean subjectWildcard;
+
+  private final long[] path = new long[MAX_DEPTH + 2];
+  private int pathSize;
+
+  Evaluation(CompiledModel model, Relationships[] sources, Map<String, Object> context) {
+    this.model = model;
+    this.sources = sources;
+    this.objects = sources[sources.length - 1].objects;
+    this.context = context;
+  }
+
+  // ---------------------------------------------------------------- subject
+
+  void subject(Refs.UserRef user) {
+    subjectType = model.names.find(user.type());
+    subjectObject = objects.find(user.object());
+    subjectRelation = user.isUserset() ? model.names.find(user.relation()) : -1;
+    subjectWildcard = user.wildcard();
+  }
+
+  private void subject(int object, int relation) {
+    subjectObject = object;
+    subjectType = objects.type(object);
+    subjectRelation = relation;
+    subjectWildcard = relation < 0 && objects.isWildcard(object);
+  }
+
+  int objectId(String name) {
+    return objects.find(name);
+  }
+
+  // ---------------------------------------------------------------- check
+
+  /** Checks {@code object#relation} for the current subject; {@code object} may be unknown (-1). */
+  int check(int object, int type, int relation, int depth, Trace trace) {
+    RelationInfo info = model.relation(type, relation);
+    if (info == null) {
+      return FALSE;
+    }
+    Trace t = trace == null ? null : trace.child(name(object) + "#" + info.name);
+    if (object < 0) {
+      // An object nothing was ever written about still grants through a wildcard-free path only
+      // if it has tuples, which it does not; computed relations cannot change that.
+      return t == null ? FALSE : t.done(FALSE);
+    }
+    long key = Relationships.key(object, relation);
+    for (int i = 0; i < pathSize; i++) {
+      if (path[i] == key) {
+        return t == null ? CYCLE : t.done(CYCLE);
+      }
+    }
+    if (depth >= MAX_DEPTH) {
+      if (t != null) {
+        t.failed();
+      }
+      throw tooComplex();
+    }
+    path[pathSize++] = key;
+    try {
+      int result = eval(info.rewrite, info, object, depth, t);
+      return t == null ? result : t.done(result);
+    } catch (CastellanException e) {
+      if (t != null) {
+        t.failed();
+      }
+      throw e;
+    } finally {
+      pathSize--;
+    }
+  }
+
+  private int eval(Node node, RelationInfo info, int object, int depth, Trace trace) {
+    return switch (node) {
+      case Node.Direct d -> direct(info, object, depth, trace);
+      case Node.Computed c ->
+          check(object, info.type, c.relation(), depth + 1, trace);
+      case Node.TupleToUserset t -> tupleToUserset(info, object, t, depth, trace);
+      case Node.Union u -> union(u.children(), info, object, depth, trace);
+      case Node.Intersection i -> intersection(i.children(), info, object, depth, trace);
+      case Node.Difference d -> difference(d, info, object, depth, trace);
+    };
+  }
+
+  private int union(Node[] children, RelationInfo info, int object, int depth, Trace trace) {
+    Trace t = trace == null ? null : trace.child("union");
+    boolean cycle = false;
+    CastellanException error = null;
+    for (Node child : children) {
+      try {
+        int r = eval(child, info, object, depth, t);
+        if (r == TRUE) {
+          return t == null ? TRUE : t.done(TRUE);
+        }
+        cycle |= r == CYCLE;
+      } catch (CastellanException e) {
+        error = e; // a later branch may still grant
+      }
+    }
+    if (error != null) {
+      throw error;
+    }
+    int result = cycle ? CYCLE : FALSE;
+    return t == null ? result : t.done(result);
+  }
+
+  private int intersection(
+      Node[] children, RelationInfo info, int object, int depth, Trace trace) {
+    Trace t = trace == null ? null : trace.child("intersection");
+    CastellanException error = null;
+    for (Node child : children) {
+      try {
+        int r = eval(child, info, object, depth, t);
+        if (r != TRUE) {
+          return t == null ? r : t.done(r);
+        }
+      } catch (CastellanException e) {
+        error = e; // a later branch may still deny
+      }
+    }
+    if (error != null) {
+      throw error;
+    }
+    return t == null ? TRUE : t.done(TRUE);
+  }
+
+  private int difference(
+      Node.Difference node, RelationInfo info, int object, int depth, Trace trace) {
+    Trace t = trace == null ? null : trace.child("but not");
+    CastellanException error = null;
+    try {
+      int base = eval(node.base(), info, object, depth, t);
+      if (base != TRUE) {
+        return t == null ? base : t.done(base);
+      }
+    } catch (CastellanException e) {
+      error = e;
+    }
+    try {
+      int subtract = eval(node.subtract(), info, object, depth, t);
+      if (subtract == TRUE || subtract == CYCLE) {
+        int result = subtract == TRUE ? FALSE : CYCLE;
+        return t == null ? result : t.done(result);
+      }
+    } catch (CastellanException e) {
+      if (error == null) {
+        error = e;
+      }
+    }
+    if (error != null) {
+      throw error;
+    }
+    return t == null ? TRUE : t.done(TRUE);
+  }
+
+  private int direct(RelationInfo info, int object, int depth, Trace trace) {
+    Trace t = trace == null ? null : trace.child("direct");
+    boolean cycle = false;
+    CastellanException error = null;
+    for (Relationships source : sources) {
+      Postings p = source.postings(object, info.relation);
+      if (p.isEmpty()) {
+        continue;
+      }
+      try {
+        if (directMatch(info, object, p, t)) {
+          return t == null ? TRUE : t.done(TRUE);
+        }
+      } catch (CastellanException e) {
+        error = e;
+      }
+      long[] usersets = p.usersets;
+      for (int i = 0; i < usersets.length; i++) {
+        int userObject = Postings.usersetObject(usersets[i]);
+        int userRelation = Postings.usersetRelation(usersets[i]);
+        int userType = objects.type(userObject);
+        TupleMeta meta = p.usersetMeta(i);
+        if (info.admit(userType, userRelation, false, conditionOf(meta)) == null) {
+          continue; // written under an older model; the current one ignores it
+        }
+        Trace edge =
+            t == null
+                ? null
+                : t.child(
+                    "tuple "
+                        + name(object)
+                        + "#"
+                        + info.name
+                        + "@"
+                        + name(userObject)
+                        + "#"
+                        + model.names.name(userRelation));
+        try {
+          if (!conditionHolds(meta)) {
+            continue;
+          }
+          int r = check(userObject, userType, userRelation, depth + 1, edge);
+          if (edge != null) {
+            edge.done(r);
+          }
+          if (r == TRUE) {
+            return t == null ? TRUE : t.done(TRUE);
+          }
+          cycle |= r == CYCLE;
+        } catch (CastellanException e) {
+          if (edge != null) {
+            edge.failed();
+          }
+          error = e;
+        }
+      }
+    }
+    if (error != null) {
+      throw error;
+    }
+    int result = cycle ? CYCLE : FALSE;
+    return t == null ? result : t.done(result);
+  }
+
+  /** The subject itself (or its type's wildcard) is assigned directly. */
+  private boolean directMatch(RelationInfo info, int object, Postings p, Trace t) {
+    if (subjectRelation >= 0) {
+      if (subjectObject < 0) {
+        return false;
+      }
+      int i = Arrays.binarySearch(p.usersets, Postings.userset(subjectObject, subjectRelation));
+      return i >= 0 && grants(info, object, subjectRelation, false, p.usersetMeta(i), t, subjectObject);
+    }
+    if (!subjectWildcard && subjectObject >= 0) {
+      int i = Arrays.binarySearch(p.plain, subjectObject);
+      if (i >= 0 && grants(info, object, -1, false, p.plainMeta(i), t, subjectObject)) {
+        return true;
+      }
+    }
+    int wildcard = objects.wildcard(subjectType);
+    if (wildcard >= 0) {
+      int i = Arrays.binarySearch(p.plain, wildcard);
+      return i >= 0 && grants(info, object, -1, true, p.plainMeta(i), t, wildcard);
+    }
+    return false;
+  }
+
+  private boolean grants(
+      RelationInfo info,
+      int object,
+      int relation,
+      boolean wildcard,
+      TupleMeta meta,
+      Trace t,
+      int user) {
+    if (info.admit(subjectType, relation, wildcard, conditionOf(meta)) == null) {
+      return false;
+    }
+    boolean holds = conditionHolds(meta);
+    if (t != null) {
+      String who = relation >= 0 ? name(user) + "#" + model.names.name(relation) : name(user);
+      String suffix = meta == null ? "" : " with " + meta.condition();
+      t.child("tuple " + name(object) + "#" + info.name + "@" + who + suffix).done(holds ? TRUE : FALSE);
+    }
+    return holds;
+  }
+
+  private int tupleToUserset(
+      RelationInfo info, int object, Node.TupleToUserset node, int depth, Trace trace) {
+    Trace t =
+        trace == null
+            ? null
+            : trace.child(
+                model.names.name(node.computed()) + " from " + model.names.name(node.tupleset()));
+    RelationInfo tupleset = model.relation(info.type, node.tupleset());
+    if (tupleset == null) {
+      return t == null ? FALSE : t.done(FALSE);
+    }
+    boolean cycle = false;
+    CastellanException error = null;
+    for (Relationships source : sources) {
+      Postings p = source.postings(object, node.tupleset());
+      int[] parents = p.plain;
+      for (int i = 0; i < parents.length; i++) {
+        int parent = parents[i];
+        int parentType = objects.type(parent);
+        TupleMeta meta = p.plainMeta(i);
+        if (tupleset.admit(parentType, -1, false, conditionOf(meta)) == null) {
+          continue;
+        }
+        try {
+          if (!conditionHolds(meta)) {
+            continue;
+          }
+          int r = check(parent, parentType, node.computed(), depth + 1, t);
+          if (r == TRUE) {
+            return t == null ? TRUE : t.done(TRUE);
+          }
+          cycle |= r == CYCLE;
+        } catch (CastellanException e) {
+          error = e;
+        }
+      }
+    }
+    if (error != null) {
+      throw error;
+    }
+    int result = cycle ? CYCLE : FALSE;
+    return t == null ? result : t.done(result);
+  }
+
+  // ---------------------------------------------------------------- conditions
+
+  private static String conditionOf(TupleMeta meta) {
+    return meta == null ? "" : meta.condition();
+  }
+
+  /** True when the tuple is unconditional or its condition is met; throws on missing context. */
+  private boolean conditionHolds(TupleMeta meta) {
+    if (meta == null) {
+      return true;
+    }
+    ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
+    if (!result.missingParameters().isEmpty()) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "condition '"
+              + meta.condition()
+              + "' is missing context parameters "
+              + result.missingParameters());
+    }
+    return result.met();
+  }
+
+  /** For list operations: a tuple whose condition lacks context simply does not count. */
+  private boolean conditionHoldsLenient(TupleMeta meta) {
+    if (meta == null) {
+      return true;
+    }
+    ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
+    return result.missingParameters().isEmpty() && result.met();
+  }
+
+  // ---------------------------------------------------------------- list objects
+
+  /**
+   * Objects of {@code type} on which the subject has {@code relation}: a breadth-first walk from
+   * the subject through the reverse index, guided by the model. Steps under an intersection or a
+   * difference only propose candidates, which a full check then confirms.
+   */
+  List<String> listObjects(int type, int relation, int limit) {
+    LongSet facts = new LongSet();
+    LongSet checked = new LongSet();
+    ArrayDeque<long[]> queue = new ArrayDeque<>();
+    int originalObject = subjectObject;
+    int originalRelation = subjectRelation;
+    List<String> out = new ArrayList<>();
+    Deriver deriver =
+        (object, rel, needsCheck) -> {
+          long key = Relationships.key(object, rel);
+          if (facts.contains(key)) {
+            return;
+          }
+          if (needsCheck) {
+            if (!checked.add(key)) {
+              return;
+            }
+            if (!confirm(object, rel)) {
+              return;
+            }
+          }
+          if (facts.add(key)) {
+            queue.add(new long[] {object, rel});
+            if (rel == relation && objects.type(object) == type && out.size() < limit) {
+              out.add(objects.name(object));
+            }
+          }
+        };
+    // Seeds: tuples naming the subject itself, or its type's wildcard.
+    if (originalObject >= 0) {
+      seed(originalObject, originalRelation, originalRelation >= 0 ? originalRelation : -1,
+          subjectWildcard, deriver);
+    }
+    if (originalRelation < 0 && !subjectWildcard) {
+      int wildcard = objects.wildcard(subjectType);
+      if (wildcard >= 0) {
+        seed(wildcard, -1, -1, true, deriver);
+      }
+    }
+    while (!queue.isEmpty() && out.size() < limit) {
+      long[] fact = queue.poll();
+      int object = (int) fact[0];
+      int rel = (int) fact[1];
+      int objectType = objects.type(object);
+      // 1. Usersets: tuples whose user is object#rel.
+      for (Relationships source : sources) {
+        for (long key : source.reverse(object, rel)) {
+          int target = Postings.usersetObject(key);
+          int targetRelation = Postings.usersetRelation(key);
+          RelationInfo info = model.relation(objects.type(target), targetRelation);
+          if (info == null) {
+            continue;
+          }
+          TupleMeta meta = usersetMeta(source, target, targetRelation, object, rel);
+          if (info.admit(objectType, rel, false, conditionOf(meta)) == null
+              || !conditionHoldsLenient(meta)) {
+            continue;
+          }
+          deriver.derive(target, targetRelation, info.directNeedsCheck);
+        }
+      }
+      // 2. Relations on the same object computed from this one.
+      for (CompiledModel.ComputedDependency dep : model.computedDependencies(objectType, rel)) {
+        deriver.derive(object, dep.relation(), dep.needsCheck());
+      }
+      // 3. Children that name this object as their parent.
+      for (CompiledModel.TupleToUsersetDependency dep :
+          model.tupleToUsersetDependencies(objectType, rel)) {
+        RelationInfo tupleset = model.relation(dep.childType(), dep.tupleset());
+        if (tupleset == null) {
+          continue;
+        }
+        for (Relationships source : sources) {
+          for (long key : source.reverse(object, Relationships.NO_RELATION)) {
+            int child = Postings.usersetObject(key);
+            if (Postings.usersetRelation(key) != dep.tupleset()
+                || objects.type(child) != dep.childType()) {
+              continue;
+            }
+            TupleMeta meta = plainMeta(source, child, dep.tupleset(), object);
+            if (tupleset.admit(objectType, -1, false, conditionOf(meta)) == null
+                || !conditionHoldsLenient(meta)) {
+              continue;
+            }
+            deriver.derive(child, dep.relation(), dep.needsCheck());
+          }
+        }
+      }
+    }
+    subjectObject = originalObject;
+    subjectRelation = originalRelation;
+    return out;
+  }
+
+  private void seed(int user, int userRelation, int relationForAdmit, boolean wildcard,
+      Deriver deriver) {
+    int userType = objects.type(user);
+    for (Relationships source : sources) {
+      long[] keys = source.reverse(user, userRelation);
+      for (long key : keys) {
+        int object = Postings.usersetObject(key);
+        int relation = Postings.usersetRelation(key);
+        RelationInfo info = model.relation(objects.type(object), relation);
+        if (info == null) {
+          continue;
+        }
+        TupleMeta meta =
+            userRelation >= 0
+                ? usersetMeta(source, object, relation, user, userRelation)
+                : plainMeta(source, object, relation, user);
+        if (info.admit(userType, relationForAdmit, wildcard, conditionOf(meta)) == null
+            || !conditionHoldsLenient(meta)) {
+          continue;
+        }
+        deriver.derive(object, relation, info.directNeedsCheck);
+      }
+    }
+  }
+
+  private static TupleMeta plainMeta(Relationships source, int object, int relation, int user) {
+    Postings p = source.postings(object, relation);
+    if (p.plainMeta == null) {
+      return null;
+    }
+    int i = Arrays.binarySearch(p.plain, user);
+    return i >= 0 ? p.plainMeta(i) : null;
+  }
+
+  private static TupleMeta usersetMeta(
+      Relationships source, int object, int relation, int user, int userRelation) {
+    Postings p = source.postings(object, relation);
+    if (p.usersetMeta == null) {
+      return null;
+    }
+    int i = Arrays.binarySearch(p.usersets, Postings.userset(user, userRelation));
+    return i >= 0 ? p.usersetMeta(i) : null;
+  }
+
+  /** A full check of a candidate; errors (depth, missing context) exclude it. */
+  private boolean confirm(int object, int relation) {
+    pathSize = 0;
+    try {
+      return check(object, objects.type(object), relation, 0, null) == TRUE;
+    } catch (CastellanException e) {
+      return false;
+    }
+  }
+
+  @FunctionalInterface
+  private interface Deriver {
+    void derive(int object, int relation, boolean needsCheck);
+  }
+
+  // ---------------------------------------------------------------- list users
+
+  /** A user filter resolved to ids: {@code relation} is -1 for plain objects and wildcards. */
+  record UserFilter(int type, int relation) {}
+
+  /**
+   * Users of {@code object#relation} matching the filters: candidates come from a forward walk of
+   * the rewrite (never the subtracted side), and each candidate is confirmed by a check.
+   */
+  List<String> listUsers(int object, int relation, List<UserFilter> filters, int limit) {
+    int type = objects.type(object);
+    Set<Long> candidates = new LinkedHashSet<>();
+    collectUsers(object, relation, filters, candidates, new HashSet<>(), 0);
+    List<String> out = new ArrayList<>();
+    for (long candidate : candidates) {
+      if (out.size() >= limit) {
+        break;
+      }
+      int user = Postings.usersetObject(candidate);
+      int userRelation = Postings.usersetRelation(candidate);
+      subject(user, userRelation);
+      pathSize = 0;
+      if (check(object, type, relation, 0, null) == TRUE) {
+        out.add(
+            userRelation < 0
+                ? objects.name(user)
+                : objects.name(user) + "#" + model.names.name(userRelation));
+      }
+    }
+    return out;
+  }
+
+  private void collectUsers(
+      int object,
+      int relation,
+      List<UserFilter> filters,
+      Set<Long> candidates,
+      Set<Long> visited,
+      int depth) {
+    RelationInfo info = model.relation(objects.type(object), relation);
+    if (info == null || !visited.add(Relationships.key(object, relation))) {
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw tooComplex();
+    }
+    collectUsers(info.rewrite, info, object, filters, candidates, visited, depth);
+  }
+
+  private void collectUsers(
+      Node node,
+      RelationInfo info,
+      int object,
+      List<UserFilter> filters,
+      Set<Long> candidates,
+      Set<Long> visited,
+      int depth) {
+    switch (node) {
+      case Node.Direct d -> {
+        for (Relationships source : sources) {
+          Postings p = source.postings(object, info.relation);
+          for (int user : p.plain) {
+            int userType = objects.type(user);
+            for (UserFilter filter : filters) {
+              if (filter.relation() < 0 && filter.type() == userType) {
+                candidates.add(Postings.userset(user, -1));
+              }
+            }
+          }
+          for (long packed : p.usersets) {
+            int user = Postings.usersetObject(packed);
+            int userRelation = Postings.usersetRelation(packed);
+            int userType = objects.type(user);
+            if (info.admit(userType, userRelation, false, "") == null
+                && !admitsConditional(info, userType, userRelation)) {
+              continue;
+            }
+            for (UserFilter filter : filters) {
+              if (filter.relation() == userRelation && filter.type() == userType) {
+                candidates.add(packed);
+              }
+            }
+            collectUsers(user, userRelation, filters, candidates, visited, depth + 1);
+          }
+        }
+      }
+      case Node.Computed c ->
+          collectUsers(object, c.relation(), filters, candidates, visited, depth + 1);
+      case Node.TupleToUserset t -> {
+        for (Relationships source : sources) {
+          for (int parent : source.postings(object, t.tupleset()).plain) {
+            collectUsers(parent, t.computed(), filters, candidates, visited, depth + 1);
+          }
+        }
+      }
+      case Node.Union u -> {
+        for (Node child : u.children()) {
+          collectUsers(child, info, object, filters, candidates, visited, depth);
+        }
+      }
+      case Node.Intersection i -> {
+        for (Node child : i.children()) {
+          collectUsers(child, info, object, filters, candidates, visited, depth);
+        }
+      }
+      case Node.Difference diff ->
+          collectUsers(diff.base(), info, object, filters, candidates, visited, depth);
+    }
+  }
+
+  private static boolean admitsConditional(RelationInfo info, int type, int relation) {
+    for (Restriction r : info.restrictions) {
+      if (r.type() == type && r.relation() == relation && !r.condition().isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- expand
+
+  ExpandNode expand(int object, RelationInfo info) {
+    return expand(info.rewrite, info, object);
+  }
+
+  private ExpandNode expand(Node node, RelationInfo info, int object) {
+    String name = name(object) + "#" + info.name;
+    return switch (node) {
+      case Node.Direct d -> {
+        List<String> users = new ArrayList<>();
+        for (Relationships source : sources) {
+          Postings p = source.postings(object, info.relation);
+          for (int i = 0; i < p.plain.length; i++) {
+            int user = p.plain[i];
+            if (info.admit(objects.type(user), -1, objects.isWildcard(user),
+                    conditionOf(p.plainMeta(i)))
+                != null) {
+              users.add(objects.name(user));
+            }
+          }
+          for (int i = 0; i < p.usersets.length; i++) {
+            int user = Postings.usersetObject(p.usersets[i]);
+            int userRelation = Postings.usersetRelation(p.usersets[i]);
+            if (info.admit(objects.type(user), userRelation, false, conditionOf(p.usersetMeta(i)))
+                != null) {
+              users.add(objects.name(user) + "#" + model.names.name(userRelation));
+            }
+          }
+        }
+        yield new ExpandNode.Users(name, users);
+      }
+      case Node.Computed c ->
+          new ExpandNode.Computed(name, name(object) + "#" + model.names.name(c.relation()));
+      case Node.TupleToUserset t -> {
+        List<String> computed = new ArrayList<>();
+        RelationInfo tupleset = model.relation(info.type, t.tupleset());
+        for (Relationships source : sources) {
+          Postings p = source.postings(object, t.tupleset());
+          for (int i = 0; i < p.plain.length; i++) {
+            int parent = p.plain[i];
+            int parentType = objects.type(parent);
+            if (tupleset != null
+                && tupleset.admit(parentType, -1, false, conditionOf(p.plainMeta(i))) != null
+                && model.relation(parentType, t.computed()) != null) {
+              computed.add(objects.name(parent) + "#" + model.names.name(t.computed()));
+            }
+          }
+        }
+        yield new ExpandNode.TupleToUserset(
+            name, name(object) + "#" + model.names.name(t.tupleset()), computed);
+      }
+      case Node.Union u -> new ExpandNode.Union(name, expandAll(u.children(), info, object));
+      case Node.Intersection i ->
+          new ExpandNode.Intersection(name, expandAll(i.children(), info, object));
+      case Node.Difference d ->
+          new ExpandNode.Difference(
+              name, expand(d.base(), info, object), expand(d.subtract(), info, object));
+    };
+  }
+
+  private List<ExpandNode> expandAll(Node[] children, RelationInfo info, int object) {
+    List<ExpandNode> out = new ArrayList<>(children.length);
+    for (Node child : children) {
+      out.add(expand(child, info, object));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private String name(int object) {
+    return object < 0 ? "?" : objects.name(object);
+  }
+
+  static CastellanException tooComplex() {
+    return new CastellanException(
+        ErrorCode.AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX,
+        "authorization model resolution required more than "
+            + MAX_DEPTH
+            + " hops; the model or its tuples are too deep or contain a long chain");
+  }
+}

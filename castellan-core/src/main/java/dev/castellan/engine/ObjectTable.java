@@ -1,0 +1,109 @@
+package dev.castellan.engine;
+
+import java.util.Arrays;
+import java.util.HashMap;
+
+/**
+ * Interns object names ({@code type:id}, including wildcards {@code type:*}) to ints and remembers
+ * each object's type. Not thread-safe: the index mutates it under its write lock. A table may have a
+ * parent, in which case its own ids start at {@link #LOCAL_BASE} (used for contextual tuples, whose
+ * objects are not in the store).
+ */
+final class ObjectTable {
+  static final int LOCAL_BASE = 1 << 30;
+
+  private final ObjectTable parent;
+  private final int base;
+  private final HashMap<String, Integer> ids = new HashMap<>();
+  private String[] names = new String[64];
+  private int[] types = new int[64];
+  private int[] wildcardByType = new int[16];
+  private int size;
+
+  ObjectTable() {
+    this(null, 0);
+  }
+
+  private ObjectTable(ObjectTable parent, int base) {
+    this.parent = parent;
+    this.base = base;
+    Arrays.fill(wildcardByType, -1);
+  }
+
+  ObjectTable child() {
+    return new ObjectTable(this, LOCAL_BASE);
+  }
+
+  /** The id of the object named {@code name}, or -1. */
+  int find(String name) {
+    if (parent != null) {
+      int id = parent.find(name);
+      if (id >= 0) {
+        return id;
+      }
+    }
+    Integer id = ids.get(name);
+    return id == null ? -1 : id;
+  }
+
+  int intern(String name, int type, boolean wildcard) {
+    int existing = find(name);
+    if (existing >= 0) {
+      return existing;
+    }
+    if (size == names.length) {
+      names = Arrays.copyOf(names, size * 2);
+      types = Arrays.copyOf(types, size * 2);
+    }
+    int id = base + size;
+    names[size] = name;
+    types[size] = type;
+    size++;
+    ids.put(name, id);
+    if (wildcard) {
+      if (type >= wildcardByType.length) {
+        int old = wildcardByType.length;
+        wildcardByType = Arrays.copyOf(wildcardByType, Math.max(type + 1, old * 2));
+        Arrays.fill(wildcardByType, old, wildcardByType.length, -1);
+      }
+      wildcardByType[type] = id;
+    }
+    return id;
+  }
+
+  String name(int id) {
+    if (id >= base) {
+      return names[id - base];
+    }
+    return parent.name(id);
+  }
+
+  int type(int id) {
+    if (id >= base) {
+      return types[id - base];
+    }
+    return parent.type(id);
+  }
+
+  /** The id of {@code type:*}, or -1 when no tuple mentions it. */
+  int wildcard(int type) {
+    if (type < wildcardByType.length && wildcardByType[type] >= 0) {
+      return wildcardByType[type];
+    }
+    return parent == null ? -1 : parent.wildcard(type);
+  }
+
+  boolean isWildcard(int id) {
+    return wildcard(type(id)) == id;
+  }
+
+  int size() {
+    return size;
+  }
+
+  long estimatedBytes() {
+    // HashMap node + boxed id + String with its bytes, plus the two parallel arrays.
+    long perEntry = 32 + 16 + 40 + 24;
+    return size * perEntry + names.length * 4L + types.length * 4L;
+  }
+}

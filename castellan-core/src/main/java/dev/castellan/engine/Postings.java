@@ -1,0 +1,175 @@
+package dev.castellan.engine;
+
+import java.util.Arrays;
+
+/**
+ * The subjects of one {@code (object, relation)} key: plain objects (and wildcards) as a sorted int
+ * array, usersets as a sorted array of packed {@code (object << 32 | relation)}. Conditional tuples
+ * keep their {@link TupleMeta} in a parallel array that exists only when needed. Instances are
+ * immutable: writers replace them, so a reader never sees a half-updated array.
+ */
+final class Postings {
+  static final int[] NO_INTS = new int[0];
+  static final long[] NO_LONGS = new long[0];
+  static final Postings EMPTY = new Postings(NO_INTS, null, NO_LONGS, null);
+
+  final int[] plain;
+  final TupleMeta[] plainMeta; // null when no plain tuple is conditional
+  final long[] usersets;
+  final TupleMeta[] usersetMeta; // null when no userset tuple is conditional
+
+  private Postings(int[] plain, TupleMeta[] plainMeta, long[] usersets, TupleMeta[] usersetMeta) {
+    this.plain = plain;
+    this.plainMeta = plainMeta;
+    this.usersets = usersets;
+    this.usersetMeta = usersetMeta;
+  }
+
+  boolean isEmpty() {
+    return plain.length == 0 && usersets.length == 0;
+  }
+
+  int size() {
+    return plain.length + usersets.length;
+  }
+
+  static long userset(int object, int relation) {
+    return ((long) object << 32) | (relation & 0xFFFFFFFFL);
+  }
+
+  static int usersetObject(long packed) {
+    return (int) (packed >>> 32);
+  }
+
+  static int usersetRelation(long packed) {
+    return (int) packed;
+  }
+
+  /** Meta of plain subject at {@code index}, or null when unconditional. */
+  TupleMeta plainMeta(int index) {
+    return plainMeta == null ? null : plainMeta[index];
+  }
+
+  TupleMeta usersetMeta(int index) {
+    return usersetMeta == null ? null : usersetMeta[index];
+  }
+
+  /** Returns postings with {@code object} added (or its meta replaced), or this if unchanged. */
+  Postings withPlain(int object, TupleMeta meta) {
+    int i = Arrays.binarySearch(plain, object);
+    if (i >= 0) {
+      if (plainMeta(i) == meta) {
+        return this;
+      }
+      TupleMeta[] metas = plainMeta == null ? new TupleMeta[plain.length] : plainMeta.clone();
+      metas[i] = meta;
+      return new Postings(plain, compact(metas), usersets, usersetMeta);
+    }
+    int at = -i - 1;
+    int[] grown = insert(plain, at, object);
+    TupleMeta[] metas = insertMeta(plainMeta, plain.length, at, meta);
+    return new Postings(grown, metas, usersets, usersetMeta);
+  }
+
+  Postings withoutPlain(int object) {
+    int i = Arrays.binarySearch(plain, object);
+    if (i < 0) {
+      return this;
+    }
+    return new Postings(
+        remove(plain, i), compact(removeMeta(plainMeta, i)), usersets, usersetMeta);
+  }
+
+  Postings withUserset(long packed, TupleMeta meta) {
+    int i = Arrays.binarySearch(usersets, packed);
+    if (i >= 0) {
+      if (usersetMeta(i) == meta) {
+        return this;
+      }
+      TupleMeta[] metas =
+          usersetMeta == null ? new TupleMeta[usersets.length] : usersetMeta.clone();
+      metas[i] = meta;
+      return new Postings(plain, plainMeta, usersets, compact(metas));
+    }
+    int at = -i - 1;
+    long[] grown = new long[usersets.length + 1];
+    System.arraycopy(usersets, 0, grown, 0, at);
+    grown[at] = packed;
+    System.arraycopy(usersets, at, grown, at + 1, usersets.length - at);
+    TupleMeta[] metas = insertMeta(usersetMeta, usersets.length, at, meta);
+    return new Postings(plain, plainMeta, grown, metas);
+  }
+
+  Postings withoutUserset(long packed) {
+    int i = Arrays.binarySearch(usersets, packed);
+    if (i < 0) {
+      return this;
+    }
+    long[] shrunk = new long[usersets.length - 1];
+    System.arraycopy(usersets, 0, shrunk, 0, i);
+    System.arraycopy(usersets, i + 1, shrunk, i, usersets.length - i - 1);
+    return new Postings(plain, plainMeta, shrunk, compact(removeMeta(usersetMeta, i)));
+  }
+
+  long estimatedBytes() {
+    long bytes = 32 + 16 + plain.length * 4L + 16 + usersets.length * 8L;
+    if (plainMeta != null) {
+      bytes += 16 + plainMeta.length * 4L;
+    }
+    if (usersetMeta != null) {
+      bytes += 16 + usersetMeta.length * 4L;
+    }
+    return bytes;
+  }
+
+  private static int[] insert(int[] array, int at, int value) {
+    int[] grown = new int[array.length + 1];
+    System.arraycopy(array, 0, grown, 0, at);
+    grown[at] = value;
+    System.arraycopy(array, at, grown, at + 1, array.length - at);
+    return grown;
+  }
+
+  private static int[] remove(int[] array, int at) {
+    int[] shrunk = new int[array.length - 1];
+    System.arraycopy(array, 0, shrunk, 0, at);
+    System.arraycopy(array, at + 1, shrunk, at, array.length - at - 1);
+    return shrunk;
+  }
+
+  private static TupleMeta[] insertMeta(TupleMeta[] metas, int length, int at, TupleMeta meta) {
+    if (metas == null && meta == null) {
+      return null;
+    }
+    TupleMeta[] grown = new TupleMeta[length + 1];
+    if (metas != null) {
+      System.arraycopy(metas, 0, grown, 0, at);
+      System.arraycopy(metas, at, grown, at + 1, length - at);
+    }
+    grown[at] = meta;
+    return grown;
+  }
+
+  private static TupleMeta[] removeMeta(TupleMeta[] metas, int at) {
+    if (metas == null) {
+      return null;
+    }
+    TupleMeta[] shrunk = new TupleMeta[metas.length - 1];
+    System.arraycopy(metas, 0, shrunk, 0, at);
+    System.arraycopy(metas, at + 1, shrunk, at, metas.length - at - 1);
+    return shrunk;
+  }
+
+  /** Drops the meta array once no entry is conditional, keeping the common case lean. */
+  private static TupleMeta[] compact(TupleMeta[] metas) {
+    if (metas == null) {
+      return null;
+    }
+    for (TupleMeta meta : metas) {
+      if (meta != null) {
+        return metas;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,111 @@
+package dev.castellan.engine;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.locks.StampedLock;
+import java.util.function.Supplier;
+
+/**
+ * The in-memory relationship index of one store: interned names, a forward index for check and
+ * expand, and a reverse index for list-objects. Writes apply whole batches under a write lock and
+ * readers hold the read lock for a whole request, so a read sees a batch entirely or not at all.
+ */
+public final class TupleIndex {
+  private final Names names = new Names();
+  private final Relationships relationships;
+  private final StampedLock lock = new StampedLock();
+  private volatile long revision;
+
+  private TupleIndex(int expectedTuples) {
+    relationships = new Relationships(names, new ObjectTable(), Math.max(16, expectedTuples / 2));
+  }
+
+  /** An empty index. */
+  public static TupleIndex create() {
+    return new TupleIndex(16);
+  }
+
+  /** An empty index sized for about {@code expectedTuples} tuples (avoids rehashing on load). */
+  public static TupleIndex create(int expectedTuples) {
+    if (expectedTuples < 0) {
+      throw new IllegalArgumentException("expectedTuples must be >= 0, was " + expectedTuples);
+    }
+    return new TupleIndex(expectedTuples);
+  }
+
+  /**
+   * Applies deletes, then writes, as one batch visible atomically to readers; returns the new
+   * revision. Writing an existing tuple replaces its condition; deleting an absent one is a no-op.
+   * Tuple syntax is checked here ({@code INVALID_TUPLE}); conformance to a model is checked by
+   * {@link Engine#validateTuple}.
+   */
+  public long write(Collection<Tuple> writes, Collection<TupleKey> deletes) {
+    // Parse everything before taking the lock, so a malformed tuple changes nothing.
+    for (Tuple tuple : writes) {
+      Refs.requireObject(tuple.key().object(), dev.castellan.ErrorCode.INVALID_TUPLE);
+      Refs.requireUser(tuple.key().user(), dev.castellan.ErrorCode.INVALID_TUPLE);
+    }
+    long stamp = lock.writeLock();
+    try {
+      for (TupleKey key : deletes) {
+        relationships.remove(key);
+      }
+      for (Tuple tuple : writes) {
+        relationships.add(tuple);
+      }
+      return ++revision;
+    } finally {
+      lock.unlockWrite(stamp);
+    }
+  }
+
+  /** Convenience for {@code write(writes, List.of())}. */
+  public long write(Collection<Tuple> writes) {
+    return write(writes, List.of());
+  }
+
+  /** The revision of the last applied batch; 0 for a new index. */
+  public long revision() {
+    return revision;
+  }
+
+  /** Number of tuples held. */
+  public int size() {
+    return read(relationships::tupleCount);
+  }
+
+  /** Every tuple held, in no particular order. */
+  public List<Tuple> tuples() {
+    return read(relationships::all);
+  }
+
+  /** An estimate of the heap the index holds, in bytes. */
+  public long estimatedBytes() {
+    return read(relationships::estimatedBytes);
+  }
+
+  Names names() {
+    return names;
+  }
+
+  Relationships relationships() {
+    return relationships;
+  }
+
+  long readLock() {
+    return lock.readLock();
+  }
+
+  void unlockRead(long stamp) {
+    lock.unlockRead(stamp);
+  }
+
+  private <T> T read(Supplier<T> reader) {
+    long stamp = lock.readLock();
+    try {
+      return reader.get();
+    } finally {
+      lock.unlockRead(stamp);
+    }
+  }
+}
