@@ -80,6 +80,10 @@ final class Evaluation {
       // if it has tuples, which it does not; computed relations cannot change that.
       return t == null ? FALSE : t.done(FALSE);
     }
+    if (subjectRelation == relation && subjectObject == object) {
+      // A userset always contains itself: group:eng#member is a member of group:eng.
+      return t == null ? TRUE : t.done(TRUE);
+    }
     long key = Relationships.key(object, relation);
     for (int i = 0; i < pathSize; i++) {
       if (path[i] == key) {
@@ -546,9 +550,12 @@ final class Evaluation {
     Set<Long> candidates = new LinkedHashSet<>();
     collectUsers(object, relation, filters, candidates, new HashSet<>(), 0);
     List<String> out = new ArrayList<>();
-    for (long candidate : candidates) {
-      if (out.size() >= limit) {
-        break;
+    Set<Long> done = new HashSet<>();
+    ArrayDeque<Long> queue = new ArrayDeque<>(candidates);
+    while (!queue.isEmpty() && out.size() < limit) {
+      long candidate = queue.poll();
+      if (!done.add(candidate)) {
+        continue;
       }
       int user = Postings.usersetObject(candidate);
       int userRelation = Postings.usersetRelation(candidate);
@@ -559,6 +566,10 @@ final class Evaluation {
             userRelation < 0
                 ? objects.name(user)
                 : objects.name(user) + "#" + model.names.name(userRelation));
+      } else if (userRelation < 0 && objects.isWildcard(user)) {
+        // type:* is reachable but excluded as a whole (e.g. "[user:*] but not blocked"): the
+        // users it stands for may still have access one by one, so try every known user.
+        objects.forEachOfType(objects.type(user), u -> queue.add(Postings.userset(u, -1)));
       }
     }
     return out;
@@ -577,6 +588,11 @@ final class Evaluation {
     }
     if (depth >= MAX_DEPTH) {
       throw tooComplex();
+    }
+    for (UserFilter filter : filters) {
+      if (filter.relation() == relation && filter.type() == info.type) {
+        candidates.add(Postings.userset(object, relation));
+      }
     }
     collectUsers(info.rewrite, info, object, filters, candidates, visited, depth);
   }

@@ -101,6 +101,18 @@ final class ObjectTable {
     return size;
   }
 
+  /** Every non-wildcard object of {@code type}; a linear scan, for rare fallbacks only. */
+  void forEachOfType(int type, java.util.function.IntConsumer action) {
+    if (parent != null) {
+      parent.forEachOfType(type, action);
+    }
+    for (int i = 0; i < size; i++) {
+      if (types[i] == type && wildcard(type) != base + i) {
+        action.accept(base + i);
+      }
+    }
+  }
+
   long estimatedBytes() {
     // HashMap node + boxed id + String with its bytes, plus the two parallel arrays.
     long perEntry = 32 + 16 + 40 + 24;

@@ -184,7 +184,7 @@ final class DslParser {
     Token name = name("a relation name");
     expect(":");
     List<TypeRestriction> direct = new ArrayList<>();
-    Rewrite rewrite = expression(0, direct);
+    Rewrite rewrite = expression(0, direct, true);
     endOfLine();
     RelationDefinition relation = new RelationDefinition(name.text(), rewrite, direct);
     sourceMap.spans.put(relation, name.span());
@@ -317,12 +317,17 @@ final class DslParser {
 
   // ------------------------------------------------------------------ rewrites
 
-  private Rewrite expression(int depth, List<TypeRestriction> direct) {
+  /**
+   * An operand list joined by one kind of operator. A {@code [...]} list may stand only first, in a
+   * chain of first positions from the start of the definition ({@code ([user] or a) but not b}),
+   * as OpenFGA's grammar has it; {@code directAllowed} says whether this expression is in one.
+   */
+  private Rewrite expression(int depth, List<TypeRestriction> direct, boolean directAllowed) {
     if (depth > MAX_NESTING) {
       throw error(lexer.peek(), "parentheses are nested deeper than " + MAX_NESTING);
     }
     List<Rewrite> children = new ArrayList<>();
-    children.add(operand(depth, direct));
+    children.add(operand(depth, direct, directAllowed));
     Operator operator = null;
     while (true) {
       Token token = lexer.peek();
@@ -347,7 +352,7 @@ final class DslParser {
         }
       }
       operator = next;
-      children.add(operand(depth, null));
+      children.add(operand(depth, direct, false));
     }
     if (operator == null) {
       return children.get(0);
@@ -378,14 +383,10 @@ final class DslParser {
     };
   }
 
-  /**
-   * One operand. {@code direct} is non-null only where a {@code [...]} list may stand: first in
-   * the top-level expression.
-   */
-  private Rewrite operand(int depth, List<TypeRestriction> direct) {
+  private Rewrite operand(int depth, List<TypeRestriction> direct, boolean directAllowed) {
     Token token = lexer.peek();
     if (token.is("[")) {
-      if (direct == null || depth > 0) {
+      if (!directAllowed || !direct.isEmpty()) {
         throw error(token, "a list of directly related types [...] can only start a definition");
       }
       typeRestrictions(direct);
@@ -394,7 +395,7 @@ final class DslParser {
     if (token.is("(")) {
       lexer.next();
       skipNewlines();
-      Rewrite inner = expression(depth + 1, null);
+      Rewrite inner = expression(depth + 1, direct, directAllowed);
       skipNewlines();
       expect(")");
       return inner;

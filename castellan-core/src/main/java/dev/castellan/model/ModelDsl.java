@@ -69,18 +69,8 @@ public final class ModelDsl {
                 .map(TypeRestriction::toString)
                 .collect(Collectors.joining(", "))
             + "]";
-    Rewrite rewrite = relation.rewrite();
     try {
-      return switch (rewrite) {
-        case Rewrite.This t -> direct;
-        case Rewrite.Union u -> joined(u.children(), " or ", direct);
-        case Rewrite.Intersection i -> joined(i.children(), " and ", direct);
-        case Rewrite.Difference d ->
-            (d.base() instanceof Rewrite.This ? direct : operand(d.base()))
-                + " but not "
-                + operand(d.subtract());
-        default -> operand(rewrite);
-      };
+      return new Writer(direct).expression(relation.rewrite(), true);
     } catch (IllegalStateException e) {
       throw new InvalidModelException(
           List.of(
@@ -96,36 +86,50 @@ public final class ModelDsl {
     }
   }
 
-  /** Top-level union or intersection: the direct list, wherever it was, goes first. */
-  private static String joined(List<Rewrite> children, String separator, String direct) {
-    List<String> parts = new ArrayList<>();
-    boolean hasDirect = false;
-    for (Rewrite child : children) {
-      if (child instanceof Rewrite.This) {
-        hasDirect = true;
-      } else {
-        parts.add(operand(child));
+  /**
+   * Spells a rewrite. The DSL allows the {@code [...]} list only first, in a chain of first
+   * positions; union and intersection are commutative, so their direct child is moved first.
+   */
+  private record Writer(String direct) {
+
+    String expression(Rewrite rewrite, boolean directAllowed) {
+      return switch (rewrite) {
+        case Rewrite.Union u -> joined(u.children(), " or ", directAllowed);
+        case Rewrite.Intersection i -> joined(i.children(), " and ", directAllowed);
+        case Rewrite.Difference d ->
+            operand(d.base(), directAllowed) + " but not " + operand(d.subtract(), false);
+        default -> operand(rewrite, directAllowed);
+      };
+    }
+
+    private String joined(List<Rewrite> children, String separator, boolean directAllowed) {
+      List<Rewrite> ordered = new ArrayList<>(children);
+      for (int i = 1; i < ordered.size(); i++) {
+        if (ordered.get(i) instanceof Rewrite.This) {
+          ordered.add(0, ordered.remove(i));
+          break;
+        }
       }
+      List<String> parts = new ArrayList<>();
+      for (int i = 0; i < ordered.size(); i++) {
+        parts.add(operand(ordered.get(i), directAllowed && i == 0));
+      }
+      return String.join(separator, parts);
     }
-    if (hasDirect) {
-      parts.add(0, direct);
+
+    private String operand(Rewrite rewrite, boolean directAllowed) {
+      return switch (rewrite) {
+        case Rewrite.This t -> {
+          if (!directAllowed) {
+            throw new IllegalStateException("direct types out of place");
+          }
+          yield direct;
+        }
+        case Rewrite.ComputedUserset c -> c.relation();
+        case Rewrite.TupleToUserset t -> t.computedRelation() + " from " + t.tupleset();
+        default -> "(" + expression(rewrite, directAllowed) + ")";
+      };
     }
-    return String.join(separator, parts);
-  }
-
-  private static String operand(Rewrite rewrite) {
-    return switch (rewrite) {
-      case Rewrite.This t -> throw new IllegalStateException("direct types nested");
-      case Rewrite.ComputedUserset c -> c.relation();
-      case Rewrite.TupleToUserset t -> t.computedRelation() + " from " + t.tupleset();
-      case Rewrite.Union u -> "(" + nested(u.children(), " or ") + ")";
-      case Rewrite.Intersection i -> "(" + nested(i.children(), " and ") + ")";
-      case Rewrite.Difference d -> "(" + operand(d.base()) + " but not " + operand(d.subtract()) + ")";
-    };
-  }
-
-  private static String nested(List<Rewrite> children, String separator) {
-    return children.stream().map(ModelDsl::operand).collect(Collectors.joining(separator));
   }
 
   private static String signature(Map<String, ConditionParamType> parameters) {

@@ -110,7 +110,7 @@ public final class ModelValidator {
       for (RelationDefinition relation : type.relations().values()) {
         checkDirectTypes(type, relation);
         checkRewrite(type, relation, relation.rewrite());
-        checkDuplicatePartials(type, relation, relation.rewrite());
+        checkDuplicatePartials(relation, relation.rewrite());
       }
     }
     checkConditions();
@@ -318,8 +318,8 @@ public final class ModelValidator {
     }
   }
 
-  private void checkDuplicatePartials(
-      TypeDefinition type, RelationDefinition relation, Rewrite rewrite) {
+  /** Only the top level, as OpenFGA: {@code a or a}, not {@code (a or a) and b}. */
+  private void checkDuplicatePartials(RelationDefinition relation, Rewrite rewrite) {
     List<Rewrite> children =
         switch (rewrite) {
           case Rewrite.Union u -> u.children();
@@ -349,7 +349,6 @@ public final class ModelValidator {
               sources.of(first));
         }
       }
-      checkDuplicatePartials(type, relation, child);
     }
   }
 
