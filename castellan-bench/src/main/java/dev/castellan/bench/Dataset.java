@@ -100,8 +100,7 @@ public final class Dataset {
       }
       for (int i = 0; i < FOLDERS_PER_TREE; i++) {
         out.add(Tuple.of(folder(t, i), "owner", "user:u" + random.nextInt(USERS)));
-        out.add(
-            Tuple.of(folder(t, i), "viewer", "group:g" + random.nextInt(GROUPS) + "#member"));
+        out.add(Tuple.of(folder(t, i), "viewer", "group:g" + random.nextInt(GROUPS) + "#member"));
       }
     }
     // Documents: 10 per folder, each with parent, owner, an editor and viewers.

@@ -28,7 +28,8 @@ public final class IndexFootprint {
         bytes / (double) index.size(),
         index.estimatedBytes() / (double) index.size());
     if (index.size() != tuples.size()) {
-      throw new IllegalStateException("index lost tuples: " + index.size() + " of " + tuples.size());
+      throw new IllegalStateException(
+          "index lost tuples: " + index.size() + " of " + tuples.size());
     }
   }
 

@@ -81,7 +81,9 @@ public final class Main implements Runnable {
       spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "validate", description = "Check a model (DSL or JSON) against OpenFGA's rules.")
+    @Command(
+        name = "validate",
+        description = "Check a model (DSL or JSON) against OpenFGA's rules.")
     static final class Validate implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -100,7 +102,9 @@ public final class Main implements Runnable {
           return 0;
         }
         for (ModelError error : errors) {
-          spec.commandLine().getErr().println(file + ":" + error.describe() + " [" + error.kind() + "]");
+          spec.commandLine()
+              .getErr()
+              .println(file + ":" + error.describe() + " [" + error.kind() + "]");
         }
         return 1;
       }
@@ -125,8 +129,9 @@ public final class Main implements Runnable {
         switch (target) {
           case "json" -> spec.commandLine().getOut().println(ModelJson.write(model));
           case "dsl" -> spec.commandLine().getOut().print(ModelDsl.write(model));
-          default -> throw new CommandLine.ParameterException(
-              spec.commandLine(), "--to must be json or dsl, got '" + to + "'");
+          default ->
+              throw new CommandLine.ParameterException(
+                  spec.commandLine(), "--to must be json or dsl, got '" + to + "'");
         }
         return 0;
       }
@@ -160,7 +165,11 @@ public final class Main implements Runnable {
             if (!o.passed() || verbose) {
               out.printf(
                   "%s %s: %s: %s (%s)%n",
-                  o.passed() ? "PASS" : "FAIL", file.getFileName(), o.test(), o.assertion(), o.detail());
+                  o.passed() ? "PASS" : "FAIL",
+                  file.getFileName(),
+                  o.test(),
+                  o.assertion(),
+                  o.detail());
             }
           }
         }

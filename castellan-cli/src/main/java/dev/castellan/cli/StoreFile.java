@@ -121,7 +121,8 @@ record StoreFile(String name, AuthorizationModel model, List<Tuple> tuples, List
       allowOnly(
           check,
           "check",
-          Set.of("user", "users", "object", "objects", "context", "contextual_tuples", "assertions"));
+          Set.of(
+              "user", "users", "object", "objects", "context", "contextual_tuples", "assertions"));
       Map<String, Boolean> assertions = new LinkedHashMap<>();
       fields(check.get("assertions"))
           .forEach((relation, value) -> assertions.put(relation, requireBoolean(value, relation)));
@@ -140,9 +141,12 @@ record StoreFile(String name, AuthorizationModel model, List<Tuple> tuples, List
     List<ListObjectsCase> out = new ArrayList<>();
     for (JsonNode list : iterate(node)) {
       allowOnly(
-          list, "list_objects", Set.of("user", "type", "context", "contextual_tuples", "assertions"));
+          list,
+          "list_objects",
+          Set.of("user", "type", "context", "contextual_tuples", "assertions"));
       Map<String, List<String>> assertions = new LinkedHashMap<>();
-      fields(list.get("assertions")).forEach((relation, value) -> assertions.put(relation, strings(value)));
+      fields(list.get("assertions"))
+          .forEach((relation, value) -> assertions.put(relation, strings(value)));
       out.add(
           new ListObjectsCase(
               text(list, "user", ""),
@@ -194,7 +198,11 @@ record StoreFile(String name, AuthorizationModel model, List<Tuple> tuples, List
       } else {
         out.add(
             Tuple.conditional(
-                object, relation, user, text(condition, "name", ""), context(condition.get("context"))));
+                object,
+                relation,
+                user,
+                text(condition, "name", ""),
+                context(condition.get("context"))));
       }
     }
     return out;

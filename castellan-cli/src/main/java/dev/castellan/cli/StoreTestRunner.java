@@ -42,7 +42,8 @@ final class StoreTestRunner {
     for (StoreFile.CheckCase check : test.checks()) {
       for (String user : check.users()) {
         for (String object : check.objects()) {
-          check.assertions()
+          check
+              .assertions()
               .forEach(
                   (relation, expected) -> {
                     String what = "check " + object + "#" + relation + "@" + user;
@@ -113,7 +114,8 @@ final class StoreTestRunner {
     }
   }
 
-  private static Outcome compare(String test, String what, List<String> expected, List<String> actual) {
+  private static Outcome compare(
+      String test, String what, List<String> expected, List<String> actual) {
     Set<String> want = new HashSet<>(expected);
     Set<String> got = new HashSet<>(actual);
     return new Outcome(test, what, want.equals(got), "expected " + want + ", got " + got);

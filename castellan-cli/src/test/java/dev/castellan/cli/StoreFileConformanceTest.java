@@ -41,7 +41,8 @@ class StoreFileConformanceTest {
                 DynamicTest.dynamicTest(
                     file.getFileName().toString(),
                     () -> {
-                      List<StoreTestRunner.Outcome> outcomes = StoreTestRunner.run(StoreFile.read(file));
+                      List<StoreTestRunner.Outcome> outcomes =
+                          StoreTestRunner.run(StoreFile.read(file));
                       assertThat(outcomes).isNotEmpty();
                       assertThat(outcomes).filteredOn(o -> !o.passed()).isEmpty();
                     }));
@@ -58,7 +59,8 @@ class StoreFileConformanceTest {
     assertThatThrownBy(() -> StoreFile.read(stores.resolve("02-missing-model/store.fga.yaml")))
         .isInstanceOf(CastellanException.class)
         .hasMessageContaining("'model' or 'model_file' must be present");
-    assertThatThrownBy(() -> StoreFile.read(stores.resolve("03-additional-properties/store.fga.yaml")))
+    assertThatThrownBy(
+            () -> StoreFile.read(stores.resolve("03-additional-properties/store.fga.yaml")))
         .isInstanceOf(CastellanException.class)
         .hasMessageContaining("unexpected key");
   }
@@ -90,7 +92,9 @@ class StoreFileConformanceTest {
         """);
     StringWriter out = new StringWriter();
     int exit =
-        new CommandLine(new Main()).setOut(new PrintWriter(out)).execute("model", "test", file.toString());
+        new CommandLine(new Main())
+            .setOut(new PrintWriter(out))
+            .execute("model", "test", file.toString());
     assertThat(exit).isEqualTo(1);
     assertThat(out.toString())
         .contains("FAIL wrong.fga.yaml: wrong expectation: check document:1#viewer@user:anne")
@@ -122,9 +126,20 @@ class StoreFileConformanceTest {
     int exit =
         new CommandLine(new Main())
             .setOut(new PrintWriter(out))
-            .execute("check", "--store", file.toString(), "--user", "user:anne", "--relation",
-                "viewer", "--object", "document:q3", "--explain");
+            .execute(
+                "check",
+                "--store",
+                file.toString(),
+                "--user",
+                "user:anne",
+                "--relation",
+                "viewer",
+                "--object",
+                "document:q3",
+                "--explain");
     assertThat(exit).isZero();
-    assertThat(out.toString()).startsWith("allowed").contains("tuple folder:deals#viewer@user:anne -> granted");
+    assertThat(out.toString())
+        .startsWith("allowed")
+        .contains("tuple folder:deals#viewer@user:anne -> granted");
   }
 }

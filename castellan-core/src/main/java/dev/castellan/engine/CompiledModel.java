@@ -20,8 +20,7 @@ final class CompiledModel {
   record ComputedDependency(int relation, boolean needsCheck) {}
 
   /** A fact on a parent implies {@code relation} on children linked by {@code tupleset}. */
-  record TupleToUsersetDependency(
-      int childType, int tupleset, int relation, boolean needsCheck) {}
+  record TupleToUsersetDependency(int childType, int tupleset, int relation, boolean needsCheck) {}
 
   private static final RelationInfo[] NO_RELATIONS = new RelationInfo[0];
 
@@ -109,8 +108,7 @@ final class CompiledModel {
       case Rewrite.This t -> new Node.Direct();
       case Rewrite.ComputedUserset c -> new Node.Computed(names.intern(c.relation()));
       case Rewrite.TupleToUserset t ->
-          new Node.TupleToUserset(
-              names.intern(t.tupleset()), names.intern(t.computedRelation()));
+          new Node.TupleToUserset(names.intern(t.tupleset()), names.intern(t.computedRelation()));
       case Rewrite.Union u -> new Node.Union(compileAll(u.children()));
       case Rewrite.Intersection i -> new Node.Intersection(compileAll(i.children()));
       case Rewrite.Difference d -> new Node.Difference(compile(d.base()), compile(d.subtract()));

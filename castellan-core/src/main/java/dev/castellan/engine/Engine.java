@@ -64,9 +64,11 @@ public final class Engine {
       evaluation.subject(user);
       int objectId = evaluation.objectId(request.object());
       if (!request.explain()) {
-        return CheckResult.of(evaluation.check(objectId, type, relation, 0, null) == Evaluation.TRUE);
+        return CheckResult.of(
+            evaluation.check(objectId, type, relation, 0, null) == Evaluation.TRUE);
       }
-      Trace root = new Trace("check " + request.object() + "#" + request.relation() + "@" + request.user());
+      Trace root =
+          new Trace("check " + request.object() + "#" + request.relation() + "@" + request.user());
       try {
         int result = root.done(evaluation.check(objectId, type, relation, 0, root));
         return CheckResult.explained(result == Evaluation.TRUE, root.toExplanation());
@@ -82,7 +84,8 @@ public final class Engine {
   /** Every object of the request's type the user has the relation on, at most {@code limit}. */
   public List<String> listObjects(ListObjectsRequest request, int limit) {
     int type = requireType(request.type(), ErrorCode.TYPE_NOT_FOUND);
-    int relation = requireRelation(type, request.type(), request.relation(), ErrorCode.RELATION_NOT_FOUND);
+    int relation =
+        requireRelation(type, request.type(), request.relation(), ErrorCode.RELATION_NOT_FOUND);
     Refs.UserRef user = requireUser(request.user());
     long stamp = index.readLock();
     try {
@@ -106,7 +109,8 @@ public final class Engine {
       throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
     }
     int type = requireType(object[0], ErrorCode.TYPE_NOT_FOUND);
-    int relation = requireRelation(type, object[0], request.relation(), ErrorCode.RELATION_NOT_FOUND);
+    int relation =
+        requireRelation(type, object[0], request.relation(), ErrorCode.RELATION_NOT_FOUND);
     if (request.userFilters().isEmpty()) {
       throw invalid("list-users needs at least one user filter, e.g. 'user' or 'group#member'");
     }
@@ -118,7 +122,8 @@ public final class Engine {
       int filterRelation = -1;
       if (hash >= 0) {
         filterRelation =
-            requireRelation(filterTypeId, filterType, filter.substring(hash + 1), ErrorCode.RELATION_NOT_FOUND);
+            requireRelation(
+                filterTypeId, filterType, filter.substring(hash + 1), ErrorCode.RELATION_NOT_FOUND);
       }
       filters.add(new Evaluation.UserFilter(filterTypeId, filterRelation));
     }
@@ -201,7 +206,10 @@ public final class Engine {
       throw invalidTuple(key, "condition '" + tuple.condition() + "' is not defined in the model");
     }
     if (info.admit(userType, userRelation, user.wildcard(), tuple.condition()) == null) {
-      String what = user.wildcard() ? user.type() + ":*" : user.isUserset() ? user.type() + "#" + user.relation() : user.type();
+      String what =
+          user.wildcard()
+              ? user.type() + ":*"
+              : user.isUserset() ? user.type() + "#" + user.relation() : user.type();
       throw invalidTuple(
           key,
           "'"
@@ -221,12 +229,16 @@ public final class Engine {
     if (contextualTuples.size() > MAX_CONTEXTUAL_TUPLES) {
       throw new CastellanException(
           ErrorCode.VALIDATION_ERROR,
-          "at most " + MAX_CONTEXTUAL_TUPLES + " contextual tuples are allowed, got " + contextualTuples.size());
+          "at most "
+              + MAX_CONTEXTUAL_TUPLES
+              + " contextual tuples are allowed, got "
+              + contextualTuples.size());
     }
     for (Tuple tuple : contextualTuples) {
       validateTuple(tuple);
     }
-    Relationships overlay = new Relationships(main.names, main.objects.child(), contextualTuples.size());
+    Relationships overlay =
+        new Relationships(main.names, main.objects.child(), contextualTuples.size());
     for (Tuple tuple : contextualTuples) {
       overlay.add(tuple);
     }
@@ -236,7 +248,8 @@ public final class Engine {
   private int requireType(String type, ErrorCode code) {
     int id = model.names.find(type);
     if (!model.isType(id)) {
-      throw new CastellanException(code, "type '" + Refs.shorten(type) + "' not found in the model");
+      throw new CastellanException(
+          code, "type '" + Refs.shorten(type) + "' not found in the model");
     }
     return id;
   }
@@ -245,7 +258,8 @@ public final class Engine {
     int id = model.names.find(relation);
     if (model.relation(type, id) == null) {
       throw new CastellanException(
-          code, "relation '" + typeName + "#" + Refs.shorten(relation) + "' not found in the model");
+          code,
+          "relation '" + typeName + "#" + Refs.shorten(relation) + "' not found in the model");
     }
     return id;
   }
@@ -254,14 +268,21 @@ public final class Engine {
     Refs.UserRef ref = Refs.parseUser(user);
     if (ref == null) {
       throw invalid(
-          "invalid user '" + Refs.shorten(user) + "': expected 'type:id', 'type:*' or 'type:id#relation'");
+          "invalid user '"
+              + Refs.shorten(user)
+              + "': expected 'type:id', 'type:*' or 'type:id#relation'");
     }
     int type = model.names.find(ref.type());
     if (!model.isType(type)) {
       throw invalid("user type '" + Refs.shorten(ref.type()) + "' not found in the model");
     }
     if (ref.isUserset() && model.relation(type, model.names.find(ref.relation())) == null) {
-      throw invalid("relation '" + ref.type() + "#" + Refs.shorten(ref.relation()) + "' not found in the model");
+      throw invalid(
+          "relation '"
+              + ref.type()
+              + "#"
+              + Refs.shorten(ref.relation())
+              + "' not found in the model");
     }
     return ref;
   }

@@ -23,6 +23,7 @@ final class Evaluation {
   static final int FALSE = 0;
   static final int TRUE = 1;
   static final int CYCLE = 2;
+
   /** OpenFGA's resolution depth limit. */
   static final int MAX_DEPTH = 25;
 
@@ -113,8 +114,7 @@ final class Evaluation {
   private int eval(Node node, RelationInfo info, int object, int depth, Trace trace) {
     return switch (node) {
       case Node.Direct d -> direct(info, object, depth, trace);
-      case Node.Computed c ->
-          check(object, info.type, c.relation(), depth + 1, trace);
+      case Node.Computed c -> check(object, info.type, c.relation(), depth + 1, trace);
       case Node.TupleToUserset t -> tupleToUserset(info, object, t, depth, trace);
       case Node.Union u -> union(u.children(), info, object, depth, trace);
       case Node.Intersection i -> intersection(i.children(), info, object, depth, trace);
@@ -144,8 +144,7 @@ final class Evaluation {
     return t == null ? result : t.done(result);
   }
 
-  private int intersection(
-      Node[] children, RelationInfo info, int object, int depth, Trace trace) {
+  private int intersection(Node[] children, RelationInfo info, int object, int depth, Trace trace) {
     Trace t = trace == null ? null : trace.child("intersection");
     CastellanException error = null;
     for (Node child : children) {
@@ -264,7 +263,8 @@ final class Evaluation {
         return false;
       }
       int i = Arrays.binarySearch(p.usersets, Postings.userset(subjectObject, subjectRelation));
-      return i >= 0 && grants(info, object, subjectRelation, false, p.usersetMeta(i), t, subjectObject);
+      return i >= 0
+          && grants(info, object, subjectRelation, false, p.usersetMeta(i), t, subjectObject);
     }
     if (!subjectWildcard && subjectObject >= 0) {
       int i = Arrays.binarySearch(p.plain, subjectObject);
@@ -295,7 +295,8 @@ final class Evaluation {
     if (t != null) {
       String who = relation >= 0 ? name(user) + "#" + model.names.name(relation) : name(user);
       String suffix = meta == null ? "" : " with " + meta.condition();
-      t.child("tuple " + name(object) + "#" + info.name + "@" + who + suffix).done(holds ? TRUE : FALSE);
+      t.child("tuple " + name(object) + "#" + info.name + "@" + who + suffix)
+          .done(holds ? TRUE : FALSE);
     }
     return holds;
   }
@@ -413,8 +414,12 @@ final class Evaluation {
         };
     // Seeds: tuples naming the subject itself, or its type's wildcard.
     if (originalObject >= 0) {
-      seed(originalObject, originalRelation, originalRelation >= 0 ? originalRelation : -1,
-          subjectWildcard, deriver);
+      seed(
+          originalObject,
+          originalRelation,
+          originalRelation >= 0 ? originalRelation : -1,
+          subjectWildcard,
+          deriver);
     }
     if (originalRelation < 0 && !subjectWildcard) {
       int wildcard = objects.wildcard(subjectType);
@@ -477,8 +482,8 @@ final class Evaluation {
     return out;
   }
 
-  private void seed(int user, int userRelation, int relationForAdmit, boolean wildcard,
-      Deriver deriver) {
+  private void seed(
+      int user, int userRelation, int relationForAdmit, boolean wildcard, Deriver deriver) {
     int userType = objects.type(user);
     for (Relationships source : sources) {
       long[] keys = source.reverse(user, userRelation);
@@ -682,8 +687,8 @@ final class Evaluation {
           Postings p = source.postings(object, info.relation);
           for (int i = 0; i < p.plain.length; i++) {
             int user = p.plain[i];
-            if (info.admit(objects.type(user), -1, objects.isWildcard(user),
-                    conditionOf(p.plainMeta(i)))
+            if (info.admit(
+                    objects.type(user), -1, objects.isWildcard(user), conditionOf(p.plainMeta(i)))
                 != null) {
               users.add(objects.name(user));
             }

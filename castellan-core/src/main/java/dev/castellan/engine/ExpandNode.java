@@ -28,8 +28,7 @@ public sealed interface ExpandNode {
   }
 
   /** {@code tupleset} names the parents; {@code computed} lists each parent's userset. */
-  record TupleToUserset(String name, String tupleset, List<String> computed)
-      implements ExpandNode {
+  record TupleToUserset(String name, String tupleset, List<String> computed) implements ExpandNode {
     public TupleToUserset {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(tupleset, "tupleset");

@@ -5,9 +5,9 @@ import java.util.HashMap;
 
 /**
  * Interns object names ({@code type:id}, including wildcards {@code type:*}) to ints and remembers
- * each object's type. Not thread-safe: the index mutates it under its write lock. A table may have a
- * parent, in which case its own ids start at {@link #LOCAL_BASE} (used for contextual tuples, whose
- * objects are not in the store).
+ * each object's type. Not thread-safe: the index mutates it under its write lock. A table may have
+ * a parent, in which case its own ids start at {@link #LOCAL_BASE} (used for contextual tuples,
+ * whose objects are not in the store).
  */
 final class ObjectTable {
   static final int LOCAL_BASE = 1 << 30;

@@ -76,8 +76,7 @@ final class Postings {
     if (i < 0) {
       return this;
     }
-    return new Postings(
-        remove(plain, i), compact(removeMeta(plainMeta, i)), usersets, usersetMeta);
+    return new Postings(remove(plain, i), compact(removeMeta(plainMeta, i)), usersets, usersetMeta);
   }
 
   Postings withUserset(long packed, TupleMeta meta) {

@@ -10,7 +10,9 @@ final class Refs {
 
   private Refs() {}
 
-  /** {@code type:id}, or {@code type:*} when {@code wildcard}; {@code relation} is "" for objects. */
+  /**
+   * {@code type:id}, or {@code type:*} when {@code wildcard}; {@code relation} is "" for objects.
+   */
   record UserRef(String type, String object, String relation, boolean wildcard) {
     boolean isUserset() {
       return !relation.isEmpty();

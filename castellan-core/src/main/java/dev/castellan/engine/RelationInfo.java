@@ -8,6 +8,7 @@ final class RelationInfo {
   final String name;
   final Node rewrite;
   final Restriction[] restrictions;
+
   /** True when a directly assigned tuple grants the relation only after a full check. */
   final boolean directNeedsCheck;
 

@@ -14,8 +14,10 @@ final class Relationships {
 
   final Names names;
   final ObjectTable objects;
+
   /** {@code (object, relation)} -> subjects. */
   final LongMap<Postings> forward;
+
   /** subject code -> packed {@code (object, relation)} keys that name it. */
   final LongMap<long[]> reverse;
 

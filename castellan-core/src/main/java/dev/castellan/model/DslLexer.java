@@ -133,7 +133,8 @@ final class DslLexer {
       }
       return token(Kind.WORD, position, end);
     }
-    return new Token(Kind.EOF, "", source.length(), lineOf(source.length()), columnOf(source.length()));
+    return new Token(
+        Kind.EOF, "", source.length(), lineOf(source.length()), columnOf(source.length()));
   }
 
   private Token token(Kind kind, int start, int end) {

@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Recursive-descent parser for the schema 1.1 DSL. Stops at the first syntax error (later errors
- * in the same file are usually consequences of the first); collects duplicate definitions, which
- * do not stop parsing. Nesting of parentheses is bounded so hostile input cannot exhaust the stack.
+ * Recursive-descent parser for the schema 1.1 DSL. Stops at the first syntax error (later errors in
+ * the same file are usually consequences of the first); collects duplicate definitions, which do
+ * not stop parsing. Nesting of parentheses is bounded so hostile input cannot exhaust the stack.
  */
 final class DslParser {
 
@@ -153,8 +153,8 @@ final class DslParser {
       endOfLine();
       skipNewlines();
       if (!lexer.peek().isWord("define")) {
-        throw error(lexer.peek(), "expected 'define' after 'relations', found "
-            + lexer.peek().describe());
+        throw error(
+            lexer.peek(), "expected 'define' after 'relations', found " + lexer.peek().describe());
       }
       while (lexer.peek().isWord("define")) {
         RelationDefinition relation = relationDefinition(name.text());
@@ -319,8 +319,8 @@ final class DslParser {
 
   /**
    * An operand list joined by one kind of operator. A {@code [...]} list may stand only first, in a
-   * chain of first positions from the start of the definition ({@code ([user] or a) but not b}),
-   * as OpenFGA's grammar has it; {@code directAllowed} says whether this expression is in one.
+   * chain of first positions from the start of the definition ({@code ([user] or a) but not b}), as
+   * OpenFGA's grammar has it; {@code directAllowed} says whether this expression is in one.
    */
   private Rewrite expression(int depth, List<TypeRestriction> direct, boolean directAllowed) {
     if (depth > MAX_NESTING) {
@@ -408,10 +408,12 @@ final class DslParser {
       lexer.next();
       Token tupleset = lexer.next();
       if (tupleset.kind() != Kind.WORD) {
-        throw error(tupleset, "expected a relation name after 'from', found " + tupleset.describe());
+        throw error(
+            tupleset, "expected a relation name after 'from', found " + tupleset.describe());
       }
       Rewrite.TupleToUserset ttu = new Rewrite.TupleToUserset(tupleset.text(), token.text());
-      sourceMap.spans.put(ttu, lexer.spanOf(token.offset(), tupleset.offset() + tupleset.text().length()));
+      sourceMap.spans.put(
+          ttu, lexer.spanOf(token.offset(), tupleset.offset() + tupleset.text().length()));
       sourceMap.tuplesetSpans.put(ttu, tupleset.span());
       return ttu;
     }

@@ -3,8 +3,8 @@ package dev.castellan.model;
 import java.util.regex.Pattern;
 
 /**
- * OpenFGA's naming rules for the parts of a relationship, as its language tooling checks them.
- * The engine itself only refuses what would make a tuple ambiguous ({@code #}, {@code :}, blanks);
+ * OpenFGA's naming rules for the parts of a relationship, as its language tooling checks them. The
+ * engine itself only refuses what would make a tuple ambiguous ({@code #}, {@code :}, blanks);
  * these stricter rules are for clients and importers that want OpenFGA's portable subset.
  */
 public final class Identifiers {

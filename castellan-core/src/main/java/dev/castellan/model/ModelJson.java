@@ -48,7 +48,8 @@ public final class ModelJson {
    */
   public static AuthorizationModel read(String json) {
     if (json.length() > 2 * DslParser.MAX_SOURCE_CHARS) {
-      throw invalid("invalid-json", "the model JSON has " + json.length() + " characters; too large");
+      throw invalid(
+          "invalid-json", "the model JSON has " + json.length() + " characters; too large");
     }
     JsonNode root;
     try {
@@ -196,8 +197,7 @@ public final class ModelJson {
     boolean wildcard = node.hasNonNull("wildcard");
     String condition = text(node.get("condition"), "condition");
     if (wildcard && relation != null && !relation.isEmpty()) {
-      throw invalid(
-          "invalid-json", "'" + type + "' cannot have both a relation and a wildcard");
+      throw invalid("invalid-json", "'" + type + "' cannot have both a relation and a wildcard");
     }
     return new TypeRestriction(
         type, relation == null ? "" : relation, wildcard, condition == null ? "" : condition);
@@ -205,7 +205,8 @@ public final class ModelJson {
 
   private static Rewrite rewrite(JsonNode node, int depth) {
     if (depth > MAX_REWRITE_DEPTH) {
-      throw invalid("invalid-json", "relation rewrites are nested deeper than " + MAX_REWRITE_DEPTH);
+      throw invalid(
+          "invalid-json", "relation rewrites are nested deeper than " + MAX_REWRITE_DEPTH);
     }
     if (node == null || !node.isObject()) {
       throw invalid("invalid-json", "a relation rewrite must be an object");
@@ -229,8 +230,7 @@ public final class ModelJson {
         JsonNode tupleset = value.get("tupleset");
         JsonNode computed = field(value, "computedUserset", "computed_userset");
         if (tupleset == null || computed == null) {
-          throw invalid(
-              "invalid-json", "tupleToUserset needs 'tupleset' and 'computedUserset'");
+          throw invalid("invalid-json", "tupleToUserset needs 'tupleset' and 'computedUserset'");
         }
         yield new Rewrite.TupleToUserset(
             required(tupleset.get("relation"), "tupleset.relation"),
@@ -324,7 +324,8 @@ public final class ModelJson {
     ObjectNode node = NODES.objectNode();
     switch (rewrite) {
       case Rewrite.This t -> node.putObject("this");
-      case Rewrite.ComputedUserset c -> node.putObject("computedUserset").put("relation", c.relation());
+      case Rewrite.ComputedUserset c ->
+          node.putObject("computedUserset").put("relation", c.relation());
       case Rewrite.TupleToUserset t -> {
         ObjectNode ttu = node.putObject("tupleToUserset");
         ttu.putObject("tupleset").put("relation", t.tupleset());

@@ -213,7 +213,8 @@ public final class ModelValidator {
             "`" + restriction.type() + "` is not a valid type.",
             restriction.type(),
             span);
-      } else if (restriction.isUserset() && !target.relations().containsKey(restriction.relation())) {
+      } else if (restriction.isUserset()
+          && !target.relations().containsKey(restriction.relation())) {
         error(
             "invalid-relation-type",
             "`" + restriction.relation() + "` is not a valid relation for `" + target.name() + "`.",
@@ -413,10 +414,10 @@ public final class ModelValidator {
   }
 
   /**
-   * Directly assignable relations of {@code type} that reach themselves through computed
-   * relations alone ({@code define a: [user] or b}, {@code define b: [user] or a}). OpenFGA's
-   * language refuses these as a potential loop even though the direct types give them an entry
-   * point; a cycle among relations without direct types is accepted.
+   * Directly assignable relations of {@code type} that reach themselves through computed relations
+   * alone ({@code define a: [user] or b}, {@code define b: [user] or a}). OpenFGA's language
+   * refuses these as a potential loop even though the direct types give them an entry point; a
+   * cycle among relations without direct types is accepted.
    */
   private static Set<String> computedCycles(TypeDefinition type) {
     Map<String, Set<String>> edges = new HashMap<>();
@@ -466,8 +467,8 @@ public final class ModelValidator {
 
   /**
    * Whether some concrete user can reach {@code type#relation} through {@code rewrite}, following
-   * OpenFGA's algorithm: direct types are entry points, usersets and tuple-to-usersets recurse
-   * into the target relation, and revisiting a relation on the current path is a loop.
+   * OpenFGA's algorithm: direct types are entry points, usersets and tuple-to-usersets recurse into
+   * the target relation, and revisiting a relation on the current path is a loop.
    */
   private EntryPoint entryPoint(
       String type, String relationName, Rewrite rewrite, Map<String, Set<String>> visitedIn) {

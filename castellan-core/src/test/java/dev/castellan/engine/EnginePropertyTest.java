@@ -49,7 +49,9 @@ class EnginePropertyTest {
       String where = "seed " + trial + "\n" + dsl + "\ntuples " + tuples;
       verify(engine, model, tuples, random, where);
     }
-    assertThat(validModels).as("valid random models generated; rejections %s", rejected).isGreaterThan(TRIALS / 3);
+    assertThat(validModels)
+        .as("valid random models generated; rejections %s", rejected)
+        .isGreaterThan(TRIALS / 3);
   }
 
   private static void verify(
@@ -87,22 +89,28 @@ class EnginePropertyTest {
               allowed.add(object);
             }
             boolean viaContext =
-                twin.check(
-                        CheckRequest.of(object, relation, user).withContextualTuples(contextual))
+                twin.check(CheckRequest.of(object, relation, user).withContextualTuples(contextual))
                     .allowed();
-            assertThat(viaContext).as("contextual == written: %s#%s@%s\n%s", object, relation, user, where).isEqualTo(checked);
+            assertThat(viaContext)
+                .as("contextual == written: %s#%s@%s\n%s", object, relation, user, where)
+                .isEqualTo(checked);
             if (!user.endsWith("*")) {
               boolean expanded = expandContains(engine, object, relation, user, new HashSet<>());
-              assertThat(expanded).as("expand == check: %s#%s@%s\n%s", object, relation, user, where).isEqualTo(checked);
+              assertThat(expanded)
+                  .as("expand == check: %s#%s@%s\n%s", object, relation, user, where)
+                  .isEqualTo(checked);
             }
           }
           List<String> listed = engine.listObjects(ListObjectsRequest.of(type, relation, user));
-          assertThat(new HashSet<>(listed)).as("list-objects == check: %s#%s@%s\n%s", type, relation, user, where).isEqualTo(allowed);
+          assertThat(new HashSet<>(listed))
+              .as("list-objects == check: %s#%s@%s\n%s", type, relation, user, where)
+              .isEqualTo(allowed);
           assertThat(listed).doesNotHaveDuplicates();
         }
         for (int i = 0; i < count; i++) {
           String object = type + ":" + type.charAt(0) + i;
-          List<String> listedUsers = engine.listUsers(ListUsersRequest.of(object, relation, "user"));
+          List<String> listedUsers =
+              engine.listUsers(ListUsersRequest.of(object, relation, "user"));
           for (String user : listedUsers) {
             assertThat(engine.check(CheckRequest.of(object, relation, user)).allowed())
                 .as("listed user passes check: %s#%s@%s\n%s", object, relation, user, where)
@@ -112,7 +120,9 @@ class EnginePropertyTest {
             String user = "user:u" + u;
             if (engine.check(CheckRequest.of(object, relation, user)).allowed()) {
               assertThat(listedUsers.contains(user) || listedUsers.contains("user:*"))
-                  .as("list-users complete: %s#%s@%s got %s\n%s", object, relation, user, listedUsers, where)
+                  .as(
+                      "list-users complete: %s#%s@%s got %s\n%s",
+                      object, relation, user, listedUsers, where)
                   .isTrue();
             }
           }
@@ -135,7 +145,8 @@ class EnginePropertyTest {
     }
   }
 
-  private static boolean contains(Engine engine, ExpandNode node, String user, Set<String> visiting) {
+  private static boolean contains(
+      Engine engine, ExpandNode node, String user, Set<String> visiting) {
     return switch (node) {
       case ExpandNode.Users u -> {
         for (String member : u.users()) {
@@ -143,7 +154,9 @@ class EnginePropertyTest {
             yield true;
           }
           int hash = member.indexOf('#');
-          if (hash > 0 && expandContains(engine, member.substring(0, hash), member.substring(hash + 1), user, visiting)) {
+          if (hash > 0
+              && expandContains(
+                  engine, member.substring(0, hash), member.substring(hash + 1), user, visiting)) {
             yield true;
           }
         }
@@ -151,21 +164,30 @@ class EnginePropertyTest {
       }
       case ExpandNode.Computed c -> {
         int hash = c.userset().indexOf('#');
-        yield expandContains(engine, c.userset().substring(0, hash), c.userset().substring(hash + 1), user, visiting);
+        yield expandContains(
+            engine,
+            c.userset().substring(0, hash),
+            c.userset().substring(hash + 1),
+            user,
+            visiting);
       }
       case ExpandNode.TupleToUserset t -> {
         for (String userset : t.computed()) {
           int hash = userset.indexOf('#');
-          if (expandContains(engine, userset.substring(0, hash), userset.substring(hash + 1), user, visiting)) {
+          if (expandContains(
+              engine, userset.substring(0, hash), userset.substring(hash + 1), user, visiting)) {
             yield true;
           }
         }
         yield false;
       }
-      case ExpandNode.Union u -> u.nodes().stream().anyMatch(n -> contains(engine, n, user, visiting));
-      case ExpandNode.Intersection i -> i.nodes().stream().allMatch(n -> contains(engine, n, user, visiting));
+      case ExpandNode.Union u ->
+          u.nodes().stream().anyMatch(n -> contains(engine, n, user, visiting));
+      case ExpandNode.Intersection i ->
+          i.nodes().stream().allMatch(n -> contains(engine, n, user, visiting));
       case ExpandNode.Difference d ->
-          contains(engine, d.base(), user, visiting) && !contains(engine, d.subtract(), user, visiting);
+          contains(engine, d.base(), user, visiting)
+              && !contains(engine, d.subtract(), user, visiting);
     };
   }
 
@@ -188,28 +210,42 @@ class EnginePropertyTest {
     List<String> folderRelations = new ArrayList<>();
     for (int r = 0; r < 3; r++) {
       String name = "f" + r;
-      dsl.append("    define ").append(name).append(": ")
-          .append(relation(random, folderRelations, folderRelations, r == 0)).append('\n');
+      dsl.append("    define ")
+          .append(name)
+          .append(": ")
+          .append(relation(random, folderRelations, folderRelations, r == 0))
+          .append('\n');
       folderRelations.add(name);
     }
     dsl.append("type doc\n  relations\n    define parent: [folder]\n");
     List<String> docRelations = new ArrayList<>();
     for (int r = 0; r < 3; r++) {
       String name = "d" + r;
-      dsl.append("    define ").append(name).append(": ")
-          .append(relation(random, docRelations, folderRelations, r == 0)).append('\n');
+      dsl.append("    define ")
+          .append(name)
+          .append(": ")
+          .append(relation(random, docRelations, folderRelations, r == 0))
+          .append('\n');
       docRelations.add(name);
     }
     return dsl.toString();
   }
 
   private static final List<String> DIRECT =
-      List.of("[user]", "[user, user:*]", "[user, group#member]", "[group#member]", "[user:*, group#member]");
+      List.of(
+          "[user]",
+          "[user, user:*]",
+          "[user, group#member]",
+          "[group#member]",
+          "[user:*, group#member]");
 
-  private static String relation(Random random, List<String> same, List<String> parentRelations, boolean first) {
+  private static String relation(
+      Random random, List<String> same, List<String> parentRelations, boolean first) {
     String direct = DIRECT.get(random.nextInt(DIRECT.size()));
     if (first || same.isEmpty() && parentRelations.isEmpty()) {
-      return random.nextBoolean() ? direct : direct + " or " + parentLeaf(random, parentRelations, direct);
+      return random.nextBoolean()
+          ? direct
+          : direct + " or " + parentLeaf(random, parentRelations, direct);
     }
     String rest = expression(random, same, parentRelations, 2);
     return switch (random.nextInt(5)) {
@@ -237,7 +273,8 @@ class EnginePropertyTest {
     return parentRelations.get(random.nextInt(parentRelations.size())) + " from parent";
   }
 
-  private static String expression(Random random, List<String> same, List<String> parentRelations, int depth) {
+  private static String expression(
+      Random random, List<String> same, List<String> parentRelations, int depth) {
     if (depth == 0 || random.nextInt(3) == 0) {
       return leaf(random, same, parentRelations);
     }
@@ -287,7 +324,9 @@ class EnginePropertyTest {
         }
         for (int k = 0; k < 5; k++) {
           Tuple tuple =
-              Tuple.of(type + ":" + type.charAt(0) + random.nextInt(count), relation,
+              Tuple.of(
+                  type + ":" + type.charAt(0) + random.nextInt(count),
+                  relation,
                   candidates[random.nextInt(candidates.length)]);
           try {
             engine.validateTuple(tuple);

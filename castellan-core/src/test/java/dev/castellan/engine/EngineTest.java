@@ -80,7 +80,9 @@ class EngineTest {
 
   @Test
   void check_withExplain_namesTheTupleChainThatGranted() {
-    write("group:eng member user:anne", "folder:root viewer group:eng#member",
+    write(
+        "group:eng member user:anne",
+        "folder:root viewer group:eng#member",
         "document:q3 parent folder:root");
     CheckResult result =
         engine.check(CheckRequest.of("document:q3", "viewer", "user:anne").withExplain(true));
@@ -96,7 +98,9 @@ class EngineTest {
 
   @Test
   void check_withExplain_onDenial_showsTheBranchesTried() {
-    write("folder:root viewer user:anne", "document:q3 parent folder:root",
+    write(
+        "folder:root viewer user:anne",
+        "document:q3 parent folder:root",
         "document:q3 blocked user:anne");
     CheckResult result =
         engine.check(CheckRequest.of("document:q3", "viewer", "user:anne").withExplain(true));
@@ -114,9 +118,14 @@ class EngineTest {
 
   @Test
   void listObjects_returnsInheritedDocumentsAndNotBlockedOnes() {
-    write("folder:root viewer user:anne", "folder:sub parent folder:root",
-        "document:a parent folder:root", "document:b parent folder:sub",
-        "document:c parent folder:sub", "document:c blocked user:anne", "document:d owner user:anne");
+    write(
+        "folder:root viewer user:anne",
+        "folder:sub parent folder:root",
+        "document:a parent folder:root",
+        "document:b parent folder:sub",
+        "document:c parent folder:sub",
+        "document:c blocked user:anne",
+        "document:d owner user:anne");
     assertThat(engine.listObjects(ListObjectsRequest.of("document", "viewer", "user:anne")))
         .containsExactlyInAnyOrder("document:a", "document:b", "document:d");
   }
@@ -132,8 +141,11 @@ class EngineTest {
 
   @Test
   void listUsers_expandsGroupsAndKeepsWildcard() {
-    write("group:eng member user:anne", "document:q3 viewer group:eng#member",
-        "document:q3 viewer user:bob", "document:q3 blocked user:bob");
+    write(
+        "group:eng member user:anne",
+        "document:q3 viewer group:eng#member",
+        "document:q3 viewer user:bob",
+        "document:q3 blocked user:bob");
     assertThat(engine.listUsers(ListUsersRequest.of("document:q3", "viewer", "user")))
         .containsExactly("user:anne");
     assertThat(engine.listUsers(ListUsersRequest.of("document:q3", "viewer", "group#member")))
@@ -146,7 +158,8 @@ class EngineTest {
     ExpandNode root = engine.expand("document:q3", "viewer");
     assertThat(root).isInstanceOf(ExpandNode.Difference.class);
     ExpandNode.Union base = (ExpandNode.Union) ((ExpandNode.Difference) root).base();
-    assertThat(base.nodes().get(0)).isEqualTo(new ExpandNode.Users("document:q3#viewer", List.of("user:anne")));
+    assertThat(base.nodes().get(0))
+        .isEqualTo(new ExpandNode.Users("document:q3#viewer", List.of("user:anne")));
     assertThat(base.nodes().get(2))
         .isEqualTo(
             new ExpandNode.TupleToUserset(
@@ -176,7 +189,8 @@ class EngineTest {
 
   @Test
   void check_malformedInput_isAValidationErrorNotACrash() {
-    for (String user : List.of("anne", "user:", ":anne", "user:a:b", "user:a#", "user:a b", "user:*#member")) {
+    for (String user :
+        List.of("anne", "user:", ":anne", "user:a:b", "user:a#", "user:a b", "user:*#member")) {
       assertThatThrownBy(() -> check("document:q3", "viewer", user))
           .as(user)
           .isInstanceOf(CastellanException.class)
@@ -191,7 +205,10 @@ class EngineTest {
 
   @Test
   void write_malformedTuple_changesNothing() {
-    List<Tuple> batch = List.of(Tuple.of("document:a", "viewer", "user:anne"), Tuple.of("document:b", "viewer", "bad user"));
+    List<Tuple> batch =
+        List.of(
+            Tuple.of("document:a", "viewer", "user:anne"),
+            Tuple.of("document:b", "viewer", "bad user"));
     assertThatThrownBy(() -> index.write(batch))
         .isInstanceOf(CastellanException.class)
         .extracting(e -> ((CastellanException) e).code())
@@ -207,7 +224,8 @@ class EngineTest {
     index.write(List.of(), List.of(new TupleKey("document:a", "viewer", "user:anne")));
     assertThat(index.revision()).isEqualTo(revision + 1);
     assertThat(check("document:a", "viewer", "user:anne")).isFalse();
-    assertThat(engine.listObjects(ListObjectsRequest.of("document", "viewer", "user:anne"))).isEmpty();
+    assertThat(engine.listObjects(ListObjectsRequest.of("document", "viewer", "user:anne")))
+        .isEmpty();
     write("document:a viewer user:anne");
     assertThat(check("document:a", "viewer", "user:anne")).isTrue();
   }
@@ -254,7 +272,9 @@ class EngineTest {
 
   @Test
   void check_chainLongerThan25Hops_isResolutionTooComplex() {
-    StringBuilder dsl = new StringBuilder("model\n  schema 1.1\ntype user\ntype group\n  relations\n    define member: [user, group#member]\n");
+    StringBuilder dsl =
+        new StringBuilder(
+            "model\n  schema 1.1\ntype user\ntype group\n  relations\n    define member: [user, group#member]\n");
     Engine groups = Engine.create(ModelDsl.parse(dsl.toString()), index);
     List<Tuple> chain = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
@@ -266,7 +286,8 @@ class EngineTest {
         .isInstanceOf(CastellanException.class)
         .extracting(e -> ((CastellanException) e).code())
         .isEqualTo(ErrorCode.AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX);
-    assertThat(groups.check(CheckRequest.of("group:g10", "member", "user:deep")).allowed()).isTrue();
+    assertThat(groups.check(CheckRequest.of("group:g10", "member", "user:deep")).allowed())
+        .isTrue();
   }
 
   @Test
@@ -287,7 +308,11 @@ class EngineTest {
                 """),
             index);
     Tuple tuple =
-        Tuple.conditional("model_version:v7", "deployer", "user:ml-eng", "in_office_network",
+        Tuple.conditional(
+            "model_version:v7",
+            "deployer",
+            "user:ml-eng",
+            "in_office_network",
             Map.of("cidr", "10.1.0.0/16"));
     abac.validateTuple(tuple);
     index.write(List.of(tuple));
@@ -321,6 +346,7 @@ class EngineTest {
                     define viewer: [user]
                 """),
             index);
-    assertThat(narrower.check(CheckRequest.of("document:q3", "viewer", "user:anne")).allowed()).isFalse();
+    assertThat(narrower.check(CheckRequest.of("document:q3", "viewer", "user:anne")).allowed())
+        .isFalse();
   }
 }

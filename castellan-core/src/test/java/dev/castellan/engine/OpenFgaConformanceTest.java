@@ -20,10 +20,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Runs OpenFGA's own server test suite ({@code consolidated_1_1_tests.yaml}) against the engine, the
- * way OpenFGA runs it: stages of a test share one store; lists compare as sets; every listed object
- * or user must also pass check; and each single-stage test runs a second time with its tuples sent
- * as contextual tuples instead of written.
+ * Runs OpenFGA's own server test suite ({@code consolidated_1_1_tests.yaml}) against the engine,
+ * the way OpenFGA runs it: stages of a test share one store; lists compare as sets; every listed
+ * object or user must also pass check; and each single-stage test runs a second time with its
+ * tuples sent as contextual tuples instead of written.
  */
 class OpenFgaConformanceTest {
 
@@ -98,7 +98,8 @@ class OpenFgaConformanceTest {
         CheckRequest.of(text(t, "object"), text(t, "relation"), text(t, "user"))
             .withContextualTuples(concat(asContext, tuples(a.get("contextualTuples"))))
             .withContext(context(a.get("context")));
-    String what = prefix + "check " + text(t, "object") + "#" + text(t, "relation") + "@" + text(t, "user");
+    String what =
+        prefix + "check " + text(t, "object") + "#" + text(t, "relation") + "@" + text(t, "user");
     try {
       boolean allowed = engine.check(request).allowed();
       if (a.has("errorCode")) {
@@ -115,13 +116,22 @@ class OpenFgaConformanceTest {
       Engine engine, JsonNode a, List<Tuple> asContext, String prefix, List<String> failures) {
     JsonNode r = a.get("request");
     List<Tuple> contextualTuples =
-        concat(asContext, concat(tuples(a.get("contextualTuples")), tuples(r.get("contextualTuples"))));
+        concat(
+            asContext,
+            concat(tuples(a.get("contextualTuples")), tuples(r.get("contextualTuples"))));
     Map<String, Object> context = context(a.has("context") ? a.get("context") : r.get("context"));
     ListObjectsRequest request =
         ListObjectsRequest.of(text(r, "type"), text(r, "relation"), text(r, "user"))
             .withContextualTuples(contextualTuples)
             .withContext(context);
-    String what = prefix + "list-objects " + text(r, "type") + "#" + text(r, "relation") + "@" + text(r, "user");
+    String what =
+        prefix
+            + "list-objects "
+            + text(r, "type")
+            + "#"
+            + text(r, "relation")
+            + "@"
+            + text(r, "user");
     try {
       List<String> objects = engine.listObjects(request);
       if (a.has("errorCode")) {
@@ -150,13 +160,16 @@ class OpenFgaConformanceTest {
       Engine engine, JsonNode a, List<Tuple> asContext, String prefix, List<String> failures) {
     JsonNode r = a.get("request");
     List<Tuple> contextualTuples =
-        concat(asContext, concat(tuples(a.get("contextualTuples")), tuples(r.get("contextualTuples"))));
+        concat(
+            asContext,
+            concat(tuples(a.get("contextualTuples")), tuples(r.get("contextualTuples"))));
     Map<String, Object> context = context(a.has("context") ? a.get("context") : r.get("context"));
     List<String> filters = new ArrayList<>(strings(r.get("filters")));
     ListUsersRequest request =
         new ListUsersRequest(
             text(r, "object"), text(r, "relation"), filters, contextualTuples, context);
-    String what = prefix + "list-users " + text(r, "object") + "#" + text(r, "relation") + " " + filters;
+    String what =
+        prefix + "list-users " + text(r, "object") + "#" + text(r, "relation") + " " + filters;
     try {
       List<String> users = engine.listUsers(request);
       if (a.has("errorCode")) {
@@ -181,12 +194,19 @@ class OpenFgaConformanceTest {
     }
   }
 
-  private static void expectError(JsonNode a, CastellanException e, String what, List<String> failures) {
+  private static void expectError(
+      JsonNode a, CastellanException e, String what, List<String> failures) {
     if (!a.has("errorCode")) {
       failures.add(what + ": unexpected error " + e.code().number() + " " + e.getMessage());
     } else if (a.get("errorCode").asInt() != e.code().number()) {
       failures.add(
-          what + ": expected error " + a.get("errorCode").asInt() + ", got " + e.code().number() + " " + e.getMessage());
+          what
+              + ": expected error "
+              + a.get("errorCode").asInt()
+              + ", got "
+              + e.code().number()
+              + " "
+              + e.getMessage());
     }
   }
 
@@ -199,8 +219,11 @@ class OpenFgaConformanceTest {
       } else {
         out.add(
             Tuple.conditional(
-                text(t, "object"), text(t, "relation"), text(t, "user"),
-                text(condition, "name"), context(condition.get("context"))));
+                text(t, "object"),
+                text(t, "relation"),
+                text(t, "user"),
+                text(condition, "name"),
+                context(condition.get("context"))));
       }
     }
     return out;

@@ -126,7 +126,8 @@ class LanguageConformanceTest {
     }
     List<String> want = new ArrayList<>();
     for (JsonNode error : expectedErrors(c)) {
-      want.add(error.path("metadata").path("errorType").asText() + " | " + error.get("msg").asText());
+      want.add(
+          error.path("metadata").path("errorType").asText() + " | " + error.get("msg").asText());
     }
     List<String> got = actual.stream().map(e -> e.kind() + " | " + e.message()).toList();
     assertThat(got).containsExactlyInAnyOrderElementsOf(want);
