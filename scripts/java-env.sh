@@ -21,7 +21,8 @@ castellan_find_java() {
     version=$(castellan_java_version "$java")
     if [ -n "$version" ] && [ "$version" -ge 21 ]; then
       JAVA_HOME=$(cd "$(dirname "$java")/.." && pwd)
-      export JAVA_HOME
+      CASTELLAN_JAVA_VERSION=$version
+      export JAVA_HOME CASTELLAN_JAVA_VERSION
       return 0
     fi
   done

@@ -87,10 +87,14 @@ public final class Dataset {
         out.add(Tuple.of("group:g" + parent, "member", "group:g" + child + "#member"));
       }
     }
-    // Memberships: each user in 5 groups.
+    // Memberships: each user in 5 distinct groups.
     for (int u = 0; u < USERS; u++) {
-      for (int k = 0; k < 5; k++) {
-        out.add(Tuple.of("group:g" + random.nextInt(GROUPS), "member", "user:u" + u));
+      java.util.Set<Integer> groups = new java.util.HashSet<>();
+      while (groups.size() < 5) {
+        groups.add(random.nextInt(GROUPS));
+      }
+      for (int g : groups) {
+        out.add(Tuple.of("group:g" + g, "member", "user:u" + u));
       }
     }
     // Folder trees.

@@ -128,7 +128,10 @@ public final class Main implements Runnable {
         String target = to.isEmpty() ? (isJson ? "dsl" : "json") : to;
         switch (target) {
           case "json" -> spec.commandLine().getOut().println(ModelJson.write(model));
-          case "dsl" -> spec.commandLine().getOut().print(ModelDsl.write(model));
+          case "dsl" -> {
+            spec.commandLine().getOut().print(ModelDsl.write(model));
+            spec.commandLine().getOut().flush();
+          }
           default ->
               throw new CommandLine.ParameterException(
                   spec.commandLine(), "--to must be json or dsl, got '" + to + "'");
@@ -212,6 +215,7 @@ public final class Main implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       out.println(result.allowed() ? "allowed" : "denied");
       result.explanation().ifPresent(e -> out.print(e.render()));
+      out.flush();
       return result.allowed() ? 0 : 1;
     }
   }
