@@ -13,12 +13,22 @@ public enum ErrorCode {
       2004, "cannot_allow_duplicate_tuples_in_one_request"),
   INVALID_CONTINUATION_TOKEN(2007, "invalid_continuation_token"),
   INVALID_OBJECT_FORMAT(2012, "invalid_object_format"),
+  /** Writing a tuple that exists, or deleting one that does not, without asking to ignore it. */
+  WRITE_FAILED_DUE_TO_INVALID_INPUT(2017, "write_failed_due_to_invalid_input"),
+  LATEST_AUTHORIZATION_MODEL_NOT_FOUND(2020, "latest_authorization_model_not_found"),
   TYPE_NOT_FOUND(2021, "type_not_found"),
   RELATION_NOT_FOUND(2022, "relation_not_found"),
   INVALID_USER(2025, "invalid_user"),
   INVALID_TUPLE(2027, "invalid_tuple"),
   INVALID_AUTHORIZATION_MODEL(2036, "invalid_authorization_model"),
   EXCEEDED_ENTITY_LIMIT(2053, "exceeded_entity_limit"),
+  /** Castellan: a consistency token that is malformed or belongs to another store. */
+  INVALID_CONSISTENCY_TOKEN(2100, "invalid_consistency_token"),
+  STORE_ID_NOT_FOUND(5002, "store_id_not_found"),
+  /** Castellan: this node did not reach the revision a consistency token asks for in time. */
+  CONSISTENCY_TIMEOUT(4100, "consistency_timeout"),
+  /** The store (database) could not be reached or failed; the message carries no internals. */
+  STORE_UNAVAILABLE(4101, "store_unavailable"),
   /** A condition could not be evaluated (bad context value, runtime CEL error). */
   CONDITION_EVALUATION_ERROR(2000, "validation_error"),
   INTERNAL_ERROR(4000, "internal_error");

@@ -5,6 +5,7 @@ import dev.castellan.ErrorCode;
 import dev.castellan.condition.ConditionEvaluator;
 import dev.castellan.model.AuthorizationModel;
 import dev.castellan.model.ModelValidator;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +26,12 @@ public final class Engine {
   private final CompiledModel model;
   private final TupleIndex index;
 
-  private Engine(CompiledModel model, TupleIndex index) {
+  private final Clock clock;
+
+  private Engine(CompiledModel model, TupleIndex index, Clock clock) {
     this.model = model;
     this.index = index;
+    this.clock = clock;
   }
 
   /**
@@ -36,9 +40,17 @@ public final class Engine {
    * @throws dev.castellan.model.InvalidModelException when the model breaks a rule
    */
   public static Engine create(AuthorizationModel model, TupleIndex index) {
+    return create(model, index, Clock.systemUTC());
+  }
+
+  /**
+   * As {@link #create(AuthorizationModel, TupleIndex)}, reading time (tuple expiry) from {@code
+   * clock}.
+   */
+  public static Engine create(AuthorizationModel model, TupleIndex index, Clock clock) {
     ModelValidator.requireValid(model);
     ConditionEvaluator conditions = ConditionEvaluator.compile(model.conditions());
-    return new Engine(new CompiledModel(model, index.names(), conditions), index);
+    return new Engine(new CompiledModel(model, index.names(), conditions), index, clock);
   }
 
   public AuthorizationModel model() {
@@ -224,7 +236,7 @@ public final class Engine {
   private Evaluation evaluation(List<Tuple> contextualTuples, Map<String, Object> context) {
     Relationships main = index.relationships();
     if (contextualTuples.isEmpty()) {
-      return new Evaluation(model, new Relationships[] {main}, context);
+      return new Evaluation(model, new Relationships[] {main}, context, clock.millis());
     }
     if (contextualTuples.size() > MAX_CONTEXTUAL_TUPLES) {
       throw new CastellanException(
@@ -242,7 +254,7 @@ public final class Engine {
     for (Tuple tuple : contextualTuples) {
       overlay.add(tuple);
     }
-    return new Evaluation(model, new Relationships[] {main, overlay}, context);
+    return new Evaluation(model, new Relationships[] {main, overlay}, context, clock.millis());
   }
 
   private int requireType(String type, ErrorCode code) {
@@ -292,7 +304,8 @@ public final class Engine {
     Relationships empty = new Relationships(model.names, new ObjectTable(), 1);
     ObjectTable objects = empty.objects;
     int id = objects.intern(object, info.type, false);
-    return new Evaluation(model, new Relationships[] {empty}, Map.of()).expand(id, info);
+    return new Evaluation(model, new Relationships[] {empty}, Map.of(), clock.millis())
+        .expand(id, info);
   }
 
   private static CastellanException invalid(String message) {

@@ -31,6 +31,7 @@ final class Evaluation {
   private final Relationships[] sources;
   private final ObjectTable objects;
   private final Map<String, Object> context;
+  private final long nowMillis;
 
   private int subjectObject = -1;
   private int subjectType = -1;
@@ -40,7 +41,9 @@ final class Evaluation {
   private final long[] path = new long[MAX_DEPTH + 2];
   private int pathSize;
 
-  Evaluation(CompiledModel model, Relationships[] sources, Map<String, Object> context) {
+  Evaluation(
+      CompiledModel model, Relationships[] sources, Map<String, Object> context, long nowMillis) {
+    this.nowMillis = nowMillis;
     this.model = model;
     this.sources = sources;
     this.objects = sources[sources.length - 1].objects;
@@ -351,9 +354,20 @@ final class Evaluation {
     return meta == null ? "" : meta.condition();
   }
 
+  /** An expired tuple is as if it were not there; it is purged from the store later. */
+  private boolean expired(TupleMeta meta) {
+    return meta != null && meta.isExpiredAt(nowMillis);
+  }
+
   /** True when the tuple is unconditional or its condition is met; throws on missing context. */
   private boolean conditionHolds(TupleMeta meta) {
     if (meta == null) {
+      return true;
+    }
+    if (expired(meta)) {
+      return false;
+    }
+    if (meta.condition().isEmpty()) {
       return true;
     }
     ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
@@ -371,6 +385,12 @@ final class Evaluation {
   /** For list operations: a tuple whose condition lacks context simply does not count. */
   private boolean conditionHoldsLenient(TupleMeta meta) {
     if (meta == null) {
+      return true;
+    }
+    if (expired(meta)) {
+      return false;
+    }
+    if (meta.condition().isEmpty()) {
       return true;
     }
     ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
@@ -688,8 +708,12 @@ final class Evaluation {
           for (int i = 0; i < p.plain.length; i++) {
             int user = p.plain[i];
             if (info.admit(
-                    objects.type(user), -1, objects.isWildcard(user), conditionOf(p.plainMeta(i)))
-                != null) {
+                        objects.type(user),
+                        -1,
+                        objects.isWildcard(user),
+                        conditionOf(p.plainMeta(i)))
+                    != null
+                && !expired(p.plainMeta(i))) {
               users.add(objects.name(user));
             }
           }
@@ -697,7 +721,8 @@ final class Evaluation {
             int user = Postings.usersetObject(p.usersets[i]);
             int userRelation = Postings.usersetRelation(p.usersets[i]);
             if (info.admit(objects.type(user), userRelation, false, conditionOf(p.usersetMeta(i)))
-                != null) {
+                    != null
+                && !expired(p.usersetMeta(i))) {
               users.add(objects.name(user) + "#" + model.names.name(userRelation));
             }
           }
@@ -716,6 +741,7 @@ final class Evaluation {
             int parentType = objects.type(parent);
             if (tupleset != null
                 && tupleset.admit(parentType, -1, false, conditionOf(p.plainMeta(i))) != null
+                && !expired(p.plainMeta(i))
                 && model.relation(parentType, t.computed()) != null) {
               computed.add(objects.name(parent) + "#" + model.names.name(t.computed()));
             }

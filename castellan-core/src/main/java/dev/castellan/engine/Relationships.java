@@ -62,8 +62,7 @@ final class Relationships {
     int relation = names.intern(k.relation());
     int userType = names.intern(user.type());
     int userObject = objects.intern(user.object(), userType, user.wildcard());
-    TupleMeta meta =
-        tuple.isConditional() ? new TupleMeta(tuple.condition(), tuple.conditionContext()) : null;
+    TupleMeta meta = TupleMeta.of(tuple);
 
     long key = key(object, relation);
     Postings before = forward.get(key);
@@ -170,7 +169,7 @@ final class Relationships {
     TupleKey key = new TupleKey(objects.name(object), names.name(relation), user);
     return meta == null
         ? new Tuple(key, "", java.util.Map.of())
-        : new Tuple(key, meta.condition(), meta.context());
+        : new Tuple(key, meta.condition(), meta.context(), meta.expiresAt());
   }
 
   /** Every tuple, in no particular order (used by reads and tests; not on hot paths). */

@@ -15,6 +15,7 @@ public final class TupleIndex {
   private final Relationships relationships;
   private final StampedLock lock = new StampedLock();
   private volatile long revision;
+  private final Object revisionMonitor = new Object();
 
   private TupleIndex(int expectedTuples) {
     relationships = new Relationships(names, new ObjectTable(), Math.max(16, expectedTuples / 2));
@@ -56,6 +57,120 @@ public final class TupleIndex {
       return ++revision;
     } finally {
       lock.unlockWrite(stamp);
+      synchronized (revisionMonitor) {
+        revisionMonitor.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Applies a batch the store committed as {@code revision}, so that the index's revision is the
+   * store's. Batches at or below the current revision were applied already and are skipped (returns
+   * false), so a feed may safely re-deliver.
+   */
+  public boolean apply(long revision, Collection<Tuple> writes, Collection<TupleKey> deletes) {
+    for (Tuple tuple : writes) {
+      Refs.requireObject(tuple.key().object(), dev.castellan.ErrorCode.INVALID_TUPLE);
+      Refs.requireUser(tuple.key().user(), dev.castellan.ErrorCode.INVALID_TUPLE);
+    }
+    long stamp = lock.writeLock();
+    try {
+      if (revision <= this.revision) {
+        return false;
+      }
+      for (TupleKey key : deletes) {
+        relationships.remove(key);
+      }
+      for (Tuple tuple : writes) {
+        relationships.add(tuple);
+      }
+      this.revision = revision;
+    } finally {
+      lock.unlockWrite(stamp);
+    }
+    synchronized (revisionMonitor) {
+      revisionMonitor.notifyAll();
+    }
+    return true;
+  }
+
+  /**
+   * Waits until the index has applied {@code revision}, at most {@code timeout}; true when it has.
+   * Used to honour consistency tokens.
+   */
+  public boolean awaitRevision(long revision, java.time.Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (revisionMonitor) {
+      while (this.revision < revision) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(revisionMonitor, left);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Loads a fresh index from a store snapshot in chunks, without building one huge batch. Readers
+   * may see a partly loaded index: serve from it only after {@link Loader#finish}.
+   */
+  public Loader loader() {
+    if (revision != 0) {
+      throw new IllegalStateException("only an empty index can be bulk-loaded");
+    }
+    return new Loader();
+  }
+
+  /** See {@link #loader()}. Not thread-safe; one loader per index. */
+  public final class Loader {
+    private static final int CHUNK = 10_000;
+    private final java.util.ArrayList<Tuple> buffer = new java.util.ArrayList<>(CHUNK);
+    private long loaded;
+
+    private Loader() {}
+
+    public void add(Tuple tuple) {
+      Refs.requireObject(tuple.key().object(), dev.castellan.ErrorCode.INVALID_TUPLE);
+      Refs.requireUser(tuple.key().user(), dev.castellan.ErrorCode.INVALID_TUPLE);
+      buffer.add(tuple);
+      if (buffer.size() == CHUNK) {
+        flush();
+      }
+    }
+
+    /** Tuples added so far. */
+    public long loaded() {
+      return loaded + buffer.size();
+    }
+
+    /** Makes the index the snapshot of {@code snapshotRevision}. */
+    public void finish(long snapshotRevision) {
+      flush();
+      long stamp = lock.writeLock();
+      try {
+        revision = snapshotRevision;
+      } finally {
+        lock.unlockWrite(stamp);
+      }
+      synchronized (revisionMonitor) {
+        revisionMonitor.notifyAll();
+      }
+    }
+
+    private void flush() {
+      long stamp = lock.writeLock();
+      try {
+        for (Tuple tuple : buffer) {
+          relationships.add(tuple);
+        }
+      } finally {
+        lock.unlockWrite(stamp);
+      }
+      loaded += buffer.size();
+      buffer.clear();
     }
   }
 

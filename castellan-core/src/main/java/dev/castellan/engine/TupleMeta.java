@@ -1,6 +1,34 @@
 package dev.castellan.engine;
 
+import java.time.Instant;
 import java.util.Map;
 
-/** The condition of a conditional tuple, kept beside its subject in {@link Postings}. */
-record TupleMeta(String condition, Map<String, Object> context) {}
+/**
+ * What a few tuples carry beyond their key: a condition with its context, an expiry, or both. Kept
+ * beside the subject in {@link Postings}; plain tuples have none, so they cost nothing.
+ *
+ * @param condition the condition name, or {@code ""}
+ * @param expiresAtMillis epoch millis at which the tuple stops granting; {@link Long#MAX_VALUE}:
+ *     never
+ */
+record TupleMeta(String condition, Map<String, Object> context, long expiresAtMillis) {
+
+  static final long NEVER = Long.MAX_VALUE;
+
+  /** The meta a tuple needs, or null for a plain one. */
+  static TupleMeta of(Tuple tuple) {
+    if (!tuple.isConditional() && !tuple.expires()) {
+      return null;
+    }
+    long expires = tuple.expires() ? tuple.expiresAt().toEpochMilli() : NEVER;
+    return new TupleMeta(tuple.condition(), tuple.conditionContext(), expires);
+  }
+
+  boolean isExpiredAt(long nowMillis) {
+    return expiresAtMillis <= nowMillis;
+  }
+
+  Instant expiresAt() {
+    return expiresAtMillis == NEVER ? null : Instant.ofEpochMilli(expiresAtMillis);
+  }
+}
