@@ -31,6 +31,11 @@ public enum ErrorCode {
   STORE_UNAVAILABLE(4101, "store_unavailable"),
   /** A condition could not be evaluated (bad context value, runtime CEL error). */
   CONDITION_EVALUATION_ERROR(2000, "validation_error"),
+  /** No, malformed, expired or badly signed credentials (HTTP 401). */
+  UNAUTHENTICATED(1500, "unauthenticated"),
+  /** The caller is known but not allowed (HTTP 403). */
+  FORBIDDEN(1600, "forbidden"),
+  UNDEFINED_ENDPOINT(5000, "undefined_endpoint"),
   INTERNAL_ERROR(4000, "internal_error");
 
   private final int number;

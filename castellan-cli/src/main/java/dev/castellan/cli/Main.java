@@ -27,7 +27,12 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "castellan 0.1.0-SNAPSHOT",
     description = "Authorization server for AI platforms (OpenFGA-compatible).",
-    subcommands = {Main.ModelCommand.class, Main.CheckCommand.class})
+    subcommands = {
+      ServeCommand.class,
+      ImportCommand.class,
+      Main.ModelCommand.class,
+      Main.CheckCommand.class
+    })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

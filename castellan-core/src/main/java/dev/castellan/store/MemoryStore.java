@@ -395,6 +395,32 @@ public final class MemoryStore implements Store {
     }
   }
 
+  // ------------------------------------------------------------------ credentials
+
+  private final Map<String, ApiKeyRecord> apiKeys = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public void saveApiKey(ApiKeyRecord key) {
+    apiKeys.put(key.id(), key);
+  }
+
+  @Override
+  public Optional<ApiKeyRecord> apiKey(String id) {
+    return Optional.ofNullable(apiKeys.get(id));
+  }
+
+  @Override
+  public List<ApiKeyRecord> apiKeys() {
+    List<ApiKeyRecord> all = new ArrayList<>(apiKeys.values());
+    all.sort(Comparator.comparing(ApiKeyRecord::createdAt).thenComparing(ApiKeyRecord::id));
+    return all;
+  }
+
+  @Override
+  public boolean revokeApiKey(String id) {
+    return apiKeys.remove(id) != null;
+  }
+
   @Override
   public void close() {}
 

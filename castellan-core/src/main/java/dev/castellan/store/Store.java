@@ -97,6 +97,19 @@ public interface Store extends AutoCloseable {
   /** The assertions JSON of a model, or {@code "[]"}. */
   String readAssertions(String storeId, String modelId);
 
+  // ------------------------------------------------------------------ credentials
+
+  /** Saves an API key record (its hash only); replaces one with the same id. */
+  void saveApiKey(ApiKeyRecord key);
+
+  Optional<ApiKeyRecord> apiKey(String id);
+
+  /** Every API key, oldest first. */
+  List<ApiKeyRecord> apiKeys();
+
+  /** Deletes an API key; false when there was none. */
+  boolean revokeApiKey(String id);
+
   @Override
   void close();
 }

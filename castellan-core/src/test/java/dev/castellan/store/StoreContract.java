@@ -420,4 +420,22 @@ public abstract class StoreContract {
     store.writeAssertions(storeId, model, "[]");
     assertThat(store.readAssertions(storeId, model)).isEqualTo("[]");
   }
+
+  // ------------------------------------------------------------------ credentials
+
+  @Test
+  void apiKeys_areSavedListedAndRevoked() {
+    Instant created = Instant.parse("2030-01-01T00:00:00Z");
+    ApiKeyRecord first = new ApiKeyRecord("k1", "ci", "admin", "a".repeat(64), created);
+    ApiKeyRecord second =
+        new ApiKeyRecord("k2", "reader", "apikey:reader", "b".repeat(64), created.plusSeconds(1));
+    store.saveApiKey(first);
+    store.saveApiKey(second);
+    assertThat(store.apiKey("k1")).contains(first);
+    assertThat(store.apiKeys()).containsExactly(first, second);
+    assertThat(store.revokeApiKey("k1")).isTrue();
+    assertThat(store.revokeApiKey("k1")).isFalse();
+    assertThat(store.apiKey("k1")).isEmpty();
+    assertThat(store.apiKeys()).containsExactly(second);
+  }
 }

@@ -1,0 +1,156 @@
+package dev.castellan.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real {@code castellan serve} process for tests: started from the test classpath, on a free
+ * port, talked to over HTTP, stopped gently or killed with SIGKILL.
+ */
+final class ServerProcess implements AutoCloseable {
+  static final String TOKEN = "test-bootstrap-token-0123456789";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern SERVING = Pattern.compile("serving on http://[^:]+:(\\d+)");
+
+  record Response(int status, JsonNode body) {}
+
+  private final Process process;
+  private final int port;
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final StringBuilder output = new StringBuilder();
+
+  private ServerProcess(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  static ServerProcess start(String... storeArgs) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add("dev.castellan.cli.Main");
+    command.add("serve");
+    command.add("--host");
+    command.add("127.0.0.1");
+    command.add("--port");
+    command.add("0");
+    command.addAll(List.of(storeArgs));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("CASTELLAN_BOOTSTRAP_TOKEN", TOKEN);
+    builder.environment().remove("CASTELLAN_PG_URL");
+    builder.environment().remove("CASTELLAN_DATA");
+    Process process = builder.start();
+    BufferedReader reader =
+        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    StringBuilder seen = new StringBuilder();
+    CompletableFuture<Integer> port =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                  seen.append(line).append('\n');
+                  Matcher matcher = SERVING.matcher(line);
+                  if (matcher.find()) {
+                    return Integer.parseInt(matcher.group(1));
+                  }
+                }
+                return -1;
+              } catch (IOException e) {
+                return -1;
+              }
+            });
+    int found;
+    try {
+      found = port.get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      found = -1;
+    }
+    if (found < 0) {
+      process.destroyForcibly();
+      throw new IllegalStateException("castellan serve did not start:\n" + seen);
+    }
+    ServerProcess server = new ServerProcess(process, found);
+    // Keep draining the output so the process never blocks on a full pipe.
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                  synchronized (server.output) {
+                    server.output.append(line).append('\n');
+                  }
+                }
+              } catch (IOException e) {
+                // process ended
+              }
+            });
+    return server;
+  }
+
+  Response post(String path, String body) throws IOException, InterruptedException {
+    return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
+  Response get(String path) throws IOException, InterruptedException {
+    return send(HttpRequest.newBuilder(uri(path)).GET());
+  }
+
+  private Response send(HttpRequest.Builder request) throws IOException, InterruptedException {
+    HttpResponse<String> response =
+        http.send(
+            request
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    JsonNode body =
+        response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());
+    return new Response(response.statusCode(), body);
+  }
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + port + path);
+  }
+
+  /** SIGKILL: no shutdown hook, no flush. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  String output() {
+    synchronized (output) {
+      return output.toString();
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(20, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.castellan.server.api;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns failures into OpenFGA's error bodies, {@code {"code", "message"}}, with OpenFGA's status
+ * codes. 5xx bodies never carry internals; the cause goes to the log with the request id.
+ */
+public final class ApiErrors {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiErrors.class);
+
+  private ApiErrors() {}
+
+  public static int status(ErrorCode code) {
+    return switch (code) {
+      case UNAUTHENTICATED -> 401;
+      case FORBIDDEN -> 403;
+      case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT -> 404;
+      case CONSISTENCY_TIMEOUT, STORE_UNAVAILABLE -> 503;
+      case INTERNAL_ERROR -> 500;
+      default -> 400;
+    };
+  }
+
+  public static void send(Context ctx, CastellanException e) {
+    int status = status(e.code());
+    String message = e.getMessage();
+    if (status >= 500) {
+      LOG.warn(
+          "request {} {} failed: {} ({})",
+          ctx.method(),
+          ctx.path(),
+          e.code().wireName(),
+          e.getMessage(),
+          e.getCause());
+      if (e.code() == ErrorCode.INTERNAL_ERROR || e.code() == ErrorCode.STORE_UNAVAILABLE) {
+        message = "the server could not complete the request; see its log";
+      }
+      ctx.header("Retry-After", "1");
+    }
+    if (e.code() == ErrorCode.UNAUTHENTICATED) {
+      ctx.header("WWW-Authenticate", "Bearer realm=\"castellan\"");
+    }
+    write(ctx, status, e.code().wireName(), message);
+  }
+
+  public static void internal(Context ctx, Exception e) {
+    LOG.error("request {} {} failed unexpectedly", ctx.method(), ctx.path(), e);
+    write(ctx, 500, ErrorCode.INTERNAL_ERROR.wireName(), "internal server error");
+  }
+
+  public static void write(Context ctx, int status, String code, String message) {
+    ObjectNode body = JsonNodeFactory.instance.objectNode();
+    body.put("code", code);
+    body.put("message", message);
+    ctx.status(status).contentType("application/json").result(body.toString());
+  }
+}

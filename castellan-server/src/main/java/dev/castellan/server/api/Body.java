@@ -1,0 +1,225 @@
+package dev.castellan.server.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.engine.Tuple;
+import dev.castellan.engine.TupleKey;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A request body read strictly: a JSON object whose fields are all known, whose values have the
+ * expected types and sizes. Anything else is a {@code validation_error} naming the field.
+ */
+public final class Body {
+
+  public static final ObjectMapper JSON =
+      JsonMapper.builder(
+              JsonFactory.builder()
+                  .streamReadConstraints(
+                      StreamReadConstraints.builder()
+                          .maxNestingDepth(64)
+                          .maxStringLength(1 << 20)
+                          .build())
+                  .build())
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .build();
+
+  /** Longest object, relation or user string accepted (OpenFGA allows 256-byte ids). */
+  static final int MAX_NAME = 512;
+
+  private final JsonNode node;
+  private final String where;
+
+  private Body(JsonNode node, String where) {
+    this.node = node;
+    this.where = where;
+  }
+
+  /** Parses the body, allowing only {@code fields}. An empty body is an empty object. */
+  public static Body parse(String text, Set<String> fields) {
+    JsonNode node;
+    try {
+      node = text == null || text.isBlank() ? JSON.createObjectNode() : JSON.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw invalid("the request body is not valid JSON: " + e.getOriginalMessage());
+    }
+    return of(node, "", fields);
+  }
+
+  static Body of(JsonNode node, String where, Set<String> fields) {
+    if (node == null || !node.isObject()) {
+      throw invalid((where.isEmpty() ? "the request body" : "'" + where + "'") + " must be an object");
+    }
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!fields.contains(field)) {
+        throw invalid("unknown field '" + path(where, field) + "'");
+      }
+    }
+    return new Body(node, where);
+  }
+
+  public JsonNode raw() {
+    return node;
+  }
+
+  public boolean has(String field) {
+    JsonNode value = node.get(field);
+    return value != null && !value.isNull();
+  }
+
+  public String string(String field) {
+    return string(field, MAX_NAME);
+  }
+
+  public String string(String field, int maxLength) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return "";
+    }
+    if (!value.isTextual()) {
+      throw invalid("'" + path(where, field) + "' must be a string");
+    }
+    String text = value.asText();
+    if (text.length() > maxLength) {
+      throw invalid("'" + path(where, field) + "' is longer than " + maxLength + " characters");
+    }
+    return text;
+  }
+
+  public String requiredString(String field) {
+    String value = string(field);
+    if (value.isEmpty()) {
+      throw invalid("'" + path(where, field) + "' is required");
+    }
+    return value;
+  }
+
+  public int integer(String field, int defaultValue, int min, int max) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return defaultValue;
+    }
+    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw invalid("'" + path(where, field) + "' must be an integer");
+    }
+    int number = value.intValue();
+    if (number < min || number > max) {
+      throw invalid("'" + path(where, field) + "' must be between " + min + " and " + max);
+    }
+    return number;
+  }
+
+  public boolean bool(String field) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return false;
+    }
+    if (!value.isBoolean()) {
+      throw invalid("'" + path(where, field) + "' must be true or false");
+    }
+    return value.booleanValue();
+  }
+
+  public Body object(String field, Set<String> fields) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return new Body(JSON.createObjectNode(), path(where, field));
+    }
+    return of(value, path(where, field), fields);
+  }
+
+  public List<JsonNode> array(String field, int maxItems) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return List.of();
+    }
+    if (!value.isArray()) {
+      throw invalid("'" + path(where, field) + "' must be an array");
+    }
+    if (value.size() > maxItems) {
+      throw new CastellanException(
+          ErrorCode.EXCEEDED_ENTITY_LIMIT,
+          "'" + path(where, field) + "' has " + value.size() + " items; at most " + maxItems);
+    }
+    List<JsonNode> out = new ArrayList<>(value.size());
+    value.forEach(out::add);
+    return out;
+  }
+
+  /** A JSON object of free-form values (a condition context), as plain Java values. */
+  public Map<String, Object> context(String field) {
+    JsonNode value = node.get(field);
+    if (value == null || value.isNull()) {
+      return Map.of();
+    }
+    if (!value.isObject()) {
+      throw invalid("'" + path(where, field) + "' must be an object");
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> map = JSON.convertValue(value, LinkedHashMap.class);
+    return map;
+  }
+
+  // ------------------------------------------------------------------ tuples
+
+  private static final Set<String> TUPLE_FIELDS =
+      Set.of("user", "relation", "object", "condition", "expires_at");
+  private static final Set<String> CONDITION_FIELDS = Set.of("name", "context");
+
+  /** An OpenFGA {@code TupleKey}, with an optional condition and Castellan's optional expiry. */
+  public static Tuple tuple(JsonNode node, String where) {
+    Body body = of(node, where, TUPLE_FIELDS);
+    TupleKey key =
+        new TupleKey(
+            body.requiredString("object"), body.requiredString("relation"), body.requiredString("user"));
+    String condition = "";
+    Map<String, Object> context = Map.of();
+    if (body.has("condition")) {
+      Body conditionBody = body.object("condition", CONDITION_FIELDS);
+      condition = conditionBody.requiredString("name");
+      context = conditionBody.context("context");
+    }
+    Instant expiresAt = null;
+    String expiry = body.string("expires_at", 64);
+    if (!expiry.isEmpty()) {
+      try {
+        expiresAt = Instant.parse(expiry);
+      } catch (DateTimeParseException e) {
+        throw invalid("'" + path(where, "expires_at") + "' must be an RFC 3339 time");
+      }
+    }
+    return new Tuple(key, condition, context, expiresAt);
+  }
+
+  /** A key without condition: deletes, checks and the like. */
+  public static TupleKey key(JsonNode node, String where, boolean userRequired) {
+    Body body = of(node, where, Set.of("user", "relation", "object"));
+    return new TupleKey(
+        body.requiredString("object"),
+        body.requiredString("relation"),
+        userRequired ? body.requiredString("user") : body.string("user"));
+  }
+
+  static String path(String where, String field) {
+    return where.isEmpty() ? field : where + "." + field;
+  }
+
+  static CastellanException invalid(String message) {
+    return new CastellanException(ErrorCode.VALIDATION_ERROR, message);
+  }
+}

@@ -1,0 +1,752 @@
+package dev.castellan.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.engine.CheckRequest;
+import dev.castellan.engine.CheckResult;
+import dev.castellan.engine.Engine;
+import dev.castellan.engine.ExpandNode;
+import dev.castellan.engine.Explanation;
+import dev.castellan.engine.ListObjectsRequest;
+import dev.castellan.engine.ListUsersRequest;
+import dev.castellan.engine.Tuple;
+import dev.castellan.engine.TupleKey;
+import dev.castellan.model.AuthorizationModel;
+import dev.castellan.model.InvalidModelException;
+import dev.castellan.model.ModelJson;
+import dev.castellan.model.ModelValidator;
+import dev.castellan.server.Limits;
+import dev.castellan.server.StoreRuntime;
+import dev.castellan.store.Change;
+import dev.castellan.store.ConsistencyToken;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
+import dev.castellan.store.Store;
+import dev.castellan.store.StoreInfo;
+import dev.castellan.store.StoredModel;
+import dev.castellan.store.StoredTuple;
+import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleWrite;
+import dev.castellan.store.WriteResult;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * OpenFGA's HTTP API: same paths, JSON field names, status codes and error bodies, so OpenFGA's
+ * SDKs and CLI work unchanged. Castellan's additions are extra fields only: {@code
+ * consistency_token}, check's {@code resolution} explanation, paging on list-objects and
+ * list-users, tuple {@code expires_at}, and {@code POST /stores/{id}/delete-tuples}.
+ */
+public final class OpenFgaApi {
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  private static final Set<String> CONTEXTUAL_FIELDS = Set.of("tuple_keys");
+  private static final Set<String> CONSISTENCY =
+      Set.of("", "UNSPECIFIED", "MINIMIZE_LATENCY", "HIGHER_CONSISTENCY");
+
+  private final StoreRuntime runtime;
+  private final Store store;
+  private final Limits limits;
+
+  public OpenFgaApi(StoreRuntime runtime, Limits limits) {
+    this.runtime = runtime;
+    this.store = runtime.store();
+    this.limits = limits;
+  }
+
+  public void register(RoutesConfig routes) {
+    routes.post("/stores", this::createStore);
+    routes.get("/stores", this::listStores);
+    routes.get("/stores/{store_id}", this::getStore);
+    routes.delete("/stores/{store_id}", this::deleteStore);
+    routes.post("/stores/{store_id}/authorization-models", this::writeModel);
+    routes.get("/stores/{store_id}/authorization-models", this::listModels);
+    routes.get("/stores/{store_id}/authorization-models/{id}", this::readModel);
+    routes.post("/stores/{store_id}/write", this::write);
+    routes.post("/stores/{store_id}/delete-tuples", this::deleteTuples);
+    routes.post("/stores/{store_id}/read", this::read);
+    routes.get("/stores/{store_id}/changes", this::readChanges);
+    routes.post("/stores/{store_id}/check", this::check);
+    routes.post("/stores/{store_id}/batch-check", this::batchCheck);
+    routes.post("/stores/{store_id}/expand", this::expand);
+    routes.post("/stores/{store_id}/list-objects", this::listObjects);
+    routes.post("/stores/{store_id}/streamed-list-objects", this::streamedListObjects);
+    routes.post("/stores/{store_id}/list-users", this::listUsers);
+    routes.put("/stores/{store_id}/assertions/{id}", this::writeAssertions);
+    routes.get("/stores/{store_id}/assertions/{id}", this::readAssertions);
+  }
+
+  // ------------------------------------------------------------------ stores
+
+  private void createStore(Context ctx) {
+    Body body = Body.parse(ctx.body(), Set.of("name"));
+    String name = body.string("name", 64);
+    if (name.length() < 3) {
+      throw Body.invalid("'name' must be 3 to 64 characters");
+    }
+    StoreInfo info = store.createStore(name);
+    json(ctx.status(201), storeJson(info));
+  }
+
+  private void listStores(Context ctx) {
+    Page<StoreInfo> page = store.listStores(page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+    ObjectNode out = NODES.objectNode();
+    ArrayNode stores = out.putArray("stores");
+    page.items().forEach(s -> stores.add(storeJson(s)));
+    out.put("continuation_token", page.continuationToken());
+    json(ctx, out);
+  }
+
+  private void getStore(Context ctx) {
+    String id = ctx.pathParam("store_id");
+    json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))));
+  }
+
+  private void deleteStore(Context ctx) {
+    String id = ctx.pathParam("store_id");
+    if (!store.deleteStore(id)) {
+      throw notFound(id);
+    }
+    runtime.storeDeleted(id);
+    ctx.status(204);
+  }
+
+  private static ObjectNode storeJson(StoreInfo info) {
+    ObjectNode node = NODES.objectNode();
+    node.put("id", info.id());
+    node.put("name", info.name());
+    node.put("created_at", info.createdAt().toString());
+    node.put("updated_at", info.updatedAt().toString());
+    return node;
+  }
+
+  // ------------------------------------------------------------------ models
+
+  private void writeModel(Context ctx) {
+    String storeId = existingStore(ctx);
+    if (ctx.body().length() > limits.maxModelBytes()) {
+      throw Body.invalid("the model is larger than " + limits.maxModelBytes() + " bytes");
+    }
+    Body body = Body.parse(ctx.body(), Set.of("schema_version", "type_definitions", "conditions"));
+    AuthorizationModel model = ModelJson.read(body.raw());
+    List<dev.castellan.model.ModelError> errors = ModelValidator.validate(model);
+    if (!errors.isEmpty()) {
+      throw new InvalidModelException(errors);
+    }
+    dev.castellan.condition.ConditionEvaluator.compile(model.conditions());
+    String id = store.writeModel(storeId, model);
+    runtime.modelWritten(storeId, id);
+    ObjectNode out = NODES.objectNode();
+    out.put("authorization_model_id", id);
+    json(ctx.status(201), out);
+  }
+
+  private void listModels(Context ctx) {
+    String storeId = existingStore(ctx);
+    Page<StoredModel> page =
+        store.listModels(storeId, page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+    ObjectNode out = NODES.objectNode();
+    ArrayNode models = out.putArray("authorization_models");
+    page.items().forEach(m -> models.add(modelJson(m)));
+    out.put("continuation_token", page.continuationToken());
+    json(ctx, out);
+  }
+
+  private void readModel(Context ctx) {
+    String storeId = existingStore(ctx);
+    String id = ctx.pathParam("id");
+    StoredModel model =
+        store
+            .readModel(storeId, id)
+            .orElseThrow(
+                () ->
+                    new CastellanException(
+                        ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+                        "authorization model " + id + " not found"));
+    ObjectNode out = NODES.objectNode();
+    out.set("authorization_model", modelJson(model));
+    json(ctx, out);
+  }
+
+  private static ObjectNode modelJson(StoredModel stored) {
+    ObjectNode node = NODES.objectNode();
+    node.put("id", stored.id());
+    ObjectNode tree = ModelJson.toTree(stored.model());
+    tree.fields().forEachRemaining(e -> node.set(e.getKey(), e.getValue()));
+    if (!node.has("conditions")) {
+      node.putObject("conditions");
+    }
+    return node;
+  }
+
+  // ------------------------------------------------------------------ writes and reads
+
+  private void write(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body =
+        Body.parse(ctx.body(), Set.of("writes", "deletes", "authorization_model_id"));
+    Body writes = body.object("writes", Set.of("tuple_keys", "on_duplicate"));
+    Body deletes = body.object("deletes", Set.of("tuple_keys", "on_missing"));
+    int max = limits.maxTuplesPerWrite();
+    List<JsonNode> writeNodes = writes.array("tuple_keys", max);
+    List<JsonNode> deleteNodes = deletes.array("tuple_keys", max);
+    if (writeNodes.size() + deleteNodes.size() > max) {
+      throw new CastellanException(
+          ErrorCode.EXCEEDED_ENTITY_LIMIT,
+          "the write has "
+              + (writeNodes.size() + deleteNodes.size())
+              + " tuples; at most "
+              + max
+              + " per request");
+    }
+    if (writeNodes.isEmpty() && deleteNodes.isEmpty()) {
+      throw new CastellanException(
+          ErrorCode.INVALID_WRITE_INPUT, "the write has neither writes nor deletes");
+    }
+    boolean ignoreDuplicates = onFlag(writes.string("on_duplicate", 16), "on_duplicate");
+    boolean ignoreMissing = onFlag(deletes.string("on_missing", 16), "on_missing");
+    Engine engine = runtime.engine(storeId, body.string("authorization_model_id"), null, false);
+    List<Tuple> tuples = new ArrayList<>();
+    for (int i = 0; i < writeNodes.size(); i++) {
+      Tuple tuple = Body.tuple(writeNodes.get(i), "writes.tuple_keys[" + i + "]");
+      engine.validateTuple(tuple);
+      tuples.add(tuple);
+    }
+    List<TupleKey> keys = new ArrayList<>();
+    for (int i = 0; i < deleteNodes.size(); i++) {
+      TupleKey key = Body.key(deleteNodes.get(i), "deletes.tuple_keys[" + i + "]", true);
+      engine.validateTuple(new Tuple(key, "", Map.of()));
+      keys.add(key);
+    }
+    WriteResult result =
+        store.write(storeId, new TupleWrite(tuples, keys, ignoreDuplicates, ignoreMissing));
+    runtime.afterWrite(storeId);
+    json(ctx, writeResult(storeId, result));
+  }
+
+  /** Castellan's delete by filter: every tuple of an object, of a user, or of a type's relation. */
+  private void deleteTuples(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body = Body.parse(ctx.body(), Set.of("tuple_key"));
+    Body key = body.object("tuple_key", Set.of("object", "relation", "user"));
+    TupleFilter filter = new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
+    WriteResult result = store.deleteMatching(storeId, filter);
+    runtime.afterWrite(storeId);
+    json(ctx, writeResult(storeId, result));
+  }
+
+  private static ObjectNode writeResult(String storeId, WriteResult result) {
+    ObjectNode out = NODES.objectNode();
+    out.put("consistency_token", ConsistencyToken.encode(storeId, result.revision()));
+    out.put("written", result.written());
+    out.put("deleted", result.deleted());
+    return out;
+  }
+
+  private static boolean onFlag(String value, String field) {
+    return switch (value) {
+      case "", "error", "ON_DUPLICATE_ERROR", "ON_MISSING_ERROR" -> false;
+      case "ignore", "ON_DUPLICATE_IGNORE", "ON_MISSING_IGNORE" -> true;
+      default -> throw Body.invalid("'" + field + "' must be 'error' or 'ignore'");
+    };
+  }
+
+  private void read(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body =
+        Body.parse(
+            ctx.body(),
+            Set.of("tuple_key", "page_size", "continuation_token", "consistency", "consistency_token"));
+    Body key = body.object("tuple_key", Set.of("object", "relation", "user"));
+    TupleFilter filter = new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
+    if (!filter.object().isEmpty() && !filter.object().contains(":")) {
+      throw Body.invalid("'tuple_key.object' must be 'type:id' or 'type:'");
+    }
+    if (filter.objectId().isEmpty() && !filter.object().isEmpty() && filter.user().isEmpty()) {
+      throw Body.invalid("reading all objects of a type needs 'tuple_key.user'");
+    }
+    consistency(storeId, body);
+    Page<StoredTuple> page =
+        store.read(
+            storeId,
+            filter,
+            new PageRequest(body.integer("page_size", 50, 1, 100), body.string("continuation_token", 4096)));
+    ObjectNode out = NODES.objectNode();
+    ArrayNode tuples = out.putArray("tuples");
+    for (StoredTuple stored : page.items()) {
+      ObjectNode item = tuples.addObject();
+      item.set("key", tupleJson(stored.tuple()));
+      item.put("timestamp", stored.writtenAt().toString());
+    }
+    out.put("continuation_token", page.continuationToken());
+    json(ctx, out);
+  }
+
+  private void readChanges(Context ctx) {
+    String storeId = existingStore(ctx);
+    String type = orEmpty(ctx.queryParam("type"));
+    Instant start = null;
+    String startTime = ctx.queryParam("start_time");
+    if (startTime != null && !startTime.isEmpty()) {
+      try {
+        start = Instant.parse(startTime);
+      } catch (DateTimeParseException e) {
+        throw Body.invalid("'start_time' must be an RFC 3339 time");
+      }
+    }
+    Page<Change> page =
+        store.readChanges(storeId, type, start, page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+    ObjectNode out = NODES.objectNode();
+    ArrayNode changes = out.putArray("changes");
+    for (Change change : page.items()) {
+      ObjectNode item = changes.addObject();
+      item.set("tuple_key", tupleJson(change.tuple()));
+      item.put(
+          "operation",
+          change.operation() == Change.Operation.WRITE
+              ? "TUPLE_OPERATION_WRITE"
+              : "TUPLE_OPERATION_DELETE");
+      item.put("timestamp", change.time().toString());
+    }
+    out.put("continuation_token", page.continuationToken());
+    json(ctx, out);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  private static final Set<String> CHECK_FIELDS =
+      Set.of(
+          "tuple_key",
+          "contextual_tuples",
+          "authorization_model_id",
+          "trace",
+          "context",
+          "consistency",
+          "consistency_token",
+          "explain");
+
+  private void check(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body = Body.parse(ctx.body(), CHECK_FIELDS);
+    Engine engine = engine(storeId, body);
+    CheckResult result = engine.check(checkRequest(body, ""));
+    ObjectNode out = NODES.objectNode();
+    out.put("allowed", result.allowed());
+    out.put("resolution", result.explanation().map(Explanation::render).orElse(""));
+    result.explanation().ifPresent(e -> out.set("explanation", explanationJson(e)));
+    out.put("consistency_token", runtime.token(storeId));
+    json(ctx, out);
+  }
+
+  private CheckRequest checkRequest(Body body, String where) {
+    TupleKey key = Body.key(body.raw().get("tuple_key"), Body.path(where, "tuple_key"), true);
+    return CheckRequest.of(key.object(), key.relation(), key.user())
+        .withContextualTuples(contextualTuples(body))
+        .withContext(body.context("context"))
+        .withExplain(body.bool("explain") || body.bool("trace"));
+  }
+
+  private List<Tuple> contextualTuples(Body body) {
+    JsonNode node = body.raw().get("contextual_tuples");
+    if (node == null || node.isNull()) {
+      return List.of();
+    }
+    List<JsonNode> items =
+        node.isArray()
+            ? body.array("contextual_tuples", limits.maxContextualTuples())
+            : body.object("contextual_tuples", CONTEXTUAL_FIELDS)
+                .array("tuple_keys", limits.maxContextualTuples());
+    List<Tuple> tuples = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      tuples.add(Body.tuple(items.get(i), "contextual_tuples[" + i + "]"));
+    }
+    return tuples;
+  }
+
+  private void batchCheck(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body =
+        Body.parse(
+            ctx.body(),
+            Set.of("checks", "authorization_model_id", "consistency", "consistency_token"));
+    List<JsonNode> checks = body.array("checks", limits.maxChecksPerBatch());
+    if (checks.isEmpty()) {
+      throw Body.invalid("'checks' must have at least one item");
+    }
+    Engine engine = engine(storeId, body);
+    ObjectNode out = NODES.objectNode();
+    ObjectNode results = out.putObject("result");
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < checks.size(); i++) {
+      String where = "checks[" + i + "]";
+      Body item =
+          Body.of(
+              checks.get(i),
+              where,
+              Set.of("tuple_key", "contextual_tuples", "context", "correlation_id"));
+      String correlation = item.requiredString("correlation_id");
+      if (!seen.add(correlation)) {
+        throw Body.invalid("duplicate correlation_id '" + correlation + "'");
+      }
+      ObjectNode result = results.putObject(correlation);
+      try {
+        result.put("allowed", engine.check(checkRequest(item, where)).allowed());
+      } catch (CastellanException e) {
+        ObjectNode error = result.putObject("error");
+        if (ApiErrors.status(e.code()) >= 500) {
+          error.put("internal_error", e.code().wireName());
+          error.put("message", "internal error");
+        } else {
+          error.put("input_error", e.code().wireName());
+          error.put("message", e.getMessage());
+        }
+      }
+    }
+    out.put("consistency_token", runtime.token(storeId));
+    json(ctx, out);
+  }
+
+  private void expand(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body =
+        Body.parse(
+            ctx.body(),
+            Set.of(
+                "tuple_key",
+                "authorization_model_id",
+                "consistency",
+                "consistency_token",
+                "contextual_tuples"));
+    Engine engine = engine(storeId, body);
+    TupleKey key = Body.key(body.raw().get("tuple_key"), "tuple_key", false);
+    ExpandNode root = engine.expand(key.object(), key.relation());
+    ObjectNode out = NODES.objectNode();
+    out.putObject("tree").set("root", expandJson(root));
+    json(ctx, out);
+  }
+
+  private static final Set<String> LIST_OBJECTS_FIELDS =
+      Set.of(
+          "authorization_model_id",
+          "type",
+          "relation",
+          "user",
+          "contextual_tuples",
+          "context",
+          "consistency",
+          "consistency_token",
+          "page_size",
+          "continuation_token");
+
+  private List<String> listObjectsResult(String storeId, Body body) {
+    Engine engine = engine(storeId, body);
+    ListObjectsRequest request =
+        ListObjectsRequest.of(
+                body.requiredString("type"), body.requiredString("relation"), body.requiredString("user"))
+            .withContextualTuples(contextualTuples(body))
+            .withContext(body.context("context"));
+    List<String> objects = new ArrayList<>(engine.listObjects(request));
+    Collections.sort(objects);
+    return objects;
+  }
+
+  private void listObjects(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
+    List<String> all = listObjectsResult(storeId, body);
+    ObjectNode out = NODES.objectNode();
+    ArrayNode objects = out.putArray("objects");
+    String next = pageOf(all, body, limits.maxListResults()).fill(objects::add);
+    out.put("continuation_token", next);
+    out.put("consistency_token", runtime.token(storeId));
+    json(ctx, out);
+  }
+
+  private void streamedListObjects(Context ctx) throws IOException {
+    String storeId = existingStore(ctx);
+    Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
+    List<String> all = listObjectsResult(storeId, body);
+    ctx.contentType("application/x-ndjson");
+    OutputStream out = ctx.outputStream();
+    for (String object : all) {
+      ObjectNode line = NODES.objectNode();
+      line.putObject("result").put("object", object);
+      out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+    out.flush();
+  }
+
+  private void listUsers(Context ctx) {
+    String storeId = existingStore(ctx);
+    Body body =
+        Body.parse(
+            ctx.body(),
+            Set.of(
+                "authorization_model_id",
+                "object",
+                "relation",
+                "user_filters",
+                "contextual_tuples",
+                "context",
+                "consistency",
+                "consistency_token",
+                "page_size",
+                "continuation_token"));
+    Engine engine = engine(storeId, body);
+    Body object = body.object("object", Set.of("type", "id"));
+    String objectRef = object.requiredString("type") + ":" + object.requiredString("id");
+    List<JsonNode> filterNodes = body.array("user_filters", 1);
+    if (filterNodes.isEmpty()) {
+      throw Body.invalid("'user_filters' needs exactly one filter");
+    }
+    Body filterBody = Body.of(filterNodes.get(0), "user_filters[0]", Set.of("type", "relation"));
+    String filter =
+        filterBody.requiredString("type")
+            + (filterBody.string("relation").isEmpty() ? "" : "#" + filterBody.string("relation"));
+    ListUsersRequest request =
+        ListUsersRequest.of(objectRef, body.requiredString("relation"), filter)
+            .withContextualTuples(contextualTuples(body))
+            .withContext(body.context("context"));
+    List<String> users = new ArrayList<>(engine.listUsers(request));
+    Collections.sort(users);
+    ObjectNode out = NODES.objectNode();
+    ArrayNode items = out.putArray("users");
+    String next = pageOf(users, body, limits.maxListResults()).fill(user -> items.add(userJson(user)));
+    out.put("continuation_token", next);
+    out.put("consistency_token", runtime.token(storeId));
+    json(ctx, out);
+  }
+
+  private static ObjectNode userJson(String user) {
+    ObjectNode node = NODES.objectNode();
+    int colon = user.indexOf(':');
+    int hash = user.indexOf('#');
+    String type = user.substring(0, colon);
+    if (hash >= 0) {
+      ObjectNode userset = node.putObject("userset");
+      userset.put("type", type);
+      userset.put("id", user.substring(colon + 1, hash));
+      userset.put("relation", user.substring(hash + 1));
+    } else if (user.endsWith(":*")) {
+      node.putObject("wildcard").put("type", type);
+    } else {
+      ObjectNode object = node.putObject("object");
+      object.put("type", type);
+      object.put("id", user.substring(colon + 1));
+    }
+    return node;
+  }
+
+  // ------------------------------------------------------------------ assertions
+
+  private void writeAssertions(Context ctx) {
+    String storeId = existingStore(ctx);
+    String modelId = ctx.pathParam("id");
+    store.readModel(storeId, modelId)
+        .orElseThrow(
+            () ->
+                new CastellanException(
+                    ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+                    "authorization model " + modelId + " not found"));
+    Body body = Body.parse(ctx.body(), Set.of("assertions"));
+    List<JsonNode> assertions = body.array("assertions", 100);
+    for (int i = 0; i < assertions.size(); i++) {
+      String where = "assertions[" + i + "]";
+      Body assertion =
+          Body.of(
+              assertions.get(i),
+              where,
+              Set.of("tuple_key", "expectation", "contextual_tuples", "context"));
+      Body.key(assertion.raw().get("tuple_key"), where + ".tuple_key", true);
+      assertion.bool("expectation");
+    }
+    ArrayNode array = NODES.arrayNode();
+    assertions.forEach(array::add);
+    store.writeAssertions(storeId, modelId, array.toString());
+    ctx.status(204);
+  }
+
+  private void readAssertions(Context ctx) throws IOException {
+    String storeId = existingStore(ctx);
+    String modelId = ctx.pathParam("id");
+    ObjectNode out = NODES.objectNode();
+    out.put("authorization_model_id", modelId);
+    out.set("assertions", Body.JSON.readTree(store.readAssertions(storeId, modelId)));
+    json(ctx, out);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private Engine engine(String storeId, Body body) {
+    String consistency = body.string("consistency", 32);
+    if (!CONSISTENCY.contains(consistency)) {
+      throw Body.invalid("'consistency' must be MINIMIZE_LATENCY or HIGHER_CONSISTENCY");
+    }
+    return runtime.engine(
+        storeId,
+        body.string("authorization_model_id"),
+        body.string("consistency_token", 256),
+        consistency.equals("HIGHER_CONSISTENCY"));
+  }
+
+  private void consistency(String storeId, Body body) {
+    String token = body.string("consistency_token", 256);
+    if (!token.isEmpty() || body.string("consistency", 32).equals("HIGHER_CONSISTENCY")) {
+      engine(storeId, body);
+    }
+  }
+
+  private String existingStore(Context ctx) {
+    String id = ctx.pathParam("store_id");
+    if (store.getStore(id).isEmpty()) {
+      throw notFound(id);
+    }
+    return id;
+  }
+
+  private static CastellanException notFound(String storeId) {
+    return new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
+  }
+
+  private static PageRequest page(String size, String token) {
+    int pageSize = 50;
+    if (size != null && !size.isEmpty()) {
+      try {
+        pageSize = Integer.parseInt(size);
+      } catch (NumberFormatException e) {
+        throw Body.invalid("'page_size' must be an integer");
+      }
+    }
+    return new PageRequest(pageSize, orEmpty(token));
+  }
+
+  private static String orEmpty(String value) {
+    return value == null ? "" : value;
+  }
+
+  /** A page of a sorted result list; the token is the last item returned. */
+  private record ListPage(List<String> items, String next) {
+    String fill(java.util.function.Consumer<String> sink) {
+      items.forEach(sink);
+      return next;
+    }
+  }
+
+  private static ListPage pageOf(List<String> sorted, Body body, int maxResults) {
+    int pageSize = body.integer("page_size", maxResults, 1, maxResults);
+    String token = body.string("continuation_token", 1024);
+    int start = 0;
+    if (!token.isEmpty()) {
+      String after = decodeToken(token);
+      start = Collections.binarySearch(sorted, after);
+      start = start >= 0 ? start + 1 : -start - 1;
+    }
+    int end = Math.min(sorted.size(), start + pageSize);
+    String next = end < sorted.size() ? encodeToken(sorted.get(end - 1)) : "";
+    return new ListPage(sorted.subList(start, end), next);
+  }
+
+  private static String encodeToken(String last) {
+    return java.util.Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(("l1:" + last).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String decodeToken(String token) {
+    try {
+      String raw = new String(java.util.Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      if (raw.startsWith("l1:")) {
+        return raw.substring(3);
+      }
+    } catch (IllegalArgumentException e) {
+      // fall through
+    }
+    throw new CastellanException(
+        ErrorCode.INVALID_CONTINUATION_TOKEN, "continuation_token is not valid for this request");
+  }
+
+  static ObjectNode tupleJson(Tuple tuple) {
+    ObjectNode node = NODES.objectNode();
+    node.put("user", tuple.key().user());
+    node.put("relation", tuple.key().relation());
+    node.put("object", tuple.key().object());
+    if (tuple.isConditional()) {
+      ObjectNode condition = node.putObject("condition");
+      condition.put("name", tuple.condition());
+      condition.set("context", Body.JSON.valueToTree(new LinkedHashMap<>(tuple.conditionContext())));
+    }
+    if (tuple.expires()) {
+      node.put("expires_at", tuple.expiresAt().toString());
+    }
+    return node;
+  }
+
+  private static ObjectNode explanationJson(Explanation explanation) {
+    ObjectNode node = NODES.objectNode();
+    node.put("step", explanation.step());
+    node.put("outcome", explanation.outcome().name().toLowerCase(java.util.Locale.ROOT));
+    if (!explanation.children().isEmpty()) {
+      ArrayNode children = node.putArray("children");
+      explanation.children().forEach(c -> children.add(explanationJson(c)));
+    }
+    return node;
+  }
+
+  private static ObjectNode expandJson(ExpandNode node) {
+    ObjectNode out = NODES.objectNode();
+    switch (node) {
+      case ExpandNode.Users u -> {
+        out.put("name", u.name());
+        ArrayNode users = out.putObject("leaf").putObject("users").putArray("users");
+        u.users().forEach(users::add);
+      }
+      case ExpandNode.Computed c -> {
+        out.put("name", c.name());
+        out.putObject("leaf").putObject("computed").put("userset", c.userset());
+      }
+      case ExpandNode.TupleToUserset t -> {
+        out.put("name", t.name());
+        ObjectNode ttu = out.putObject("leaf").putObject("tupleToUserset");
+        ttu.put("tupleset", t.tupleset());
+        ArrayNode computed = ttu.putArray("computed");
+        t.computed().forEach(userset -> computed.addObject().put("userset", userset));
+      }
+      case ExpandNode.Union u -> {
+        out.put("name", u.name());
+        ArrayNode nodes = out.putObject("union").putArray("nodes");
+        u.nodes().forEach(n -> nodes.add(expandJson(n)));
+      }
+      case ExpandNode.Intersection i -> {
+        out.put("name", i.name());
+        ArrayNode nodes = out.putObject("intersection").putArray("nodes");
+        i.nodes().forEach(n -> nodes.add(expandJson(n)));
+      }
+      case ExpandNode.Difference d -> {
+        out.put("name", d.name());
+        ObjectNode difference = out.putObject("difference");
+        difference.set("base", expandJson(d.base()));
+        difference.set("subtract", expandJson(d.subtract()));
+      }
+    }
+    return out;
+  }
+
+  private static void json(Context ctx, JsonNode body) {
+    ctx.contentType("application/json").result(body.toString());
+  }
+}

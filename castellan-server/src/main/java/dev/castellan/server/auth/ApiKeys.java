@@ -1,0 +1,138 @@
+package dev.castellan.server.auth;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.store.ApiKeyRecord;
+import dev.castellan.store.Store;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * API keys of the form {@code cst_<id>_<secret>}, kept in the store as the SHA-256 of the secret:
+ * the secret has 256 random bits, so a fast hash is enough and a leaked table reveals no key. A
+ * bootstrap token chosen by the operator may be free-form (at least 24 characters).
+ *
+ * <p>Lookups are cached for a few seconds, which bounds how long a revoked key keeps working on
+ * other nodes.
+ */
+public final class ApiKeys {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final int MAX_KEY_LENGTH = 200;
+  private static final long CACHE_MILLIS = 5_000;
+
+  private final Store store;
+  private final Clock clock;
+  private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+  private record Cached(ApiKeyRecord record, long at) {}
+
+  public ApiKeys(Store store, Clock clock) {
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /** Creates a key for {@code principal}; the returned text is shown once and never stored. */
+  public String create(String name, String principal) {
+    String id = random(9);
+    String secret = random(32);
+    store.saveApiKey(new ApiKeyRecord(id, name, principal, hash(secret), clock.instant()));
+    return "cst_" + id + "_" + secret;
+  }
+
+  /** Registers a key the operator chose (the bootstrap token); idempotent. */
+  public void register(String key, String name, String principal) {
+    String[] parts = split(key);
+    if (parts == null && key.length() < 24) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR, "a bootstrap token needs at least 24 characters");
+    }
+    String id = parts != null ? parts[0] : freeFormId(key);
+    String secretHash = hash(parts != null ? parts[1] : key);
+    Optional<ApiKeyRecord> existing = store.apiKey(id);
+    if (existing.isEmpty() || !existing.get().secretHash().equals(secretHash)) {
+      store.saveApiKey(new ApiKeyRecord(id, name, principal, secretHash, clock.instant()));
+    }
+  }
+
+  /** The principal a presented key authenticates, if any. */
+  public Optional<String> authenticate(String key) {
+    if (key == null || key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+      return Optional.empty();
+    }
+    String[] parts = split(key);
+    String id = parts != null ? parts[0] : freeFormId(key);
+    String secretHash = hash(parts != null ? parts[1] : key);
+    ApiKeyRecord record = lookup(id);
+    if (record == null) {
+      return Optional.empty();
+    }
+    boolean match =
+        MessageDigest.isEqual(
+            record.secretHash().getBytes(StandardCharsets.US_ASCII),
+            secretHash.getBytes(StandardCharsets.US_ASCII));
+    return match ? Optional.of(record.principal()) : Optional.empty();
+  }
+
+  public List<ApiKeyRecord> list() {
+    return store.apiKeys();
+  }
+
+  public boolean revoke(String id) {
+    cache.remove(id);
+    return store.revokeApiKey(id);
+  }
+
+  private ApiKeyRecord lookup(String id) {
+    long now = clock.millis();
+    Cached cached = cache.get(id);
+    if (cached != null && now - cached.at() < CACHE_MILLIS) {
+      return cached.record();
+    }
+    ApiKeyRecord record = store.apiKey(id).orElse(null);
+    if (record != null) {
+      cache.put(id, new Cached(record, now));
+    } else {
+      cache.remove(id);
+    }
+    return record;
+  }
+
+  private static String freeFormId(String key) {
+    return "t" + hash("id:" + key).substring(0, 16);
+  }
+
+  private static String[] split(String key) {
+    if (!key.startsWith("cst_")) {
+      return null;
+    }
+    int underscore = key.indexOf('_', 4);
+    if (underscore < 0 || underscore == key.length() - 1) {
+      return null;
+    }
+    return new String[] {key.substring(4, underscore), key.substring(underscore + 1)};
+  }
+
+  static String hash(String secret) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(digest.digest(secret.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  }
+
+  private static String random(int bytes) {
+    byte[] data = new byte[bytes];
+    RANDOM.nextBytes(data);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(data).replace('_', 'x');
+  }
+}
