@@ -11,7 +11,6 @@ import dev.castellan.engine.TupleKey;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoredModel;
 import dev.castellan.store.WriteResult;
-import dev.castellan.store.jdbc.JdbcStore;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -57,9 +56,6 @@ final class ImportCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     try (Store store = storeOptions.open()) {
-      if (!(store instanceof JdbcStore jdbc)) {
-        throw new IllegalStateException("import needs the embedded store or PostgreSQL");
-      }
       StoredModel model =
           store
               .latestModel(storeId)
@@ -89,7 +85,7 @@ final class ImportCommand implements Callable<Integer> {
               }
             };
         WriteResult result =
-            jdbc.importTuples(
+            store.importTuples(
                 storeId,
                 checked,
                 batchSize,

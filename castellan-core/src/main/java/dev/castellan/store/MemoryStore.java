@@ -351,12 +351,15 @@ public final class MemoryStore implements Store {
           continue;
         }
         if (items.size() == page.pageSize()) {
-          Change last = items.get(items.size() - 1);
-          return new Page<>(items, encode(last.revision() + ":" + last.sequence()));
+          break;
         }
         items.add(change);
       }
-      return new Page<>(items, "");
+      if (items.isEmpty()) {
+        return new Page<>(items, page.continuationToken());
+      }
+      Change last = items.get(items.size() - 1);
+      return new Page<>(items, encode(last.revision() + ":" + last.sequence()));
     }
   }
 

@@ -59,6 +59,34 @@ public interface Store extends AutoCloseable {
    */
   WriteResult deleteMatching(String storeId, TupleFilter filter);
 
+  /**
+   * Bulk load: writes {@code tuples} in batches of {@code batchSize}, one revision per batch,
+   * skipping tuples that already exist. Batches committed before a failure stay committed; {@code
+   * progress} hears the running count after each batch.
+   */
+  default WriteResult importTuples(
+      String storeId,
+      java.util.Iterator<dev.castellan.engine.Tuple> tuples,
+      int batchSize,
+      java.util.function.LongConsumer progress) {
+    long revision = revision(storeId);
+    long written = 0;
+    long consumed = 0;
+    List<dev.castellan.engine.Tuple> batch = new java.util.ArrayList<>();
+    while (tuples.hasNext()) {
+      batch.add(tuples.next());
+      if (batch.size() == batchSize || !tuples.hasNext()) {
+        WriteResult result = write(storeId, new TupleWrite(batch, List.of(), true, false));
+        revision = result.revision();
+        written += result.written();
+        consumed += batch.size();
+        batch.clear();
+        progress.accept(consumed);
+      }
+    }
+    return new WriteResult(revision, (int) written, 0);
+  }
+
   /** Tuples matching {@code filter}, in a stable order, a page at a time. */
   Page<StoredTuple> read(String storeId, TupleFilter filter, PageRequest page);
 
@@ -82,7 +110,9 @@ public interface Store extends AutoCloseable {
 
   /**
    * OpenFGA's read-changes: changes of objects of {@code objectType} (all when empty), oldest
-   * first, from {@code startTime} (null: the beginning).
+   * first, from {@code startTime} (null: the beginning). Unlike other pages, the token is never
+   * empty once a change was returned: it marks the position after the last change, so a client
+   * polls with it for what comes next; an empty page means nothing newer yet.
    */
   Page<Change> readChanges(String storeId, String objectType, Instant startTime, PageRequest page);
 

@@ -102,7 +102,8 @@ public final class CastellanServer implements AutoCloseable {
                     // Javalin's own "Endpoint ... not found" is plain text; API errors are JSON.
                     String type = ctx.res().getContentType();
                     if (type == null || !type.startsWith("application/json")) {
-                      ApiErrors.write(ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
+                      ApiErrors.write(
+                          ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
                     }
                   });
               config.routes.error(
@@ -127,9 +128,10 @@ public final class CastellanServer implements AutoCloseable {
   }
 
   private static void before(Context ctx, ApiKeys keys) {
-    String requestId = Optional.ofNullable(ctx.header("X-Request-Id"))
-        .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
-        .orElseGet(() -> UUID.randomUUID().toString());
+    String requestId =
+        Optional.ofNullable(ctx.header("X-Request-Id"))
+            .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
+            .orElseGet(() -> UUID.randomUUID().toString());
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String path = ctx.path();
@@ -138,12 +140,16 @@ public final class CastellanServer implements AutoCloseable {
     }
     String header = ctx.header("Authorization");
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new CastellanException(ErrorCode.UNAUTHENTICATED, "credentials are required: send 'Authorization: Bearer <api key>'");
+      throw new CastellanException(
+          ErrorCode.UNAUTHENTICATED,
+          "credentials are required: send 'Authorization: Bearer <api key>'");
     }
     String principal =
         keys.authenticate(header.substring(7).trim())
             .orElseThrow(
-                () -> new CastellanException(ErrorCode.UNAUTHENTICATED, "the credentials are not valid"));
+                () ->
+                    new CastellanException(
+                        ErrorCode.UNAUTHENTICATED, "the credentials are not valid"));
     ctx.attribute("principal", principal);
   }
 

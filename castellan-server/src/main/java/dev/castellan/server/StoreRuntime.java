@@ -50,8 +50,7 @@ public final class StoreRuntime implements AutoCloseable {
       return feed;
     }
     store.getStore(storeId).orElseThrow(() -> storeNotFound(storeId));
-    return feeds.computeIfAbsent(
-        storeId, id -> IndexFeed.start(store, id, feedOptions, clock, 0));
+    return feeds.computeIfAbsent(storeId, id -> IndexFeed.start(store, id, feedOptions, clock, 0));
   }
 
   /** Wakes the feed of {@code storeId} if this node follows it (a notification from elsewhere). */

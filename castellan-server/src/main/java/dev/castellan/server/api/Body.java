@@ -62,7 +62,8 @@ public final class Body {
 
   static Body of(JsonNode node, String where, Set<String> fields) {
     if (node == null || !node.isObject()) {
-      throw invalid((where.isEmpty() ? "the request body" : "'" + where + "'") + " must be an object");
+      throw invalid(
+          (where.isEmpty() ? "the request body" : "'" + where + "'") + " must be an object");
     }
     for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
       String field = it.next();
@@ -186,7 +187,9 @@ public final class Body {
     Body body = of(node, where, TUPLE_FIELDS);
     TupleKey key =
         new TupleKey(
-            body.requiredString("object"), body.requiredString("relation"), body.requiredString("user"));
+            body.requiredString("object"),
+            body.requiredString("relation"),
+            body.requiredString("user"));
     String condition = "";
     Map<String, Object> context = Map.of();
     if (body.has("condition")) {

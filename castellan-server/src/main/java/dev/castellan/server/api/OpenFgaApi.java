@@ -44,7 +44,6 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -104,10 +103,24 @@ public final class OpenFgaApi {
   }
 
   private void listStores(Context ctx) {
-    Page<StoreInfo> page = store.listStores(page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+    PageRequest request = page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token"));
+    String name = orEmpty(ctx.queryParam("name"));
+    Page<StoreInfo> page = store.listStores(request);
+    List<StoreInfo> items = new ArrayList<>(page.items());
+    if (!name.isEmpty()) {
+      // OpenFGA's filter by exact name. Whole store pages are consumed, so the store's token stays
+      // valid; ask for what is still missing until the page is full or the stores run out.
+      items.removeIf(s -> !s.name().equals(name));
+      while (items.size() < request.pageSize() && !page.continuationToken().isEmpty()) {
+        page =
+            store.listStores(
+                new PageRequest(request.pageSize() - items.size(), page.continuationToken()));
+        page.items().stream().filter(s -> s.name().equals(name)).forEach(items::add);
+      }
+    }
     ObjectNode out = NODES.objectNode();
     ArrayNode stores = out.putArray("stores");
-    page.items().forEach(s -> stores.add(storeJson(s)));
+    items.forEach(s -> stores.add(storeJson(s)));
     out.put("continuation_token", page.continuationToken());
     json(ctx, out);
   }
@@ -159,7 +172,8 @@ public final class OpenFgaApi {
   private void listModels(Context ctx) {
     String storeId = existingStore(ctx);
     Page<StoredModel> page =
-        store.listModels(storeId, page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+        store.listModels(
+            storeId, page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
     ObjectNode out = NODES.objectNode();
     ArrayNode models = out.putArray("authorization_models");
     page.items().forEach(m -> models.add(modelJson(m)));
@@ -198,8 +212,7 @@ public final class OpenFgaApi {
 
   private void write(Context ctx) {
     String storeId = existingStore(ctx);
-    Body body =
-        Body.parse(ctx.body(), Set.of("writes", "deletes", "authorization_model_id"));
+    Body body = Body.parse(ctx.body(), Set.of("writes", "deletes", "authorization_model_id"));
     Body writes = body.object("writes", Set.of("tuple_keys", "on_duplicate"));
     Body deletes = body.object("deletes", Set.of("tuple_keys", "on_missing"));
     int max = limits.maxTuplesPerWrite();
@@ -227,11 +240,12 @@ public final class OpenFgaApi {
       engine.validateTuple(tuple);
       tuples.add(tuple);
     }
+    // Deletes are not checked against the model, as in OpenFGA: a delete names a tuple by its key
+    // alone (without the condition a relation may require), and tuples a newer model no longer
+    // admits must stay deletable. A key that matches no tuple fails in the store.
     List<TupleKey> keys = new ArrayList<>();
     for (int i = 0; i < deleteNodes.size(); i++) {
-      TupleKey key = Body.key(deleteNodes.get(i), "deletes.tuple_keys[" + i + "]", true);
-      engine.validateTuple(new Tuple(key, "", Map.of()));
-      keys.add(key);
+      keys.add(Body.key(deleteNodes.get(i), "deletes.tuple_keys[" + i + "]", true));
     }
     WriteResult result =
         store.write(storeId, new TupleWrite(tuples, keys, ignoreDuplicates, ignoreMissing));
@@ -244,7 +258,8 @@ public final class OpenFgaApi {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), Set.of("tuple_key"));
     Body key = body.object("tuple_key", Set.of("object", "relation", "user"));
-    TupleFilter filter = new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
+    TupleFilter filter =
+        new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
     WriteResult result = store.deleteMatching(storeId, filter);
     runtime.afterWrite(storeId);
     json(ctx, writeResult(storeId, result));
@@ -271,9 +286,15 @@ public final class OpenFgaApi {
     Body body =
         Body.parse(
             ctx.body(),
-            Set.of("tuple_key", "page_size", "continuation_token", "consistency", "consistency_token"));
+            Set.of(
+                "tuple_key",
+                "page_size",
+                "continuation_token",
+                "consistency",
+                "consistency_token"));
     Body key = body.object("tuple_key", Set.of("object", "relation", "user"));
-    TupleFilter filter = new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
+    TupleFilter filter =
+        new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
     if (!filter.object().isEmpty() && !filter.object().contains(":")) {
       throw Body.invalid("'tuple_key.object' must be 'type:id' or 'type:'");
     }
@@ -285,7 +306,8 @@ public final class OpenFgaApi {
         store.read(
             storeId,
             filter,
-            new PageRequest(body.integer("page_size", 50, 1, 100), body.string("continuation_token", 4096)));
+            new PageRequest(
+                body.integer("page_size", 50, 1, 100), body.string("continuation_token", 4096)));
     ObjectNode out = NODES.objectNode();
     ArrayNode tuples = out.putArray("tuples");
     for (StoredTuple stored : page.items()) {
@@ -310,7 +332,11 @@ public final class OpenFgaApi {
       }
     }
     Page<Change> page =
-        store.readChanges(storeId, type, start, page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+        store.readChanges(
+            storeId,
+            type,
+            start,
+            page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
     ObjectNode out = NODES.objectNode();
     ArrayNode changes = out.putArray("changes");
     for (Change change : page.items()) {
@@ -457,7 +483,9 @@ public final class OpenFgaApi {
     Engine engine = engine(storeId, body);
     ListObjectsRequest request =
         ListObjectsRequest.of(
-                body.requiredString("type"), body.requiredString("relation"), body.requiredString("user"))
+                body.requiredString("type"),
+                body.requiredString("relation"),
+                body.requiredString("user"))
             .withContextualTuples(contextualTuples(body))
             .withContext(body.context("context"));
     List<String> objects = new ArrayList<>(engine.listObjects(request));
@@ -526,7 +554,8 @@ public final class OpenFgaApi {
     Collections.sort(users);
     ObjectNode out = NODES.objectNode();
     ArrayNode items = out.putArray("users");
-    String next = pageOf(users, body, limits.maxListResults()).fill(user -> items.add(userJson(user)));
+    String next =
+        pageOf(users, body, limits.maxListResults()).fill(user -> items.add(userJson(user)));
     out.put("continuation_token", next);
     out.put("consistency_token", runtime.token(storeId));
     json(ctx, out);
@@ -557,12 +586,14 @@ public final class OpenFgaApi {
   private void writeAssertions(Context ctx) {
     String storeId = existingStore(ctx);
     String modelId = ctx.pathParam("id");
-    store.readModel(storeId, modelId)
-        .orElseThrow(
-            () ->
-                new CastellanException(
-                    ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
-                    "authorization model " + modelId + " not found"));
+    StoredModel model =
+        store
+            .readModel(storeId, modelId)
+            .orElseThrow(
+                () ->
+                    new CastellanException(
+                        ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+                        "authorization model " + modelId + " not found"));
     Body body = Body.parse(ctx.body(), Set.of("assertions"));
     List<JsonNode> assertions = body.array("assertions", 100);
     for (int i = 0; i < assertions.size(); i++) {
@@ -572,13 +603,34 @@ public final class OpenFgaApi {
               assertions.get(i),
               where,
               Set.of("tuple_key", "expectation", "contextual_tuples", "context"));
-      Body.key(assertion.raw().get("tuple_key"), where + ".tuple_key", true);
+      TupleKey key = Body.key(assertion.raw().get("tuple_key"), where + ".tuple_key", true);
+      requireInModel(model.model(), key, where + ".tuple_key");
       assertion.bool("expectation");
     }
     ArrayNode array = NODES.arrayNode();
     assertions.forEach(array::add);
     store.writeAssertions(storeId, modelId, array.toString());
     ctx.status(204);
+  }
+
+  /** As OpenFGA checks an assertion: its object type, relation and user type are in the model. */
+  private static void requireInModel(AuthorizationModel model, TupleKey key, String where) {
+    int hash = key.user().indexOf('#');
+    boolean known =
+        model.type(typeOf(key.object())).flatMap(t -> t.relation(key.relation())).isPresent()
+            && model
+                .type(typeOf(key.user()))
+                .filter(t -> hash < 0 || t.relation(key.user().substring(hash + 1)).isPresent())
+                .isPresent();
+    if (!known) {
+      throw Body.invalid(
+          "'" + where + "' names a type or relation that is not in the model: " + key);
+    }
+  }
+
+  private static String typeOf(String ref) {
+    int colon = ref.indexOf(':');
+    return colon <= 0 ? "" : ref.substring(0, colon);
   }
 
   private void readAssertions(Context ctx) throws IOException {
@@ -604,10 +656,18 @@ public final class OpenFgaApi {
         consistency.equals("HIGHER_CONSISTENCY"));
   }
 
-  private void consistency(String storeId, Body body) {
+  /**
+   * Reads go to the store itself, which is always current: a consistency token is only checked to
+   * belong to this store, and no model (nor index) is needed.
+   */
+  private static void consistency(String storeId, Body body) {
+    String consistency = body.string("consistency", 32);
+    if (!CONSISTENCY.contains(consistency)) {
+      throw Body.invalid("'consistency' must be MINIMIZE_LATENCY or HIGHER_CONSISTENCY");
+    }
     String token = body.string("consistency_token", 256);
-    if (!token.isEmpty() || body.string("consistency", 32).equals("HIGHER_CONSISTENCY")) {
-      engine(storeId, body);
+    if (!token.isEmpty()) {
+      ConsistencyToken.decode(token, storeId);
     }
   }
 
@@ -669,7 +729,8 @@ public final class OpenFgaApi {
 
   private static String decodeToken(String token) {
     try {
-      String raw = new String(java.util.Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      String raw =
+          new String(java.util.Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
       if (raw.startsWith("l1:")) {
         return raw.substring(3);
       }
@@ -688,7 +749,8 @@ public final class OpenFgaApi {
     if (tuple.isConditional()) {
       ObjectNode condition = node.putObject("condition");
       condition.put("name", tuple.condition());
-      condition.set("context", Body.JSON.valueToTree(new LinkedHashMap<>(tuple.conditionContext())));
+      condition.set(
+          "context", Body.JSON.valueToTree(new LinkedHashMap<>(tuple.conditionContext())));
     }
     if (tuple.expires()) {
       node.put("expires_at", tuple.expiresAt().toString());

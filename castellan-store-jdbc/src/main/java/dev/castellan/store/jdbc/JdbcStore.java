@@ -591,7 +591,10 @@ public final class JdbcStore implements Store {
     return transaction(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
-          Map<TupleKey, Tuple> existing = existing(connection, storeId, keys);
+          Map<TupleKey, Tuple> existing =
+              dialect == Dialect.POSTGRESQL
+                  ? existingPostgres(connection, storeId, keys)
+                  : existing(connection, storeId, keys);
           List<Tuple> deleted = new ArrayList<>();
           for (TupleKey key : write.deletes()) {
             Tuple old = existing.get(key);
@@ -641,6 +644,48 @@ public final class JdbcStore implements Store {
   }
 
   /** The stored tuples among {@code keys}. */
+  /**
+   * The stored tuples among {@code keys}, on PostgreSQL: the keys go as arrays and are joined
+   * against the primary key, one index probe each, whatever the planner's statistics say.
+   */
+  private static Map<TupleKey, Tuple> existingPostgres(
+      Connection connection, String storeId, Set<TupleKey> keys) throws SQLException {
+    Map<TupleKey, Tuple> found = new HashMap<>();
+    if (keys.isEmpty()) {
+      return found;
+    }
+    String[][] columns = new String[4][keys.size()];
+    int i = 0;
+    for (TupleKey key : keys) {
+      Row row = Row.of(key);
+      columns[0][i] = row.objectType();
+      columns[1][i] = row.objectId();
+      columns[2][i] = row.relation();
+      columns[3][i] = row.user();
+      i++;
+    }
+    String select =
+        "SELECT t."
+            + TUPLE_COLUMNS.replace(", ", ", t.")
+            + " FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+            + " CAST(? AS text[])) AS k(ot, oi, re, uk) JOIN tuples t ON t.store_id = ?"
+            + " AND t.object_type = k.ot AND t.object_id = k.oi AND t.relation = k.re"
+            + " AND t.user_key = k.uk";
+    try (PreparedStatement statement = connection.prepareStatement(select)) {
+      for (int c = 0; c < 4; c++) {
+        statement.setArray(c + 1, connection.createArrayOf("text", columns[c]));
+      }
+      statement.setString(5, storeId);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          Tuple tuple = readTuple(rs, 1);
+          found.put(tuple.key(), tuple);
+        }
+      }
+    }
+    return found;
+  }
+
   private static Map<TupleKey, Tuple> existing(
       Connection connection, String storeId, Set<TupleKey> keys) throws SQLException {
     Map<TupleKey, Tuple> found = new HashMap<>();
@@ -1039,10 +1084,11 @@ public final class JdbcStore implements Store {
                 changes.add(readChange(rs));
               }
             }
-            if (changes.size() <= page.pageSize()) {
-              return new Page<>(changes, "");
+            if (changes.isEmpty()) {
+              // Nothing new: hand the position back, so a poller keeps its place.
+              return new Page<>(changes, page.continuationToken());
             }
-            List<Change> items = changes.subList(0, page.pageSize());
+            List<Change> items = changes.subList(0, Math.min(changes.size(), page.pageSize()));
             Change last = items.getLast();
             return new Page<>(
                 items,
@@ -1188,6 +1234,7 @@ public final class JdbcStore implements Store {
    *
    * @return the revision and the number of tuples written (unchanged revision when none was)
    */
+  @Override
   public WriteResult importTuples(
       String storeId, Iterator<Tuple> tuples, int batchSize, LongConsumer progress) {
     Objects.requireNonNull(tuples, "tuples");
