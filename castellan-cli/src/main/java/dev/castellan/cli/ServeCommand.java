@@ -1,6 +1,7 @@
 package dev.castellan.cli;
 
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.Limits;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.io.PrintWriter;
@@ -24,6 +25,11 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--host", description = "address to listen on (default: 0.0.0.0)")
   String host = "0.0.0.0";
 
+  @Option(
+      names = "--max-tuples-per-write",
+      description = "tuples one write may carry (default 100, or $CASTELLAN_MAX_TUPLES_PER_WRITE)")
+  Integer maxTuplesPerWrite;
+
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
@@ -34,7 +40,12 @@ final class ServeCommand implements Callable<Integer> {
         CastellanServer.Options.defaults()
             .withHost(host)
             .withPort(port != null ? port : Integer.parseInt(env("CASTELLAN_PORT", "8080")))
-            .withBootstrapToken(bootstrap);
+            .withBootstrapToken(bootstrap)
+            .withLimits(
+                Limits.DEFAULT.withMaxTuplesPerWrite(
+                    maxTuplesPerWrite != null
+                        ? maxTuplesPerWrite
+                        : Integer.parseInt(env("CASTELLAN_MAX_TUPLES_PER_WRITE", "100"))));
     CastellanServer server = CastellanServer.start(options, store);
     AutoCloseable listener =
         store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};

@@ -52,6 +52,10 @@ public final class CastellanServer implements AutoCloseable {
       return new Options(value, port, bootstrapToken, limits, feed, consistencyTimeout);
     }
 
+    public Options withLimits(Limits value) {
+      return new Options(host, port, bootstrapToken, value, feed, consistencyTimeout);
+    }
+
     public Options withBootstrapToken(String value) {
       return new Options(host, port, value, limits, feed, consistencyTimeout);
     }
@@ -122,9 +126,21 @@ public final class CastellanServer implements AutoCloseable {
                               + options.limits().maxRequestBytes()
                               + " bytes"));
             });
+    preload(runtime, store);
     app.start();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
     return new CastellanServer(app, runtime, store, generated);
+  }
+
+  /** Loads every store into memory before serving, so the first request is as fast as the rest. */
+  private static void preload(StoreRuntime runtime, Store store) {
+    String token = "";
+    do {
+      dev.castellan.store.Page<dev.castellan.store.StoreInfo> page =
+          store.listStores(new dev.castellan.store.PageRequest(100, token));
+      page.items().forEach(info -> runtime.feed(info.id()));
+      token = page.continuationToken();
+    } while (!token.isEmpty());
   }
 
   private static void before(Context ctx, ApiKeys keys) {

@@ -19,4 +19,17 @@ public record Limits(
     long maxRequestBytes) {
 
   public static final Limits DEFAULT = new Limits(100, 50, 100, 1000, 256 * 1024, 1024 * 1024);
+
+  public Limits withMaxTuplesPerWrite(int value) {
+    if (value < 1 || value > 10_000) {
+      throw new IllegalArgumentException("max tuples per write must be 1..10000, was " + value);
+    }
+    return new Limits(
+        value,
+        maxChecksPerBatch,
+        maxContextualTuples,
+        maxListResults,
+        maxModelBytes,
+        maxRequestBytes);
+  }
 }

@@ -105,6 +105,99 @@ class HttpApiTest {
     modelId = json(model).get("authorization_model_id").asText();
   }
 
+  // ------------------------------------------------------------------ import and expiry
+
+  @Test
+  void import_streamsJsonLines_checksEachTuple_andSkipsExistingOnes() throws Exception {
+    assertThat(
+            send("POST", "/stores/" + storeId + "/write", writeBody("doc:0", "owner", "user:u0"))
+                .statusCode())
+        .isEqualTo(200);
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < 12_000; i++) {
+      lines
+          .append("{\"object\":\"doc:")
+          .append(i)
+          .append("\",\"relation\":\"owner\",\"user\":\"user:u")
+          .append(i)
+          .append("\"}\n");
+    }
+    HttpResponse<String> imported =
+        send("POST", "/stores/" + storeId + "/import", lines.toString());
+    assertThat(imported.statusCode()).as(imported.body()).isEqualTo(200);
+    assertThat(json(imported).get("written").asInt()).isEqualTo(11_999);
+    String token = json(imported).get("consistency_token").asText();
+    HttpResponse<String> check =
+        send(
+            "POST",
+            "/stores/" + storeId + "/check",
+            "{\"tuple_key\":{\"object\":\"doc:11999\",\"relation\":\"owner\",\"user\":\"user:u11999\"},"
+                + "\"consistency_token\":\""
+                + token
+                + "\"}");
+    assertThat(json(check).get("allowed").asBoolean()).isTrue();
+
+    HttpResponse<String> bad =
+        send(
+            "POST",
+            "/stores/" + storeId + "/import",
+            "{\"object\":\"doc:x\",\"relation\":\"owner\",\"user\":\"user:x\"}\n"
+                + "{\"object\":\"nosuchtype:1\",\"relation\":\"owner\",\"user\":\"user:x\"}\n");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(json(bad).get("code").asText()).isNotEmpty();
+  }
+
+  @Test
+  void anExpiredTuple_grantsNothing_andReadReportsItAsExpired() throws Exception {
+    String past = java.time.Instant.now().minusSeconds(60).toString();
+    String future = java.time.Instant.now().plusSeconds(3600).toString();
+    HttpResponse<String> write =
+        send(
+            "POST",
+            "/stores/" + storeId + "/write",
+            "{\"writes\":{\"tuple_keys\":["
+                + "{\"object\":\"doc:old\",\"relation\":\"owner\",\"user\":\"user:anne\",\"expires_at\":\""
+                + past
+                + "\"},"
+                + "{\"object\":\"doc:new\",\"relation\":\"owner\",\"user\":\"user:anne\",\"expires_at\":\""
+                + future
+                + "\"}]}}");
+    assertThat(write.statusCode()).as(write.body()).isEqualTo(200);
+    assertThat(allowed("doc:old", "owner", "user:anne")).isFalse();
+    assertThat(allowed("doc:new", "owner", "user:anne")).isTrue();
+    JsonNode read =
+        json(
+            send(
+                "POST",
+                "/stores/" + storeId + "/read",
+                "{\"tuple_key\":{\"object\":\"doc:old\"}}"));
+    assertThat(read.get("tuples").get(0).get("expired").asBoolean()).isTrue();
+    assertThat(read.get("tuples").get(0).get("key").get("expires_at").asText()).isNotEmpty();
+    JsonNode fresh =
+        json(
+            send(
+                "POST",
+                "/stores/" + storeId + "/read",
+                "{\"tuple_key\":{\"object\":\"doc:new\"}}"));
+    assertThat(fresh.get("tuples").get(0).has("expired")).isFalse();
+  }
+
+  private boolean allowed(String object, String relation, String user) throws Exception {
+    HttpResponse<String> response =
+        send(
+            "POST",
+            "/stores/" + storeId + "/check",
+            "{\"tuple_key\":{\"object\":\""
+                + object
+                + "\",\"relation\":\""
+                + relation
+                + "\",\"user\":\""
+                + user
+                + "\"}}");
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return json(response).get("allowed").asBoolean();
+  }
+
   // ------------------------------------------------------------------ authentication
 
   @Test

@@ -79,6 +79,7 @@ public final class OpenFgaApi {
     routes.post("/stores/{store_id}/write", this::write);
     routes.post("/stores/{store_id}/delete-tuples", this::deleteTuples);
     routes.post("/stores/{store_id}/read", this::read);
+    routes.post("/stores/{store_id}/import", this::importTuples);
     routes.get("/stores/{store_id}/changes", this::readChanges);
     routes.post("/stores/{store_id}/check", this::check);
     routes.post("/stores/{store_id}/batch-check", this::batchCheck);
@@ -253,6 +254,68 @@ public final class OpenFgaApi {
     json(ctx, writeResult(storeId, result));
   }
 
+  /**
+   * Castellan's bulk import: a stream of JSON lines, one tuple each ({@code {"object","relation",
+   * "user", "condition"?, "expires_at"?}}), checked against the store's latest model and committed
+   * in batches of 5,000 (one revision each); tuples already present are skipped. The body is read
+   * as a stream, so it is not bound by the request size limit.
+   */
+  private void importTuples(Context ctx) throws IOException {
+    String storeId = existingStore(ctx);
+    Engine engine = runtime.engine(storeId, "", null, false);
+    java.io.BufferedReader reader =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(ctx.req().getInputStream(), StandardCharsets.UTF_8));
+    long[] line = {0};
+    java.util.Iterator<Tuple> tuples =
+        new java.util.Iterator<>() {
+          private String next;
+
+          @Override
+          public boolean hasNext() {
+            try {
+              while (next == null) {
+                String read = reader.readLine();
+                if (read == null) {
+                  return false;
+                }
+                line[0]++;
+                if (read.length() > 64 * 1024) {
+                  throw Body.invalid("line " + line[0] + " is longer than 64 KiB");
+                }
+                if (!read.isBlank()) {
+                  next = read;
+                }
+              }
+              return true;
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+
+          @Override
+          public Tuple next() {
+            if (!hasNext()) {
+              throw new java.util.NoSuchElementException();
+            }
+            String text = next;
+            next = null;
+            JsonNode node;
+            try {
+              node = Body.JSON.readTree(text);
+            } catch (IOException e) {
+              throw Body.invalid("line " + line[0] + " is not valid JSON");
+            }
+            Tuple tuple = Body.tuple(node, "line " + line[0]);
+            engine.validateTuple(tuple);
+            return tuple;
+          }
+        };
+    WriteResult result = store.importTuples(storeId, tuples, 5_000, count -> {});
+    runtime.afterWrite(storeId);
+    json(ctx, writeResult(storeId, result));
+  }
+
   /** Castellan's delete by filter: every tuple of an object, of a user, or of a type's relation. */
   private void deleteTuples(Context ctx) {
     String storeId = existingStore(ctx);
@@ -314,6 +377,9 @@ public final class OpenFgaApi {
       ObjectNode item = tuples.addObject();
       item.set("key", tupleJson(stored.tuple()));
       item.put("timestamp", stored.writtenAt().toString());
+      if (stored.tuple().isExpiredAt(Instant.now())) {
+        item.put("expired", true); // no longer grants; purged from the store shortly
+      }
     }
     out.put("continuation_token", page.continuationToken());
     json(ctx, out);
