@@ -72,14 +72,18 @@ public interface Store extends AutoCloseable {
     long revision = revision(storeId);
     long written = 0;
     long consumed = 0;
-    List<dev.castellan.engine.Tuple> batch = new java.util.ArrayList<>();
+    // Keyed by tuple key: a tuple repeated within a batch counts once, like one already stored.
+    java.util.Map<dev.castellan.engine.TupleKey, dev.castellan.engine.Tuple> batch =
+        new java.util.LinkedHashMap<>();
     while (tuples.hasNext()) {
-      batch.add(tuples.next());
+      dev.castellan.engine.Tuple tuple = tuples.next();
+      batch.putIfAbsent(tuple.key(), tuple);
+      consumed++;
       if (batch.size() == batchSize || !tuples.hasNext()) {
-        WriteResult result = write(storeId, new TupleWrite(batch, List.of(), true, false));
+        WriteResult result =
+            write(storeId, new TupleWrite(List.copyOf(batch.values()), List.of(), true, false));
         revision = result.revision();
         written += result.written();
-        consumed += batch.size();
         batch.clear();
         progress.accept(consumed);
       }

@@ -62,7 +62,6 @@ public final class JdbcStore implements Store {
   static final String NOTIFY_CHANNEL = "castellan_changes";
   private static final int POOL_SIZE = 8;
   private static final int SNAPSHOT_FETCH_SIZE = 10_000;
-  private static final int KEYS_PER_LOOKUP = 200;
   private static final int MAX_OBJECT_TYPE = 254;
   private static final int MAX_OBJECT_ID = 512;
   private static final int MAX_RELATION = 254;
@@ -80,6 +79,13 @@ public final class JdbcStore implements Store {
   private static final String KEY_ORDER = "object_type, object_id, relation, user_key";
 
   private final Dialect dialect;
+
+  /** Tuples written through this instance, and the count at which statistics are refreshed next. */
+  private final java.util.concurrent.atomic.AtomicLong tuplesWritten =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private final java.util.concurrent.atomic.AtomicLong nextAnalyzeAt =
+      new java.util.concurrent.atomic.AtomicLong(1_000);
   private final HikariDataSource pool;
   private final String jdbcUrl;
   private final Properties connectionProperties;
@@ -573,6 +579,36 @@ public final class JdbcStore implements Store {
 
   @Override
   public WriteResult write(String storeId, TupleWrite write) {
+    WriteResult result = writeOnce(storeId, write);
+    grown(result.written());
+    return result;
+  }
+
+  /**
+   * PostgreSQL plans key lookups from table statistics; a table that grew fast since its last
+   * ANALYZE (a fresh database under load, an import) makes it scan a whole store per lookup until
+   * autovacuum catches up. Refresh them as the table grows tenfold, then every 100,000 tuples.
+   */
+  private void grown(long tuples) {
+    if (dialect != Dialect.POSTGRESQL || tuples == 0) {
+      return;
+    }
+    long total = tuplesWritten.addAndGet(tuples);
+    long due = nextAnalyzeAt.get();
+    if (total >= due
+        && nextAnalyzeAt.compareAndSet(due, due < 100_000 ? due * 10 : due + 100_000)) {
+      try (Connection connection = pool.getConnection();
+          Statement statement = connection.createStatement()) {
+        connection.setAutoCommit(true);
+        statement.execute("ANALYZE tuples");
+        statement.execute("ANALYZE changelog");
+      } catch (SQLException e) {
+        // Only a planning aid: autovacuum will analyze the tables later anyway.
+      }
+    }
+  }
+
+  private WriteResult writeOnce(String storeId, TupleWrite write) {
     Objects.requireNonNull(write, "write");
     Set<TupleKey> keys = new HashSet<>();
     for (TupleKey key : write.deletes()) {
@@ -686,30 +722,24 @@ public final class JdbcStore implements Store {
     return found;
   }
 
+  /**
+   * The stored tuples among {@code keys}, on H2: one primary-key lookup per key. H2 runs in this
+   * process, so a lookup costs microseconds, and its planner turns a long OR of keys into a scan.
+   */
   private static Map<TupleKey, Tuple> existing(
       Connection connection, String storeId, Set<TupleKey> keys) throws SQLException {
     Map<TupleKey, Tuple> found = new HashMap<>();
-    List<TupleKey> all = new ArrayList<>(keys);
-    for (int from = 0; from < all.size(); from += KEYS_PER_LOOKUP) {
-      List<TupleKey> chunk = all.subList(from, Math.min(all.size(), from + KEYS_PER_LOOKUP));
-      StringBuilder sql =
-          new StringBuilder("SELECT ")
-              .append(TUPLE_COLUMNS)
-              .append(" FROM tuples WHERE store_id = ? AND (");
-      for (int i = 0; i < chunk.size(); i++) {
-        sql.append(i == 0 ? "" : " OR ")
-            .append("(object_type = ? AND object_id = ? AND relation = ? AND user_key = ?)");
-      }
-      sql.append(')');
-      try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
-        statement.setString(1, storeId);
-        int index = 2;
-        for (TupleKey key : chunk) {
-          Row.of(key).bind(statement, index);
-          index += 4;
-        }
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + TUPLE_COLUMNS
+                + " FROM tuples WHERE store_id = ? AND object_type = ? AND object_id = ?"
+                + " AND relation = ? AND user_key = ?")) {
+      statement.setString(1, storeId);
+      for (TupleKey key : keys) {
+        Row.of(key).bind(statement, 2);
         try (ResultSet rs = statement.executeQuery()) {
-          while (rs.next()) {
+          if (rs.next()) {
             Tuple tuple = readTuple(rs, 1);
             found.put(tuple.key(), tuple);
           }
@@ -1238,6 +1268,10 @@ public final class JdbcStore implements Store {
   public WriteResult importTuples(
       String storeId, Iterator<Tuple> tuples, int batchSize, LongConsumer progress) {
     Objects.requireNonNull(tuples, "tuples");
+    if (dialect == Dialect.H2) {
+      // In-process H2 writes plain batches faster than its MERGE; reuse the ordinary write path.
+      return Store.super.importTuples(storeId, tuples, Math.clamp(batchSize, 1, 50_000), progress);
+    }
     int batch = Math.clamp(batchSize, 1, 50_000);
     LongConsumer report = progress == null ? n -> {} : progress;
     // One transaction and one revision per batch: followers apply the import batch by batch, other
@@ -1257,6 +1291,7 @@ public final class JdbcStore implements Store {
         break;
       }
       WriteResult result = importBatch(storeId, buffer);
+      grown(result.written());
       consumed += buffer.size();
       written += result.written();
       revision = result.revision();
