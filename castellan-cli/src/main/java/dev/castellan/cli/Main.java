@@ -30,6 +30,7 @@ import picocli.CommandLine.Parameters;
     subcommands = {
       ServeCommand.class,
       ImportCommand.class,
+      KeysCommand.class,
       Main.ModelCommand.class,
       Main.CheckCommand.class
     })

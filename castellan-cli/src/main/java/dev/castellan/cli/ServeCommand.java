@@ -1,7 +1,9 @@
 package dev.castellan.cli;
 
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.Demo;
 import dev.castellan.server.Limits;
+import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.io.PrintWriter;
@@ -23,29 +25,94 @@ final class ServeCommand implements Callable<Integer> {
   Integer port;
 
   @Option(names = "--host", description = "address to listen on (default: 0.0.0.0)")
-  String host = "0.0.0.0";
+  String host;
 
   @Option(
       names = "--max-tuples-per-write",
       description = "tuples one write may carry (default 100, or $CASTELLAN_MAX_TUPLES_PER_WRITE)")
   Integer maxTuplesPerWrite;
 
+  @Option(
+      names = "--demo",
+      description =
+          "load a demo store (AI workflows, a model registry, documents) and print curl commands")
+  boolean demo;
+
+  @Option(
+      names = "--jwt-secret",
+      description =
+          "accept HS256 JWTs signed with this secret, at least 32 bytes (development; or"
+              + " $CASTELLAN_JWT_SECRET)")
+  String jwtSecret;
+
+  @Option(
+      names = "--oidc-issuer",
+      description =
+          "accept JWTs from this OIDC issuer (discovery and JWKS; or $CASTELLAN_OIDC_ISSUER)")
+  String oidcIssuer;
+
+  @Option(
+      names = "--oidc-audience",
+      description = "the audience those JWTs must carry (or $CASTELLAN_OIDC_AUDIENCE)")
+  String oidcAudience;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
+              + " oidc_audience, max_tuples_per_write, demo. Flags win over environment"
+              + " variables, which win over the file.")
+  java.nio.file.Path configFile;
+
+  private java.util.Map<String, String> config = java.util.Map.of();
+
+  private static final java.util.Set<String> CONFIG_KEYS =
+      java.util.Set.of(
+          "port",
+          "host",
+          "data",
+          "pg_url",
+          "bootstrap_token",
+          "jwt_secret",
+          "oidc_issuer",
+          "oidc_audience",
+          "max_tuples_per_write",
+          "demo");
+
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     long started = System.nanoTime();
+    config = readConfig();
+    if (storeOptions.data == null && config.containsKey("data")) {
+      storeOptions.data = java.nio.file.Path.of(config.get("data"));
+    }
+    if (storeOptions.pgUrl == null && config.containsKey("pg_url")) {
+      storeOptions.pgUrl = config.get("pg_url");
+    }
+    demo = demo || Boolean.parseBoolean(config.getOrDefault("demo", "false"));
+    host = setting(host, "CASTELLAN_HOST", "host", "0.0.0.0");
     Store store = storeOptions.open();
-    String bootstrap = env("CASTELLAN_BOOTSTRAP_TOKEN", "");
+    String bootstrap = setting(null, "CASTELLAN_BOOTSTRAP_TOKEN", "bootstrap_token", "");
     CastellanServer.Options options =
         CastellanServer.Options.defaults()
             .withHost(host)
-            .withPort(port != null ? port : Integer.parseInt(env("CASTELLAN_PORT", "8080")))
+            .withPort(
+                Integer.parseInt(
+                    setting(
+                        port == null ? null : port.toString(), "CASTELLAN_PORT", "port", "8080")))
             .withBootstrapToken(bootstrap)
             .withLimits(
                 Limits.DEFAULT.withMaxTuplesPerWrite(
-                    maxTuplesPerWrite != null
-                        ? maxTuplesPerWrite
-                        : Integer.parseInt(env("CASTELLAN_MAX_TUPLES_PER_WRITE", "100"))));
+                    Integer.parseInt(
+                        setting(
+                            maxTuplesPerWrite == null ? null : maxTuplesPerWrite.toString(),
+                            "CASTELLAN_MAX_TUPLES_PER_WRITE",
+                            "max_tuples_per_write",
+                            "100"))));
+    options = options.withJwt(jwtSettings());
+    String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store);
     AutoCloseable listener =
         store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};
@@ -69,6 +136,16 @@ final class ServeCommand implements Callable<Integer> {
         server.port(),
         storeOptions.describe(),
         (System.nanoTime() - started) / 1_000_000);
+    String key =
+        !server.generatedToken().isEmpty()
+            ? server.generatedToken()
+            : bootstrap.isEmpty() ? "$CASTELLAN_KEY" : "$CASTELLAN_BOOTSTRAP_TOKEN";
+    if (demo) {
+      out.println();
+      out.println("Demo store " + demoStore + " is loaded. Try:");
+      out.println();
+      out.print(Demo.curlCommands("http://localhost:" + server.port(), demoStore, key));
+    }
     if (!server.generatedToken().isEmpty()) {
       out.println();
       out.println("Admin API key (shown once; set CASTELLAN_BOOTSTRAP_TOKEN to choose your own):");
@@ -87,8 +164,62 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
+  /** A setting: the flag, else the environment variable, else the config file, else the default. */
+  private String setting(String flag, String env, String key, String fallback) {
+    if (flag != null) {
+      return flag;
+    }
+    String fromEnv = System.getenv(env);
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    return config.getOrDefault(key, fallback);
+  }
+
+  private java.util.Map<String, String> readConfig() throws java.io.IOException {
+    if (configFile == null) {
+      return java.util.Map.of();
+    }
+    com.fasterxml.jackson.databind.JsonNode root =
+        new com.fasterxml.jackson.databind.ObjectMapper(
+                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+            .readTree(configFile.toFile());
+    java.util.Map<String, String> values = new java.util.HashMap<>();
+    if (root == null || root.isNull()) {
+      return values;
+    }
+    if (!root.isObject()) {
+      throw new IllegalArgumentException(configFile + ": expected a mapping of settings");
+    }
+    for (var it = root.fields(); it.hasNext(); ) {
+      var entry = it.next();
+      if (!CONFIG_KEYS.contains(entry.getKey())) {
+        throw new IllegalArgumentException(
+            configFile
+                + ": unknown setting '"
+                + entry.getKey()
+                + "'; known: "
+                + new java.util.TreeSet<>(CONFIG_KEYS));
+      }
+      if (!entry.getValue().isValueNode()) {
+        throw new IllegalArgumentException(
+            configFile + ": '" + entry.getKey() + "' must be a single value");
+      }
+      values.put(entry.getKey(), entry.getValue().asText());
+    }
+    return values;
+  }
+
+  private JwtSettings jwtSettings() {
+    String secret = setting(jwtSecret, "CASTELLAN_JWT_SECRET", "jwt_secret", "");
+    String issuer = setting(oidcIssuer, "CASTELLAN_OIDC_ISSUER", "oidc_issuer", "");
+    String audience = setting(oidcAudience, "CASTELLAN_OIDC_AUDIENCE", "oidc_audience", "");
+    if (!secret.isEmpty() && !issuer.isEmpty()) {
+      throw new IllegalArgumentException("give either --jwt-secret or --oidc-issuer, not both");
+    }
+    if (!secret.isEmpty()) {
+      return JwtSettings.hs256(secret);
+    }
+    return issuer.isEmpty() ? null : JwtSettings.oidc(issuer, audience);
   }
 }

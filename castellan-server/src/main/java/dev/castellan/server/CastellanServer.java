@@ -2,9 +2,15 @@ package dev.castellan.server;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
+import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
+import dev.castellan.server.auth.Authentication;
+import dev.castellan.server.auth.Authorization;
+import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.auth.Principal;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.Store;
 import io.javalin.Javalin;
@@ -37,27 +43,38 @@ public final class CastellanServer implements AutoCloseable {
       String bootstrapToken,
       Limits limits,
       IndexFeed.Options feed,
-      Duration consistencyTimeout) {
+      Duration consistencyTimeout,
+      JwtSettings jwt) {
 
     public static Options defaults() {
       return new Options(
-          "0.0.0.0", 8080, "", Limits.DEFAULT, IndexFeed.Options.DEFAULT, Duration.ofSeconds(5));
+          "0.0.0.0",
+          8080,
+          "",
+          Limits.DEFAULT,
+          IndexFeed.Options.DEFAULT,
+          Duration.ofSeconds(5),
+          null);
+    }
+
+    public Options withJwt(JwtSettings value) {
+      return new Options(host, port, bootstrapToken, limits, feed, consistencyTimeout, value);
     }
 
     public Options withPort(int value) {
-      return new Options(host, value, bootstrapToken, limits, feed, consistencyTimeout);
+      return new Options(host, value, bootstrapToken, limits, feed, consistencyTimeout, jwt);
     }
 
     public Options withHost(String value) {
-      return new Options(value, port, bootstrapToken, limits, feed, consistencyTimeout);
+      return new Options(value, port, bootstrapToken, limits, feed, consistencyTimeout, jwt);
     }
 
     public Options withLimits(Limits value) {
-      return new Options(host, port, bootstrapToken, value, feed, consistencyTimeout);
+      return new Options(host, port, bootstrapToken, value, feed, consistencyTimeout, jwt);
     }
 
     public Options withBootstrapToken(String value) {
-      return new Options(host, port, value, limits, feed, consistencyTimeout);
+      return new Options(host, port, value, limits, feed, consistencyTimeout, jwt);
     }
   }
 
@@ -66,7 +83,11 @@ public final class CastellanServer implements AutoCloseable {
   private final Store store;
   private final String generatedToken;
 
-  private CastellanServer(Javalin app, StoreRuntime runtime, Store store, String generatedToken) {
+  private final String systemStoreId;
+
+  private CastellanServer(
+      Javalin app, StoreRuntime runtime, Store store, String generatedToken, String systemStoreId) {
+    this.systemStoreId = systemStoreId;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -77,14 +98,35 @@ public final class CastellanServer implements AutoCloseable {
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
+    AccessControl access = AccessControl.open(store);
     String generated = "";
     if (!options.bootstrapToken().isEmpty()) {
-      keys.register(options.bootstrapToken(), "bootstrap", "admin");
+      access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     } else if (keys.list().isEmpty()) {
       // First start on an empty database: make an admin key and hand it out once.
-      generated = keys.create("bootstrap", "admin");
+      ApiKeys.Created created = keys.create("bootstrap");
+      access.grantAdmin(created.principalId());
+      generated = created.key();
     }
-    OpenFgaApi api = new OpenFgaApi(runtime, options.limits());
+    Authentication authentication = new Authentication(keys, options.jwt());
+    Authorization authorization = new Authorization(runtime, access);
+    OpenFgaApi api =
+        new OpenFgaApi(
+            runtime,
+            options.limits(),
+            new OpenFgaApi.StoreHooks() {
+              @Override
+              public boolean visible(Context ctx, dev.castellan.store.StoreInfo info) {
+                return authorization.visible(ctx, info.id());
+              }
+
+              @Override
+              public void deleted(String storeId) {
+                access.forgetStore(storeId);
+                runtime.afterWrite(access.systemStoreId());
+              }
+            });
+    AdminApi admin = new AdminApi(runtime, keys, access);
     Javalin app =
         Javalin.create(
             config -> {
@@ -93,11 +135,12 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
-              config.routes.before(ctx -> before(ctx, keys));
+              config.routes.before(ctx -> before(ctx, authentication, authorization));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
               config.routes.get("/readyz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
               api.register(config.routes);
+              admin.register(config.routes);
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
@@ -129,7 +172,7 @@ public final class CastellanServer implements AutoCloseable {
     preload(runtime, store);
     app.start();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
-    return new CastellanServer(app, runtime, store, generated);
+    return new CastellanServer(app, runtime, store, generated, access.systemStoreId());
   }
 
   /** Loads every store into memory before serving, so the first request is as fast as the rest. */
@@ -143,7 +186,8 @@ public final class CastellanServer implements AutoCloseable {
     } while (!token.isEmpty());
   }
 
-  private static void before(Context ctx, ApiKeys keys) {
+  private static void before(
+      Context ctx, Authentication authentication, Authorization authorization) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
@@ -154,19 +198,9 @@ public final class CastellanServer implements AutoCloseable {
     if (path.equals("/healthz") || path.equals("/readyz")) {
       return;
     }
-    String header = ctx.header("Authorization");
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new CastellanException(
-          ErrorCode.UNAUTHENTICATED,
-          "credentials are required: send 'Authorization: Bearer <api key>'");
-    }
-    String principal =
-        keys.authenticate(header.substring(7).trim())
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.UNAUTHENTICATED, "the credentials are not valid"));
+    Principal principal = authentication.authenticate(ctx.header("Authorization"));
     ctx.attribute("principal", principal);
+    authorization.authorize(ctx, principal);
   }
 
   /** The port the server listens on. */
@@ -180,6 +214,11 @@ public final class CastellanServer implements AutoCloseable {
    */
   public String generatedToken() {
     return generatedToken;
+  }
+
+  /** The id of the built-in store that holds Castellan's own access rights. */
+  public String systemStoreId() {
+    return systemStoreId;
   }
 
   public StoreRuntime runtime() {

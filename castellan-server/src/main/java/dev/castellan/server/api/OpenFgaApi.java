@@ -62,10 +62,37 @@ public final class OpenFgaApi {
   private final Store store;
   private final Limits limits;
 
+  /** What the server's access control adds to store management. */
+  public interface StoreHooks {
+    /** Whether the caller of {@code ctx} may see {@code info} in the store list. */
+    boolean visible(Context ctx, StoreInfo info);
+
+    /** After a store was deleted: drop the rights on it. */
+    void deleted(String storeId);
+
+    StoreHooks NONE =
+        new StoreHooks() {
+          @Override
+          public boolean visible(Context ctx, StoreInfo info) {
+            return true;
+          }
+
+          @Override
+          public void deleted(String storeId) {}
+        };
+  }
+
+  private final StoreHooks hooks;
+
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
+    this(runtime, limits, StoreHooks.NONE);
+  }
+
+  public OpenFgaApi(StoreRuntime runtime, Limits limits, StoreHooks hooks) {
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
+    this.hooks = hooks;
   }
 
   public void register(RoutesConfig routes) {
@@ -108,16 +135,17 @@ public final class OpenFgaApi {
     String name = orEmpty(ctx.queryParam("name"));
     Page<StoreInfo> page = store.listStores(request);
     List<StoreInfo> items = new ArrayList<>(page.items());
-    if (!name.isEmpty()) {
-      // OpenFGA's filter by exact name. Whole store pages are consumed, so the store's token stays
-      // valid; ask for what is still missing until the page is full or the stores run out.
-      items.removeIf(s -> !s.name().equals(name));
-      while (items.size() < request.pageSize() && !page.continuationToken().isEmpty()) {
-        page =
-            store.listStores(
-                new PageRequest(request.pageSize() - items.size(), page.continuationToken()));
-        page.items().stream().filter(s -> s.name().equals(name)).forEach(items::add);
-      }
+    // OpenFGA's filter by exact name, and only the stores the caller may see. Whole store pages
+    // are consumed, so the store's token stays valid; ask for what is still missing until the page
+    // is full or the stores run out.
+    java.util.function.Predicate<StoreInfo> wanted =
+        s -> (name.isEmpty() || s.name().equals(name)) && hooks.visible(ctx, s);
+    items.removeIf(wanted.negate());
+    while (items.size() < request.pageSize() && !page.continuationToken().isEmpty()) {
+      page =
+          store.listStores(
+              new PageRequest(request.pageSize() - items.size(), page.continuationToken()));
+      page.items().stream().filter(wanted).forEach(items::add);
     }
     ObjectNode out = NODES.objectNode();
     ArrayNode stores = out.putArray("stores");
@@ -137,6 +165,7 @@ public final class OpenFgaApi {
       throw notFound(id);
     }
     runtime.storeDeleted(id);
+    hooks.deleted(id);
     ctx.status(204);
   }
 
@@ -874,7 +903,19 @@ public final class OpenFgaApi {
     return out;
   }
 
+  /**
+   * Writes {@code body} as the response. The bytes go straight to the response stream rather than
+   * through {@code ctx.result(...)}: Javalin copies a result through a fresh 32 KiB buffer per
+   * response, which was a fifth of the CPU and over half of the allocation of a check.
+   */
   private static void json(Context ctx, JsonNode body) {
-    ctx.contentType("application/json").result(body.toString());
+    ctx.contentType("application/json");
+    byte[] bytes = body.toString().getBytes(ctx.responseCharset());
+    try {
+      ctx.outputStream().write(bytes);
+    } catch (IOException e) {
+      // The client has gone. The stream stays failed and Javalin's close of it after the handler
+      // reports this as before (a client abort, not a server error).
+    }
   }
 }

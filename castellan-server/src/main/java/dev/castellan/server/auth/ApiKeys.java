@@ -40,16 +40,25 @@ public final class ApiKeys {
     this.clock = clock;
   }
 
-  /** Creates a key for {@code principal}; the returned text is shown once and never stored. */
-  public String create(String name, String principal) {
+  /** A new key: its id, and the key itself, which is shown once and never stored. */
+  public record Created(String id, String principalId, String key) {}
+
+  /** Creates a key; it authenticates as {@code key:<id>}, with no rights until granted some. */
+  public Created create(String name) {
+    if (name == null || name.isBlank() || name.length() > 128) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR, "a key needs a name of 1 to 128 characters");
+    }
     String id = random(9);
     String secret = random(32);
-    store.saveApiKey(new ApiKeyRecord(id, name, principal, hash(secret), clock.instant()));
-    return "cst_" + id + "_" + secret;
+    store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, hash(secret), clock.instant()));
+    return new Created(id, "key:" + id, "cst_" + id + "_" + secret);
   }
 
-  /** Registers a key the operator chose (the bootstrap token); idempotent. */
-  public void register(String key, String name, String principal) {
+  /**
+   * Registers a key the operator chose (the bootstrap token); idempotent; returns its principal.
+   */
+  public String register(String key, String name) {
     String[] parts = split(key);
     if (parts == null && key.length() < 24) {
       throw new CastellanException(
@@ -59,12 +68,13 @@ public final class ApiKeys {
     String secretHash = hash(parts != null ? parts[1] : key);
     Optional<ApiKeyRecord> existing = store.apiKey(id);
     if (existing.isEmpty() || !existing.get().secretHash().equals(secretHash)) {
-      store.saveApiKey(new ApiKeyRecord(id, name, principal, secretHash, clock.instant()));
+      store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, secretHash, clock.instant()));
     }
+    return "key:" + id;
   }
 
   /** The principal a presented key authenticates, if any. */
-  public Optional<String> authenticate(String key) {
+  public Optional<Principal> authenticate(String key) {
     if (key == null || key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
       return Optional.empty();
     }
@@ -79,7 +89,9 @@ public final class ApiKeys {
         MessageDigest.isEqual(
             record.secretHash().getBytes(StandardCharsets.US_ASCII),
             secretHash.getBytes(StandardCharsets.US_ASCII));
-    return match ? Optional.of(record.principal()) : Optional.empty();
+    return match
+        ? Optional.of(new Principal(record.principal(), record.name(), java.util.Map.of()))
+        : Optional.empty();
   }
 
   public List<ApiKeyRecord> list() {

@@ -1,0 +1,188 @@
+package dev.castellan.server.auth;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.engine.CheckRequest;
+import dev.castellan.engine.Engine;
+import dev.castellan.engine.ListObjectsRequest;
+import dev.castellan.engine.Tuple;
+import dev.castellan.engine.TupleKey;
+import dev.castellan.model.ModelDsl;
+import dev.castellan.server.StoreRuntime;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
+import dev.castellan.store.Store;
+import dev.castellan.store.StoreInfo;
+import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleWrite;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Castellan authorizes its own API with its own engine: rights live as tuples in a built-in system
+ * store ({@value #SYSTEM_STORE_NAME}), which the public API never shows. A principal is a global
+ * admin, or an admin, writer or reader of a store (each role includes the next).
+ */
+public final class AccessControl {
+  public static final String SYSTEM_STORE_NAME = "castellan-system";
+
+  /** The rights a request may need. */
+  public enum Role {
+    READER,
+    WRITER,
+    ADMIN;
+
+    String relation() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Role parse(String value) {
+      try {
+        return Role.valueOf(value.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new CastellanException(
+            ErrorCode.VALIDATION_ERROR, "role must be admin, writer or reader");
+      }
+    }
+  }
+
+  static final String MODEL =
+      """
+      model
+        schema 1.1
+      type principal
+      type castellan
+        relations
+          define admin: [principal]
+      type store
+        relations
+          define admin: [principal]
+          define writer: [principal] or admin
+          define reader: [principal] or writer
+      """;
+
+  private static final String GLOBAL = "castellan:global";
+
+  private final Store store;
+  private final String systemStoreId;
+
+  private AccessControl(Store store, String systemStoreId) {
+    this.store = store;
+    this.systemStoreId = systemStoreId;
+  }
+
+  /** Finds the system store, or creates it with its model on the first start. */
+  public static AccessControl open(Store store) {
+    String id = findSystemStore(store);
+    if (id == null) {
+      id = store.createStore(SYSTEM_STORE_NAME).id();
+      store.writeModel(id, ModelDsl.parse(MODEL));
+      // Two nodes starting together on an empty database may both create one: the oldest wins.
+      id = findSystemStore(store);
+    } else if (store.latestModel(id).isEmpty()) {
+      store.writeModel(id, ModelDsl.parse(MODEL));
+    }
+    return new AccessControl(store, id);
+  }
+
+  private static String findSystemStore(Store store) {
+    String token = "";
+    do {
+      Page<StoreInfo> page = store.listStores(new PageRequest(100, token));
+      for (StoreInfo info : page.items()) {
+        if (info.name().equals(SYSTEM_STORE_NAME)) {
+          return info.id(); // oldest first
+        }
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    return null;
+  }
+
+  public String systemStoreId() {
+    return systemStoreId;
+  }
+
+  /** The engine object naming a principal: {@code key:AbC} becomes {@code principal:key.AbC}. */
+  public static String subject(Principal principal) {
+    return subject(principal.id());
+  }
+
+  public static String subject(String principalId) {
+    String id = principalId.replace(':', '.');
+    if (id.isEmpty() || id.length() > 300 || !id.matches("[A-Za-z0-9_.@|\\-]+")) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "a subject is key:<id> or jwt:<subject> (letters, digits and _.@|- only)");
+    }
+    return "principal:" + id;
+  }
+
+  // ------------------------------------------------------------------ decisions
+
+  public boolean isAdmin(StoreRuntime runtime, Principal principal) {
+    return check(runtime, GLOBAL, "admin", subject(principal));
+  }
+
+  /** True when {@code principal} has {@code role} (or a higher one) on {@code storeId}. */
+  public boolean allowed(StoreRuntime runtime, Principal principal, String storeId, Role role) {
+    String subject = subject(principal);
+    return check(runtime, GLOBAL, "admin", subject)
+        || check(runtime, "store:" + storeId, role.relation(), subject);
+  }
+
+  /** Stores {@code principal} may read; null when it may read all (a global admin). */
+  public Set<String> readableStores(StoreRuntime runtime, Principal principal) {
+    if (isAdmin(runtime, principal)) {
+      return null;
+    }
+    Engine engine = runtime.engine(systemStoreId, "", null, false);
+    Set<String> out = new HashSet<>();
+    for (String object :
+        engine.listObjects(ListObjectsRequest.of("store", "reader", subject(principal)))) {
+      out.add(object.substring("store:".length()));
+    }
+    return out;
+  }
+
+  private boolean check(StoreRuntime runtime, String object, String relation, String subject) {
+    Engine engine = runtime.engine(systemStoreId, "", null, false);
+    return engine.check(CheckRequest.of(object, relation, subject)).allowed();
+  }
+
+  // ------------------------------------------------------------------ grants
+
+  public void grantAdmin(String principalId) {
+    write(Tuple.of(GLOBAL, "admin", subject(principalId)));
+  }
+
+  public void grant(String principalId, String storeId, Role role) {
+    write(Tuple.of("store:" + storeId, role.relation(), subject(principalId)));
+  }
+
+  public void revoke(String principalId, String storeId, Role role) {
+    store.write(
+        systemStoreId,
+        new TupleWrite(
+            List.of(),
+            List.of(new TupleKey("store:" + storeId, role.relation(), subject(principalId))),
+            false,
+            true));
+  }
+
+  /** Removes every right of a principal (its key was revoked). */
+  public void revokeAll(String principalId) {
+    store.deleteMatching(systemStoreId, TupleFilter.user(subject(principalId)));
+  }
+
+  /** Removes every right on a deleted store. */
+  public void forgetStore(String storeId) {
+    store.deleteMatching(systemStoreId, TupleFilter.object("store:" + storeId));
+  }
+
+  private void write(Tuple tuple) {
+    store.write(systemStoreId, new TupleWrite(List.of(tuple), List.of(), true, false));
+  }
+}

@@ -1,0 +1,46 @@
+package dev.castellan.server.auth;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import java.time.Clock;
+
+/**
+ * Turns an {@code Authorization} header into a {@link Principal}: a JWT when JWT authentication is
+ * configured and the token has a JWT's shape, an API key otherwise. Every failure is {@code
+ * UNAUTHENTICATED} (HTTP 401 with {@code WWW-Authenticate: Bearer}), with a message that never
+ * repeats the credential.
+ */
+public final class Authentication {
+  private static final int MAX_HEADER = 16 * 1024;
+
+  private final ApiKeys keys;
+  private final JwtAuthenticator jwt;
+
+  /** {@code jwtSettings} null or not enabled: API keys only. */
+  public Authentication(ApiKeys keys, JwtSettings jwtSettings) {
+    this.keys = keys;
+    this.jwt =
+        jwtSettings != null && jwtSettings.enabled()
+            ? new JwtAuthenticator(jwtSettings, Clock.systemUTC())
+            : null;
+  }
+
+  public Principal authenticate(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new CastellanException(
+          ErrorCode.UNAUTHENTICATED,
+          "credentials are required: send 'Authorization: Bearer <api key or token>'");
+    }
+    if (header.length() > MAX_HEADER) {
+      throw new CastellanException(ErrorCode.UNAUTHENTICATED, "the credentials are too long");
+    }
+    String credential = header.substring(7).trim();
+    if (jwt != null && JwtAuthenticator.looksLikeJwt(credential)) {
+      return jwt.authenticate(credential);
+    }
+    return keys.authenticate(credential)
+        .orElseThrow(
+            () ->
+                new CastellanException(ErrorCode.UNAUTHENTICATED, "the credentials are not valid"));
+  }
+}
