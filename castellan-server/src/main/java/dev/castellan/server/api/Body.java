@@ -3,6 +3,7 @@ package dev.castellan.server.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,9 +27,15 @@ import java.util.Set;
  */
 public final class Body {
 
+  /**
+   * The mapper for request and response bodies. Its buffers are pooled across threads: requests run
+   * on virtual threads, mostly one new thread per request, so Jackson's default per-thread pool
+   * would allocate fresh buffers (about 30 KB) for every request.
+   */
   public static final ObjectMapper JSON =
       JsonMapper.builder(
               JsonFactory.builder()
+                  .recyclerPool(JsonRecyclerPools.newConcurrentDequePool())
                   .streamReadConstraints(
                       StreamReadConstraints.builder()
                           .maxNestingDepth(64)
