@@ -27,6 +27,18 @@ public interface Store extends AutoCloseable {
   /** Live stores, oldest first. */
   Page<StoreInfo> listStores(PageRequest page);
 
+  /** Every live store, oldest first, read page by page. */
+  default List<StoreInfo> allStores() {
+    List<StoreInfo> all = new java.util.ArrayList<>();
+    String token = "";
+    do {
+      Page<StoreInfo> page = listStores(new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      all.addAll(page.items());
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    return all;
+  }
+
   /** Deletes a store and everything in it; false when there was no such store. */
   boolean deleteStore(String storeId);
 

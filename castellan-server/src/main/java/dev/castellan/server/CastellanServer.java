@@ -177,13 +177,7 @@ public final class CastellanServer implements AutoCloseable {
 
   /** Loads every store into memory before serving, so the first request is as fast as the rest. */
   private static void preload(StoreRuntime runtime, Store store) {
-    String token = "";
-    do {
-      dev.castellan.store.Page<dev.castellan.store.StoreInfo> page =
-          store.listStores(new dev.castellan.store.PageRequest(100, token));
-      page.items().forEach(info -> runtime.feed(info.id()));
-      token = page.continuationToken();
-    } while (!token.isEmpty());
+    store.allStores().forEach(info -> runtime.feed(info.id()));
   }
 
   private static void before(

@@ -2,8 +2,6 @@ package dev.castellan.server;
 
 import dev.castellan.engine.Tuple;
 import dev.castellan.model.ModelDsl;
-import dev.castellan.store.Page;
-import dev.castellan.store.PageRequest;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoreInfo;
 import dev.castellan.store.TupleWrite;
@@ -78,16 +76,11 @@ public final class Demo {
 
   /** Creates the demo store with its model and tuples, unless a store named demo exists. */
   public static String load(Store store) {
-    String token = "";
-    do {
-      Page<StoreInfo> page = store.listStores(new PageRequest(100, token));
-      for (StoreInfo info : page.items()) {
-        if (info.name().equals(STORE_NAME)) {
-          return info.id();
-        }
+    for (StoreInfo info : store.allStores()) {
+      if (info.name().equals(STORE_NAME)) {
+        return info.id();
       }
-      token = page.continuationToken();
-    } while (!token.isEmpty());
+    }
     String id = store.createStore(STORE_NAME).id();
     store.writeModel(id, ModelDsl.parse(MODEL));
     List<Tuple> tuples = new ArrayList<>();

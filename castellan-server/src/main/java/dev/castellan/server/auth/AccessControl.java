@@ -9,8 +9,6 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.server.StoreRuntime;
-import dev.castellan.store.Page;
-import dev.castellan.store.PageRequest;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoreInfo;
 import dev.castellan.store.TupleFilter;
@@ -88,17 +86,11 @@ public final class AccessControl {
   }
 
   private static String findSystemStore(Store store) {
-    String token = "";
-    do {
-      Page<StoreInfo> page = store.listStores(new PageRequest(100, token));
-      for (StoreInfo info : page.items()) {
-        if (info.name().equals(SYSTEM_STORE_NAME)) {
-          return info.id(); // oldest first
-        }
-      }
-      token = page.continuationToken();
-    } while (!token.isEmpty());
-    return null;
+    return store.allStores().stream() // oldest first
+        .filter(info -> info.name().equals(SYSTEM_STORE_NAME))
+        .map(StoreInfo::id)
+        .findFirst()
+        .orElse(null);
   }
 
   public String systemStoreId() {
