@@ -642,6 +642,7 @@ public final class HttpLoad {
       throws Exception {
     Recorder[] recorders = new Recorder[connections];
     Recorder[] service = new Recorder[connections];
+    Recorder[] lateness = new Recorder[connections];
     Thread[] threads = new Thread[connections];
     long[] threadIds = new long[connections];
     long interval = (long) (connections * 1e9 / rate);
@@ -654,6 +655,7 @@ public final class HttpLoad {
     for (int c = 0; c < connections; c++) {
       Recorder recorder = recorders[c] = new Recorder();
       Recorder served = service[c] = new Recorder();
+      Recorder late = lateness[c] = new Recorder();
       int offset = c * (POOL / connections + 1);
       int index = c;
       threads[c] =
@@ -669,6 +671,7 @@ public final class HttpLoad {
                       long measureTo = measureFrom + duration;
                       long scheduled = origin[0] + index * interval / connections;
                       int i = offset % POOL;
+                      long previousEnd = 0;
                       while (scheduled < measureTo) {
                         long wait = scheduled - System.nanoTime();
                         if (wait > 0) {
@@ -688,10 +691,15 @@ public final class HttpLoad {
                         if (scheduled >= measureFrom) {
                           recorder.add(end - scheduled);
                           served.add(end - sent);
+                          if (previousEnd <= scheduled) {
+                            // The connection was free: any delay in sending is the generator's.
+                            late.add(sent - scheduled);
+                          }
                           if (allowed != requests.expected()[i]) {
                             recorder.wrong++;
                           }
                         }
+                        previousEnd = end;
                         scheduled += interval;
                         i = (i + 1) % POOL;
                       }
@@ -718,7 +726,8 @@ public final class HttpLoad {
     for (Thread t : threads) {
       t.join(60_000);
     }
-    return Result.of(recorders, duration, service, after.minus(before, duration));
+    return Result.of(recorders, duration, service, after.minus(before, duration))
+        .withLateness(Result.merge(lateness));
   }
 
   static final class Phase {
@@ -772,7 +781,13 @@ public final class HttpLoad {
       double throughput,
       long[] sorted,
       long[] serviceSorted,
+      long[] latenessSorted,
       Usage usage) {
+
+    Result withLateness(long[] sorted) {
+      return new Result(
+          count, wrong, errors, throughput, this.sorted, serviceSorted, sorted, usage);
+    }
 
     static Result of(Recorder[] recorders, long nanos, Recorder[] service, Usage usage) {
       long wrong = 0;
@@ -783,10 +798,11 @@ public final class HttpLoad {
       }
       long[] all = merge(recorders);
       long[] served = service == null ? null : merge(service);
-      return new Result(all.length, wrong, errors, all.length * 1e9 / nanos, all, served, usage);
+      return new Result(
+          all.length, wrong, errors, all.length * 1e9 / nanos, all, served, null, usage);
     }
 
-    private static long[] merge(Recorder[] recorders) {
+    static long[] merge(Recorder[] recorders) {
       int total = 0;
       for (Recorder r : recorders) {
         total += r.size;
@@ -813,6 +829,11 @@ public final class HttpLoad {
       System.out.println("  latency " + percentiles(sorted));
       if (serviceSorted != null) {
         System.out.println("  from actual send " + percentiles(serviceSorted));
+      }
+      if (latenessSorted != null) {
+        System.out.println(
+            "  generator lateness (send after schedule, connection free) "
+                + percentiles(latenessSorted));
       }
       double seconds = usage.wall() / 1e9;
       System.out.printf(
