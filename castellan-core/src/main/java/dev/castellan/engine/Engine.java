@@ -158,6 +158,11 @@ public final class Engine {
 
   /** One level of the userset tree of {@code object#relation}. */
   public ExpandNode expand(String object, String relation) {
+    return expand(object, relation, List.of());
+  }
+
+  /** One level of the userset tree, counting {@code contextualTuples} for this request only. */
+  public ExpandNode expand(String object, String relation, List<Tuple> contextualTuples) {
     String[] parts = Refs.splitObject(object);
     if (parts == null) {
       throw invalid("invalid object '" + Refs.shorten(object) + "'");
@@ -167,7 +172,7 @@ public final class Engine {
     RelationInfo info = model.relation(type, relationId);
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(List.of(), Map.of());
+      Evaluation evaluation = evaluation(contextualTuples, Map.of());
       int objectId = evaluation.objectId(object);
       if (objectId < 0) {
         return emptyExpand(object, info);

@@ -167,6 +167,18 @@ class EngineTest {
   }
 
   @Test
+  void expand_countsContextualTuples() {
+    write("document:q3 viewer user:anne");
+    ExpandNode root =
+        engine.expand(
+            "document:q3", "viewer", List.of(Tuple.of("document:q3", "viewer", "user:bob")));
+    ExpandNode.Union base = (ExpandNode.Union) ((ExpandNode.Difference) root).base();
+    assertThat(base.nodes().get(0))
+        .isEqualTo(new ExpandNode.Users("document:q3#viewer", List.of("user:anne", "user:bob")));
+    assertThat(index.size()).isEqualTo(1);
+  }
+
+  @Test
   void contextualTuples_countForTheRequestOnly() {
     CheckRequest request =
         CheckRequest.of("document:q3", "viewer", "user:anne")

@@ -587,6 +587,29 @@ class HttpApiTest {
     assertThat(json(plain).path("resolution").asText()).isEmpty();
   }
 
+  @Test
+  void expand_countsContextualTuples_andWritesNothing() throws Exception {
+    send("POST", "/stores/" + storeId + "/write", writeBody("doc:1", "owner", "user:anne"));
+    HttpResponse<String> expand =
+        send(
+            "POST",
+            "/stores/" + storeId + "/expand",
+            "{\"tuple_key\":{\"object\":\"doc:1\",\"relation\":\"owner\"},"
+                + "\"contextual_tuples\":{\"tuple_keys\":["
+                + key("doc:1", "owner", "user:bob")
+                + "]}}");
+    assertThat(expand.statusCode()).as(expand.body()).isEqualTo(200);
+    JsonNode users = json(expand).at("/tree/root/leaf/users/users");
+    assertThat(users.toString()).isEqualTo("[\"user:anne\",\"user:bob\"]");
+    HttpResponse<String> plain =
+        send(
+            "POST",
+            "/stores/" + storeId + "/expand",
+            "{\"tuple_key\":{\"object\":\"doc:1\",\"relation\":\"owner\"}}");
+    assertThat(json(plain).at("/tree/root/leaf/users/users").toString())
+        .isEqualTo("[\"user:anne\"]");
+  }
+
   // ------------------------------------------------------------------ lists
 
   @Test

@@ -555,7 +555,7 @@ public final class OpenFgaApi {
                 "contextual_tuples"));
     Engine engine = engine(storeId, body);
     TupleKey key = Body.key(body.raw().get("tuple_key"), "tuple_key", false);
-    ExpandNode root = engine.expand(key.object(), key.relation());
+    ExpandNode root = engine.expand(key.object(), key.relation(), contextualTuples(body));
     ObjectNode out = NODES.objectNode();
     out.putObject("tree").set("root", expandJson(root));
     json(ctx, out);
