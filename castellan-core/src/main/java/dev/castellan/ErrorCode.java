@@ -35,6 +35,10 @@ public enum ErrorCode {
   UNAUTHENTICATED(1500, "unauthenticated"),
   /** The caller is known but not allowed (HTTP 403). */
   FORBIDDEN(1600, "forbidden"),
+  /** A Castellan resource (a role, a member) that does not exist: HTTP 404. */
+  NOT_FOUND(5004, "not_found"),
+  /** A Castellan resource that exists already (a role name): HTTP 409. */
+  ALREADY_EXISTS(2060, "already_exists"),
   UNDEFINED_ENDPOINT(5000, "undefined_endpoint"),
   INTERNAL_ERROR(4000, "internal_error");
 

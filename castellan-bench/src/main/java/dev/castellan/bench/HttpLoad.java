@@ -95,7 +95,8 @@ public final class HttpLoad {
       int warmupSeconds,
       int durationSeconds,
       boolean closedOnly,
-      boolean openOnly) {
+      boolean openOnly,
+      boolean forwardAuth) {
 
     static Options parse(String[] args) {
       Map<String, String> map = new LinkedHashMap<>();
@@ -105,7 +106,7 @@ public final class HttpLoad {
           throw new IllegalArgumentException("unexpected argument " + arg);
         }
         String name = arg.substring(2);
-        if (name.equals("closed-only") || name.equals("open-only")) {
+        if (name.equals("closed-only") || name.equals("open-only") || name.equals("forward-auth")) {
           map.put(name, "true");
         } else if (i + 1 < args.length) {
           map.put(name, args[++i]);
@@ -129,7 +130,8 @@ public final class HttpLoad {
           Integer.parseInt(map.getOrDefault("warmup", "10")),
           Integer.parseInt(map.getOrDefault("duration", "20")),
           map.containsKey("closed-only"),
-          map.containsKey("open-only"));
+          map.containsKey("open-only"),
+          map.containsKey("forward-auth"));
     }
   }
 
@@ -137,6 +139,10 @@ public final class HttpLoad {
 
   public static void main(String[] args) throws Exception {
     Options options = Options.parse(args);
+    if (options.forwardAuth()) {
+      ForwardAuthLoad.run(options);
+      return;
+    }
     CastellanServer server = null;
     String url = options.url();
     String storeId = options.storeId();
@@ -187,6 +193,17 @@ public final class HttpLoad {
         Runtime.getRuntime().availableProcessors(),
         ManagementFactory.getRuntimeMXBean().getInputArguments());
     try {
+      measure(options, requests);
+    } finally {
+      if (server != null) {
+        server.close();
+      }
+    }
+  }
+
+  /** Verifies every request's answer, then runs the closed-loop and open-loop phases. */
+  static void measure(Options options, Requests requests) throws Exception {
+    {
       requests.verify(options.client());
       double best = 0;
       for (int n : options.openOnly() ? new int[0] : options.connections()) {
@@ -208,10 +225,6 @@ public final class HttpLoad {
                   half ? " (half the best closed-loop rate)" : "",
                   options.openConnections()));
         }
-      }
-    } finally {
-      if (server != null) {
-        server.close();
       }
     }
   }
@@ -405,7 +418,9 @@ public final class HttpLoad {
           throw new IOException("connection closed");
         }
       }
-      if (!status.startsWith("HTTP/1.1 200")) {
+      // Forward-auth answers a denial with 403; checks always answer 200.
+      boolean forbidden = status.startsWith("HTTP/1.1 403");
+      if (!forbidden && !status.startsWith("HTTP/1.1 200")) {
         throw new IOException("unexpected status: " + status);
       }
       int contentLength = -1;
@@ -433,9 +448,10 @@ public final class HttpLoad {
           readLine();
         }
         readLine();
-        allowed = answer(body);
+        allowed = !forbidden && answer(body);
       } else {
-        allowed = answer(readBytes(contentLength));
+        CharSequence body = readBytes(contentLength);
+        allowed = !forbidden && answer(body);
       }
       if (close) {
         socket.close();
@@ -542,6 +558,9 @@ public final class HttpLoad {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException(e);
+      }
+      if (response.statusCode() == 403) {
+        return false;
       }
       if (response.statusCode() != 200) {
         throw new IOException("unexpected status " + response.statusCode());

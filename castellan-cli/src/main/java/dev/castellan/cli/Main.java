@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
       ServeCommand.class,
       ImportCommand.class,
       KeysCommand.class,
+      RbacCommand.class,
       TokenCommand.class,
       Main.ModelCommand.class,
       Main.CheckCommand.class

@@ -57,11 +57,34 @@ final class ServeCommand implements Callable<Integer> {
   String oidcAudience;
 
   @Option(
+      names = "--rbac-file",
+      paramLabel = "FILE",
+      description =
+          "RBAC policy (rbac.yaml: roles, routes): loaded at start, reloaded on every edit (or"
+              + " $CASTELLAN_RBAC_FILE)")
+  java.nio.file.Path rbacFile;
+
+  @Option(
+      names = "--role-claims",
+      paramLabel = "NAMES",
+      description =
+          "token claims holding roles, comma-separated, dotted paths allowed (default: role,roles;"
+              + " or $CASTELLAN_ROLE_CLAIMS)")
+  String roleClaims;
+
+  @Option(
+      names = "--group-claims",
+      paramLabel = "NAMES",
+      description = "token claims holding groups (default: groups; or $CASTELLAN_GROUP_CLAIMS)")
+  String groupClaims;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
-              + " oidc_audience, max_tuples_per_write, demo. Flags win over environment"
+              + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims."
+              + " Flags win over environment"
               + " variables, which win over the file.")
   java.nio.file.Path configFile;
 
@@ -78,7 +101,10 @@ final class ServeCommand implements Callable<Integer> {
           "oidc_issuer",
           "oidc_audience",
           "max_tuples_per_write",
-          "demo");
+          "demo",
+          "rbac_file",
+          "role_claims",
+          "group_claims");
 
   @Override
   public Integer call() throws Exception {
@@ -112,6 +138,17 @@ final class ServeCommand implements Callable<Integer> {
                             "max_tuples_per_write",
                             "100"))));
     options = options.withJwt(jwtSettings());
+    String policy =
+        setting(
+            rbacFile == null ? null : rbacFile.toString(), "CASTELLAN_RBAC_FILE", "rbac_file", "");
+    if (!policy.isEmpty()) {
+      options = options.withRbacFile(java.nio.file.Path.of(policy));
+    }
+    options =
+        options.withClaimRoles(
+            new dev.castellan.server.rbac.ClaimRoles(
+                names(setting(roleClaims, "CASTELLAN_ROLE_CLAIMS", "role_claims", "role,roles")),
+                names(setting(groupClaims, "CASTELLAN_GROUP_CLAIMS", "group_claims", "groups"))));
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store);
     AutoCloseable listener =
@@ -162,6 +199,13 @@ final class ServeCommand implements Callable<Integer> {
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  private static java.util.List<String> names(String commaSeparated) {
+    return java.util.Arrays.stream(commaSeparated.split(","))
+        .map(String::strip)
+        .filter(name -> !name.isEmpty())
+        .toList();
   }
 
   /** A setting: the flag, else the environment variable, else the config file, else the default. */

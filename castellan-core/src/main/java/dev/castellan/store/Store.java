@@ -156,6 +156,26 @@ public interface Store extends AutoCloseable {
   /** Deletes an API key; false when there was none. */
   boolean revokeApiKey(String id);
 
+  // ------------------------------------------------------------------ documents
+
+  /**
+   * A small JSON document kept beside the tuples (a role's name and description, for instance), or
+   * empty. Documents describe; decisions never read them.
+   */
+  Optional<String> document(String kind, String key);
+
+  /** Every document of {@code kind}, ordered by key. */
+  java.util.SortedMap<String, String> documents(String kind);
+
+  /** Saves a new document; false, and nothing changed, when {@code kind/key} exists. */
+  boolean createDocument(String kind, String key, String json);
+
+  /** Saves a document, replacing any with the same kind and key. */
+  void putDocument(String kind, String key, String json);
+
+  /** Deletes a document; false when there was none. */
+  boolean deleteDocument(String kind, String key);
+
   @Override
   void close();
 }

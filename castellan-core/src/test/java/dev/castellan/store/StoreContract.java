@@ -447,4 +447,25 @@ public abstract class StoreContract {
     assertThat(store.apiKey("k1")).isEmpty();
     assertThat(store.apiKeys()).containsExactly(second);
   }
+
+  // ------------------------------------------------------------------ documents
+
+  @Test
+  void documents_areCreatedOnceReplacedListedByKindAndDeleted() {
+    assertThat(store.createDocument("role", "admin", "{\"name\":\"Admin\"}")).isTrue();
+    assertThat(store.createDocument("role", "admin", "{\"name\":\"Other\"}")).isFalse();
+    assertThat(store.document("role", "admin")).contains("{\"name\":\"Admin\"}");
+    store.putDocument("role", "viewer", "{\"name\":\"Viewer\"}");
+    store.putDocument("role", "admin", "{\"name\":\"Root\"}");
+    store.putDocument("other", "x", "{}");
+    assertThat(store.documents("role"))
+        .containsExactly(
+            java.util.Map.entry("admin", "{\"name\":\"Root\"}"),
+            java.util.Map.entry("viewer", "{\"name\":\"Viewer\"}"));
+    assertThat(store.deleteDocument("role", "admin")).isTrue();
+    assertThat(store.deleteDocument("role", "admin")).isFalse();
+    assertThat(store.document("role", "admin")).isEmpty();
+    assertThat(store.documents("role")).containsOnlyKeys("viewer");
+    assertThat(store.documents("none")).isEmpty();
+  }
 }

@@ -5,18 +5,26 @@ import dev.castellan.ErrorCode;
 import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
+import dev.castellan.server.api.RbacApi;
+import dev.castellan.server.audit.AuditEvent;
+import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.rbac.ClaimRoles;
+import dev.castellan.server.rbac.PolicyWatcher;
+import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.Store;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -44,7 +52,11 @@ public final class CastellanServer implements AutoCloseable {
       Limits limits,
       IndexFeed.Options feed,
       Duration consistencyTimeout,
-      JwtSettings jwt) {
+      JwtSettings jwt,
+      Path rbacFile,
+      Duration rbacReloadInterval,
+      ClaimRoles claimRoles,
+      AuditLog audit) {
 
     public static Options defaults() {
       return new Options(
@@ -54,27 +66,148 @@ public final class CastellanServer implements AutoCloseable {
           Limits.DEFAULT,
           IndexFeed.Options.DEFAULT,
           Duration.ofSeconds(5),
-          null);
+          null,
+          null,
+          PolicyWatcher.DEFAULT_INTERVAL,
+          ClaimRoles.DEFAULT,
+          AuditLog.NONE);
     }
 
     public Options withJwt(JwtSettings value) {
-      return new Options(host, port, bootstrapToken, limits, feed, consistencyTimeout, value);
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          value,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
     }
 
     public Options withPort(int value) {
-      return new Options(host, value, bootstrapToken, limits, feed, consistencyTimeout, jwt);
+      return new Options(
+          host,
+          value,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
     }
 
     public Options withHost(String value) {
-      return new Options(value, port, bootstrapToken, limits, feed, consistencyTimeout, jwt);
+      return new Options(
+          value,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
     }
 
     public Options withLimits(Limits value) {
-      return new Options(host, port, bootstrapToken, value, feed, consistencyTimeout, jwt);
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          value,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
     }
 
     public Options withBootstrapToken(String value) {
-      return new Options(host, port, value, limits, feed, consistencyTimeout, jwt);
+      return new Options(
+          host,
+          port,
+          value,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
+    }
+
+    /** The RBAC policy file ({@code rbac.yaml}) to load at start and watch; null: none. */
+    public Options withRbacFile(Path value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          value,
+          rbacReloadInterval,
+          claimRoles,
+          audit);
+    }
+
+    public Options withRbacReloadInterval(Duration value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          value,
+          claimRoles,
+          audit);
+    }
+
+    /** Which token claims carry roles and groups. */
+    public Options withClaimRoles(ClaimRoles value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          value,
+          audit);
+    }
+
+    public Options withAudit(AuditLog value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          value);
     }
   }
 
@@ -84,10 +217,20 @@ public final class CastellanServer implements AutoCloseable {
   private final String generatedToken;
 
   private final String systemStoreId;
+  private final Rbac rbac;
+  private final PolicyWatcher policyWatcher;
 
   private CastellanServer(
-      Javalin app, StoreRuntime runtime, Store store, String generatedToken, String systemStoreId) {
+      Javalin app,
+      StoreRuntime runtime,
+      Store store,
+      String generatedToken,
+      String systemStoreId,
+      Rbac rbac,
+      PolicyWatcher policyWatcher) {
     this.systemStoreId = systemStoreId;
+    this.rbac = rbac;
+    this.policyWatcher = policyWatcher;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -127,6 +270,25 @@ public final class CastellanServer implements AutoCloseable {
               }
             });
     AdminApi admin = new AdminApi(runtime, keys, access);
+    Rbac rbac = Rbac.open(runtime, access.systemStoreId());
+    AuditLog audit = options.audit();
+    PolicyWatcher watcher =
+        options.rbacFile() == null
+            ? null
+            : PolicyWatcher.start(
+                options.rbacFile(),
+                rbac,
+                options.rbacReloadInterval(),
+                Clock.systemUTC(),
+                status -> audit.record(policyEvent(status)));
+    RbacApi rbacApi =
+        new RbacApi(
+            runtime,
+            rbac,
+            access,
+            options.claimRoles(),
+            audit,
+            () -> Optional.ofNullable(watcher).map(PolicyWatcher::status));
     Javalin app =
         Javalin.create(
             config -> {
@@ -141,6 +303,7 @@ public final class CastellanServer implements AutoCloseable {
               config.routes.get("/readyz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
               api.register(config.routes);
               admin.register(config.routes);
+              rbacApi.register(config.routes);
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
@@ -172,7 +335,27 @@ public final class CastellanServer implements AutoCloseable {
     preload(runtime, store);
     app.start();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
-    return new CastellanServer(app, runtime, store, generated, access.systemStoreId());
+    return new CastellanServer(
+        app, runtime, store, generated, access.systemStoreId(), rbac, watcher);
+  }
+
+  private static AuditEvent policyEvent(PolicyWatcher.Status status) {
+    boolean rejected = !status.error().isEmpty();
+    return new AuditEvent(
+        java.time.Instant.now(),
+        AuditEvent.Kind.CHANGE,
+        "policy-reload",
+        "castellan",
+        "",
+        List.of(),
+        rejected ? "reject" : "load",
+        status.file(),
+        rejected ? AuditEvent.Outcome.ERROR : AuditEvent.Outcome.OK,
+        rejected ? status.error() : "sha256 " + status.sha256(),
+        "",
+        0,
+        "",
+        "");
   }
 
   /** Loads every store into memory before serving, so the first request is as fast as the rest. */
@@ -219,8 +402,16 @@ public final class CastellanServer implements AutoCloseable {
     return runtime;
   }
 
+  /** Roles, permissions and RBAC decisions. */
+  public Rbac rbac() {
+    return rbac;
+  }
+
   @Override
   public void close() {
+    if (policyWatcher != null) {
+      policyWatcher.close();
+    }
     app.stop();
     runtime.close();
     store.close();

@@ -21,7 +21,8 @@ public final class ApiErrors {
     return switch (code) {
       case UNAUTHENTICATED -> 401;
       case FORBIDDEN -> 403;
-      case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT -> 404;
+      case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
+      case ALREADY_EXISTS -> 409;
       case CONSISTENCY_TIMEOUT, STORE_UNAVAILABLE -> 503;
       case INTERNAL_ERROR -> 500;
       default -> 400;

@@ -59,6 +59,17 @@ public final class AccessControl {
           define admin: [principal]
           define writer: [principal] or admin
           define reader: [principal] or writer
+      type user
+      type service_account
+      type group
+        relations
+          define member: [user, service_account, group#member]
+      type role
+        relations
+          define assignee: [user, service_account, group#member]
+      type permission
+        relations
+          define granted: [role#assignee]
       """;
 
   private static final String GLOBAL = "castellan:global";
@@ -71,16 +82,21 @@ public final class AccessControl {
     this.systemStoreId = systemStoreId;
   }
 
-  /** Finds the system store, or creates it with its model on the first start. */
+  /**
+   * Finds the system store, or creates it on the first start, and makes sure its latest model is
+   * this version's (a newer Castellan may add types; tuples of the old model stay valid).
+   */
   public static AccessControl open(Store store) {
     String id = findSystemStore(store);
     if (id == null) {
-      id = store.createStore(SYSTEM_STORE_NAME).id();
-      store.writeModel(id, ModelDsl.parse(MODEL));
+      store.createStore(SYSTEM_STORE_NAME);
       // Two nodes starting together on an empty database may both create one: the oldest wins.
       id = findSystemStore(store);
-    } else if (store.latestModel(id).isEmpty()) {
-      store.writeModel(id, ModelDsl.parse(MODEL));
+    }
+    var model = ModelDsl.parse(MODEL);
+    var latest = store.latestModel(id);
+    if (latest.isEmpty() || !latest.get().model().equals(model)) {
+      store.writeModel(id, model);
     }
     return new AccessControl(store, id);
   }

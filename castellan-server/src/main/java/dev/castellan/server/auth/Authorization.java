@@ -54,15 +54,19 @@ public final class Authorization {
     if (parts.length >= 3 && parts[1].equals("api")) {
       switch (parts[2]) {
         case "whoami" -> {}
-        case "keys" -> requireAdmin(principal);
+        // The caller asks about itself; asking about others is checked in the handler.
+        case "authorize" -> {}
+        case "keys", "roles", "permissions", "rbac" -> requireAdmin(principal);
         case "stores" -> {
           String storeId = parts.length > 3 ? parts[3] : "";
           hideSystemStore(storeId);
           require(principal, storeId, Role.ADMIN);
         }
-        default -> {}
+        default -> requireAdmin(principal);
       }
     }
+    // Anything else (/authz/... forward-auth decides about the caller itself) needs only
+    // authentication, which the filter has done.
   }
 
   /** Whether the caller may see a store in the list. */

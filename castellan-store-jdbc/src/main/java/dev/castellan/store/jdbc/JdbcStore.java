@@ -1254,6 +1254,92 @@ public final class JdbcStore implements Store {
         rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), getInstant(rs, 5));
   }
 
+  // ------------------------------------------------------------------ documents
+
+  @Override
+  public Optional<String> document(String kind, String key) {
+    return transaction(
+        connection -> {
+          try (PreparedStatement statement =
+              connection.prepareStatement(
+                  "SELECT body FROM documents WHERE kind = ? AND doc_key = ?")) {
+            statement.setString(1, kind);
+            statement.setString(2, key);
+            try (ResultSet rs = statement.executeQuery()) {
+              return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public java.util.SortedMap<String, String> documents(String kind) {
+    return transaction(
+        connection -> {
+          java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+          try (PreparedStatement statement =
+              connection.prepareStatement("SELECT doc_key, body FROM documents WHERE kind = ?")) {
+            statement.setString(1, kind);
+            try (ResultSet rs = statement.executeQuery()) {
+              while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+              }
+            }
+          }
+          return out;
+        });
+  }
+
+  @Override
+  public boolean createDocument(String kind, String key, String json) {
+    return transaction(
+        connection -> {
+          try (PreparedStatement statement =
+              connection.prepareStatement(dialect.insertDocumentIfAbsent())) {
+            bindDocument(statement, kind, key, json);
+            return statement.executeUpdate() > 0;
+          }
+        });
+  }
+
+  @Override
+  public void putDocument(String kind, String key, String json) {
+    transaction(
+        connection -> {
+          try (PreparedStatement statement =
+              connection.prepareStatement(dialect.upsertDocument())) {
+            bindDocument(statement, kind, key, json);
+            statement.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  private static void bindDocument(
+      PreparedStatement statement, String kind, String key, String json) throws SQLException {
+    if (kind.length() > 64 || key.length() > 256) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR, "a document kind is at most 64 characters, a key 256");
+    }
+    statement.setString(1, kind);
+    statement.setString(2, key);
+    statement.setString(3, json);
+    setTimestamp(statement, 4, Instant.now());
+  }
+
+  @Override
+  public boolean deleteDocument(String kind, String key) {
+    return transaction(
+        connection -> {
+          try (PreparedStatement statement =
+              connection.prepareStatement("DELETE FROM documents WHERE kind = ? AND doc_key = ?")) {
+            statement.setString(1, kind);
+            statement.setString(2, key);
+            return statement.executeUpdate() > 0;
+          }
+        });
+  }
+
   // ------------------------------------------------------------------ beyond the SPI
 
   /**

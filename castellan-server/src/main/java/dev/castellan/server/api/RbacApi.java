@@ -1,0 +1,494 @@
+package dev.castellan.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.audit.AuditEvent;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.auth.AccessControl;
+import dev.castellan.server.auth.Principal;
+import dev.castellan.server.rbac.ClaimRoles;
+import dev.castellan.server.rbac.Decision;
+import dev.castellan.server.rbac.Permission;
+import dev.castellan.server.rbac.PolicyWatcher;
+import dev.castellan.server.rbac.Rbac;
+import dev.castellan.server.rbac.RbacPolicy;
+import dev.castellan.server.rbac.Role;
+import dev.castellan.server.rbac.RouteTable;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * RBAC over HTTP: seed 002's roles API ({@code /api/roles}, {@code /api/permissions}), {@code POST
+ * /api/authorize}, the policy's status and export, and gateway forward-auth ({@code /authz/forward}
+ * for nginx and Traefik, {@code /authz/envoy/...} for Envoy's HTTP ext_authz). The request filter
+ * has already authenticated the caller and, for {@code /api/roles} and {@code /api/permissions},
+ * checked that it is a Castellan admin.
+ */
+public final class RbacApi {
+  private static final Logger DENIALS = LoggerFactory.getLogger("dev.castellan.rbac.denials");
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  public static final String SUBJECT_HEADER = "X-Castellan-Subject";
+  private static final String ENVOY_PREFIX = "/authz/envoy";
+
+  private final StoreRuntime runtime;
+  private final Rbac rbac;
+  private final AccessControl access;
+  private final ClaimRoles claims;
+  private final AuditLog audit;
+  private final Supplier<Optional<PolicyWatcher.Status>> policyStatus;
+
+  public RbacApi(
+      StoreRuntime runtime,
+      Rbac rbac,
+      AccessControl access,
+      ClaimRoles claims,
+      AuditLog audit,
+      Supplier<Optional<PolicyWatcher.Status>> policyStatus) {
+    this.runtime = runtime;
+    this.rbac = rbac;
+    this.access = access;
+    this.claims = claims;
+    this.audit = audit;
+    this.policyStatus = policyStatus;
+  }
+
+  public void register(RoutesConfig routes) {
+    routes.get("/api/roles", this::listRoles);
+    routes.post("/api/roles", this::createRole);
+    routes.get("/api/roles/{id}", this::getRole);
+    routes.delete("/api/roles/{id}", this::deleteRole);
+    routes.get("/api/roles/{id}/permissions", this::rolePermissions);
+    routes.put("/api/roles/{id}/permissions", this::replacePermissions);
+    routes.get("/api/roles/{id}/members", this::members);
+    routes.post("/api/roles/{id}/members", this::addMember);
+    routes.delete("/api/roles/{id}/members/{subject}", this::removeMember);
+    routes.get("/api/permissions", this::catalog);
+    routes.post("/api/authorize", this::authorize);
+    routes.get("/api/rbac/status", this::status);
+    routes.get("/api/rbac/policy", this::export);
+    for (String path : List.of("/authz/forward", ENVOY_PREFIX, ENVOY_PREFIX + "/<rest>")) {
+      routes.get(path, this::forward);
+      routes.head(path, this::forward);
+      routes.post(path, this::forward);
+      routes.put(path, this::forward);
+      routes.patch(path, this::forward);
+      routes.delete(path, this::forward);
+      routes.options(path, this::forward);
+    }
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  private void listRoles(Context ctx) {
+    ObjectNode out = NODES.objectNode();
+    ArrayNode list = out.putArray("roles");
+    for (Role role : rbac.roles()) {
+      list.add(roleJson(role));
+    }
+    json(ctx, out);
+  }
+
+  private void getRole(Context ctx) {
+    json(ctx, roleJson(rbac.role(ctx.pathParam("id"))));
+  }
+
+  private void createRole(Context ctx) {
+    Body body = Body.parse(ctx.body(), Set.of("name", "description"));
+    Role role = rbac.createRole(body.requiredString("name"), body.string("description", 512));
+    change(ctx, "role-create", "create", "role:" + role.id(), "");
+    json(ctx.status(201), roleJson(role));
+  }
+
+  private void deleteRole(Context ctx) {
+    String id = ctx.pathParam("id");
+    rbac.deleteRole(id);
+    change(ctx, "role-delete", "delete", "role:" + id, "");
+    ctx.status(204);
+  }
+
+  private void rolePermissions(Context ctx) {
+    String id = ctx.pathParam("id");
+    json(ctx, permissionsJson(id, rbac.permissions(id)));
+  }
+
+  private void replacePermissions(Context ctx) {
+    String id = ctx.pathParam("id");
+    Body body = Body.parse(ctx.body(), Set.of("permission_ids"));
+    if (!body.has("permission_ids")) {
+      throw Body.invalid("'permission_ids' is required (an array of ids; [] removes all)");
+    }
+    List<Integer> ids = new ArrayList<>();
+    for (JsonNode node : body.array("permission_ids", 10_000)) {
+      if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+        throw Body.invalid("'permission_ids' must hold whole numbers, got " + node);
+      }
+      ids.add(node.intValue());
+    }
+    List<Permission> result = rbac.replacePermissions(id, ids);
+    change(ctx, "role-permissions", "replace " + result.size() + " permissions", "role:" + id, "");
+    json(ctx, permissionsJson(id, result));
+  }
+
+  private void members(Context ctx) {
+    String id = ctx.pathParam("id");
+    int size = pageSize(ctx);
+    String token = Optional.ofNullable(ctx.queryParam("continuation_token")).orElse("");
+    Page<String> page = rbac.members(id, new PageRequest(size, token));
+    ObjectNode out = NODES.objectNode();
+    ArrayNode list = out.putArray("members");
+    page.items().forEach(list::add);
+    out.put("continuation_token", page.continuationToken());
+    json(ctx, out);
+  }
+
+  private void addMember(Context ctx) {
+    String id = ctx.pathParam("id");
+    Body body = Body.parse(ctx.body(), Set.of("subject"));
+    String subject = body.requiredString("subject");
+    rbac.addMember(id, subject);
+    change(ctx, "role-member-add", "add " + subject, "role:" + id, subject);
+    ctx.status(204);
+  }
+
+  private void removeMember(Context ctx) {
+    String id = ctx.pathParam("id");
+    String subject = URLDecoder.decode(ctx.pathParam("subject"), StandardCharsets.UTF_8);
+    if (!rbac.removeMember(id, subject)) {
+      throw new CastellanException(
+          ErrorCode.NOT_FOUND, subject + " is not a member of role '" + id + "'");
+    }
+    change(ctx, "role-member-remove", "remove " + subject, "role:" + id, subject);
+    ctx.status(204);
+  }
+
+  private void catalog(Context ctx) {
+    ObjectNode out = NODES.objectNode();
+    ArrayNode list = out.putArray("permissions");
+    for (Permission p : rbac.catalog().all()) {
+      list.add(permissionJson(p));
+    }
+    ObjectNode resources = out.putObject("resources");
+    rbac.catalog()
+        .resources()
+        .forEach(
+            (resource, operations) -> {
+              ArrayNode ops = resources.putArray(resource);
+              operations.forEach(ops::add);
+            });
+    out.put("default_resource", rbac.defaultResource());
+    json(ctx, out);
+  }
+
+  // ------------------------------------------------------------------ decisions
+
+  /**
+   * {@code {"permission", "subject"?, "resource"?, "context"?, "roles"?}}: the caller asks about
+   * itself (roles from its token), or a Castellan admin asks about anyone (roles from the body).
+   */
+  private void authorize(Context ctx) {
+    Body body =
+        Body.parse(ctx.body(), Set.of("subject", "permission", "resource", "context", "roles"));
+    Principal caller = ctx.attribute("principal");
+    String self = ClaimRoles.subject(caller);
+    String subject = body.string("subject", 300);
+    List<String> roles = claims.roles(caller);
+    List<String> groups = claims.groups(caller);
+    if (!subject.isEmpty() && !subject.equals(self) || body.has("roles")) {
+      if (!access.isAdmin(runtime, caller)) {
+        throw new CastellanException(
+            ErrorCode.FORBIDDEN,
+            caller.id()
+                + " may only ask about itself; asking about another subject, or with"
+                + " other roles, needs a Castellan administrator");
+      }
+      roles = new ArrayList<>();
+      for (JsonNode role : body.array("roles", Rbac.MAX_TOKEN_ROLES)) {
+        if (!role.isTextual()) {
+          throw Body.invalid("'roles' must hold strings");
+        }
+        roles.add(role.asText());
+      }
+      groups = List.of();
+      if (!subject.isEmpty()) {
+        self = subjectOf(subject);
+      }
+    }
+    Permission permission = rbac.permission(body.requiredString("permission"));
+    String resource = body.string("resource", 512);
+    Decision decision = rbac.authorize(self, roles, groups, permission, body.context("context"));
+    record(ctx, "authorize", decision, resource);
+    ObjectNode out = NODES.objectNode();
+    out.put("allowed", decision.allowed());
+    out.put("reason", decision.reason());
+    out.put("subject", decision.subject());
+    ArrayNode list = out.putArray("roles");
+    decision.roles().forEach(list::add);
+    out.put("permission", permission.name());
+    json(ctx, out);
+  }
+
+  private static String subjectOf(String subject) {
+    int colon = subject.indexOf(':');
+    String type = colon < 0 ? "" : subject.substring(0, colon);
+    if (!(type.equals("user") || type.equals("service_account"))
+        || !dev.castellan.model.Identifiers.isValidObjectId(subject.substring(colon + 1))) {
+      throw Body.invalid("'subject' is 'user:<id>' or 'service_account:<id>'");
+    }
+    return subject;
+  }
+
+  /**
+   * Gateway forward-auth: the proxy forwards the end user's {@code Authorization} header and the
+   * original request (nginx and Traefik in {@code X-Forwarded-Method} and {@code X-Forwarded-Uri};
+   * Envoy as this request's own method and the path after {@code /authz/envoy}). 200 with the
+   * subject in {@value #SUBJECT_HEADER}, or 403; the filter has answered 401 already.
+   */
+  private void forward(Context ctx) {
+    String method;
+    String uri;
+    String raw = ctx.req().getRequestURI();
+    if (raw.startsWith(ENVOY_PREFIX)) {
+      method = ctx.method().name();
+      uri = raw.substring(ENVOY_PREFIX.length());
+      if (uri.isEmpty()) {
+        uri = "/";
+      }
+    } else {
+      method = Optional.ofNullable(ctx.header("X-Forwarded-Method")).orElse("");
+      uri = Optional.ofNullable(ctx.header("X-Forwarded-Uri")).orElse("");
+      if (method.isEmpty() || uri.isEmpty()) {
+        throw Body.invalid(
+            "forward-auth needs the X-Forwarded-Method and X-Forwarded-Uri headers (see the"
+                + " README's gateway section)");
+      }
+    }
+    int query = uri.indexOf('?');
+    String path = query < 0 ? uri : uri.substring(0, query);
+    Principal caller = ctx.attribute("principal");
+    String subject = ClaimRoles.subject(caller);
+    Optional<String> unsafe = RouteTable.unsafe(path);
+    String resource = method + " " + (path.length() > 200 ? path.substring(0, 200) : path);
+    if (unsafe.isPresent()) {
+      deny(ctx, subject, claims.roles(caller), "", resource, "refused path: " + unsafe.get());
+      return;
+    }
+    Optional<RbacPolicy.Route> route = new RouteTable(rbac.policy().routes()).match(method, path);
+    if (route.isEmpty()) {
+      deny(ctx, subject, claims.roles(caller), "", resource, "no route maps " + resource);
+      return;
+    }
+    Permission permission = rbac.permission(route.get().permission());
+    Decision decision =
+        rbac.authorize(subject, claims.roles(caller), claims.groups(caller), permission, Map.of());
+    record(ctx, "forward-auth", decision, resource);
+    if (!decision.allowed()) {
+      ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), decision.reason());
+      return;
+    }
+    ctx.header(SUBJECT_HEADER, subject);
+    ObjectNode out = NODES.objectNode();
+    out.put("allowed", true);
+    out.put("subject", subject);
+    out.put("permission", permission.name());
+    json(ctx, out);
+  }
+
+  private void deny(
+      Context ctx, String subject, List<String> roles, String action, String resource, String why) {
+    DENIALS.info(
+        "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
+        subject,
+        roles,
+        action,
+        resource,
+        why);
+    audit.record(
+        event(
+            ctx,
+            AuditEvent.Kind.DECISION,
+            "forward-auth",
+            subject,
+            roles,
+            action,
+            resource,
+            AuditEvent.Outcome.DENY,
+            why));
+    ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), why);
+  }
+
+  private void record(Context ctx, String api, Decision decision, String resource) {
+    if (!decision.allowed()) {
+      DENIALS.info(
+          "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
+          decision.subject(),
+          decision.roles(),
+          decision.permission().name(),
+          resource,
+          decision.reason());
+    }
+    audit.record(
+        event(
+            ctx,
+            AuditEvent.Kind.DECISION,
+            api,
+            decision.subject(),
+            decision.roles(),
+            decision.permission().name(),
+            resource,
+            decision.allowed() ? AuditEvent.Outcome.ALLOW : AuditEvent.Outcome.DENY,
+            decision.reason()));
+  }
+
+  // ------------------------------------------------------------------ policy
+
+  private void status(Context ctx) {
+    ObjectNode out = NODES.objectNode();
+    Optional<PolicyWatcher.Status> status = policyStatus.get();
+    out.put("policy_file", status.map(PolicyWatcher.Status::file).orElse(""));
+    status.ifPresent(
+        s -> {
+          out.put("loaded", s.loaded());
+          out.put("sha256", s.sha256());
+          out.put("loaded_at", s.loadedAt() == null ? "" : s.loadedAt().toString());
+          out.put("error", s.error());
+          out.put("error_at", s.errorAt() == null ? "" : s.errorAt().toString());
+        });
+    out.put("roles", rbac.roles().size());
+    out.put("routes", rbac.policy().routes().size());
+    out.put("permissions", rbac.catalog().all().size());
+    json(ctx, out);
+  }
+
+  /** The policy in force with every role's permissions as they are now, as YAML. */
+  private void export(Context ctx) {
+    RbacPolicy current = rbac.policy();
+    Map<String, List<String>> roles = new java.util.LinkedHashMap<>();
+    for (Role role : rbac.roles()) {
+      List<String> names = new ArrayList<>();
+      for (Permission p : rbac.permissions(role.id())) {
+        names.add(
+            p.resource().equals(current.defaultResource())
+                ? p.operation().toLowerCase(java.util.Locale.ROOT)
+                : p.name());
+      }
+      roles.put(role.id(), names);
+    }
+    String yaml =
+        new RbacPolicy(current.defaultResource(), current.permissions(), roles, current.routes())
+            .toYaml();
+    ctx.contentType("application/yaml").result(yaml);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private void change(Context ctx, String api, String action, String resource, String subject) {
+    audit.record(
+        event(
+            ctx,
+            AuditEvent.Kind.CHANGE,
+            api,
+            subject,
+            List.of(),
+            action,
+            resource,
+            AuditEvent.Outcome.OK,
+            ""));
+  }
+
+  private AuditEvent event(
+      Context ctx,
+      AuditEvent.Kind kind,
+      String api,
+      String subject,
+      List<String> roles,
+      String action,
+      String resource,
+      AuditEvent.Outcome outcome,
+      String reason) {
+    Principal caller = ctx.attribute("principal");
+    return new AuditEvent(
+        Instant.now(),
+        kind,
+        api,
+        caller == null ? "" : caller.id(),
+        subject,
+        roles,
+        action,
+        resource,
+        outcome,
+        reason,
+        access.systemStoreId(),
+        0,
+        MDC.get("request_id"),
+        ctx.ip());
+  }
+
+  private static int pageSize(Context ctx) {
+    String value = ctx.queryParam("page_size");
+    if (value == null || value.isEmpty()) {
+      return 100;
+    }
+    try {
+      int size = Integer.parseInt(value);
+      if (size >= 1 && size <= PageRequest.MAX_PAGE_SIZE) {
+        return size;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw Body.invalid("'page_size' must be a whole number from 1 to " + PageRequest.MAX_PAGE_SIZE);
+  }
+
+  private static ObjectNode roleJson(Role role) {
+    ObjectNode out = NODES.objectNode();
+    out.put("id", role.id());
+    out.put("name", role.name());
+    out.put("description", role.description());
+    out.put("system", role.system());
+    out.put("source", role.source());
+    out.put("permission_count", role.permissionCount());
+    return out;
+  }
+
+  private ObjectNode permissionsJson(String roleId, List<Permission> permissions) {
+    ObjectNode out = NODES.objectNode();
+    out.put("role_id", roleId);
+    out.put("permission_count", permissions.size());
+    out.put("total", rbac.catalog().all().size());
+    ArrayNode list = out.putArray("permissions");
+    permissions.forEach(p -> list.add(permissionJson(p)));
+    return out;
+  }
+
+  private static ObjectNode permissionJson(Permission p) {
+    ObjectNode out = NODES.objectNode();
+    out.put("id", p.id());
+    out.put("name", p.name());
+    out.put("resource", p.resource());
+    out.put("operation", p.operation());
+    return out;
+  }
+
+  private static void json(Context ctx, ObjectNode body) {
+    ctx.contentType("application/json").result(body.toString());
+  }
+}

@@ -1,0 +1,565 @@
+package dev.castellan.server.rbac;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.engine.CheckRequest;
+import dev.castellan.engine.Engine;
+import dev.castellan.engine.Tuple;
+import dev.castellan.engine.TupleKey;
+import dev.castellan.model.Identifiers;
+import dev.castellan.server.StoreRuntime;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
+import dev.castellan.store.Store;
+import dev.castellan.store.StoredTuple;
+import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleWrite;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Roles, permissions and decisions over the engine (ADR 0007). Grants and members are tuples in the
+ * system store; a role's name and description are a document beside them. Every decision is one
+ * engine check of {@code permission:<id>#granted}, with the roles and groups a token carries as
+ * contextual tuples.
+ */
+public final class Rbac {
+  static final String ROLE_DOCUMENT = "rbac-role";
+  private static final String STATE_DOCUMENT = "rbac";
+  private static final String KNOWN_PERMISSIONS = "known-permissions";
+
+  /** Most roles, and most groups, one token may carry; more is refused rather than cut. */
+  public static final int MAX_TOKEN_ROLES = 50;
+
+  private static final Pattern SLUG = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final StoreRuntime runtime;
+  private final Store store;
+  private final String systemStoreId;
+  private volatile RbacPolicy policy = RbacPolicy.EMPTY;
+  private volatile PermissionCatalog catalog = PermissionCatalog.defaults();
+
+  private Rbac(StoreRuntime runtime, String systemStoreId) {
+    this.runtime = runtime;
+    this.store = runtime.store();
+    this.systemStoreId = systemStoreId;
+  }
+
+  /** Opens RBAC over the system store, creating the system roles on the first start. */
+  public static Rbac open(StoreRuntime runtime, String systemStoreId) {
+    Rbac rbac = new Rbac(runtime, systemStoreId);
+    rbac.createSystemRoles();
+    rbac.grantNewPermissionsToAdmin(Set.of());
+    return rbac;
+  }
+
+  // ------------------------------------------------------------------ catalog and policy
+
+  public PermissionCatalog catalog() {
+    return catalog;
+  }
+
+  /** The policy in force: the last good policy file, or the empty policy. */
+  public RbacPolicy policy() {
+    return policy;
+  }
+
+  /** The resource a bare operation ({@code run}) belongs to. */
+  public String defaultResource() {
+    return policy.defaultResource();
+  }
+
+  public Permission permission(String reference) {
+    return catalog.resolve(reference, policy.defaultResource());
+  }
+
+  /**
+   * Makes {@code next} the policy in force: its permissions join the catalog, each role it names
+   * gets exactly the permissions it lists, and roles an earlier file made but this one no longer
+   * names are deleted. Everything is checked before anything changes.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} naming the first problem
+   */
+  public synchronized void apply(RbacPolicy next) {
+    PermissionCatalog nextCatalog = PermissionCatalog.defaults().with(next.permissions());
+    Map<String, Set<Integer>> grants = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, List<String>> role : next.roles().entrySet()) {
+      String id = slug(role.getKey());
+      if (grants.containsKey(id)) {
+        throw invalid("roles '" + role.getKey() + "' and another name the same role '" + id + "'");
+      }
+      Set<Integer> ids = new TreeSet<>();
+      for (String reference : role.getValue()) {
+        ids.add(resolveIn(nextCatalog, next, reference, "role '" + role.getKey() + "'").id());
+      }
+      grants.put(id, ids);
+    }
+    for (RbacPolicy.Route route : next.routes()) {
+      resolveIn(nextCatalog, next, route.permission(), "route " + route);
+    }
+    Set<Integer> before = new HashSet<>();
+    catalog.all().forEach(p -> before.add(p.id()));
+    this.catalog = nextCatalog;
+    for (Map.Entry<String, List<String>> role : next.roles().entrySet()) {
+      String id = slug(role.getKey());
+      if (document(id).isEmpty()) {
+        saveDocument(id, role.getKey(), "Defined in the policy file", false, "file", true);
+      }
+      setPermissions(id, grants.get(id));
+    }
+    for (Role role : roles()) {
+      if (role.source().equals("file") && !grants.containsKey(role.id())) {
+        deleteRoleData(role.id());
+      }
+    }
+    this.policy = next;
+    if (!grants.containsKey("admin")) {
+      grantNewPermissionsToAdmin(before);
+    }
+    runtime.afterWrite(systemStoreId);
+  }
+
+  private static Permission resolveIn(
+      PermissionCatalog catalog, RbacPolicy policy, String reference, String where) {
+    return catalog
+        .find(reference, policy.defaultResource())
+        .orElseThrow(
+            () ->
+                invalid(
+                    where
+                        + ": unknown permission '"
+                        + reference
+                        + "' (not in the catalog, and not an operation of "
+                        + policy.defaultResource()
+                        + ")"));
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  /** Every role, system roles first, then by id. */
+  public List<Role> roles() {
+    List<Role> out = new ArrayList<>();
+    for (Map.Entry<String, String> entry : store.documents(ROLE_DOCUMENT).entrySet()) {
+      out.add(role(entry.getKey(), entry.getValue()));
+    }
+    out.sort(java.util.Comparator.comparing((Role r) -> !r.system()).thenComparing(r -> r.id()));
+    return out;
+  }
+
+  public Role role(String id) {
+    return document(id)
+        .map(json -> role(id, json))
+        .orElseThrow(() -> new CastellanException(ErrorCode.NOT_FOUND, "no role '" + id + "'"));
+  }
+
+  /**
+   * Creates a custom role; its id is the slug of its name.
+   *
+   * @throws CastellanException {@code ALREADY_EXISTS} when a role of that name (or slug) exists
+   */
+  public Role createRole(String name, String description) {
+    String trimmed = name == null ? "" : name.strip();
+    if (trimmed.isEmpty() || trimmed.length() > 64) {
+      throw invalid("a role name has 1 to 64 characters");
+    }
+    if (description != null && description.length() > 512) {
+      throw invalid("a role description has at most 512 characters");
+    }
+    String id = slug(trimmed);
+    if (!saveDocument(id, trimmed, description == null ? "" : description, false, "api", false)) {
+      throw new CastellanException(
+          ErrorCode.ALREADY_EXISTS,
+          "a role named '" + role(id).name() + "' exists (id " + id + ")");
+    }
+    return role(id);
+  }
+
+  /**
+   * Deletes a custom role with its grants and members.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} for a system role
+   */
+  public void deleteRole(String id) {
+    Role role = role(id);
+    if (role.system()) {
+      throw invalid("'" + role.name() + "' is a system role: it cannot be deleted, only edited");
+    }
+    deleteRoleData(id);
+    runtime.afterWrite(systemStoreId);
+  }
+
+  private void deleteRoleData(String id) {
+    setPermissions(id, Set.of());
+    store.deleteMatching(systemStoreId, TupleFilter.object("role:" + id));
+    store.deleteDocument(ROLE_DOCUMENT, id);
+  }
+
+  public List<Permission> permissions(String roleId) {
+    role(roleId);
+    List<Permission> out = new ArrayList<>();
+    for (int id : grantedIds(roleId)) {
+      catalog.byId(id).ifPresent(out::add);
+    }
+    return out;
+  }
+
+  /**
+   * Replaces a role's permissions as a whole.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} naming unknown ids; nothing changes then
+   */
+  public List<Permission> replacePermissions(String roleId, Collection<Integer> permissionIds) {
+    role(roleId);
+    List<Integer> unknown = new ArrayList<>();
+    for (int id : permissionIds) {
+      if (catalog.byId(id).isEmpty()) {
+        unknown.add(id);
+      }
+    }
+    if (!unknown.isEmpty()) {
+      throw invalid("unknown permission ids " + unknown + ": GET /api/permissions lists them");
+    }
+    setPermissions(roleId, new TreeSet<>(permissionIds));
+    runtime.afterWrite(systemStoreId);
+    return permissions(roleId);
+  }
+
+  private void setPermissions(String roleId, Set<Integer> wanted) {
+    Set<Integer> current = grantedIds(roleId);
+    String assignee = "role:" + roleId + "#assignee";
+    List<Tuple> writes = new ArrayList<>();
+    List<TupleKey> deletes = new ArrayList<>();
+    for (int id : wanted) {
+      if (!current.contains(id)) {
+        writes.add(Tuple.of("permission:" + id, "granted", assignee));
+      }
+    }
+    for (int id : current) {
+      if (!wanted.contains(id)) {
+        deletes.add(new TupleKey("permission:" + id, "granted", assignee));
+      }
+    }
+    if (!writes.isEmpty() || !deletes.isEmpty()) {
+      store.write(systemStoreId, new TupleWrite(writes, deletes, true, true));
+    }
+  }
+
+  private Set<Integer> grantedIds(String roleId) {
+    Set<Integer> ids = new TreeSet<>();
+    for (StoredTuple t : readAll(new TupleFilter("", "", "role:" + roleId + "#assignee"))) {
+      TupleKey key = t.tuple().key();
+      if (key.relation().equals("granted") && key.object().startsWith("permission:")) {
+        try {
+          ids.add(Integer.parseInt(key.object().substring("permission:".length())));
+        } catch (NumberFormatException ignored) {
+          // Not a catalog grant: some other tuple about the role.
+        }
+      }
+    }
+    return ids;
+  }
+
+  // ------------------------------------------------------------------ members
+
+  /** Members of a role ({@code user:alice}, {@code group:eng}), a page at a time. */
+  public Page<String> members(String roleId, PageRequest page) {
+    role(roleId);
+    Page<StoredTuple> tuples =
+        store.read(systemStoreId, TupleFilter.object("role:" + roleId), page);
+    List<String> out = new ArrayList<>();
+    for (StoredTuple t : tuples.items()) {
+      if (t.tuple().key().relation().equals("assignee")) {
+        out.add(memberName(t.tuple().key().user()));
+      }
+    }
+    return new Page<>(out, tuples.continuationToken());
+  }
+
+  public void addMember(String roleId, String subject) {
+    role(roleId);
+    store.write(
+        systemStoreId,
+        new TupleWrite(
+            List.of(Tuple.of("role:" + roleId, "assignee", memberUser(subject))),
+            List.of(),
+            true,
+            false));
+    runtime.afterWrite(systemStoreId);
+  }
+
+  /** Removes a member; false when it was not one. */
+  public boolean removeMember(String roleId, String subject) {
+    role(roleId);
+    var result =
+        store.write(
+            systemStoreId,
+            new TupleWrite(
+                List.of(),
+                List.of(new TupleKey("role:" + roleId, "assignee", memberUser(subject))),
+                false,
+                true));
+    runtime.afterWrite(systemStoreId);
+    return result.deleted() > 0;
+  }
+
+  /** {@code user:alice}, {@code service_account:ci} or {@code group:eng} as a tuple's user. */
+  static String memberUser(String subject) {
+    String value = subject == null ? "" : subject.strip();
+    int colon = value.indexOf(':');
+    String type = colon < 0 ? "" : value.substring(0, colon);
+    String id = colon < 0 ? "" : value.substring(colon + 1);
+    if (type.equals("group") && id.endsWith("#member")) {
+      id = id.substring(0, id.length() - "#member".length());
+    }
+    if (!Set.of("user", "service_account", "group").contains(type)
+        || !Identifiers.isValidObjectId(id)) {
+      throw invalid(
+          "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>' (letters, digits and"
+              + " _|@.+/- in the id), got '"
+              + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
+              + "'");
+    }
+    return type.equals("group") ? "group:" + id + "#member" : type + ":" + id;
+  }
+
+  private static String memberName(String user) {
+    return user.endsWith("#member") ? user.substring(0, user.length() - 7) : user;
+  }
+
+  // ------------------------------------------------------------------ decisions
+
+  /**
+   * Decides whether {@code subject} holds {@code permission}, through roles held in the store or
+   * carried by the request ({@code tokenRoles}, {@code tokenGroups}: names or slugs).
+   *
+   * @param subject {@code user:<id>} or {@code service_account:<id>}
+   * @param context values for conditions on grants (ABAC), may be empty
+   */
+  public Decision authorize(
+      String subject,
+      List<String> tokenRoles,
+      List<String> tokenGroups,
+      Permission permission,
+      Map<String, Object> context) {
+    if (tokenRoles.size() > MAX_TOKEN_ROLES || tokenGroups.size() > MAX_TOKEN_ROLES) {
+      return new Decision(
+          false,
+          "the token carries more than " + MAX_TOKEN_ROLES + " roles or groups",
+          subject,
+          tokenRoles,
+          permission);
+    }
+    List<String> roles = new ArrayList<>(new LinkedHashSet<>(tokenRoles));
+    List<Tuple> contextual = new ArrayList<>(roles.size() + tokenGroups.size());
+    for (String role : roles) {
+      slugOrEmpty(role)
+          .ifPresent(id -> contextual.add(Tuple.of("role:" + id, "assignee", subject)));
+    }
+    for (String group : tokenGroups) {
+      slugOrEmpty(group)
+          .ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
+    }
+    Engine engine = runtime.engine(systemStoreId, "", null, false);
+    boolean allowed =
+        engine
+            .check(
+                CheckRequest.of(permission.object(), "granted", subject)
+                    .withContextualTuples(contextual)
+                    .withContext(context))
+            .allowed();
+    String reason;
+    if (allowed) {
+      reason =
+          grantingRole(engine, roles, permission)
+              .map(role -> "role '" + role + "' grants " + permission.name())
+              .orElse("a role held by " + subject + " grants " + permission.name());
+    } else {
+      reason =
+          roles.isEmpty()
+              ? "no role held by " + subject + " grants " + permission.name()
+              : "none of the roles " + roles + " grants " + permission.name();
+    }
+    return new Decision(allowed, reason, subject, roles, permission);
+  }
+
+  private static Optional<String> grantingRole(
+      Engine engine, List<String> roles, Permission permission) {
+    for (String role : roles) {
+      Optional<String> id = slugOrEmpty(role);
+      if (id.isPresent()
+          && engine
+              .check(
+                  CheckRequest.of(permission.object(), "granted", "role:" + id.get() + "#assignee"))
+              .allowed()) {
+        return Optional.of(role);
+      }
+    }
+    return Optional.empty();
+  }
+
+  // ------------------------------------------------------------------ system roles
+
+  private void createSystemRoles() {
+    PermissionCatalog defaults = PermissionCatalog.defaults();
+    Set<Integer> all = new TreeSet<>();
+    Set<Integer> view = new TreeSet<>();
+    Set<Integer> developer = new TreeSet<>();
+    Set<String> technical =
+        Set.of(
+            "ModelProvider",
+            "Plugins",
+            "VirtualKeys",
+            "GuardrailRules",
+            "MCPGateway",
+            "AdaptiveRouter");
+    for (Permission p : defaults.all()) {
+      all.add(p.id());
+      boolean reads = p.operation().equals("View") || p.operation().equals("Read");
+      if (reads) {
+        view.add(p.id());
+      }
+      if (technical.contains(p.resource())
+          || (reads && Set.of("Logs", "Cluster", "Observability").contains(p.resource()))
+          || p.name().equals("Workflows.Create")
+          || p.name().equals("Workflows.Read")
+          || p.name().equals("Workflows.Run")
+          || p.name().equals("Models.Read")
+          || p.name().equals("Models.Write")) {
+        developer.add(p.id());
+      }
+    }
+    systemRole("admin", "Admin", "Full access to all resources and operations", all);
+    systemRole(
+        "developer",
+        "Developer",
+        "CRUD access to technical resources, view access to logs and cluster",
+        developer);
+    systemRole("viewer", "Viewer", "Read-only access to all resources", view);
+    runtime.afterWrite(systemStoreId);
+  }
+
+  private void systemRole(String id, String name, String description, Set<Integer> grants) {
+    // Only on the first start: afterwards the role is the administrators' to edit.
+    if (saveDocument(id, name, description, true, "system", false)) {
+      setPermissions(id, grants);
+    }
+  }
+
+  /** Grants the admin role the permissions that joined the catalog since it last looked. */
+  private void grantNewPermissionsToAdmin(Set<Integer> alsoKnown) {
+    Set<Integer> known = new TreeSet<>(alsoKnown);
+    store
+        .document(STATE_DOCUMENT, KNOWN_PERMISSIONS)
+        .ifPresent(
+            json -> {
+              try {
+                JSON.readTree(json).forEach(n -> known.add(n.asInt()));
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+    Set<Integer> ids = new TreeSet<>();
+    catalog.all().forEach(p -> ids.add(p.id()));
+    if (known.isEmpty()) {
+      known.addAll(ids); // the first start: the system roles were just made from this catalog
+    }
+    Set<Integer> fresh = new TreeSet<>(ids);
+    fresh.removeAll(known);
+    if (!fresh.isEmpty() && document("admin").isPresent()) {
+      Set<Integer> admin = new TreeSet<>(grantedIds("admin"));
+      admin.addAll(fresh);
+      setPermissions("admin", admin);
+    }
+    known.addAll(ids);
+    store.putDocument(STATE_DOCUMENT, KNOWN_PERMISSIONS, JSON.valueToTree(known).toString());
+  }
+
+  // ------------------------------------------------------------------ documents
+
+  private Optional<String> document(String id) {
+    return store.document(ROLE_DOCUMENT, id);
+  }
+
+  private boolean saveDocument(
+      String id, String name, String description, boolean system, String source, boolean replace) {
+    ObjectNode doc = JSON.createObjectNode();
+    doc.put("name", name);
+    doc.put("description", description);
+    doc.put("system", system);
+    doc.put("source", source);
+    if (replace) {
+      store.putDocument(ROLE_DOCUMENT, id, doc.toString());
+      return true;
+    }
+    return store.createDocument(ROLE_DOCUMENT, id, doc.toString());
+  }
+
+  private Role role(String id, String json) {
+    JsonNode doc;
+    try {
+      doc = JSON.readTree(json);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new Role(
+        id,
+        doc.path("name").asText(id),
+        doc.path("description").asText(""),
+        doc.path("system").asBoolean(false),
+        doc.path("source").asText("api"),
+        grantedIds(id).size());
+  }
+
+  private List<StoredTuple> readAll(TupleFilter filter) {
+    List<StoredTuple> out = new ArrayList<>();
+    String token = "";
+    do {
+      Page<StoredTuple> page =
+          store.read(systemStoreId, filter, new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      out.addAll(page.items());
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    return out;
+  }
+
+  // ------------------------------------------------------------------ names
+
+  /** A role's id from its name: lower case, runs of other characters as one {@code -}. */
+  public static String slug(String name) {
+    return slugOrEmpty(name)
+        .orElseThrow(
+            () ->
+                invalid(
+                    "a role name needs at least one letter or digit, got '"
+                        + (name.length() > 80 ? name.substring(0, 80) + "..." : name)
+                        + "'"));
+  }
+
+  static Optional<String> slugOrEmpty(String name) {
+    if (name == null || name.length() > 128) {
+      return Optional.empty();
+    }
+    String slug =
+        name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+    return SLUG.matcher(slug).matches() ? Optional.of(slug) : Optional.empty();
+  }
+
+  private static CastellanException invalid(String message) {
+    return new CastellanException(ErrorCode.VALIDATION_ERROR, message);
+  }
+}

@@ -1,0 +1,462 @@
+package dev.castellan.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.store.MemoryStore;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** RBAC over real HTTP: seed 002's roles API, authorize, the policy file and forward-auth. */
+class RbacHttpTest {
+  private static final String ADMIN = "admin-token-0123456789abcdef";
+  private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  static final String SEED_POLICY =
+      """
+      roles:
+        admin: [create, read, run, delete, share]
+        developer: [create, read, run]
+        analyst: [read, run]
+        viewer: [read]
+      routes:
+        - {method: POST, path: /workflows, permission: create}
+        - {method: GET, path: /workflows, permission: read}
+        - {method: POST, path: "/workflows/{id}/run", permission: run}
+        - {method: DELETE, path: "/workflows/{id}", permission: delete}
+        - {method: POST, path: "/workflows/{id}/share", permission: share}
+      """;
+
+  @TempDir Path dir;
+  Path policyFile;
+  CastellanServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    policyFile = dir.resolve("rbac.yaml");
+    Files.writeString(policyFile, SEED_POLICY);
+    server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(ADMIN)
+                .withJwt(JwtSettings.hs256(SECRET))
+                .withRbacFile(policyFile)
+                .withRbacReloadInterval(Duration.ofMillis(100)),
+            new MemoryStore());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  // ------------------------------------------------------------------ seed 002: roles API
+
+  @Test
+  void listRoles_showsSystemRolesWithCounts_andTheSeedFilesRoles() throws Exception {
+    JsonNode roles = json(send(ADMIN, "GET", "/api/roles", null), 200).get("roles");
+    Map<String, JsonNode> byId = new java.util.HashMap<>();
+    roles.forEach(r -> byId.put(r.get("id").asText(), r));
+    assertThat(byId).containsKeys("admin", "developer", "viewer", "analyst");
+    assertThat(byId.get("viewer").get("system").asBoolean()).isTrue();
+    assertThat(byId.get("viewer").get("name").asText()).isEqualTo("Viewer");
+    assertThat(byId.get("analyst").get("system").asBoolean()).isFalse();
+    assertThat(byId.get("analyst").get("source").asText()).isEqualTo("file");
+    // The file defines viewer as [read]: the file wins for the roles it names.
+    assertThat(byId.get("viewer").get("permission_count").asInt()).isEqualTo(1);
+    assertThat(byId.get("admin").get("permission_count").asInt()).isEqualTo(5);
+    assertThat(roles.get(0).get("system").asBoolean()).isTrue();
+  }
+
+  @Test
+  void withoutAPolicyFile_systemRolesHoldSeed002sCounts() throws Exception {
+    server.close();
+    server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(ADMIN),
+            new MemoryStore());
+    JsonNode roles = json(send(ADMIN, "GET", "/api/roles", null), 200).get("roles");
+    Map<String, Integer> counts = new java.util.HashMap<>();
+    roles.forEach(r -> counts.put(r.get("id").asText(), r.get("permission_count").asInt()));
+    JsonNode catalog = json(send(ADMIN, "GET", "/api/permissions", null), 200);
+    int total = catalog.get("permissions").size();
+    assertThat(counts.get("admin")).isEqualTo(total);
+    // Viewer: View on seed 002's 14 resources, Read on workflows and models.
+    assertThat(counts.get("viewer")).isEqualTo(16);
+    int gateway = 0;
+    for (JsonNode p : catalog.get("permissions")) {
+      if (p.get("id").asInt() < 100) {
+        gateway++;
+      }
+    }
+    assertThat(gateway).isEqualTo(42);
+  }
+
+  @Test
+  void createRole_isCustom_duplicatesAreRejected_andSystemRolesCannotBeDeleted() throws Exception {
+    HttpResponse<String> created =
+        send(
+            ADMIN,
+            "POST",
+            "/api/roles",
+            "{\"name\":\"Auditor\",\"description\":\"Read-only access for compliance auditing\"}");
+    JsonNode role = json(created, 201);
+    assertThat(role.get("id").asText()).isEqualTo("auditor");
+    assertThat(role.get("system").asBoolean()).isFalse();
+    assertThat(role.get("permission_count").asInt()).isZero();
+    JsonNode duplicate = json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"AUDITOR\"}"), 409);
+    assertThat(duplicate.get("code").asText()).isEqualTo("already_exists");
+    json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"  \"}"), 400);
+    json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"x\",\"colour\":\"red\"}"), 400);
+
+    JsonNode refused = json(send(ADMIN, "DELETE", "/api/roles/developer", null), 400);
+    assertThat(refused.get("message").asText()).contains("system role");
+    assertThat(send(ADMIN, "GET", "/api/roles/developer", null).statusCode()).isEqualTo(200);
+
+    assertThat(send(ADMIN, "DELETE", "/api/roles/auditor", null).statusCode()).isEqualTo(204);
+    assertThat(json(send(ADMIN, "GET", "/api/roles/auditor", null), 404).get("code").asText())
+        .isEqualTo("not_found");
+  }
+
+  @Test
+  void replacePermissions_isWhole_andUnknownIdsChangeNothing() throws Exception {
+    json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"QA Team\"}"), 201);
+    JsonNode put =
+        json(
+            send(ADMIN, "PUT", "/api/roles/qa-team/permissions", "{\"permission_ids\":[1,2,3]}"),
+            200);
+    assertThat(put.get("permission_count").asInt()).isEqualTo(3);
+    JsonNode bad =
+        json(
+            send(ADMIN, "PUT", "/api/roles/qa-team/permissions", "{\"permission_ids\":[1,99999]}"),
+            400);
+    assertThat(bad.get("message").asText()).contains("99999");
+    JsonNode now = json(send(ADMIN, "GET", "/api/roles/qa-team/permissions", null), 200);
+    assertThat(ids(now.get("permissions"))).containsExactly(1, 2, 3);
+    JsonNode replaced =
+        json(
+            send(ADMIN, "PUT", "/api/roles/qa-team/permissions", "{\"permission_ids\":[2,101]}"),
+            200);
+    assertThat(ids(replaced.get("permissions"))).containsExactly(2, 101);
+    assertThat(replaced.at("/permissions/1/name").asText()).isEqualTo("Workflows.Create");
+    json(send(ADMIN, "PUT", "/api/roles/qa-team/permissions", "{\"permission_ids\":[\"1\"]}"), 400);
+    json(send(ADMIN, "PUT", "/api/roles/nope/permissions", "{\"permission_ids\":[]}"), 404);
+  }
+
+  @Test
+  void catalog_listsIdNameResourceOperation() throws Exception {
+    JsonNode catalog = json(send(ADMIN, "GET", "/api/permissions", null), 200);
+    JsonNode first = catalog.get("permissions").get(0);
+    assertThat(first.get("id").asInt()).isEqualTo(1);
+    assertThat(first.get("name").asText()).isEqualTo("Logs.View");
+    assertThat(first.get("resource").asText()).isEqualTo("Logs");
+    assertThat(first.get("operation").asText()).isEqualTo("View");
+    assertThat(catalog.at("/resources/AuditLogs").toString()).isEqualTo("[\"View\"]");
+    assertThat(catalog.at("/resources/Workflows").size()).isEqualTo(5);
+  }
+
+  @Test
+  void members_grantTheRolesPermissions_untilRemoved() throws Exception {
+    json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"Runner\"}"), 201);
+    json(send(ADMIN, "PUT", "/api/roles/runner/permissions", "{\"permission_ids\":[103]}"), 200);
+    assertThat(authorizeAs(ADMIN, "user:carol", "run").get("allowed").asBoolean()).isFalse();
+    assertThat(
+            send(ADMIN, "POST", "/api/roles/runner/members", "{\"subject\":\"user:carol\"}")
+                .statusCode())
+        .isEqualTo(204);
+    JsonNode members = json(send(ADMIN, "GET", "/api/roles/runner/members", null), 200);
+    assertThat(members.get("members").toString()).isEqualTo("[\"user:carol\"]");
+    JsonNode allowed = authorizeAs(ADMIN, "user:carol", "Workflows.Run");
+    assertThat(allowed.get("allowed").asBoolean()).isTrue();
+    assertThat(authorizeAs(ADMIN, "user:carol", "delete").get("allowed").asBoolean()).isFalse();
+    // A group member gets the group's roles.
+    send(ADMIN, "POST", "/api/roles/runner/members", "{\"subject\":\"group:ops\"}");
+    String dave = token("dave", Map.of("groups", List.of("ops")));
+    assertThat(authorize(dave, "run").get("allowed").asBoolean()).isTrue();
+
+    assertThat(send(ADMIN, "DELETE", "/api/roles/runner/members/user:carol", null).statusCode())
+        .isEqualTo(204);
+    assertThat(authorizeAs(ADMIN, "user:carol", "run").get("allowed").asBoolean()).isFalse();
+    json(send(ADMIN, "DELETE", "/api/roles/runner/members/user:carol", null), 404);
+    json(send(ADMIN, "POST", "/api/roles/runner/members", "{\"subject\":\"robot:x\"}"), 400);
+  }
+
+  @Test
+  void rolesApi_isForAdminsOnly() throws Exception {
+    String alice = token("alice", Map.of("role", "admin"));
+    assertThat(json(send(alice, "GET", "/api/roles", null), 403).get("code").asText())
+        .isEqualTo("forbidden");
+    json(send(alice, "POST", "/api/roles", "{\"name\":\"Sneaky\"}"), 403);
+    json(send(alice, "GET", "/api/permissions", null), 403);
+    HttpResponse<String> anonymous = send(null, "GET", "/api/roles", null);
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.headers().firstValue("WWW-Authenticate")).isPresent();
+  }
+
+  // ------------------------------------------------------------------ seed 000: tokens and roles
+
+  @Test
+  void tokenRoles_decide_unknownRolesGrantNothing_andCallersAskOnlyAboutThemselves()
+      throws Exception {
+    String admin = token("alice", Map.of("role", "admin"));
+    String viewer = token("vera", Map.of("roles", List.of("viewer")));
+    String stranger = token("sam", Map.of("role", "superuser"));
+    String none = token("nora", Map.of());
+    JsonNode decision = authorize(admin, "create");
+    assertThat(decision.get("allowed").asBoolean()).isTrue();
+    assertThat(decision.get("subject").asText()).isEqualTo("user:alice");
+    assertThat(decision.get("permission").asText()).isEqualTo("Workflows.Create");
+    assertThat(decision.get("reason").asText()).contains("admin");
+    assertThat(authorize(viewer, "read").get("allowed").asBoolean()).isTrue();
+    JsonNode denied = authorize(viewer, "create");
+    assertThat(denied.get("allowed").asBoolean()).isFalse();
+    assertThat(denied.get("reason").asText()).contains("viewer");
+    assertThat(authorize(stranger, "read").get("allowed").asBoolean()).isFalse();
+    assertThat(authorize(none, "read").get("allowed").asBoolean()).isFalse();
+    json(send(viewer, "POST", "/api/authorize", "{\"permission\":\"launch\"}"), 400);
+    json(
+        send(
+            viewer,
+            "POST",
+            "/api/authorize",
+            "{\"permission\":\"read\",\"subject\":\"user:alice\"}"),
+        403);
+    json(
+        send(viewer, "POST", "/api/authorize", "{\"permission\":\"read\",\"roles\":[\"admin\"]}"),
+        403);
+    // An admin key may ask about anyone, with any roles.
+    JsonNode asked =
+        json(
+            send(
+                ADMIN,
+                "POST",
+                "/api/authorize",
+                "{\"permission\":\"share\",\"subject\":\"user:zoe\",\"roles\":[\"admin\"]}"),
+            200);
+    assertThat(asked.get("allowed").asBoolean()).isTrue();
+  }
+
+  @Test
+  void expiredOrForgedTokens_are401() throws Exception {
+    String expired = token("alice", Map.of("role", "admin"), -120, SECRET);
+    String forged =
+        token("alice", Map.of("role", "admin"), 300, "another-secret-of-32-bytes-or-more!!");
+    for (String t : List.of(expired, forged, "not.a.jwt")) {
+      HttpResponse<String> response =
+          send(t, "POST", "/api/authorize", "{\"permission\":\"read\"}");
+      assertThat(response.statusCode()).isEqualTo(401);
+      assertThat(response.headers().firstValue("WWW-Authenticate"))
+          .get()
+          .asString()
+          .startsWith("Bearer");
+    }
+  }
+
+  // ------------------------------------------------------------------ policy file
+
+  @Test
+  void policyEdits_applyWithoutRestart_andABadFileKeepsTheLastGoodPolicy() throws Exception {
+    String analyst = token("ann", Map.of("role", "analyst"));
+    assertThat(authorize(analyst, "run").get("allowed").asBoolean()).isTrue();
+    assertThat(authorize(analyst, "share").get("allowed").asBoolean()).isFalse();
+
+    long start = System.nanoTime();
+    Files.writeString(
+        policyFile, SEED_POLICY.replace("analyst: [read, run]", "analyst: [read, share]"));
+    awaitTrue(() -> authorize(analyst, "share").get("allowed").asBoolean());
+    long millis = (System.nanoTime() - start) / 1_000_000;
+    assertThat(millis).as("applied within 2 s").isLessThan(2_000);
+    assertThat(authorize(analyst, "run").get("allowed").asBoolean()).isFalse();
+
+    Files.writeString(policyFile, "roles:\n  analyst: [read, fly]\n");
+    awaitTrue(
+        () ->
+            !json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
+                .get("error")
+                .asText()
+                .isEmpty());
+    JsonNode status = json(send(ADMIN, "GET", "/api/rbac/status", null), 200);
+    assertThat(status.get("error").asText()).contains("fly");
+    assertThat(status.get("loaded").asBoolean()).isTrue();
+    assertThat(authorize(analyst, "share").get("allowed").asBoolean()).isTrue();
+
+    Files.writeString(policyFile, "roles: [this is not a mapping\n");
+    awaitTrue(
+        () ->
+            json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
+                .get("error")
+                .asText()
+                .contains("YAML"));
+    assertThat(authorize(analyst, "share").get("allowed").asBoolean()).isTrue();
+
+    // Dropping a role from the file deletes it; the file's other roles stay.
+    Files.writeString(policyFile, "roles:\n  admin: [create, read]\n");
+    awaitTrue(() -> send(ADMIN, "GET", "/api/roles/analyst", null).statusCode() == 404);
+    assertThat(authorize(analyst, "read").get("allowed").asBoolean()).isFalse();
+    JsonNode fixed = json(send(ADMIN, "GET", "/api/rbac/status", null), 200);
+    assertThat(fixed.get("error").asText()).isEmpty();
+  }
+
+  @Test
+  void export_writesThePolicyInForceBackOut() throws Exception {
+    HttpResponse<String> export = send(ADMIN, "GET", "/api/rbac/policy", null);
+    assertThat(export.statusCode()).isEqualTo(200);
+    var reparsed = dev.castellan.server.rbac.RbacPolicy.parse(export.body());
+    assertThat(reparsed.roles().get("analyst")).containsExactly("read", "run");
+    assertThat(reparsed.roles().get("admin"))
+        .containsExactly("create", "read", "run", "delete", "share");
+    assertThat(reparsed.routes()).hasSize(5);
+  }
+
+  // ------------------------------------------------------------------ gateway
+
+  @Test
+  void forwardAuth_mapsRoutes_andDeniesUnmappedAndTrickyPaths() throws Exception {
+    String developer = token("dan", Map.of("role", "developer"));
+    HttpResponse<String> ok = forward(developer, "POST", "/workflows/42/run?x=1");
+    assertThat(ok.statusCode()).isEqualTo(200);
+    assertThat(ok.headers().firstValue("X-Castellan-Subject")).contains("user:dan");
+    assertThat(forward(developer, "DELETE", "/workflows/42").statusCode()).isEqualTo(403);
+    assertThat(forward(developer, "GET", "/workflows").statusCode()).isEqualTo(200);
+    assertThat(forward(developer, "GET", "/workflows/").statusCode()).isEqualTo(200);
+    assertThat(forward(developer, "GET", "/admin").statusCode()).isEqualTo(403);
+    for (String tricky :
+        List.of(
+            "/workflows/42/../42/run",
+            "/workflows/42/./run",
+            "/workflows/42%2frun",
+            "/workflows/42%2Frun",
+            "/workflows//42/run",
+            "/workflows/42/run.",
+            "/workflows/42/run;x=1",
+            "/workflows/42%2e%2e/run",
+            "/workflows\\42\\run")) {
+      assertThat(forward(developer, "POST", tricky).statusCode()).as(tricky).isEqualTo(403);
+    }
+    HttpResponse<String> anonymous = forward(null, "GET", "/workflows");
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.headers().firstValue("WWW-Authenticate")).isPresent();
+    assertThat(send(developer, "GET", "/authz/forward", null).statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  void envoyExtAuthz_usesTheRequestsOwnMethodAndPath() throws Exception {
+    String analyst = token("ann", Map.of("role", "analyst"));
+    assertThat(send(analyst, "POST", "/authz/envoy/workflows/7/run", "").statusCode())
+        .isEqualTo(200);
+    assertThat(send(analyst, "POST", "/authz/envoy/workflows", "").statusCode()).isEqualTo(403);
+    assertThat(send(analyst, "GET", "/authz/envoy/workflows", null).statusCode()).isEqualTo(200);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  static void awaitTrue(Condition condition) throws Exception {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (!condition.holds()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 5 s");
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private JsonNode authorize(String token, String permission) throws Exception {
+    return json(
+        send(token, "POST", "/api/authorize", "{\"permission\":\"" + permission + "\"}"), 200);
+  }
+
+  private JsonNode authorizeAs(String token, String subject, String permission) throws Exception {
+    return json(
+        send(
+            token,
+            "POST",
+            "/api/authorize",
+            "{\"permission\":\"" + permission + "\",\"subject\":\"" + subject + "\"}"),
+        200);
+  }
+
+  private HttpResponse<String> forward(String token, String method, String uri) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/authz/forward"))
+            .header("X-Forwarded-Method", method)
+            .header("X-Forwarded-Uri", uri)
+            .GET();
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static List<Integer> ids(JsonNode permissions) {
+    List<Integer> out = new ArrayList<>();
+    permissions.forEach(p -> out.add(p.get("id").asInt()));
+    return out;
+  }
+
+  static String token(String subject, Map<String, Object> claims) throws Exception {
+    return token(subject, claims, 300, SECRET);
+  }
+
+  static String token(String subject, Map<String, Object> claims, long expiresIn, String secret)
+      throws Exception {
+    JWTClaimsSet.Builder builder =
+        new JWTClaimsSet.Builder()
+            .subject(subject)
+            .expirationTime(new Date(System.currentTimeMillis() + expiresIn * 1000));
+    claims.forEach(builder::claim);
+    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
+    jwt.sign(new MACSigner(secret));
+    return jwt.serialize();
+  }
+
+  private HttpResponse<String> send(String token, String method, String path, String body)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> response, int status) throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    return JSON.readTree(response.body());
+  }
+}
