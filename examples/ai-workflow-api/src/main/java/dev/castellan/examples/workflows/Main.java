@@ -30,6 +30,9 @@ public final class Main {
     CastellanClient client =
         CastellanClient.builder()
             .baseUrl(url)
+            // A just-started Castellan's first answers are slower (class loading, JIT); past this
+            // the request is refused with 503 rather than left waiting.
+            .requestTimeout(Duration.ofSeconds(5))
             // Repeated calls with the same token within a second are answered locally; a policy
             // edit reaches the app within Castellan's 2 s reload plus this second.
             .cache(Duration.ofSeconds(1))

@@ -105,8 +105,8 @@ class WorkflowApiMatrixTest {
     return token(Map.of("sub", subject, "role", role), 3600, SECRET);
   }
 
-  static HttpResponse<String> send(Javalin app, String method, String path, String token, String body)
-      throws Exception {
+  static HttpResponse<String> send(
+      Javalin app, String method, String path, String token, String body) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
             .method(
