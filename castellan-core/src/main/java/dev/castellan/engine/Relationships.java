@@ -22,6 +22,14 @@ final class Relationships {
   final LongMap<long[]> reverse;
 
   private int tupleCount;
+  private int usersetTuples;
+
+  /**
+   * Bumped by every change to a userset tuple (added, removed, condition or expiry replaced), so
+   * that facts derived from the userset graph (see {@link UsersetChains}) know when they are stale.
+   * Changes to plain tuples leave it alone: they are most writes, and the graph does not see them.
+   */
+  private long usersetVersion;
 
   Relationships(Names names, ObjectTable objects, int expectedKeys) {
     this.names = names;
@@ -50,6 +58,14 @@ final class Relationships {
 
   int tupleCount() {
     return tupleCount;
+  }
+
+  long usersetVersion() {
+    return usersetVersion;
+  }
+
+  boolean hasUsersets() {
+    return usersetTuples > 0;
   }
 
   /** Adds or replaces one tuple; returns true when it was not present before. */
@@ -84,6 +100,12 @@ final class Relationships {
     }
     forward.put(key, after);
     boolean added = after.size() > before.size();
+    if (user.isUserset()) {
+      usersetVersion++;
+      if (added) {
+        usersetTuples++;
+      }
+    }
     if (added) {
       tupleCount++;
       long[] keys = reverse.get(subject);
@@ -135,6 +157,10 @@ final class Relationships {
     long[] keys = reverse.get(subject);
     if (keys != null) {
       reverse.put(subject, without(keys, key));
+    }
+    if (user.isUserset()) {
+      usersetVersion++;
+      usersetTuples--;
     }
     tupleCount--;
     return true;
