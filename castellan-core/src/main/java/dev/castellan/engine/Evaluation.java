@@ -407,17 +407,23 @@ final class Evaluation {
     return longest == UsersetChains.UNKNOWN || depth + longest >= MAX_DEPTH ? UNKNOWN : FALSE;
   }
 
-  /** One breadth-first walk up from the subject towards one key. */
+  /**
+   * One breadth-first walk up from the subject towards one key. A reached userset is found on the
+   * key while its own reverse entries are read (the key is among them exactly when it holds the
+   * userset), so the key's postings are never searched.
+   */
   private final class Upward {
     private final RelationInfo info;
+    private final long target;
     private final long[] closure;
     private final Postings[] onKey;
-    private final LongSet seen = new LongSet();
+    private final LongSet seen = new LongSet(16);
     private long[] queue = new long[16];
     private int tail;
 
     Upward(RelationInfo info, int object) {
       this.info = info;
+      this.target = Relationships.key(object, info.relation);
       this.closure = info.usersetClosure;
       this.onKey = new Postings[sources.length];
       for (int s = 0; s < sources.length; s++) {
@@ -425,17 +431,21 @@ final class Evaluation {
       }
     }
 
-    /** TRUE when the key holds a userset the subject reaches, UNKNOWN, or FALSE. */
+    /**
+     * TRUE when the key holds a userset the subject reaches in at most {@code maxHops} hops above
+     * the usersets naming it, UNKNOWN, or FALSE.
+     */
     int walk(int maxHops) {
       int result = seeds();
       int head = 0;
-      for (int hops = 0; result == FALSE && hops < maxHops && head < tail; hops++) {
+      for (int hops = 0; result == FALSE && head < tail; hops++) {
         int levelEnd = tail;
+        boolean grow = hops < maxHops;
         for (; result == FALSE && head < levelEnd; head++) {
           long node = queue[head];
           int nodeObject = Postings.usersetObject(node);
           int nodeRelation = Postings.usersetRelation(node);
-          result = edgesTo(nodeObject, nodeRelation, objects.type(nodeObject), false);
+          result = edgesTo(nodeObject, nodeRelation, objects.type(nodeObject), false, grow);
         }
       }
       return result;
@@ -446,24 +456,43 @@ final class Evaluation {
       if (subjectRelation >= 0) {
         return subjectObject < 0
             ? FALSE
-            : edgesTo(subjectObject, subjectRelation, subjectType, false);
+            : edgesTo(subjectObject, subjectRelation, subjectType, false, true);
       }
       if (!subjectWildcard && subjectObject >= 0) {
-        int result = edgesTo(subjectObject, Relationships.NO_RELATION, subjectType, false);
+        int result = edgesTo(subjectObject, Relationships.NO_RELATION, subjectType, false, true);
         if (result != FALSE) {
           return result;
         }
       }
       int wildcard = objects.wildcard(subjectType);
-      return wildcard < 0 ? FALSE : edgesTo(wildcard, Relationships.NO_RELATION, subjectType, true);
+      return wildcard < 0
+          ? FALSE
+          : edgesTo(wildcard, Relationships.NO_RELATION, subjectType, true, true);
     }
 
-    /** Follows every tuple naming {@code user} (a userset when {@code userRelation >= 0}). */
-    private int edgesTo(int user, int userRelation, int userType, boolean wildcard) {
-      for (Relationships source : sources) {
+    /**
+     * Follows every tuple naming {@code user} (a userset when {@code userRelation >= 0}): the key
+     * itself decides; other usersets that can be below the key are queued when {@code grow}.
+     */
+    private int edgesTo(int user, int userRelation, int userType, boolean wildcard, boolean grow) {
+      for (int s = 0; s < sources.length; s++) {
+        Relationships source = sources[s];
         for (long key : source.reverse(user, userRelation)) {
-          int nodeObject = Postings.usersetObject(key);
           int nodeRelation = Postings.usersetRelation(key);
+          if (key == target) {
+            // A plain subject or wildcard on the key was directMatch's to judge; a userset (a
+            // reached one, or a userset subject, which directMatch already found not granting)
+            // is judged here.
+            int result = userRelation < 0 ? FALSE : onKey(s, user, userRelation, userType);
+            if (result != FALSE) {
+              return result;
+            }
+            continue;
+          }
+          if (!grow || !closureHas(nodeRelation)) {
+            continue;
+          }
+          int nodeObject = Postings.usersetObject(key);
           int nodeType = objects.type(nodeObject);
           if (!inClosure(nodeType, nodeRelation) || onPath(key) || seen.contains(key)) {
             continue; // cannot be below the key, or would be a cycle, or is reached already
@@ -485,10 +514,6 @@ final class Evaluation {
             }
           }
           seen.add(key);
-          int result = onKey(key, nodeObject, nodeRelation, nodeType);
-          if (result != FALSE) {
-            return result;
-          }
           if (tail == queue.length) {
             queue = Arrays.copyOf(queue, tail * 2);
           }
@@ -498,28 +523,38 @@ final class Evaluation {
       return FALSE;
     }
 
-    /** Whether the key itself holds the reached userset, as the full walk would read it. */
-    private int onKey(long userset, int userObject, int userRelation, int userType) {
-      for (Postings p : onKey) {
-        int i = Arrays.binarySearch(p.usersets, userset);
-        if (i < 0) {
-          continue;
-        }
-        TupleMeta meta = p.usersetMeta(i);
-        if (info.admit(userType, userRelation, false, conditionOf(meta)) == null) {
-          continue;
-        }
-        if (meta != null) {
-          if (expired(meta)) {
-            continue;
-          }
-          if (!meta.condition().isEmpty()) {
-            return UNKNOWN;
-          }
-        }
-        return TRUE;
+    /**
+     * The key's tuple naming a reached userset, in source {@code s}, read as the full walk would.
+     */
+    private int onKey(int s, int userObject, int userRelation, int userType) {
+      Postings p = onKey[s];
+      TupleMeta meta = null;
+      if (p.usersetMeta != null) {
+        int i = Arrays.binarySearch(p.usersets, Postings.userset(userObject, userRelation));
+        meta = i >= 0 ? p.usersetMeta(i) : null;
       }
-      return FALSE;
+      if (info.admit(userType, userRelation, false, conditionOf(meta)) == null) {
+        return FALSE;
+      }
+      if (meta != null) {
+        if (expired(meta)) {
+          return FALSE;
+        }
+        if (!meta.condition().isEmpty()) {
+          return UNKNOWN;
+        }
+      }
+      return TRUE;
+    }
+
+    /** A cheap first filter that needs no type lookup. */
+    private boolean closureHas(int relation) {
+      for (long k : closure) {
+        if ((int) k == relation) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private boolean inClosure(int type, int relation) {
@@ -766,6 +801,9 @@ final class Evaluation {
   }
 
   private static TupleMeta plainMeta(Relationships source, int object, int relation, int user) {
+    if (!source.hasMeta(relation)) {
+      return null; // the common case, without a postings lookup
+    }
     Postings p = source.postings(object, relation);
     if (p.plainMeta == null) {
       return null;
@@ -776,6 +814,9 @@ final class Evaluation {
 
   private static TupleMeta usersetMeta(
       Relationships source, int object, int relation, int user, int userRelation) {
+    if (!source.hasMeta(relation)) {
+      return null;
+    }
     Postings p = source.postings(object, relation);
     if (p.usersetMeta == null) {
       return null;

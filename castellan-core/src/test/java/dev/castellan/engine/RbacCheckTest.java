@@ -213,6 +213,52 @@ class RbacCheckTest {
   }
 
   @Test
+  void check_afterTheGraphBelowAPermissionChanges_seesTheChange() {
+    write("role:r15 assignee user:hank");
+    assertThat(allowed(deploy("user:hank"))).isFalse(); // remembers the graph below the key
+    // Deeper down, not on the permission's own tuples: a chain past the depth limit.
+    List<Tuple> chain = new ArrayList<>();
+    chain.add(Tuple.of("role:r8", "assignee", "group:g0#member"));
+    for (int i = 0; i < 30; i++) {
+      chain.add(Tuple.of("group:g" + i, "member", "group:g" + (i + 1) + "#member"));
+    }
+    write(chain);
+    for (Engine e : List.of(engine, fullWalk)) {
+      assertThatThrownBy(() -> e.check(deploy("user:hank")))
+          .extracting(x -> ((CastellanException) x).code())
+          .isEqualTo(ErrorCode.AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX);
+    }
+    index.write(List.of(), List.of(chain.get(0).key()));
+    assertThat(allowed(deploy("user:hank"))).isFalse();
+    assertThat(answeredFromSubject(deploy("user:hank"))).isTrue();
+    // On the permission's own tuples: a grant whose condition lacks its parameter.
+    write(
+        List.of(
+            Tuple.conditional(
+                "permission:deploy", "granted", "role:r13#assignee", "in_hours", Map.of())));
+    assertThatThrownBy(() -> engine.check(deploy("user:hank")))
+        .isInstanceOf(CastellanException.class)
+        .hasMessageContaining("hour");
+  }
+
+  @Test
+  void check_membershipGainingThenLosingACondition_isReadWithItsCurrentCondition() {
+    CheckRequest request = deploy("user:olga");
+    write("role:r1 assignee user:olga");
+    assertThat(allowed(request)).isTrue();
+    write(List.of(Tuple.conditional("role:r1", "assignee", "user:olga", "in_hours", Map.of())));
+    assertThat(allowed(request.withContext(Map.of("hour", 20)))).isFalse();
+    assertThatThrownBy(() -> engine.check(request)).isInstanceOf(CastellanException.class);
+    write("role:r1 assignee user:olga");
+    assertThat(allowed(request)).isTrue();
+    assertThat(answeredFromSubject(request)).isTrue();
+    write(List.of(Tuple.conditional("role:r1", "assignee", "user:olga", "in_hours", Map.of())));
+    index.write(List.of(), List.of(new TupleKey("role:r1", "assignee", "user:olga")));
+    assertThat(allowed(request)).isFalse();
+    assertThat(answeredFromSubject(request)).isTrue();
+  }
+
+  @Test
   void check_expiredMembershipOnThePath_nolongerGrants() {
     write(
         List.of(
