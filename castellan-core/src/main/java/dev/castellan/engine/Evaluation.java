@@ -355,8 +355,8 @@ final class Evaluation {
    * The direct part of {@code object#info} answered from the subject's side. Instead of a sub-check
    * for each userset on the key (a permission granted to hundreds of roles has hundreds), walk up
    * from the subject through the reverse index, breadth first: the usersets it is directly in, then
-   * the usersets those are in, and so on, looking each one up on the key. Its cost is the subject's
-   * memberships, whatever the key holds. Only for keys whose admitted usersets are all of
+   * the usersets those are in, and so on, until one of them is on the key. Its cost is the
+   * subject's memberships, whatever the key holds. Only for keys whose admitted usersets are all of
    * pure-direct relations ({@link RelationInfo#usersetClosure}), where membership is nothing but
    * chains of tuples; the answer is then exactly the full walk's:
    *
