@@ -71,6 +71,65 @@ final class CompiledModel {
         }
       }
     }
+    markPureDirect();
+  }
+
+  /**
+   * Finds the pure-direct relations (the greatest set of direct-only relations whose admitted
+   * usersets are all in the set, so cycles among them are fine), then, for every relation whose
+   * admitted usersets are all pure direct, the relations reachable below it.
+   */
+  private void markPureDirect() {
+    List<RelationInfo> all = new ArrayList<>();
+    for (RelationInfo[] byRelation : relations) {
+      if (byRelation != null) {
+        for (RelationInfo info : byRelation) {
+          if (info != null) {
+            all.add(info);
+            info.pureDirect = info.rewrite instanceof Node.Direct;
+          }
+        }
+      }
+    }
+    boolean changed = true;
+    while (changed) {
+      changed = false;
+      for (RelationInfo info : all) {
+        if (info.pureDirect && !usersetsPureDirect(info)) {
+          info.pureDirect = false;
+          changed = true;
+        }
+      }
+    }
+    for (RelationInfo info : all) {
+      if (!usersetsPureDirect(info)) {
+        continue;
+      }
+      java.util.TreeSet<Long> reachable = new java.util.TreeSet<>();
+      java.util.ArrayDeque<RelationInfo> queue = new java.util.ArrayDeque<>(List.of(info));
+      while (!queue.isEmpty()) {
+        for (Restriction r : queue.poll().restrictions) {
+          if (r.relation() >= 0 && reachable.add(Relationships.key(r.type(), r.relation()))) {
+            queue.add(relation(r.type(), r.relation()));
+          }
+        }
+      }
+      if (!reachable.isEmpty()) {
+        info.usersetClosure = reachable.stream().mapToLong(Long::longValue).toArray();
+      }
+    }
+  }
+
+  private boolean usersetsPureDirect(RelationInfo info) {
+    for (Restriction r : info.restrictions) {
+      if (r.relation() >= 0) {
+        RelationInfo target = relation(r.type(), r.relation());
+        if (target == null || !target.pureDirect) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   boolean isType(int type) {

@@ -27,11 +27,22 @@ public final class Engine {
   private final TupleIndex index;
 
   private final Clock clock;
+  private final int subjectSideThreshold;
 
-  private Engine(CompiledModel model, TupleIndex index, Clock clock) {
+  private Engine(CompiledModel model, TupleIndex index, Clock clock, int subjectSideThreshold) {
     this.model = model;
     this.index = index;
     this.clock = clock;
+    this.subjectSideThreshold = subjectSideThreshold;
+  }
+
+  /**
+   * This engine, trying the subject-side check on keys with at least {@code threshold} usersets:
+   * tests use 0 (always) and {@link Integer#MAX_VALUE} (never) to hold the two walks against each
+   * other.
+   */
+  Engine withSubjectSideThreshold(int threshold) {
+    return new Engine(model, index, clock, threshold);
   }
 
   /**
@@ -50,7 +61,11 @@ public final class Engine {
   public static Engine create(AuthorizationModel model, TupleIndex index, Clock clock) {
     ModelValidator.requireValid(model);
     ConditionEvaluator conditions = ConditionEvaluator.compile(model.conditions());
-    return new Engine(new CompiledModel(model, index.names(), conditions), index, clock);
+    return new Engine(
+        new CompiledModel(model, index.names(), conditions),
+        index,
+        clock,
+        Evaluation.SUBJECT_SIDE_THRESHOLD);
   }
 
   public AuthorizationModel model() {
@@ -63,6 +78,45 @@ public final class Engine {
 
   /** Decides a check. */
   public CheckResult check(CheckRequest request) {
+    return decide(
+        request,
+        (evaluation, object, type, relation) -> {
+          if (!request.explain()) {
+            return CheckResult.of(
+                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE);
+          }
+          Trace root =
+              new Trace(
+                  "check " + request.object() + "#" + request.relation() + "@" + request.user());
+          try {
+            int result = root.done(evaluation.check(object, type, relation, 0, root));
+            return CheckResult.explained(result == Evaluation.TRUE, root.toExplanation());
+          } catch (CastellanException e) {
+            root.failed();
+            throw e;
+          }
+        });
+  }
+
+  /**
+   * Runs a check (never explained) and returns how many direct parts of it the subject-side walk
+   * answered; for tests that must know that walk was taken, not only that the answers agree.
+   */
+  int subjectSideAnswers(CheckRequest request) {
+    return decide(
+        request,
+        (evaluation, object, type, relation) -> {
+          evaluation.check(object, type, relation, 0, null);
+          return evaluation.subjectSideAnswers();
+        });
+  }
+
+  @FunctionalInterface
+  private interface Decision<T> {
+    T decide(Evaluation evaluation, int object, int type, int relation);
+  }
+
+  private <T> T decide(CheckRequest request, Decision<T> decision) {
     String[] object = Refs.splitObject(request.object());
     if (object == null) {
       throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
@@ -74,20 +128,7 @@ public final class Engine {
     try {
       Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
       evaluation.subject(user);
-      int objectId = evaluation.objectId(request.object());
-      if (!request.explain()) {
-        return CheckResult.of(
-            evaluation.check(objectId, type, relation, 0, null) == Evaluation.TRUE);
-      }
-      Trace root =
-          new Trace("check " + request.object() + "#" + request.relation() + "@" + request.user());
-      try {
-        int result = root.done(evaluation.check(objectId, type, relation, 0, root));
-        return CheckResult.explained(result == Evaluation.TRUE, root.toExplanation());
-      } catch (CastellanException e) {
-        root.failed();
-        throw e;
-      }
+      return decision.decide(evaluation, evaluation.objectId(request.object()), type, relation);
     } finally {
       index.unlockRead(stamp);
     }
@@ -241,7 +282,8 @@ public final class Engine {
   private Evaluation evaluation(List<Tuple> contextualTuples, Map<String, Object> context) {
     Relationships main = index.relationships();
     if (contextualTuples.isEmpty()) {
-      return new Evaluation(model, new Relationships[] {main}, context, clock.millis());
+      return new Evaluation(
+          model, new Relationships[] {main}, context, clock.millis(), subjectSideThreshold);
     }
     if (contextualTuples.size() > MAX_CONTEXTUAL_TUPLES) {
       throw new CastellanException(
@@ -259,7 +301,8 @@ public final class Engine {
     for (Tuple tuple : contextualTuples) {
       overlay.add(tuple);
     }
-    return new Evaluation(model, new Relationships[] {main, overlay}, context, clock.millis());
+    return new Evaluation(
+        model, new Relationships[] {main, overlay}, context, clock.millis(), subjectSideThreshold);
   }
 
   private int requireType(String type, ErrorCode code) {

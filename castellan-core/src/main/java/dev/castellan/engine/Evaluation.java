@@ -27,11 +27,18 @@ final class Evaluation {
   /** OpenFGA's resolution depth limit. */
   static final int MAX_DEPTH = 25;
 
+  /** Usersets on one key from which a check answers from the subject's side; see below. */
+  static final int SUBJECT_SIDE_THRESHOLD = 8;
+
+  /** Returned by the subject-side check when only the full walk can answer exactly. */
+  private static final int UNKNOWN = -1;
+
   private final CompiledModel model;
   private final Relationships[] sources;
   private final ObjectTable objects;
   private final Map<String, Object> context;
   private final long nowMillis;
+  private final int subjectSideThreshold;
 
   private int subjectObject = -1;
   private int subjectType = -1;
@@ -41,8 +48,24 @@ final class Evaluation {
   private final long[] path = new long[MAX_DEPTH + 2];
   private int pathSize;
 
+  private int subjectSideAnswers;
+
   Evaluation(
       CompiledModel model, Relationships[] sources, Map<String, Object> context, long nowMillis) {
+    this(model, sources, context, nowMillis, SUBJECT_SIDE_THRESHOLD);
+  }
+
+  /**
+   * @param subjectSideThreshold usersets on a key from which {@link #directFromSubject} is tried;
+   *     tests set 0 (always) and {@link Integer#MAX_VALUE} (never) to compare the two walks
+   */
+  Evaluation(
+      CompiledModel model,
+      Relationships[] sources,
+      Map<String, Object> context,
+      long nowMillis,
+      int subjectSideThreshold) {
+    this.subjectSideThreshold = subjectSideThreshold;
     this.nowMillis = nowMillis;
     this.model = model;
     this.sources = sources;
@@ -64,6 +87,11 @@ final class Evaluation {
     subjectType = objects.type(object);
     subjectRelation = relation;
     subjectWildcard = relation < 0 && objects.isWildcard(object);
+  }
+
+  /** How many direct parts the subject-side walk has answered so far (for tests). */
+  int subjectSideAnswers() {
+    return subjectSideAnswers;
   }
 
   int objectId(String name) {
@@ -196,6 +224,15 @@ final class Evaluation {
   }
 
   private int direct(RelationInfo info, int object, int depth, Trace trace) {
+    if (trace == null
+        && info.usersetClosure != null
+        && usersetCount(info, object) >= subjectSideThreshold) {
+      int result = directFromSubject(info, object, depth);
+      if (result != UNKNOWN) {
+        subjectSideAnswers++;
+        return result;
+      }
+    }
     Trace t = trace == null ? null : trace.child("direct");
     boolean cycle = false;
     CastellanException error = null;
@@ -302,6 +339,242 @@ final class Evaluation {
           .done(holds ? TRUE : FALSE);
     }
     return holds;
+  }
+
+  // ---------------------------------------------------------------- subject-side direct
+
+  private int usersetCount(RelationInfo info, int object) {
+    int count = 0;
+    for (Relationships source : sources) {
+      count += source.postings(object, info.relation).usersets.length;
+    }
+    return count;
+  }
+
+  /**
+   * The direct part of {@code object#info} answered from the subject's side. Instead of a sub-check
+   * for each userset on the key (a permission granted to hundreds of roles has hundreds), walk up
+   * from the subject through the reverse index, breadth first: the usersets it is directly in, then
+   * the usersets those are in, and so on, until one of them is on the key. Its cost is the
+   * subject's memberships, whatever the key holds. Only for keys whose admitted usersets are all of
+   * pure-direct relations ({@link RelationInfo#usersetClosure}), where membership is nothing but
+   * chains of tuples; the answer is then exactly the full walk's:
+   *
+   * <ul>
+   *   <li>The full walk grants when some chain of admitted, unexpired, condition-met tuples leads
+   *       from the key to the subject without revisiting a key on the current path and within the
+   *       depth limit. Breadth first finds the shortest such chain, so it grants in exactly the
+   *       same cases.
+   *   <li>When nothing grants, the full walk may still return a cycle or fail (too deep, or a
+   *       condition missing parameters), from anywhere below the key. So this denies only when the
+   *       graph below the key has no cycle, no conditional tuple and no chain that reaches the
+   *       depth limit ({@link UsersetChains}), and the contextual tuples hold no userset.
+   * </ul>
+   *
+   * Anything else, including any conditional tuple met on the way up, returns {@link #UNKNOWN} and
+   * the full walk decides.
+   */
+  private int directFromSubject(RelationInfo info, int object, int depth) {
+    for (Relationships source : sources) {
+      Postings p = source.postings(object, info.relation);
+      if (p.isEmpty()) {
+        continue;
+      }
+      try {
+        if (directMatch(info, object, p, null)) {
+          return TRUE;
+        }
+      } catch (CastellanException e) {
+        return UNKNOWN; // the full walk records the error and still looks for a grant
+      }
+    }
+    // A userset reached k hops above the subject sits at depth + 1 + k below the key, and must be
+    // below the limit to have its own tuples read.
+    int maxHops = MAX_DEPTH - 2 - depth;
+    if (maxHops < 0) {
+      return UNKNOWN;
+    }
+    int result = new Upward(info, object).walk(maxHops);
+    if (result != FALSE) {
+      return result;
+    }
+    for (int s = 1; s < sources.length; s++) {
+      if (sources[s].hasUsersets()) {
+        return UNKNOWN; // contextual usersets change the graph below the key
+      }
+    }
+    int longest = UsersetChains.longest(model, sources[0], object, info);
+    return longest == UsersetChains.UNKNOWN || depth + longest >= MAX_DEPTH ? UNKNOWN : FALSE;
+  }
+
+  /**
+   * One breadth-first walk up from the subject towards one key. A reached userset is found on the
+   * key while its own reverse entries are read (the key is among them exactly when it holds the
+   * userset), so the key's postings are never searched.
+   */
+  private final class Upward {
+    private final RelationInfo info;
+    private final long target;
+    private final long[] closure;
+    private final Postings[] onKey;
+    private final LongSet seen = new LongSet(16);
+    private long[] queue = new long[16];
+    private int tail;
+
+    Upward(RelationInfo info, int object) {
+      this.info = info;
+      this.target = Relationships.key(object, info.relation);
+      this.closure = info.usersetClosure;
+      this.onKey = new Postings[sources.length];
+      for (int s = 0; s < sources.length; s++) {
+        onKey[s] = sources[s].postings(object, info.relation);
+      }
+    }
+
+    /**
+     * TRUE when the key holds a userset the subject reaches in at most {@code maxHops} hops above
+     * the usersets naming it, UNKNOWN, or FALSE.
+     */
+    int walk(int maxHops) {
+      int result = seeds();
+      int head = 0;
+      for (int hops = 0; result == FALSE && head < tail; hops++) {
+        int levelEnd = tail;
+        boolean grow = hops < maxHops;
+        for (; result == FALSE && head < levelEnd; head++) {
+          long node = queue[head];
+          int nodeObject = Postings.usersetObject(node);
+          int nodeRelation = Postings.usersetRelation(node);
+          result = edgesTo(nodeObject, nodeRelation, objects.type(nodeObject), false, grow);
+        }
+      }
+      return result;
+    }
+
+    /** Usersets holding the subject itself, or its type's wildcard: what directMatch reads. */
+    private int seeds() {
+      if (subjectRelation >= 0) {
+        return subjectObject < 0
+            ? FALSE
+            : edgesTo(subjectObject, subjectRelation, subjectType, false, true);
+      }
+      if (!subjectWildcard && subjectObject >= 0) {
+        int result = edgesTo(subjectObject, Relationships.NO_RELATION, subjectType, false, true);
+        if (result != FALSE) {
+          return result;
+        }
+      }
+      int wildcard = objects.wildcard(subjectType);
+      return wildcard < 0
+          ? FALSE
+          : edgesTo(wildcard, Relationships.NO_RELATION, subjectType, true, true);
+    }
+
+    /**
+     * Follows every tuple naming {@code user} (a userset when {@code userRelation >= 0}): the key
+     * itself decides; other usersets that can be below the key are queued when {@code grow}.
+     */
+    private int edgesTo(int user, int userRelation, int userType, boolean wildcard, boolean grow) {
+      for (int s = 0; s < sources.length; s++) {
+        Relationships source = sources[s];
+        for (long key : source.reverse(user, userRelation)) {
+          int nodeRelation = Postings.usersetRelation(key);
+          if (key == target) {
+            // A plain subject or wildcard on the key was directMatch's to judge; a userset (a
+            // reached one, or a userset subject, which directMatch already found not granting)
+            // is judged here.
+            int result = userRelation < 0 ? FALSE : onKey(s, user, userRelation, userType);
+            if (result != FALSE) {
+              return result;
+            }
+            continue;
+          }
+          if (!grow || !closureHas(nodeRelation)) {
+            continue;
+          }
+          int nodeObject = Postings.usersetObject(key);
+          int nodeType = objects.type(nodeObject);
+          if (!inClosure(nodeType, nodeRelation) || onPath(key) || seen.contains(key)) {
+            continue; // cannot be below the key, or would be a cycle, or is reached already
+          }
+          TupleMeta meta =
+              userRelation >= 0
+                  ? usersetMeta(source, nodeObject, nodeRelation, user, userRelation)
+                  : plainMeta(source, nodeObject, nodeRelation, user);
+          RelationInfo node = model.relation(nodeType, nodeRelation);
+          if (node.admit(userType, userRelation, wildcard, conditionOf(meta)) == null) {
+            continue;
+          }
+          if (meta != null) {
+            if (expired(meta)) {
+              continue;
+            }
+            if (!meta.condition().isEmpty()) {
+              return UNKNOWN;
+            }
+          }
+          seen.add(key);
+          if (tail == queue.length) {
+            queue = Arrays.copyOf(queue, tail * 2);
+          }
+          queue[tail++] = key;
+        }
+      }
+      return FALSE;
+    }
+
+    /**
+     * The key's tuple naming a reached userset, in source {@code s}, read as the full walk would.
+     */
+    private int onKey(int s, int userObject, int userRelation, int userType) {
+      Postings p = onKey[s];
+      TupleMeta meta = null;
+      if (p.usersetMeta != null) {
+        int i = Arrays.binarySearch(p.usersets, Postings.userset(userObject, userRelation));
+        meta = i >= 0 ? p.usersetMeta(i) : null;
+      }
+      if (info.admit(userType, userRelation, false, conditionOf(meta)) == null) {
+        return FALSE;
+      }
+      if (meta != null) {
+        if (expired(meta)) {
+          return FALSE;
+        }
+        if (!meta.condition().isEmpty()) {
+          return UNKNOWN;
+        }
+      }
+      return TRUE;
+    }
+
+    /** A cheap first filter that needs no type lookup. */
+    private boolean closureHas(int relation) {
+      for (long k : closure) {
+        if ((int) k == relation) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private boolean inClosure(int type, int relation) {
+      long key = Relationships.key(type, relation);
+      for (long k : closure) {
+        if (k == key) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  private boolean onPath(long key) {
+    for (int i = 0; i < pathSize; i++) {
+      if (path[i] == key) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private int tupleToUserset(
@@ -528,6 +801,9 @@ final class Evaluation {
   }
 
   private static TupleMeta plainMeta(Relationships source, int object, int relation, int user) {
+    if (!source.hasMeta(relation)) {
+      return null; // the common case, without a postings lookup
+    }
     Postings p = source.postings(object, relation);
     if (p.plainMeta == null) {
       return null;
@@ -538,6 +814,9 @@ final class Evaluation {
 
   private static TupleMeta usersetMeta(
       Relationships source, int object, int relation, int user, int userRelation) {
+    if (!source.hasMeta(relation)) {
+      return null;
+    }
     Postings p = source.postings(object, relation);
     if (p.usersetMeta == null) {
       return null;

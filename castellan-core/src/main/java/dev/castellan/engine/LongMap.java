@@ -20,7 +20,7 @@ final class LongMap<V> {
   }
 
   LongMap(int expected) {
-    int capacity = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+    int capacity = Integer.highestOneBit(Math.max(4, expected * 2 - 1)) << 1;
     keys = new long[capacity];
     Arrays.fill(keys, EMPTY);
     values = new Object[capacity];

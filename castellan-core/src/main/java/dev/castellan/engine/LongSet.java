@@ -5,10 +5,16 @@ import java.util.Arrays;
 /** A minimal open-addressing set of longs for per-request bookkeeping. */
 final class LongSet {
   private static final long EMPTY = Long.MIN_VALUE;
-  private long[] slots = new long[64];
+  private long[] slots;
   private int size;
 
   LongSet() {
+    this(64);
+  }
+
+  /** A set starting with {@code capacity} slots (rounded up to a power of two), half usable. */
+  LongSet(int capacity) {
+    slots = new long[Integer.highestOneBit(Math.max(4, capacity - 1)) << 1];
     Arrays.fill(slots, EMPTY);
   }
 

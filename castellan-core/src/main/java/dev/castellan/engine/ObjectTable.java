@@ -15,23 +15,27 @@ final class ObjectTable {
   private final ObjectTable parent;
   private final int base;
   private final HashMap<String, Integer> ids = new HashMap<>();
-  private String[] names = new String[64];
-  private int[] types = new int[64];
-  private int[] wildcardByType = new int[16];
+  private String[] names;
+  private int[] types;
+  private int[] wildcardByType;
   private int size;
 
   ObjectTable() {
-    this(null, 0);
+    this(null, 0, 64);
   }
 
-  private ObjectTable(ObjectTable parent, int base) {
+  private ObjectTable(ObjectTable parent, int base, int capacity) {
     this.parent = parent;
     this.base = base;
+    this.names = new String[capacity];
+    this.types = new int[capacity];
+    this.wildcardByType = new int[capacity < 16 ? 0 : 16];
     Arrays.fill(wildcardByType, -1);
   }
 
+  /** A table over this one for a request's contextual tuples: small, as they are few. */
   ObjectTable child() {
-    return new ObjectTable(this, LOCAL_BASE);
+    return new ObjectTable(this, LOCAL_BASE, 4);
   }
 
   /** The id of the object named {@code name}, or -1. */

@@ -18,6 +18,14 @@ final class Postings {
   final long[] usersets;
   final TupleMeta[] usersetMeta; // null when no userset tuple is conditional
 
+  /**
+   * What {@link UsersetChains} learnt about the userset graph below this key, or null. The one
+   * mutable field: a cache that concurrent readers may each fill, always with the same value for
+   * the same index revision, so the race is benign. Plain-tuple changes carry it over (they do not
+   * change the userset graph); userset changes drop it.
+   */
+  volatile UsersetChains.Summary chains;
+
   private Postings(int[] plain, TupleMeta[] plainMeta, long[] usersets, TupleMeta[] usersetMeta) {
     this.plain = plain;
     this.plainMeta = plainMeta;
@@ -63,12 +71,12 @@ final class Postings {
       }
       TupleMeta[] metas = plainMeta == null ? new TupleMeta[plain.length] : plainMeta.clone();
       metas[i] = meta;
-      return new Postings(plain, compact(metas), usersets, usersetMeta);
+      return keepingChains(new Postings(plain, compact(metas), usersets, usersetMeta));
     }
     int at = -i - 1;
     int[] grown = insert(plain, at, object);
     TupleMeta[] metas = insertMeta(plainMeta, plain.length, at, meta);
-    return new Postings(grown, metas, usersets, usersetMeta);
+    return keepingChains(new Postings(grown, metas, usersets, usersetMeta));
   }
 
   Postings withoutPlain(int object) {
@@ -76,7 +84,13 @@ final class Postings {
     if (i < 0) {
       return this;
     }
-    return new Postings(remove(plain, i), compact(removeMeta(plainMeta, i)), usersets, usersetMeta);
+    return keepingChains(
+        new Postings(remove(plain, i), compact(removeMeta(plainMeta, i)), usersets, usersetMeta));
+  }
+
+  private Postings keepingChains(Postings next) {
+    next.chains = chains;
+    return next;
   }
 
   Postings withUserset(long packed, TupleMeta meta) {

@@ -33,6 +33,9 @@ final class Refs {
     }
     for (int i = 0; i < object.length(); i++) {
       char c = object.charAt(i);
+      if (c > ' ' && c < 0x7F) {
+        continue; // printable ASCII, nearly every character: skip the Unicode tables
+      }
       if (Character.isWhitespace(c) || Character.isISOControl(c)) {
         return null;
       }

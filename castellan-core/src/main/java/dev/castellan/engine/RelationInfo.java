@@ -12,6 +12,21 @@ final class RelationInfo {
   /** True when a directly assigned tuple grants the relation only after a full check. */
   final boolean directNeedsCheck;
 
+  /**
+   * True when the rewrite is only the direct type restriction and every userset it admits is of a
+   * pure-direct relation too: membership is then nothing but chains of tuples. Set once by {@link
+   * CompiledModel} before the model is published.
+   */
+  boolean pureDirect;
+
+  /**
+   * When every userset this relation admits is of a pure-direct relation: the packed {@code (type,
+   * relation)} of every relation reachable through admitted usersets, transitively (so every
+   * relation a userset below this one can have). Null otherwise, or when no userset is admitted.
+   * Lets a check answer from the subject's side; see {@code Evaluation.directFromSubject}.
+   */
+  long[] usersetClosure;
+
   RelationInfo(
       int type,
       int relation,

@@ -22,6 +22,20 @@ final class Relationships {
   final LongMap<long[]> reverse;
 
   private int tupleCount;
+  private int usersetTuples;
+
+  /**
+   * Bumped by every change to a userset tuple (added, removed, condition or expiry replaced), so
+   * that facts derived from the userset graph (see {@link UsersetChains}) know when they are stale.
+   * Changes to plain tuples leave it alone: they are most writes, and the graph does not see them.
+   */
+  private long usersetVersion;
+
+  /**
+   * Per relation id: how many tuples carry a condition or an expiry. Walks that meet a tuple by its
+   * reverse entry skip looking up its meta where the relation has none, which is nearly always.
+   */
+  private int[] metaTuples = new int[16];
 
   Relationships(Names names, ObjectTable objects, int expectedKeys) {
     this.names = names;
@@ -52,6 +66,47 @@ final class Relationships {
     return tupleCount;
   }
 
+  long usersetVersion() {
+    return usersetVersion;
+  }
+
+  boolean hasUsersets() {
+    return usersetTuples > 0;
+  }
+
+  /** Whether any tuple of {@code relation} (on any object) has a condition or an expiry. */
+  boolean hasMeta(int relation) {
+    return relation < metaTuples.length && metaTuples[relation] > 0;
+  }
+
+  private void countMeta(int relation, TupleMeta before, TupleMeta after) {
+    int change = (after == null ? 0 : 1) - (before == null ? 0 : 1);
+    if (change == 0) {
+      return;
+    }
+    if (relation >= metaTuples.length) {
+      metaTuples =
+          java.util.Arrays.copyOf(metaTuples, Math.max(relation + 1, metaTuples.length * 2));
+    }
+    metaTuples[relation] += change;
+  }
+
+  private static TupleMeta plainMeta(Postings p, int user) {
+    if (p.plainMeta == null) {
+      return null;
+    }
+    int i = java.util.Arrays.binarySearch(p.plain, user);
+    return i >= 0 ? p.plainMeta(i) : null;
+  }
+
+  private static TupleMeta usersetMeta(Postings p, long userset) {
+    if (p.usersetMeta == null) {
+      return null;
+    }
+    int i = java.util.Arrays.binarySearch(p.usersets, userset);
+    return i >= 0 ? p.usersetMeta(i) : null;
+  }
+
   /** Adds or replaces one tuple; returns true when it was not present before. */
   boolean add(Tuple tuple) {
     TupleKey k = tuple.key();
@@ -71,19 +126,30 @@ final class Relationships {
     }
     Postings after;
     long subject;
+    TupleMeta replaced;
     if (user.isUserset()) {
       int userRelation = names.intern(user.relation());
       subject = subjectCode(userObject, userRelation);
-      after = before.withUserset(Postings.userset(userObject, userRelation), meta);
+      long userset = Postings.userset(userObject, userRelation);
+      replaced = usersetMeta(before, userset);
+      after = before.withUserset(userset, meta);
     } else {
       subject = subjectCode(userObject, NO_RELATION);
+      replaced = plainMeta(before, userObject);
       after = before.withPlain(userObject, meta);
     }
     if (after == before) {
       return false;
     }
     forward.put(key, after);
+    countMeta(relation, replaced, meta);
     boolean added = after.size() > before.size();
+    if (user.isUserset()) {
+      usersetVersion++;
+      if (added) {
+        usersetTuples++;
+      }
+    }
     if (added) {
       tupleCount++;
       long[] keys = reverse.get(subject);
@@ -117,24 +183,33 @@ final class Relationships {
     }
     Postings after;
     long subject;
+    TupleMeta removed;
     if (user.isUserset()) {
       int userRelation = names.find(user.relation());
       if (userRelation < 0) {
         return false;
       }
       subject = subjectCode(userObject, userRelation);
-      after = before.withoutUserset(Postings.userset(userObject, userRelation));
+      long userset = Postings.userset(userObject, userRelation);
+      removed = usersetMeta(before, userset);
+      after = before.withoutUserset(userset);
     } else {
       subject = subjectCode(userObject, NO_RELATION);
+      removed = plainMeta(before, userObject);
       after = before.withoutPlain(userObject);
     }
     if (after == before) {
       return false;
     }
+    countMeta(relation, removed, null);
     forward.put(key, after.isEmpty() ? null : after);
     long[] keys = reverse.get(subject);
     if (keys != null) {
       reverse.put(subject, without(keys, key));
+    }
+    if (user.isUserset()) {
+      usersetVersion++;
+      usersetTuples--;
     }
     tupleCount--;
     return true;

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Random models and tuple sets, checked for properties that must hold whatever the model:
  * list-objects is exactly the set of objects that pass check; list-users agrees with check; expand,
- * evaluated recursively, agrees with check; and contextual tuples answer as written ones do. Tuple
- * sets are acyclic (parents and nested groups point to lower indexes), where all four are exact.
+ * evaluated recursively, agrees with check; contextual tuples answer as written ones do; and the
+ * subject-side walk, tried on every key it applies to, answers as the full walk does. Tuple sets
+ * are acyclic (parents and nested groups point to lower indexes), where all of these are exact.
  */
 class EnginePropertyTest {
   private static final int TRIALS = 300;
@@ -68,6 +69,8 @@ class EnginePropertyTest {
           .add(tuple);
     }
     partial.write(written);
+    Engine subjectSide = engine.withSubjectSideThreshold(0);
+    Engine twinSubjectSide = twin.withSubjectSideThreshold(0);
 
     List<String> users = new ArrayList<>();
     for (int u = 0; u < USERS; u++) {
@@ -93,6 +96,17 @@ class EnginePropertyTest {
                     .allowed();
             assertThat(viaContext)
                 .as("contextual == written: %s#%s@%s\n%s", object, relation, user, where)
+                .isEqualTo(checked);
+            assertThat(subjectSide.check(CheckRequest.of(object, relation, user)).allowed())
+                .as("subject side == full walk: %s#%s@%s\n%s", object, relation, user, where)
+                .isEqualTo(checked);
+            assertThat(
+                    twinSubjectSide
+                        .check(
+                            CheckRequest.of(object, relation, user)
+                                .withContextualTuples(contextual))
+                        .allowed())
+                .as("subject side, contextual: %s#%s@%s\n%s", object, relation, user, where)
                 .isEqualTo(checked);
             if (!user.endsWith("*")) {
               boolean expanded = expandContains(engine, object, relation, user, new HashSet<>());

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.TestFactory;
  * Runs OpenFGA's own server test suite ({@code consolidated_1_1_tests.yaml}) against the engine,
  * the way OpenFGA runs it: stages of a test share one store; lists compare as sets; every listed
  * object or user must also pass check; and each single-stage test runs a second time with its
- * tuples sent as contextual tuples instead of written.
+ * tuples sent as contextual tuples instead of written. Every test runs once more with the
+ * subject-side check tried on every key it applies to (it normally waits for keys with many
+ * usersets), so that OpenFGA's cases judge it too.
  */
 class OpenFgaConformanceTest {
 
@@ -39,19 +41,30 @@ class OpenFgaConformanceTest {
     List<DynamicTest> tests = new ArrayList<>();
     for (JsonNode test : root.get("tests")) {
       String name = test.get("name").asText();
-      tests.add(DynamicTest.dynamicTest(name, () -> runAndCompare(name, test, false)));
+      tests.add(
+          DynamicTest.dynamicTest(
+              name, () -> runAndCompare(name, test, false, Evaluation.SUBJECT_SIDE_THRESHOLD)));
+      tests.add(
+          DynamicTest.dynamicTest(
+              name + " [subject side]", () -> runAndCompare(name, test, false, 0)));
       if (test.get("stages").size() == 1) {
         tests.add(
             DynamicTest.dynamicTest(
-                name + " [contextual tuples]", () -> runAndCompare(name, test, true)));
+                name + " [contextual tuples]",
+                () -> runAndCompare(name, test, true, Evaluation.SUBJECT_SIDE_THRESHOLD)));
+        tests.add(
+            DynamicTest.dynamicTest(
+                name + " [contextual tuples, subject side]",
+                () -> runAndCompare(name, test, true, 0)));
       }
     }
     assertThat(tests).hasSizeGreaterThan(137);
     return tests.stream();
   }
 
-  private static void runAndCompare(String name, JsonNode test, boolean contextual) {
-    List<String> failures = run(test, contextual);
+  private static void runAndCompare(
+      String name, JsonNode test, boolean contextual, int subjectSideThreshold) {
+    List<String> failures = run(test, contextual, subjectSideThreshold);
     String known = KNOWN_DIFFERENCES.get(name);
     if (known == null) {
       assertThat(failures).as("conformance failures of " + name).isEmpty();
@@ -60,13 +73,15 @@ class OpenFgaConformanceTest {
     }
   }
 
-  static List<String> run(JsonNode test, boolean contextual) {
+  static List<String> run(JsonNode test, boolean contextual, int subjectSideThreshold) {
     List<String> failures = new ArrayList<>();
     TupleIndex index = TupleIndex.create();
     int stageNumber = 0;
     for (JsonNode stage : test.get("stages")) {
       stageNumber++;
-      Engine engine = Engine.create(ModelDsl.parse(stage.get("model").asText()), index);
+      Engine engine =
+          Engine.create(ModelDsl.parse(stage.get("model").asText()), index)
+              .withSubjectSideThreshold(subjectSideThreshold);
       List<Tuple> stageTuples = tuples(stage.get("tuples"));
       List<Tuple> asContext = List.of();
       if (contextual) {
