@@ -11,6 +11,8 @@ import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.metrics.Readiness;
+import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.Store;
 import io.javalin.Javalin;
@@ -24,8 +26,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The Castellan HTTP server: OpenFGA's API over a {@link Store}, every endpoint but health behind
- * credentials. Start with {@link #start(Options, Store)}, stop with {@link #close()}.
+ * The Castellan HTTP server: OpenFGA's API over a {@link Store}, every endpoint but health (and
+ * {@code /metrics} when made public) behind credentials. Start with {@link #start(Options, Store)},
+ * stop with {@link #close()}.
  */
 public final class CastellanServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CastellanServer.class);
@@ -36,6 +39,8 @@ public final class CastellanServer implements AutoCloseable {
    * @param port TCP port; 0 picks a free one
    * @param bootstrapToken the admin credential to accept; empty: generate one and print it
    * @param consistencyTimeout how long a request waits for its consistency token's revision
+   * @param metricsPublic serve {@code /metrics} without credentials (for a Prometheus scraper);
+   *     otherwise it needs a global admin
    */
   public record Options(
       String host,
@@ -44,7 +49,8 @@ public final class CastellanServer implements AutoCloseable {
       Limits limits,
       IndexFeed.Options feed,
       Duration consistencyTimeout,
-      JwtSettings jwt) {
+      JwtSettings jwt,
+      boolean metricsPublic) {
 
     public static Options defaults() {
       return new Options(
@@ -54,27 +60,36 @@ public final class CastellanServer implements AutoCloseable {
           Limits.DEFAULT,
           IndexFeed.Options.DEFAULT,
           Duration.ofSeconds(5),
-          null);
+          null,
+          false);
     }
 
     public Options withJwt(JwtSettings value) {
-      return new Options(host, port, bootstrapToken, limits, feed, consistencyTimeout, value);
+      return new Options(
+          host, port, bootstrapToken, limits, feed, consistencyTimeout, value, metricsPublic);
     }
 
     public Options withPort(int value) {
-      return new Options(host, value, bootstrapToken, limits, feed, consistencyTimeout, jwt);
+      return new Options(
+          host, value, bootstrapToken, limits, feed, consistencyTimeout, jwt, metricsPublic);
     }
 
     public Options withHost(String value) {
-      return new Options(value, port, bootstrapToken, limits, feed, consistencyTimeout, jwt);
+      return new Options(
+          value, port, bootstrapToken, limits, feed, consistencyTimeout, jwt, metricsPublic);
     }
 
     public Options withLimits(Limits value) {
-      return new Options(host, port, bootstrapToken, value, feed, consistencyTimeout, jwt);
+      return new Options(
+          host, port, bootstrapToken, value, feed, consistencyTimeout, jwt, metricsPublic);
     }
 
     public Options withBootstrapToken(String value) {
-      return new Options(host, port, value, limits, feed, consistencyTimeout, jwt);
+      return new Options(host, port, value, limits, feed, consistencyTimeout, jwt, metricsPublic);
+    }
+
+    public Options withMetricsPublic(boolean value) {
+      return new Options(host, port, bootstrapToken, limits, feed, consistencyTimeout, jwt, value);
     }
   }
 
@@ -84,10 +99,17 @@ public final class CastellanServer implements AutoCloseable {
   private final String generatedToken;
 
   private final String systemStoreId;
+  private final ServerMetrics metrics;
 
   private CastellanServer(
-      Javalin app, StoreRuntime runtime, Store store, String generatedToken, String systemStoreId) {
+      Javalin app,
+      StoreRuntime runtime,
+      Store store,
+      String generatedToken,
+      String systemStoreId,
+      ServerMetrics metrics) {
     this.systemStoreId = systemStoreId;
+    this.metrics = metrics;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -110,10 +132,13 @@ public final class CastellanServer implements AutoCloseable {
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access);
+    ServerMetrics metrics = ServerMetrics.create(runtime);
+    Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));
     OpenFgaApi api =
         new OpenFgaApi(
             runtime,
             options.limits(),
+            metrics,
             new OpenFgaApi.StoreHooks() {
               @Override
               public boolean visible(Context ctx, dev.castellan.store.StoreInfo info) {
@@ -135,10 +160,16 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
-              config.routes.before(ctx -> before(ctx, authentication, authorization));
+              config.routes.before(
+                  ctx ->
+                      before(ctx, authentication, authorization, metrics, options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));
+              config.requestLogger.http(metrics.requestLogger(config.unsafe));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
-              config.routes.get("/readyz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
+              config.routes.get("/readyz", ctx -> ready(ctx, readiness));
+              config.routes.get(
+                  "/metrics",
+                  ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
               api.register(config.routes);
               admin.register(config.routes);
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
@@ -169,10 +200,20 @@ public final class CastellanServer implements AutoCloseable {
                               + options.limits().maxRequestBytes()
                               + " bytes"));
             });
-    preload(runtime, store);
+    // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
+    // during a long load; start returns once every store is loaded, as before.
     app.start();
+    try {
+      preload(runtime, store);
+    } catch (RuntimeException e) {
+      app.stop();
+      metrics.close();
+      runtime.close();
+      throw e;
+    }
+    readiness.loaded();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
-    return new CastellanServer(app, runtime, store, generated, access.systemStoreId());
+    return new CastellanServer(app, runtime, store, generated, access.systemStoreId(), metrics);
   }
 
   /** Loads every store into memory before serving, so the first request is as fast as the rest. */
@@ -180,8 +221,21 @@ public final class CastellanServer implements AutoCloseable {
     store.allStores().forEach(info -> runtime.feed(info.id()));
   }
 
+  private static void ready(Context ctx, Readiness readiness) {
+    Readiness.Status status = readiness.check();
+    if (status.ready()) {
+      ctx.json(java.util.Map.of("status", "SERVING"));
+    } else {
+      ctx.status(503).json(java.util.Map.of("status", "NOT_SERVING", "reason", status.reason()));
+    }
+  }
+
   private static void before(
-      Context ctx, Authentication authentication, Authorization authorization) {
+      Context ctx,
+      Authentication authentication,
+      Authorization authorization,
+      ServerMetrics metrics,
+      boolean metricsPublic) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
@@ -189,10 +243,18 @@ public final class CastellanServer implements AutoCloseable {
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String path = ctx.path();
-    if (path.equals("/healthz") || path.equals("/readyz")) {
+    if (path.equals("/healthz")
+        || path.equals("/readyz")
+        || (metricsPublic && path.equals("/metrics"))) {
       return;
     }
-    Principal principal = authentication.authenticate(ctx.header("Authorization"));
+    Principal principal;
+    try {
+      principal = authentication.authenticate(ctx.header("Authorization"));
+    } catch (CastellanException e) {
+      metrics.authenticationFailure(ctx.header("Authorization"));
+      throw e;
+    }
     ctx.attribute("principal", principal);
     authorization.authorize(ctx, principal);
   }
@@ -219,10 +281,19 @@ public final class CastellanServer implements AutoCloseable {
     return runtime;
   }
 
+  /**
+   * This server's metrics, served at {@code /metrics}; other parts register their gauges here (e.g.
+   * the audit queue's depth).
+   */
+  public ServerMetrics metrics() {
+    return metrics;
+  }
+
   @Override
   public void close() {
     app.stop();
     runtime.close();
+    metrics.close();
     store.close();
   }
 }
