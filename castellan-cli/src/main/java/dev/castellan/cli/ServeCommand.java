@@ -4,6 +4,7 @@ import dev.castellan.server.CastellanServer;
 import dev.castellan.server.Demo;
 import dev.castellan.server.Limits;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.io.PrintWriter;
@@ -79,13 +80,32 @@ final class ServeCommand implements Callable<Integer> {
   String groupClaims;
 
   @Option(
+      names = "--metrics-public",
+      description =
+          "serve /metrics without credentials, for a Prometheus scraper (or"
+              + " $CASTELLAN_METRICS_PUBLIC=true; default: a global admin's credentials)")
+  Boolean metricsPublic;
+
+  @Option(
+      names = "--log-format",
+      paramLabel = "text|json",
+      description =
+          "log lines as text (default) or one JSON object each (or $CASTELLAN_LOG_FORMAT)")
+  String logFormat;
+
+  @Option(
+      names = "--access-log",
+      description = "log one line per request (or $CASTELLAN_ACCESS_LOG=true)")
+  Boolean accessLog;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
-              + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims."
-              + " Flags win over environment"
-              + " variables, which win over the file.")
+              + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
+              + " metrics.public, log.format, log.access (nested or dotted). Flags win over"
+              + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
@@ -104,13 +124,23 @@ final class ServeCommand implements Callable<Integer> {
           "demo",
           "rbac_file",
           "role_claims",
-          "group_claims");
+          "group_claims",
+          "metrics.public",
+          "log.format",
+          "log.access");
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     long started = System.nanoTime();
     config = readConfig();
+    new LogSettings(
+            LogSettings.Format.parse(
+                setting(logFormat, "CASTELLAN_LOG_FORMAT", "log.format", "text")),
+            bool(
+                setting(flag(accessLog), "CASTELLAN_ACCESS_LOG", "log.access", "false"),
+                "log.access"))
+        .apply();
     if (storeOptions.data == null && config.containsKey("data")) {
       storeOptions.data = java.nio.file.Path.of(config.get("data"));
     }
@@ -149,6 +179,11 @@ final class ServeCommand implements Callable<Integer> {
             new dev.castellan.server.rbac.ClaimRoles(
                 names(setting(roleClaims, "CASTELLAN_ROLE_CLAIMS", "role_claims", "role,roles")),
                 names(setting(groupClaims, "CASTELLAN_GROUP_CLAIMS", "group_claims", "groups"))));
+    options =
+        options.withMetricsPublic(
+            bool(
+                setting(flag(metricsPublic), "CASTELLAN_METRICS_PUBLIC", "metrics.public", "false"),
+                "metrics.public"));
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store);
     AutoCloseable listener =
@@ -208,6 +243,20 @@ final class ServeCommand implements Callable<Integer> {
         .toList();
   }
 
+  private static String flag(Boolean value) {
+    return value == null ? null : value.toString();
+  }
+
+  /** A yes/no setting; anything but true or false stops startup rather than guessing. */
+  private static boolean bool(String value, String name) {
+    return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default ->
+          throw new IllegalArgumentException(name + " must be true or false, was '" + value + "'");
+    };
+  }
+
   /** A setting: the flag, else the environment variable, else the config file, else the default. */
   private String setting(String flag, String env, String key, String fallback) {
     if (flag != null) {
@@ -235,8 +284,7 @@ final class ServeCommand implements Callable<Integer> {
     if (!root.isObject()) {
       throw new IllegalArgumentException(configFile + ": expected a mapping of settings");
     }
-    for (var it = root.fields(); it.hasNext(); ) {
-      var entry = it.next();
+    for (var entry : flatten("", root).entrySet()) {
       if (!CONFIG_KEYS.contains(entry.getKey())) {
         throw new IllegalArgumentException(
             configFile
@@ -252,6 +300,23 @@ final class ServeCommand implements Callable<Integer> {
       values.put(entry.getKey(), entry.getValue().asText());
     }
     return values;
+  }
+
+  /** {@code log: {format: json}} and {@code log.format: json} both become {@code log.format}. */
+  private static java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> flatten(
+      String prefix, com.fasterxml.jackson.databind.JsonNode node) {
+    java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> out =
+        new java.util.LinkedHashMap<>();
+    for (var it = node.fields(); it.hasNext(); ) {
+      var entry = it.next();
+      String key = prefix + entry.getKey();
+      if (entry.getValue().isObject()) {
+        out.putAll(flatten(key + ".", entry.getValue()));
+      } else {
+        out.put(key, entry.getValue());
+      }
+    }
+    return out;
   }
 
   private JwtSettings jwtSettings() {

@@ -89,6 +89,9 @@ final class ServerProcess implements AutoCloseable {
       throw new IllegalStateException("castellan serve did not start:\n" + seen);
     }
     ServerProcess server = new ServerProcess(process, found);
+    synchronized (server.output) {
+      server.output.append(seen); // what it logged while starting
+    }
     // Keep draining the output so the process never blocks on a full pipe.
     Thread.ofVirtual()
         .start(
@@ -127,6 +130,10 @@ final class ServerProcess implements AutoCloseable {
     JsonNode body =
         response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());
     return new Response(response.statusCode(), body);
+  }
+
+  int port() {
+    return port;
   }
 
   private URI uri(String path) {

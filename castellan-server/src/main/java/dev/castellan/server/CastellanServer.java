@@ -14,6 +14,8 @@ import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.metrics.Readiness;
+import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
@@ -32,8 +34,9 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The Castellan HTTP server: OpenFGA's API over a {@link Store}, every endpoint but health behind
- * credentials. Start with {@link #start(Options, Store)}, stop with {@link #close()}.
+ * The Castellan HTTP server: OpenFGA's API over a {@link Store}, every endpoint but health (and
+ * {@code /metrics} when made public) behind credentials. Start with {@link #start(Options, Store)},
+ * stop with {@link #close()}.
  */
 public final class CastellanServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CastellanServer.class);
@@ -44,6 +47,8 @@ public final class CastellanServer implements AutoCloseable {
    * @param port TCP port; 0 picks a free one
    * @param bootstrapToken the admin credential to accept; empty: generate one and print it
    * @param consistencyTimeout how long a request waits for its consistency token's revision
+   * @param metricsPublic serve {@code /metrics} without credentials (for a Prometheus scraper);
+   *     otherwise it needs a global admin
    */
   public record Options(
       String host,
@@ -56,7 +61,8 @@ public final class CastellanServer implements AutoCloseable {
       Path rbacFile,
       Duration rbacReloadInterval,
       ClaimRoles claimRoles,
-      AuditLog audit) {
+      AuditLog audit,
+      boolean metricsPublic) {
 
     public static Options defaults() {
       return new Options(
@@ -70,7 +76,8 @@ public final class CastellanServer implements AutoCloseable {
           null,
           PolicyWatcher.DEFAULT_INTERVAL,
           ClaimRoles.DEFAULT,
-          AuditLog.NONE);
+          AuditLog.NONE,
+          false);
     }
 
     public Options withJwt(JwtSettings value) {
@@ -85,7 +92,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     public Options withPort(int value) {
@@ -100,7 +108,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     public Options withHost(String value) {
@@ -115,7 +124,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     public Options withLimits(Limits value) {
@@ -130,7 +140,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     public Options withBootstrapToken(String value) {
@@ -145,7 +156,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     /** The RBAC policy file ({@code rbac.yaml}) to load at start and watch; null: none. */
@@ -161,7 +173,8 @@ public final class CastellanServer implements AutoCloseable {
           value,
           rbacReloadInterval,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     public Options withRbacReloadInterval(Duration value) {
@@ -176,7 +189,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           value,
           claimRoles,
-          audit);
+          audit,
+          metricsPublic);
     }
 
     /** Which token claims carry roles and groups. */
@@ -192,7 +206,25 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           value,
-          audit);
+          audit,
+          metricsPublic);
+    }
+
+    /** Serve {@code /metrics} without credentials (for a Prometheus scraper). */
+    public Options withMetricsPublic(boolean value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          feed,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit,
+          value);
     }
 
     public Options withAudit(AuditLog value) {
@@ -207,7 +239,8 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          value);
+          value,
+          metricsPublic);
     }
   }
 
@@ -219,6 +252,7 @@ public final class CastellanServer implements AutoCloseable {
   private final String systemStoreId;
   private final Rbac rbac;
   private final PolicyWatcher policyWatcher;
+  private final ServerMetrics metrics;
 
   private CastellanServer(
       Javalin app,
@@ -227,10 +261,12 @@ public final class CastellanServer implements AutoCloseable {
       String generatedToken,
       String systemStoreId,
       Rbac rbac,
-      PolicyWatcher policyWatcher) {
+      PolicyWatcher policyWatcher,
+      ServerMetrics metrics) {
     this.systemStoreId = systemStoreId;
     this.rbac = rbac;
     this.policyWatcher = policyWatcher;
+    this.metrics = metrics;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -253,10 +289,13 @@ public final class CastellanServer implements AutoCloseable {
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access);
+    ServerMetrics metrics = ServerMetrics.create(runtime);
+    Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));
     OpenFgaApi api =
         new OpenFgaApi(
             runtime,
             options.limits(),
+            metrics,
             new OpenFgaApi.StoreHooks() {
               @Override
               public boolean visible(Context ctx, dev.castellan.store.StoreInfo info) {
@@ -297,10 +336,16 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
-              config.routes.before(ctx -> before(ctx, authentication, authorization));
+              config.routes.before(
+                  ctx ->
+                      before(ctx, authentication, authorization, metrics, options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));
+              config.requestLogger.http(metrics.requestLogger(config.unsafe));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
-              config.routes.get("/readyz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
+              config.routes.get("/readyz", ctx -> ready(ctx, readiness));
+              config.routes.get(
+                  "/metrics",
+                  ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
               api.register(config.routes);
               admin.register(config.routes);
               rbacApi.register(config.routes);
@@ -332,11 +377,21 @@ public final class CastellanServer implements AutoCloseable {
                               + options.limits().maxRequestBytes()
                               + " bytes"));
             });
-    preload(runtime, store);
+    // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
+    // during a long load; start returns once every store is loaded, as before.
     app.start();
+    try {
+      preload(runtime, store);
+    } catch (RuntimeException e) {
+      app.stop();
+      metrics.close();
+      runtime.close();
+      throw e;
+    }
+    readiness.loaded();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
     return new CastellanServer(
-        app, runtime, store, generated, access.systemStoreId(), rbac, watcher);
+        app, runtime, store, generated, access.systemStoreId(), rbac, watcher, metrics);
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -363,8 +418,21 @@ public final class CastellanServer implements AutoCloseable {
     store.allStores().forEach(info -> runtime.feed(info.id()));
   }
 
+  private static void ready(Context ctx, Readiness readiness) {
+    Readiness.Status status = readiness.check();
+    if (status.ready()) {
+      ctx.json(java.util.Map.of("status", "SERVING"));
+    } else {
+      ctx.status(503).json(java.util.Map.of("status", "NOT_SERVING", "reason", status.reason()));
+    }
+  }
+
   private static void before(
-      Context ctx, Authentication authentication, Authorization authorization) {
+      Context ctx,
+      Authentication authentication,
+      Authorization authorization,
+      ServerMetrics metrics,
+      boolean metricsPublic) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
@@ -372,10 +440,18 @@ public final class CastellanServer implements AutoCloseable {
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String path = ctx.path();
-    if (path.equals("/healthz") || path.equals("/readyz")) {
+    if (path.equals("/healthz")
+        || path.equals("/readyz")
+        || (metricsPublic && path.equals("/metrics"))) {
       return;
     }
-    Principal principal = authentication.authenticate(ctx.header("Authorization"));
+    Principal principal;
+    try {
+      principal = authentication.authenticate(ctx.header("Authorization"));
+    } catch (CastellanException e) {
+      metrics.authenticationFailure(ctx.header("Authorization"));
+      throw e;
+    }
     ctx.attribute("principal", principal);
     authorization.authorize(ctx, principal);
   }
@@ -407,6 +483,14 @@ public final class CastellanServer implements AutoCloseable {
     return rbac;
   }
 
+  /**
+   * This server's metrics, served at {@code /metrics}; other parts register their gauges here (e.g.
+   * the audit queue's depth).
+   */
+  public ServerMetrics metrics() {
+    return metrics;
+  }
+
   @Override
   public void close() {
     if (policyWatcher != null) {
@@ -414,6 +498,7 @@ public final class CastellanServer implements AutoCloseable {
     }
     app.stop();
     runtime.close();
+    metrics.close();
     store.close();
   }
 }

@@ -53,6 +53,11 @@ public final class StoreRuntime implements AutoCloseable {
     return feeds.computeIfAbsent(storeId, id -> IndexFeed.start(store, id, feedOptions, clock, 0));
   }
 
+  /** The feeds this node holds now, by store id: what its metrics report on. */
+  public Map<String, IndexFeed> loadedFeeds() {
+    return Map.copyOf(feeds);
+  }
+
   /** Wakes the feed of {@code storeId} if this node follows it (a notification from elsewhere). */
   public void wake(String storeId) {
     IndexFeed feed = feeds.get(storeId);

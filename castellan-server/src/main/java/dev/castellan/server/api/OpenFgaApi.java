@@ -21,6 +21,7 @@ import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
 import dev.castellan.server.Limits;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.store.Change;
 import dev.castellan.store.ConsistencyToken;
 import dev.castellan.store.Page;
@@ -83,15 +84,17 @@ public final class OpenFgaApi {
   }
 
   private final StoreHooks hooks;
+  private final ServerMetrics metrics;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
-    this(runtime, limits, StoreHooks.NONE);
+    this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
   }
 
-  public OpenFgaApi(StoreRuntime runtime, Limits limits, StoreHooks hooks) {
+  public OpenFgaApi(StoreRuntime runtime, Limits limits, ServerMetrics metrics, StoreHooks hooks) {
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
+    this.metrics = metrics;
     this.hooks = hooks;
   }
 
@@ -466,6 +469,7 @@ public final class OpenFgaApi {
     Body body = Body.parse(ctx.body(), CHECK_FIELDS);
     Engine engine = engine(storeId, body);
     CheckResult result = engine.check(checkRequest(body, ""));
+    metrics.decision(ServerMetrics.Api.CHECK, result.allowed());
     ObjectNode out = NODES.objectNode();
     out.put("allowed", result.allowed());
     out.put("resolution", result.explanation().map(Explanation::render).orElse(""));
@@ -526,8 +530,11 @@ public final class OpenFgaApi {
       }
       ObjectNode result = results.putObject(correlation);
       try {
-        result.put("allowed", engine.check(checkRequest(item, where)).allowed());
+        boolean allowed = engine.check(checkRequest(item, where)).allowed();
+        metrics.decision(ServerMetrics.Api.BATCH_CHECK, allowed);
+        result.put("allowed", allowed);
       } catch (CastellanException e) {
+        metrics.decisionError(ServerMetrics.Api.BATCH_CHECK);
         ObjectNode error = result.putObject("error");
         if (ApiErrors.status(e.code()) >= 500) {
           error.put("internal_error", e.code().wireName());
@@ -592,6 +599,7 @@ public final class OpenFgaApi {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
     List<String> all = listObjectsResult(storeId, body);
+    metrics.decision(ServerMetrics.Api.LIST_OBJECTS, !all.isEmpty());
     ObjectNode out = NODES.objectNode();
     ArrayNode objects = out.putArray("objects");
     String next = pageOf(all, body, limits.maxListResults()).fill(objects::add);
@@ -604,6 +612,7 @@ public final class OpenFgaApi {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
     List<String> all = listObjectsResult(storeId, body);
+    metrics.decision(ServerMetrics.Api.STREAMED_LIST_OBJECTS, !all.isEmpty());
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
     for (String object : all) {
@@ -647,6 +656,7 @@ public final class OpenFgaApi {
             .withContext(body.context("context"));
     List<String> users = new ArrayList<>(engine.listUsers(request));
     Collections.sort(users);
+    metrics.decision(ServerMetrics.Api.LIST_USERS, !users.isEmpty());
     ObjectNode out = NODES.objectNode();
     ArrayNode items = out.putArray("users");
     String next =

@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * Which right each route needs, decided before the handler runs: reading a store needs reader,
  * changing its tuples or assertions writer, its models and its access admin; creating stores and
- * managing API keys needs a global admin. The system store is invisible through the API.
+ * managing API keys, or reading {@code /metrics}, needs a global admin. The system store is
+ * invisible through the API.
  */
 public final class Authorization {
   private static final Set<String> WRITER_ACTIONS = Set.of("write", "delete-tuples", "import");
@@ -26,6 +27,10 @@ public final class Authorization {
   /** Throws {@code FORBIDDEN} (403) unless {@code principal} may call this route. */
   public void authorize(Context ctx, Principal principal) {
     String method = ctx.method().name();
+    if (ctx.path().equals("/metrics")) {
+      requireAdmin(principal); // unless made public, which skips authentication altogether
+      return;
+    }
     String[] parts = ctx.path().split("/", -1); // "", "stores", "{id}", ...
     if (parts.length >= 2 && parts[1].equals("stores")) {
       if (parts.length == 2 || (parts.length == 3 && parts[2].isEmpty())) {
