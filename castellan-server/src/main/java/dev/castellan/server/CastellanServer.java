@@ -327,6 +327,7 @@ public final class CastellanServer implements AutoCloseable {
             access,
             options.claimRoles(),
             audit,
+            metrics,
             () -> Optional.ofNullable(watcher).map(PolicyWatcher::status));
     Javalin app =
         Javalin.create(

@@ -11,6 +11,7 @@ import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.Decision;
 import dev.castellan.server.rbac.Permission;
@@ -54,6 +55,7 @@ public final class RbacApi {
   private final AccessControl access;
   private final ClaimRoles claims;
   private final AuditLog audit;
+  private final ServerMetrics metrics;
   private final Supplier<Optional<PolicyWatcher.Status>> policyStatus;
 
   public RbacApi(
@@ -62,7 +64,9 @@ public final class RbacApi {
       AccessControl access,
       ClaimRoles claims,
       AuditLog audit,
+      ServerMetrics metrics,
       Supplier<Optional<PolicyWatcher.Status>> policyStatus) {
+    this.metrics = metrics;
     this.runtime = runtime;
     this.rbac = rbac;
     this.access = access;
@@ -336,6 +340,9 @@ public final class RbacApi {
   }
 
   private void record(Context ctx, String api, Decision decision, String resource) {
+    metrics.decision(
+        api.equals("authorize") ? ServerMetrics.Api.AUTHORIZE : ServerMetrics.Api.FORWARD_AUTH,
+        decision.allowed());
     if (!decision.allowed()) {
       DENIALS.info(
           "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
