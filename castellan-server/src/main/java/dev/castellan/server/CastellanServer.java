@@ -210,6 +210,23 @@ public final class CastellanServer implements AutoCloseable {
           metricsPublic);
     }
 
+    /** How each store's index follows the changelog. */
+    public Options withFeed(IndexFeed.Options value) {
+      return new Options(
+          host,
+          port,
+          bootstrapToken,
+          limits,
+          value,
+          consistencyTimeout,
+          jwt,
+          rbacFile,
+          rbacReloadInterval,
+          claimRoles,
+          audit,
+          metricsPublic);
+    }
+
     /** Serve {@code /metrics} without credentials (for a Prometheus scraper). */
     public Options withMetricsPublic(boolean value) {
       return new Options(

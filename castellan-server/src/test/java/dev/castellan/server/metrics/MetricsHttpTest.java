@@ -344,17 +344,8 @@ class MetricsHttpTest {
         CastellanServer.Options.defaults()
             .withPort(0)
             .withHost("127.0.0.1")
-            .withBootstrapToken(ADMIN);
-    options =
-        new CastellanServer.Options(
-            options.host(),
-            options.port(),
-            options.bootstrapToken(),
-            options.limits(),
-            new IndexFeed.Options(Duration.ofHours(1), 10_000, Duration.ZERO),
-            options.consistencyTimeout(),
-            options.jwt(),
-            options.metricsPublic());
+            .withBootstrapToken(ADMIN)
+            .withFeed(new IndexFeed.Options(Duration.ofHours(1), 10_000, Duration.ZERO));
     try (CastellanServer node = CastellanServer.start(options, store)) {
       String id = newStore(node, "gauges");
       assertThat(
