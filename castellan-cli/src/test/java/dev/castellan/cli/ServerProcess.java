@@ -146,10 +146,6 @@ final class ServerProcess implements AutoCloseable {
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
-  int port() {
-    return port;
-  }
-
   String output() {
     synchronized (output) {
       return output.toString();
