@@ -37,6 +37,7 @@ public final class MemoryStore implements Store {
 
   private final Clock clock;
   private final ConcurrentSkipListMap<String, State> stores = new ConcurrentSkipListMap<>();
+  private final MemoryAuditRecords audit = new MemoryAuditRecords();
 
   /** One store's data; every access holds its monitor. */
   private static final class State {
@@ -422,6 +423,11 @@ public final class MemoryStore implements Store {
   @Override
   public boolean revokeApiKey(String id) {
     return apiKeys.remove(id) != null;
+  }
+
+  @Override
+  public AuditRecords auditRecords() {
+    return audit;
   }
 
   @Override

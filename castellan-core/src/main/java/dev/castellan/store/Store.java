@@ -156,6 +156,11 @@ public interface Store extends AutoCloseable {
   /** Deletes an API key; false when there was none. */
   boolean revokeApiKey(String id);
 
+  // ------------------------------------------------------------------ audit
+
+  /** The audit trail's hash chain in this store's database. */
+  AuditRecords auditRecords();
+
   @Override
   void close();
 }
