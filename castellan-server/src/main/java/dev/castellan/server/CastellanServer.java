@@ -5,6 +5,11 @@ import dev.castellan.ErrorCode;
 import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
+import dev.castellan.server.audit.AuditApi;
+import dev.castellan.server.audit.AuditEvent;
+import dev.castellan.server.audit.AuditSettings;
+import dev.castellan.server.audit.AuditTrail;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authentication;
@@ -84,10 +89,17 @@ public final class CastellanServer implements AutoCloseable {
   private final String generatedToken;
 
   private final String systemStoreId;
+  private final AuditTrail audit;
 
   private CastellanServer(
-      Javalin app, StoreRuntime runtime, Store store, String generatedToken, String systemStoreId) {
+      Javalin app,
+      StoreRuntime runtime,
+      Store store,
+      String generatedToken,
+      String systemStoreId,
+      AuditTrail audit) {
     this.systemStoreId = systemStoreId;
+    this.audit = audit;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -95,6 +107,12 @@ public final class CastellanServer implements AutoCloseable {
   }
 
   public static CastellanServer start(Options options, Store store) {
+    return start(options, store, AuditSettings.DEFAULT);
+  }
+
+  /** Starts with the audit trail and alerts as {@code auditSettings} say. */
+  public static CastellanServer start(Options options, Store store, AuditSettings auditSettings) {
+    AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
@@ -107,6 +125,22 @@ public final class CastellanServer implements AutoCloseable {
       ApiKeys.Created created = keys.create("bootstrap");
       access.grantAdmin(created.principalId());
       generated = created.key();
+      audit.record(
+          new AuditEvent(
+              java.time.Instant.now(),
+              AuditEvent.Kind.CHANGE,
+              "access-grant",
+              "",
+              created.principalId(),
+              java.util.List.of(),
+              "admin",
+              "castellan:global",
+              AuditEvent.Outcome.OK,
+              "first start: the generated admin key",
+              "",
+              0,
+              "",
+              ""));
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access);
@@ -125,8 +159,10 @@ public final class CastellanServer implements AutoCloseable {
                 access.forgetStore(storeId);
                 runtime.afterWrite(access.systemStoreId());
               }
-            });
-    AdminApi admin = new AdminApi(runtime, keys, access);
+            },
+            audit);
+    AdminApi admin = new AdminApi(runtime, keys, access, audit);
+    AuditApi auditApi = new AuditApi(audit);
     Javalin app =
         Javalin.create(
             config -> {
@@ -135,12 +171,13 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
-              config.routes.before(ctx -> before(ctx, authentication, authorization));
+              config.routes.before(ctx -> before(ctx, authentication, authorization, audit));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
               config.routes.get("/readyz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
               api.register(config.routes);
               admin.register(config.routes);
+              auditApi.register(config.routes);
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
@@ -172,7 +209,7 @@ public final class CastellanServer implements AutoCloseable {
     preload(runtime, store);
     app.start();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
-    return new CastellanServer(app, runtime, store, generated, access.systemStoreId());
+    return new CastellanServer(app, runtime, store, generated, access.systemStoreId(), audit);
   }
 
   /** Loads every store into memory before serving, so the first request is as fast as the rest. */
@@ -181,7 +218,7 @@ public final class CastellanServer implements AutoCloseable {
   }
 
   private static void before(
-      Context ctx, Authentication authentication, Authorization authorization) {
+      Context ctx, Authentication authentication, Authorization authorization, AuditTrail audit) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
@@ -192,9 +229,34 @@ public final class CastellanServer implements AutoCloseable {
     if (path.equals("/healthz") || path.equals("/readyz")) {
       return;
     }
-    Principal principal = authentication.authenticate(ctx.header("Authorization"));
+    Principal principal;
+    try {
+      principal = authentication.authenticate(ctx.header("Authorization"));
+    } catch (CastellanException e) {
+      audit.record(
+          RequestAudit.decision(
+              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0));
+      throw e;
+    }
     ctx.attribute("principal", principal);
-    authorization.authorize(ctx, principal);
+    try {
+      authorization.authorize(ctx, principal);
+    } catch (CastellanException e) {
+      if (e.code() == ErrorCode.FORBIDDEN) {
+        audit.record(
+            RequestAudit.decision(
+                ctx,
+                "api-access",
+                principal.id(),
+                ctx.method().name(),
+                path,
+                false,
+                e.getMessage(),
+                "",
+                0));
+      }
+      throw e;
+    }
   }
 
   /** The port the server listens on. */
@@ -219,9 +281,15 @@ public final class CastellanServer implements AutoCloseable {
     return runtime;
   }
 
+  /** The audit trail: every decision and change this node saw (and its queue's figures). */
+  public AuditTrail audit() {
+    return audit;
+  }
+
   @Override
   public void close() {
     app.stop();
+    audit.close();
     runtime.close();
     store.close();
   }

@@ -21,6 +21,8 @@ import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
 import dev.castellan.server.Limits;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.store.Change;
 import dev.castellan.store.ConsistencyToken;
 import dev.castellan.store.Page;
@@ -83,16 +85,23 @@ public final class OpenFgaApi {
   }
 
   private final StoreHooks hooks;
+  private final AuditLog audit;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, StoreHooks.NONE);
   }
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits, StoreHooks hooks) {
+    this(runtime, limits, hooks, AuditLog.NONE);
+  }
+
+  /** {@code audit} hears every decision (check, batch-check, lists) and every change made here. */
+  public OpenFgaApi(StoreRuntime runtime, Limits limits, StoreHooks hooks, AuditLog audit) {
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
     this.hooks = hooks;
+    this.audit = audit;
   }
 
   public void register(RoutesConfig routes) {
@@ -127,6 +136,9 @@ public final class OpenFgaApi {
       throw Body.invalid("'name' must be 3 to 64 characters");
     }
     StoreInfo info = store.createStore(name);
+    audit.record(
+        RequestAudit.change(
+            ctx, "store-create", "", "create", "store:" + info.id(), name, info.id(), 0));
     json(ctx.status(201), storeJson(info));
   }
 
@@ -166,6 +178,7 @@ public final class OpenFgaApi {
     }
     runtime.storeDeleted(id);
     hooks.deleted(id);
+    audit.record(RequestAudit.change(ctx, "store-delete", "", "delete", "store:" + id, "", id, 0));
     ctx.status(204);
   }
 
@@ -194,6 +207,8 @@ public final class OpenFgaApi {
     dev.castellan.condition.ConditionEvaluator.compile(model.conditions());
     String id = store.writeModel(storeId, model);
     runtime.modelWritten(storeId, id);
+    audit.record(
+        RequestAudit.change(ctx, "write-model", "", "write", "model:" + id, "", storeId, 0));
     ObjectNode out = NODES.objectNode();
     out.put("authorization_model_id", id);
     json(ctx.status(201), out);
@@ -280,6 +295,31 @@ public final class OpenFgaApi {
     WriteResult result =
         store.write(storeId, new TupleWrite(tuples, keys, ignoreDuplicates, ignoreMissing));
     runtime.afterWrite(storeId);
+    // One entry per tuple, as asked for (an ignored duplicate or missing tuple included).
+    for (TupleKey key : keys) {
+      audit.record(
+          RequestAudit.change(
+              ctx,
+              "delete",
+              key.user(),
+              key.relation(),
+              key.object(),
+              "",
+              storeId,
+              result.revision()));
+    }
+    for (Tuple tuple : tuples) {
+      audit.record(
+          RequestAudit.change(
+              ctx,
+              "write",
+              tuple.key().user(),
+              tuple.key().relation(),
+              tuple.key().object(),
+              "",
+              storeId,
+              result.revision()));
+    }
     json(ctx, writeResult(storeId, result));
   }
 
@@ -342,6 +382,16 @@ public final class OpenFgaApi {
         };
     WriteResult result = store.importTuples(storeId, tuples, 5_000, count -> {});
     runtime.afterWrite(storeId);
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "import",
+            "",
+            "import",
+            "",
+            result.written() + " tuples written",
+            storeId,
+            result.revision()));
     json(ctx, writeResult(storeId, result));
   }
 
@@ -354,6 +404,16 @@ public final class OpenFgaApi {
         new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
     WriteResult result = store.deleteMatching(storeId, filter);
     runtime.afterWrite(storeId);
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "delete-tuples",
+            filter.user(),
+            filter.relation(),
+            filter.object(),
+            result.deleted() + " tuples deleted",
+            storeId,
+            result.revision()));
     json(ctx, writeResult(storeId, result));
   }
 
@@ -465,7 +525,19 @@ public final class OpenFgaApi {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), CHECK_FIELDS);
     Engine engine = engine(storeId, body);
-    CheckResult result = engine.check(checkRequest(body, ""));
+    CheckRequest request = checkRequest(body, "");
+    CheckResult result = engine.check(request);
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            "check",
+            request.user(),
+            request.relation(),
+            request.object(),
+            result.allowed(),
+            "",
+            storeId,
+            runtime.feed(storeId).revision()));
     ObjectNode out = NODES.objectNode();
     out.put("allowed", result.allowed());
     out.put("resolution", result.explanation().map(Explanation::render).orElse(""));
@@ -526,7 +598,20 @@ public final class OpenFgaApi {
       }
       ObjectNode result = results.putObject(correlation);
       try {
-        result.put("allowed", engine.check(checkRequest(item, where)).allowed());
+        CheckRequest request = checkRequest(item, where);
+        boolean allowed = engine.check(request).allowed();
+        result.put("allowed", allowed);
+        audit.record(
+            RequestAudit.decision(
+                ctx,
+                "batch-check",
+                request.user(),
+                request.relation(),
+                request.object(),
+                allowed,
+                "correlation_id " + correlation,
+                storeId,
+                runtime.feed(storeId).revision()));
       } catch (CastellanException e) {
         ObjectNode error = result.putObject("error");
         if (ApiErrors.status(e.code()) >= 500) {
@@ -574,7 +659,7 @@ public final class OpenFgaApi {
           "page_size",
           "continuation_token");
 
-  private List<String> listObjectsResult(String storeId, Body body) {
+  private List<String> listObjectsResult(Context ctx, String api, String storeId, Body body) {
     Engine engine = engine(storeId, body);
     ListObjectsRequest request =
         ListObjectsRequest.of(
@@ -585,13 +670,24 @@ public final class OpenFgaApi {
             .withContext(body.context("context"));
     List<String> objects = new ArrayList<>(engine.listObjects(request));
     Collections.sort(objects);
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            api,
+            request.user(),
+            request.relation(),
+            request.type(),
+            !objects.isEmpty(),
+            objects.size() + " objects",
+            storeId,
+            runtime.feed(storeId).revision()));
     return objects;
   }
 
   private void listObjects(Context ctx) {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(storeId, body);
+    List<String> all = listObjectsResult(ctx, "list-objects", storeId, body);
     ObjectNode out = NODES.objectNode();
     ArrayNode objects = out.putArray("objects");
     String next = pageOf(all, body, limits.maxListResults()).fill(objects::add);
@@ -603,7 +699,7 @@ public final class OpenFgaApi {
   private void streamedListObjects(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(storeId, body);
+    List<String> all = listObjectsResult(ctx, "streamed-list-objects", storeId, body);
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
     for (String object : all) {
@@ -647,6 +743,17 @@ public final class OpenFgaApi {
             .withContext(body.context("context"));
     List<String> users = new ArrayList<>(engine.listUsers(request));
     Collections.sort(users);
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            "list-users",
+            filter,
+            body.requiredString("relation"),
+            objectRef,
+            !users.isEmpty(),
+            users.size() + " users",
+            storeId,
+            runtime.feed(storeId).revision()));
     ObjectNode out = NODES.objectNode();
     ArrayNode items = out.putArray("users");
     String next =
@@ -705,6 +812,16 @@ public final class OpenFgaApi {
     ArrayNode array = NODES.arrayNode();
     assertions.forEach(array::add);
     store.writeAssertions(storeId, modelId, array.toString());
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "write-assertions",
+            "",
+            "write",
+            "model:" + modelId,
+            assertions.size() + " assertions",
+            storeId,
+            0));
     ctx.status(204);
   }
 

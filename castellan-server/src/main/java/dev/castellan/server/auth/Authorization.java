@@ -55,6 +55,7 @@ public final class Authorization {
       switch (parts[2]) {
         case "whoami" -> {}
         case "keys" -> requireAdmin(principal);
+        case "audit" -> requireAuditor(principal);
         case "stores" -> {
           String storeId = parts.length > 3 ? parts[3] : "";
           hideSystemStore(storeId);
@@ -89,6 +90,14 @@ public final class Authorization {
     if (!access.isAdmin(runtime, principal)) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN, principal.id() + " is not a Castellan administrator");
+    }
+  }
+
+  private void requireAuditor(Principal principal) {
+    if (!access.isAuditor(runtime, principal)) {
+      throw new CastellanException(
+          ErrorCode.FORBIDDEN,
+          principal.id() + " is neither a Castellan administrator nor an auditor");
     }
   }
 
