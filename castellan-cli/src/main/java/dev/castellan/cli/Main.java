@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
       ServeCommand.class,
       ImportCommand.class,
       KeysCommand.class,
+      AuditCommand.class,
       Main.ModelCommand.class,
       Main.CheckCommand.class
     })

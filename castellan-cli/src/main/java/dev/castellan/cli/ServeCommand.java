@@ -3,6 +3,8 @@ package dev.castellan.cli;
 import dev.castellan.server.CastellanServer;
 import dev.castellan.server.Demo;
 import dev.castellan.server.Limits;
+import dev.castellan.server.audit.AlertRules;
+import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
@@ -61,7 +63,9 @@ final class ServeCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
-              + " oidc_audience, max_tuples_per_write, demo. Flags win over environment"
+              + " oidc_audience, max_tuples_per_write, demo, audit (allows, sample_rate,"
+              + " queue_size, file, retention) and alerts (webhook, denials, auth_failures,"
+              + " admin_grants, rejected_policy_reloads). Flags win over environment"
               + " variables, which win over the file.")
   java.nio.file.Path configFile;
 
@@ -78,7 +82,22 @@ final class ServeCommand implements Callable<Integer> {
           "oidc_issuer",
           "oidc_audience",
           "max_tuples_per_write",
-          "demo");
+          "demo",
+          "audit.allows",
+          "audit.sample_rate",
+          "audit.queue_size",
+          "audit.file",
+          "audit.retention",
+          "alerts.webhook",
+          "alerts.denials.more_than",
+          "alerts.denials.within",
+          "alerts.auth_failures.more_than",
+          "alerts.auth_failures.within",
+          "alerts.admin_grants",
+          "alerts.rejected_policy_reloads");
+
+  /** Settings that are mappings in the file; their keys are read as {@code audit.file}, ... */
+  private static final java.util.Set<String> SECTIONS = java.util.Set.of("audit", "alerts");
 
   @Override
   public Integer call() throws Exception {
@@ -113,7 +132,7 @@ final class ServeCommand implements Callable<Integer> {
                             "100"))));
     options = options.withJwt(jwtSettings());
     String demoStore = demo ? Demo.load(store) : "";
-    CastellanServer server = CastellanServer.start(options, store);
+    CastellanServer server = CastellanServer.start(options, store, auditSettings());
     AutoCloseable listener =
         store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};
     CountDownLatch stopped = new CountDownLatch(1);
@@ -191,23 +210,83 @@ final class ServeCommand implements Callable<Integer> {
     if (!root.isObject()) {
       throw new IllegalArgumentException(configFile + ": expected a mapping of settings");
     }
-    for (var it = root.fields(); it.hasNext(); ) {
+    readSettings(root, "", values);
+    return values;
+  }
+
+  private void readSettings(
+      com.fasterxml.jackson.databind.JsonNode node,
+      String prefix,
+      java.util.Map<String, String> values) {
+    for (var it = node.fields(); it.hasNext(); ) {
       var entry = it.next();
-      if (!CONFIG_KEYS.contains(entry.getKey())) {
+      String key = prefix + entry.getKey();
+      if (entry.getValue().isObject() && (SECTIONS.contains(key) || prefix.startsWith("alerts."))) {
+        readSettings(entry.getValue(), key + ".", values);
+        continue;
+      }
+      if (!CONFIG_KEYS.contains(key)) {
         throw new IllegalArgumentException(
             configFile
                 + ": unknown setting '"
-                + entry.getKey()
+                + key
                 + "'; known: "
                 + new java.util.TreeSet<>(CONFIG_KEYS));
       }
       if (!entry.getValue().isValueNode()) {
-        throw new IllegalArgumentException(
-            configFile + ": '" + entry.getKey() + "' must be a single value");
+        throw new IllegalArgumentException(configFile + ": '" + key + "' must be a single value");
       }
-      values.put(entry.getKey(), entry.getValue().asText());
+      values.put(key, entry.getValue().asText());
     }
-    return values;
+  }
+
+  /** The audit trail and alert settings: environment variables win over the file. */
+  private AuditSettings auditSettings() {
+    AuditSettings.Allows allows =
+        AuditSettings.Allows.parse(setting(null, "CASTELLAN_AUDIT_ALLOWS", "audit.allows", "all"));
+    double rate =
+        Double.parseDouble(
+            setting(
+                null,
+                "CASTELLAN_AUDIT_SAMPLE_RATE",
+                "audit.sample_rate",
+                allows == AuditSettings.Allows.SAMPLED ? "0.1" : "1"));
+    AuditSettings defaults = AuditSettings.DEFAULT;
+    return defaults
+        .withAllows(allows, rate)
+        .withQueue(
+            Integer.parseInt(
+                setting(
+                    null,
+                    "CASTELLAN_AUDIT_QUEUE_SIZE",
+                    "audit.queue_size",
+                    String.valueOf(defaults.queueCapacity()))),
+            defaults.batchSize())
+        .withFile(setting(null, "CASTELLAN_AUDIT_FILE", "audit.file", ""))
+        .withRetention(
+            AuditSettings.parseDuration(
+                setting(null, "CASTELLAN_AUDIT_RETENTION", "audit.retention", "90d"),
+                "audit.retention"))
+        .withAlerts(
+            AlertRules.NONE
+                .withWebhook(setting(null, "CASTELLAN_ALERTS_WEBHOOK", "alerts.webhook", ""))
+                .withDenials(threshold("alerts.denials"))
+                .withAuthFailures(threshold("alerts.auth_failures"))
+                .withAdminGrants(
+                    Boolean.parseBoolean(config.getOrDefault("alerts.admin_grants", "false")))
+                .withRejectedPolicyReloads(
+                    Boolean.parseBoolean(
+                        config.getOrDefault("alerts.rejected_policy_reloads", "false"))));
+  }
+
+  private AlertRules.Threshold threshold(String rule) {
+    String count = config.get(rule + ".more_than");
+    if (count == null) {
+      return AlertRules.Threshold.OFF;
+    }
+    return new AlertRules.Threshold(
+        Integer.parseInt(count),
+        AuditSettings.parseDuration(config.getOrDefault(rule + ".within", "5m"), rule + ".within"));
   }
 
   private JwtSettings jwtSettings() {
