@@ -7,6 +7,8 @@ import java.util.Objects;
 /**
  * How the audit trail records.
  *
+ * @param enabled false records nothing at all, not even denials: only for embedding Castellan where
+ *     no trail is wanted and for measuring the trail's cost ({@link #OFF})
  * @param allows which allowed decisions to keep (denials and changes are always kept)
  * @param sampleRate with {@link Allows#SAMPLED}: the share of allows kept, 0 to 1
  * @param queueCapacity events waiting for the background writer; when full, allows are dropped (and
@@ -17,6 +19,7 @@ import java.util.Objects;
  * @param alerts the alert rules and their webhook
  */
 public record AuditSettings(
+    boolean enabled,
     Allows allows,
     double sampleRate,
     int queueCapacity,
@@ -43,7 +46,12 @@ public record AuditSettings(
 
   /** Every allow kept, 10,000 queued, no file, 90 days, no alerts. */
   public static final AuditSettings DEFAULT =
-      new AuditSettings(Allows.ALL, 1.0, 10_000, 500, "", Duration.ofDays(90), AlertRules.NONE);
+      new AuditSettings(
+          true, Allows.ALL, 1.0, 10_000, 500, "", Duration.ofDays(90), AlertRules.NONE);
+
+  /** No audit trail at all (see {@code enabled}). */
+  public static final AuditSettings OFF =
+      new AuditSettings(false, Allows.NONE, 0, 1, 1, "", Duration.ZERO, AlertRules.NONE);
 
   public AuditSettings {
     Objects.requireNonNull(allows, "allows");
@@ -67,24 +75,27 @@ public record AuditSettings(
   }
 
   public AuditSettings withAllows(Allows value, double rate) {
-    return new AuditSettings(value, rate, queueCapacity, batchSize, file, retention, alerts);
+    return new AuditSettings(
+        enabled, value, rate, queueCapacity, batchSize, file, retention, alerts);
   }
 
   public AuditSettings withQueue(int capacity, int batch) {
-    return new AuditSettings(allows, sampleRate, capacity, batch, file, retention, alerts);
+    return new AuditSettings(enabled, allows, sampleRate, capacity, batch, file, retention, alerts);
   }
 
   public AuditSettings withFile(String value) {
     return new AuditSettings(
-        allows, sampleRate, queueCapacity, batchSize, value, retention, alerts);
+        enabled, allows, sampleRate, queueCapacity, batchSize, value, retention, alerts);
   }
 
   public AuditSettings withRetention(Duration value) {
-    return new AuditSettings(allows, sampleRate, queueCapacity, batchSize, file, value, alerts);
+    return new AuditSettings(
+        enabled, allows, sampleRate, queueCapacity, batchSize, file, value, alerts);
   }
 
   public AuditSettings withAlerts(AlertRules value) {
-    return new AuditSettings(allows, sampleRate, queueCapacity, batchSize, file, retention, value);
+    return new AuditSettings(
+        enabled, allows, sampleRate, queueCapacity, batchSize, file, retention, value);
   }
 
   /**

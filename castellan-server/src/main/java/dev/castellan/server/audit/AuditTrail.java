@@ -86,6 +86,9 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
 
   @Override
   public void record(AuditEvent event) {
+    if (!settings.enabled()) {
+      return;
+    }
     if (event.kind() == AuditEvent.Kind.DECISION && event.outcome() == AuditEvent.Outcome.ALLOW) {
       boolean keep =
           switch (settings.allows()) {
@@ -171,14 +174,14 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         if (closed && queue.isEmpty()) {
           return;
         }
-        retention();
-        continue;
+      } else {
+        batch.add(first);
+        queue.drainTo(batch, settings.batchSize() - 1);
+        store(batch);
+        handled.addAndGet(batch.size());
+        batch.clear();
       }
-      batch.add(first);
-      queue.drainTo(batch, settings.batchSize() - 1);
-      store(batch);
-      handled.addAndGet(batch.size());
-      batch.clear();
+      retention(); // at most hourly, idle or busy
     }
   }
 

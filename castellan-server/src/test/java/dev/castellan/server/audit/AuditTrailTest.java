@@ -94,6 +94,17 @@ class AuditTrailTest {
   }
 
   @Test
+  void off_recordsNothingAtAll() {
+    AuditRecords records = new MemoryStore().auditRecords();
+    try (AuditTrail trail = AuditTrail.start(AuditSettings.OFF, records)) {
+      trail.record(decision("user:a", false));
+      trail.record(change("user:a"));
+      trail.flush(Duration.ofSeconds(1));
+    }
+    assertThat(records.head().lastSeq()).isZero();
+  }
+
+  @Test
   void sampledAllows_keepAboutTheirRate_andEveryDenial() {
     AuditRecords records = new MemoryStore().auditRecords();
     try (AuditTrail trail =
