@@ -73,9 +73,9 @@ import java.util.regex.Pattern;
  * --warmup S}, {@code --duration S}, {@code --closed-only}, {@code --open-only} (with numeric
  * rates), {@code --audit all|sampled|none|off} (which allowed decisions the in-process server's
  * audit trail records, denials being always recorded; {@code off} records nothing, the baseline;
- * default all, as the server's), {@code --audit-data DIR} (the in-process server keeps its tuples
- * in the {@link MemoryStore} but writes its audit trail to an embedded H2 database in DIR, as a
- * production server would, rather than to memory).
+ * default all, as the server's), {@code --audit-data DIR|JDBC_URL} (the in-process server keeps its
+ * tuples in the {@link MemoryStore} but writes its audit trail to an embedded H2 database in DIR,
+ * or to PostgreSQL, as a production server would, rather than to memory).
  *
  * <p>Run: {@code java -Xmx4g --sun-misc-unsafe-memory-access=allow -cp castellan-benchmarks.jar
  * dev.castellan.bench.HttpLoad}.
@@ -158,7 +158,11 @@ public final class HttpLoad {
       Store store =
           options.auditData().isEmpty()
               ? memory
-              : withAuditIn(memory, JdbcStore.embedded(java.nio.file.Path.of(options.auditData())));
+              : withAuditIn(
+                  memory,
+                  options.auditData().startsWith("jdbc:postgresql:")
+                      ? JdbcStore.postgres(options.auditData())
+                      : JdbcStore.embedded(java.nio.file.Path.of(options.auditData())));
       AuditSettings audit =
           options.audit().equals("off")
               ? AuditSettings.OFF
@@ -206,7 +210,7 @@ public final class HttpLoad {
             : "server in this JVM, "
                 + (options.auditData().isEmpty()
                     ? "audit trail in memory"
-                    : "audit trail in H2 at " + options.auditData())
+                    : "audit trail in " + options.auditData().replaceAll("\\?.*", ""))
                 + ", audit of allows: "
                 + options.audit());
     System.out.printf(

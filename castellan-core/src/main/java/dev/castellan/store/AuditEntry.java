@@ -39,7 +39,10 @@ public record AuditEntry(
     api = clean(api);
     caller = clean(caller);
     subject = clean(subject);
-    roles = roles == null ? List.of() : roles.stream().map(AuditEntry::clean).toList();
+    roles =
+        roles == null || roles.isEmpty()
+            ? List.of()
+            : roles.stream().map(AuditEntry::clean).toList();
     action = clean(action);
     resource = clean(resource);
     outcome = clean(outcome);

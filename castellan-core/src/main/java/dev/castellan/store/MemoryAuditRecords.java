@@ -6,10 +6,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** The audit chain of a {@link MemoryStore}; every method holds this object's monitor. */
+/**
+ * The audit chain of a {@link MemoryStore}; every method holds this object's monitor. It keeps the
+ * newest {@code capacity} entries, moving the chain's start past older ones as retention does, so a
+ * long-running embedded server does not grow without bound.
+ */
 final class MemoryAuditRecords implements AuditRecords {
+  static final int DEFAULT_CAPACITY = 1_000_000;
+
   private final TreeMap<Long, AuditRecord> records = new TreeMap<>();
+  private final int capacity;
   private Head head = Head.EMPTY;
+
+  MemoryAuditRecords(int capacity) {
+    this.capacity = capacity;
+  }
 
   @Override
   public synchronized List<AuditRecord> append(List<AuditEntry> entries) {
@@ -23,6 +34,11 @@ final class MemoryAuditRecords implements AuditRecords {
       out.add(record);
     }
     head = new Head(head.firstSeq(), head.anchorHash(), seq, previous);
+    while (records.size() > capacity) {
+      records.pollFirstEntry();
+      AuditRecord first = records.firstEntry().getValue();
+      head = new Head(first.seq(), first.previousHash(), head.lastSeq(), head.lastHash());
+    }
     return out;
   }
 

@@ -53,7 +53,7 @@ class MemoryAuditRecordsTest {
             "{\"seq\":3,\"time\":\"2026-11-01T10:00:00.123456Z\",\"kind\":\"decision\","
                 + "\"api\":\"check\",\"caller\":\"jwt:al\\\"ice\",\"subject\":\"user:anne\","
                 + "\"roles\":[\"a\",\"b\\\\c\"],\"action\":\"viewer\",\"resource\":\"doc:1\","
-                + "\"outcome\":\"deny\",\"reason\":\"line\\u000abreak\",\"store_id\":\"01J\","
+                + "\"outcome\":\"deny\",\"reason\":\"line\\nbreak\",\"store_id\":\"01J\","
                 + "\"revision\":7,\"request_id\":\"r1\",\"client_address\":\"::1\"}");
     AuditRecord record = AuditRecord.chain(3, entry, AuditRecord.GENESIS);
     assertThat(record.hash()).hasSize(64).isNotEqualTo(AuditRecord.GENESIS);
@@ -108,6 +108,18 @@ class MemoryAuditRecordsTest {
     assertThat(AuditVerification.of(records)).isEqualTo(new AuditVerification(true, 2, 0, ""));
     assertThat(records.append(List.of(entry(5, "deny"))).getFirst().seq()).isEqualTo(5);
     assertThat(AuditVerification.of(records).entries()).isEqualTo(3);
+  }
+
+  @Test
+  void pastItsCapacity_theOldestEntriesGo_andTheRestStillVerifies() {
+    MemoryAuditRecords records = new MemoryAuditRecords(3);
+    for (int i = 1; i <= 5; i++) {
+      records.append(List.of(entry(i, "deny")));
+    }
+    assertThat(records.read(AuditFilter.ALL, PageRequest.first(10)).items())
+        .extracting(AuditRecord::seq)
+        .containsExactly(3L, 4L, 5L);
+    assertThat(AuditVerification.of(records)).isEqualTo(new AuditVerification(true, 3, 0, ""));
   }
 
   @Test

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.store.AuditEntry;
 import dev.castellan.store.AuditRecord;
-import java.util.Locale;
 
 /** The JSON form of audit entries: the query API, the export and the file sink share it. */
 final class AuditJson {
@@ -16,14 +15,19 @@ final class AuditJson {
   static AuditEntry entry(AuditEvent event) {
     return new AuditEntry(
         event.time(),
-        event.kind().name().toLowerCase(Locale.ROOT),
+        event.kind() == AuditEvent.Kind.DECISION ? "decision" : "change",
         event.api(),
         event.caller(),
         event.subject(),
         event.roles(),
         event.action(),
         event.resource(),
-        event.outcome().name().toLowerCase(Locale.ROOT),
+        switch (event.outcome()) {
+          case ALLOW -> "allow";
+          case DENY -> "deny";
+          case OK -> "ok";
+          case ERROR -> "error";
+        },
         event.reason(),
         event.storeId(),
         event.revision(),

@@ -44,10 +44,10 @@ public record AuditSettings(
     }
   }
 
-  /** Every allow kept, 10,000 queued, no file, 90 days, no alerts. */
+  /** Every allow kept, 20,000 queued, batches of up to 5,000, no file, 90 days, no alerts. */
   public static final AuditSettings DEFAULT =
       new AuditSettings(
-          true, Allows.ALL, 1.0, 10_000, 500, "", Duration.ofDays(90), AlertRules.NONE);
+          true, Allows.ALL, 1.0, 20_000, 5_000, "", Duration.ofDays(90), AlertRules.NONE);
 
   /** No audit trail at all (see {@code enabled}). */
   public static final AuditSettings OFF =

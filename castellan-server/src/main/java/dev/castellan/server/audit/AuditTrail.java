@@ -36,6 +36,12 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private static final long OFFER_WAIT_MILLIS = 50;
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
 
+  /**
+   * How long the writer lets events gather before a batch, unless the batch fills sooner: a
+   * transaction per few events would cost more than the events themselves.
+   */
+  private static final long LINGER_MILLIS = 50;
+
   private final AuditSettings settings;
   private final AuditRecords records;
   private final Clock clock;
@@ -176,12 +182,25 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         }
       } else {
         batch.add(first);
+        linger();
         queue.drainTo(batch, settings.batchSize() - 1);
         store(batch);
         handled.addAndGet(batch.size());
         batch.clear();
       }
       retention(); // at most hourly, idle or busy
+    }
+  }
+
+  /** Lets a batch gather, but no longer once it is full. */
+  private void linger() {
+    long deadline = System.nanoTime() + LINGER_MILLIS * 1_000_000;
+    while (queue.size() < settings.batchSize() - 1 && System.nanoTime() < deadline && !closed) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        return; // closing: the batch is stored now
+      }
     }
   }
 

@@ -136,6 +136,9 @@ final class JdbcAuditRecords implements AuditRecords {
   }
 
   private static String rolesJson(List<String> roles) {
+    if (roles.isEmpty()) {
+      return "[]";
+    }
     try {
       return JSON.writeValueAsString(roles);
     } catch (JsonProcessingException e) {
