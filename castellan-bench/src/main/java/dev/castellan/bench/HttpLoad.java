@@ -5,7 +5,10 @@ import dev.castellan.engine.CheckRequest;
 import dev.castellan.engine.Engine;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.store.MemoryStore;
+import dev.castellan.store.Store;
+import dev.castellan.store.jdbc.JdbcStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -68,7 +71,11 @@ import java.util.regex.Pattern;
  * java.net.http.HttpClient}), {@code --connections 4,16,64}, {@code --open-connections 16}, {@code
  * --rate 10000,half} (open-loop checks/s; {@code half} is half the best closed-loop rate), {@code
  * --warmup S}, {@code --duration S}, {@code --closed-only}, {@code --open-only} (with numeric
- * rates).
+ * rates), {@code --audit all|sampled|none|off} (which allowed decisions the in-process server's
+ * audit trail records, denials being always recorded; {@code off} records nothing, the baseline;
+ * default all, as the server's), {@code --audit-data DIR|JDBC_URL} (the in-process server keeps its
+ * tuples in the {@link MemoryStore} but writes its audit trail to an embedded H2 database in DIR,
+ * or to PostgreSQL, as a production server would, rather than to memory).
  *
  * <p>Run: {@code java -Xmx4g --sun-misc-unsafe-memory-access=allow -cp castellan-benchmarks.jar
  * dev.castellan.bench.HttpLoad}.
@@ -96,7 +103,9 @@ public final class HttpLoad {
       int durationSeconds,
       boolean closedOnly,
       boolean openOnly,
-      boolean forwardAuth) {
+      boolean forwardAuth,
+      String audit,
+      String auditData) {
 
     static Options parse(String[] args) {
       Map<String, String> map = new LinkedHashMap<>();
@@ -131,7 +140,9 @@ public final class HttpLoad {
           Integer.parseInt(map.getOrDefault("duration", "20")),
           map.containsKey("closed-only"),
           map.containsKey("open-only"),
-          map.containsKey("forward-auth"));
+          map.containsKey("forward-auth"),
+          map.getOrDefault("audit", "all"),
+          map.getOrDefault("audit-data", ""));
     }
   }
 
@@ -148,15 +159,30 @@ public final class HttpLoad {
     String storeId = options.storeId();
     Engine engine;
     if (url.isEmpty()) {
-      MemoryStore store = new MemoryStore();
-      storeId = load(store);
+      MemoryStore memory = new MemoryStore();
+      storeId = load(memory);
+      Store store =
+          options.auditData().isEmpty()
+              ? memory
+              : withAuditIn(
+                  memory,
+                  options.auditData().startsWith("jdbc:postgresql:")
+                      ? JdbcStore.postgres(options.auditData())
+                      : JdbcStore.embedded(java.nio.file.Path.of(options.auditData())));
+      AuditSettings audit =
+          options.audit().equals("off")
+              ? AuditSettings.OFF
+              : AuditSettings.DEFAULT.withAllows(
+                  AuditSettings.Allows.parse(options.audit()),
+                  options.audit().equals("sampled") ? 0.1 : 1);
       server =
           CastellanServer.start(
               CastellanServer.Options.defaults()
                   .withHost("127.0.0.1")
                   .withPort(options.serve())
                   .withBootstrapToken(TOKEN),
-              store);
+              store,
+              audit);
       url = "http://127.0.0.1:" + server.port();
       engine = server.runtime().engine(storeId, "", null, false);
       if (options.serve() > 0) {
@@ -185,7 +211,14 @@ public final class HttpLoad {
         options.client(),
         POOL,
         requests.allowedCount(),
-        server == null ? "server in another process" : "server in this JVM");
+        server == null
+            ? "server in another process"
+            : "server in this JVM, "
+                + (options.auditData().isEmpty()
+                    ? "audit trail in memory"
+                    : "audit trail in " + options.auditData().replaceAll("\\?.*", ""))
+                + ", audit of allows: "
+                + options.audit());
     System.out.printf(
         Locale.ROOT,
         "JVM %s, %d cores, flags %s%n",
@@ -196,6 +229,12 @@ public final class HttpLoad {
       measure(options, requests);
     } finally {
       if (server != null) {
+        System.out.printf(
+            Locale.ROOT,
+            "audit trail: %,d entries stored, %,d allows dropped, %d queued%n",
+            server.audit().storedEntries(),
+            server.audit().droppedAllows(),
+            server.audit().queueDepth());
         server.close();
       }
     }
@@ -227,6 +266,25 @@ public final class HttpLoad {
         }
       }
     }
+  }
+
+  /** {@code tuples} for everything but the audit trail, which goes to {@code audit}'s database. */
+  private static Store withAuditIn(Store tuples, Store audit) {
+    return (Store)
+        java.lang.reflect.Proxy.newProxyInstance(
+            Store.class.getClassLoader(),
+            new Class<?>[] {Store.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("close")) {
+                audit.close();
+              }
+              Store target = method.getName().equals("auditRecords") ? audit : tuples;
+              try {
+                return method.invoke(target, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 
   /** Creates the store and model and imports the dataset; returns the store id. */

@@ -40,6 +40,9 @@ final class KeysCommand implements Runnable {
     @Option(names = "--admin", description = "make it a Castellan administrator")
     boolean admin;
 
+    @Option(names = "--auditor", description = "let it read the audit trail")
+    boolean auditor;
+
     @Option(names = "--store", description = "a store to give it a role on")
     String storeId;
 
@@ -54,14 +57,29 @@ final class KeysCommand implements Runnable {
       try (Store store = storeOptions.open()) {
         AccessControl access = AccessControl.open(store);
         ApiKeys.Created created = new ApiKeys(store, Clock.systemUTC()).create(name);
+        String subject = created.principalId();
+        audit(store, "key-create", subject, "create", "key:" + created.id(), "");
         if (admin) {
-          access.grantAdmin(created.principalId());
+          access.grantAdmin(subject);
+          audit(store, "access-grant", subject, "admin", "castellan:global", "");
+        }
+        if (auditor) {
+          access.grantAuditor(subject);
+          audit(store, "access-grant", subject, "auditor", "castellan:global", "");
         }
         if (storeId != null) {
           store
               .getStore(storeId)
               .orElseThrow(() -> new IllegalArgumentException("no store " + storeId));
-          access.grant(created.principalId(), storeId, AccessControl.Role.parse(role));
+          AccessControl.Role parsed = AccessControl.Role.parse(role);
+          access.grant(subject, storeId, parsed);
+          audit(
+              store,
+              "access-grant",
+              subject,
+              parsed.name().toLowerCase(java.util.Locale.ROOT),
+              "store:" + storeId,
+              storeId);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println("id:      " + created.id());
@@ -71,6 +89,30 @@ final class KeysCommand implements Runnable {
       }
       return 0;
     }
+  }
+
+  /** Changes made here bypass the server, so they go into the audit trail from here. */
+  static void audit(
+      Store store, String api, String subject, String action, String resource, String storeId) {
+    store
+        .auditRecords()
+        .append(
+            java.util.List.of(
+                new dev.castellan.store.AuditEntry(
+                    java.time.Instant.now(),
+                    "change",
+                    api,
+                    "cli:" + System.getProperty("user.name", ""),
+                    subject,
+                    java.util.List.of(),
+                    action,
+                    resource,
+                    "ok",
+                    "castellan keys",
+                    storeId,
+                    0,
+                    "",
+                    "")));
   }
 
   @Command(name = "list", description = "List keys (never their secrets).")
@@ -107,6 +149,7 @@ final class KeysCommand implements Runnable {
           return 1;
         }
         AccessControl.open(store).revokeAll("key:" + id);
+        audit(store, "key-revoke", "key:" + id, "revoke", "key:" + id, "");
         spec.commandLine().getOut().println("revoked " + id);
         spec.commandLine().getOut().flush();
       }

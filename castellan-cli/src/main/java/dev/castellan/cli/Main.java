@@ -33,6 +33,7 @@ import picocli.CommandLine.Parameters;
       KeysCommand.class,
       RbacCommand.class,
       TokenCommand.class,
+      AuditCommand.class,
       Main.ModelCommand.class,
       Main.CheckCommand.class
     })

@@ -3,6 +3,8 @@ package dev.castellan.cli;
 import dev.castellan.server.CastellanServer;
 import dev.castellan.server.Demo;
 import dev.castellan.server.Limits;
+import dev.castellan.server.audit.AlertRules;
+import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
@@ -104,8 +106,10 @@ final class ServeCommand implements Callable<Integer> {
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
-              + " metrics.public, log.format, log.access (nested or dotted). Flags win over"
-              + " environment variables, which win over the file.")
+              + " metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
+              + " file, retention) and alerts (webhook, denials, auth_failures, admin_grants,"
+              + " rejected_policy_reloads); nested or dotted. Flags win over environment"
+              + " variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
@@ -127,7 +131,19 @@ final class ServeCommand implements Callable<Integer> {
           "group_claims",
           "metrics.public",
           "log.format",
-          "log.access");
+          "log.access",
+          "audit.allows",
+          "audit.sample_rate",
+          "audit.queue_size",
+          "audit.file",
+          "audit.retention",
+          "alerts.webhook",
+          "alerts.denials.more_than",
+          "alerts.denials.within",
+          "alerts.auth_failures.more_than",
+          "alerts.auth_failures.within",
+          "alerts.admin_grants",
+          "alerts.rejected_policy_reloads");
 
   @Override
   public Integer call() throws Exception {
@@ -185,7 +201,7 @@ final class ServeCommand implements Callable<Integer> {
                 setting(flag(metricsPublic), "CASTELLAN_METRICS_PUBLIC", "metrics.public", "false"),
                 "metrics.public"));
     String demoStore = demo ? Demo.load(store) : "";
-    CastellanServer server = CastellanServer.start(options, store);
+    CastellanServer server = CastellanServer.start(options, store, auditSettings());
     AutoCloseable listener =
         store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};
     CountDownLatch stopped = new CountDownLatch(1);
@@ -285,21 +301,70 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(configFile + ": expected a mapping of settings");
     }
     for (var entry : flatten("", root).entrySet()) {
-      if (!CONFIG_KEYS.contains(entry.getKey())) {
+      String key = entry.getKey();
+      if (!CONFIG_KEYS.contains(key)) {
         throw new IllegalArgumentException(
             configFile
                 + ": unknown setting '"
-                + entry.getKey()
+                + key
                 + "'; known: "
                 + new java.util.TreeSet<>(CONFIG_KEYS));
       }
       if (!entry.getValue().isValueNode()) {
-        throw new IllegalArgumentException(
-            configFile + ": '" + entry.getKey() + "' must be a single value");
+        throw new IllegalArgumentException(configFile + ": '" + key + "' must be a single value");
       }
-      values.put(entry.getKey(), entry.getValue().asText());
+      values.put(key, entry.getValue().asText());
     }
     return values;
+  }
+
+  /** The audit trail and alert settings: environment variables win over the file. */
+  private AuditSettings auditSettings() {
+    AuditSettings.Allows allows =
+        AuditSettings.Allows.parse(setting(null, "CASTELLAN_AUDIT_ALLOWS", "audit.allows", "all"));
+    double rate =
+        Double.parseDouble(
+            setting(
+                null,
+                "CASTELLAN_AUDIT_SAMPLE_RATE",
+                "audit.sample_rate",
+                allows == AuditSettings.Allows.SAMPLED ? "0.1" : "1"));
+    AuditSettings defaults = AuditSettings.DEFAULT;
+    return defaults
+        .withAllows(allows, rate)
+        .withQueue(
+            Integer.parseInt(
+                setting(
+                    null,
+                    "CASTELLAN_AUDIT_QUEUE_SIZE",
+                    "audit.queue_size",
+                    String.valueOf(defaults.queueCapacity()))),
+            defaults.batchSize())
+        .withFile(setting(null, "CASTELLAN_AUDIT_FILE", "audit.file", ""))
+        .withRetention(
+            AuditSettings.parseDuration(
+                setting(null, "CASTELLAN_AUDIT_RETENTION", "audit.retention", "90d"),
+                "audit.retention"))
+        .withAlerts(
+            AlertRules.NONE
+                .withWebhook(setting(null, "CASTELLAN_ALERTS_WEBHOOK", "alerts.webhook", ""))
+                .withDenials(threshold("alerts.denials"))
+                .withAuthFailures(threshold("alerts.auth_failures"))
+                .withAdminGrants(
+                    Boolean.parseBoolean(config.getOrDefault("alerts.admin_grants", "false")))
+                .withRejectedPolicyReloads(
+                    Boolean.parseBoolean(
+                        config.getOrDefault("alerts.rejected_policy_reloads", "false"))));
+  }
+
+  private AlertRules.Threshold threshold(String rule) {
+    String count = config.get(rule + ".more_than");
+    if (count == null) {
+      return AlertRules.Threshold.OFF;
+    }
+    return new AlertRules.Threshold(
+        Integer.parseInt(count),
+        AuditSettings.parseDuration(config.getOrDefault(rule + ".within", "5m"), rule + ".within"));
   }
 
   /** {@code log: {format: json}} and {@code log.format: json} both become {@code log.format}. */

@@ -103,6 +103,32 @@ class TwoNodesTest {
   }
 
   @Test
+  void denialsOnBothNodes_areInOneAuditChain_readableFromEither() throws Exception {
+    for (int i = 0; i < 20; i++) {
+      check(i % 2 == 0 ? nodeA : nodeB, "doc:audit", "user:eve" + (i % 2), null);
+    }
+    for (ServerProcess node : new ServerProcess[] {nodeA, nodeB}) {
+      java.util.Set<String> subjects = new java.util.HashSet<>();
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (subjects.size() < 2 && System.nanoTime() < deadline) {
+        subjects.clear();
+        node.get("/api/audit?resource=doc:audit&outcome=deny&limit=1000")
+            .body()
+            .get("entries")
+            .forEach(e -> subjects.add(e.get("subject").asText()));
+      }
+      assertThat(subjects).containsExactlyInAnyOrder("user:eve0", "user:eve1");
+    }
+    try (dev.castellan.store.jdbc.JdbcStore store =
+        dev.castellan.store.jdbc.JdbcStore.postgres(databaseUrl)) {
+      dev.castellan.store.AuditVerification result =
+          dev.castellan.store.AuditVerification.of(store.auditRecords());
+      assertThat(result.intact()).as(result.describe()).isTrue();
+      assertThat(result.entries()).isGreaterThanOrEqualTo(20);
+    }
+  }
+
+  @Test
   void aTokenFromTheFuture_isAClearTimeoutNotAWrongAnswer() throws Exception {
     String future = dev.castellan.store.ConsistencyToken.encode(storeId, 1_000_000);
     Response response = check(nodeB, "doc:1", "user:anne", future);

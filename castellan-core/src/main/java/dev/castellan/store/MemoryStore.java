@@ -25,7 +25,7 @@ import java.util.function.Consumer;
 /**
  * A {@link Store} held in memory: for tests and for embedding Castellan in another program. It
  * keeps the same contract as the durable stores (revisions, changelog, errors), and nothing after
- * the process ends.
+ * the process ends. Its audit trail keeps the newest 1,000,000 entries.
  */
 public final class MemoryStore implements Store {
 
@@ -37,6 +37,8 @@ public final class MemoryStore implements Store {
 
   private final Clock clock;
   private final ConcurrentSkipListMap<String, State> stores = new ConcurrentSkipListMap<>();
+  private final MemoryAuditRecords audit =
+      new MemoryAuditRecords(MemoryAuditRecords.DEFAULT_CAPACITY);
 
   /** One store's data; every access holds its monitor. */
   private static final class State {
@@ -458,6 +460,11 @@ public final class MemoryStore implements Store {
   @Override
   public boolean revokeApiKey(String id) {
     return apiKeys.remove(id) != null;
+  }
+
+  @Override
+  public AuditRecords auditRecords() {
+    return audit;
   }
 
   @Override

@@ -176,6 +176,11 @@ public interface Store extends AutoCloseable {
   /** Deletes a document; false when there was none. */
   boolean deleteDocument(String kind, String key);
 
+  // ------------------------------------------------------------------ audit
+
+  /** The audit trail's hash chain in this store's database. */
+  AuditRecords auditRecords();
+
   @Override
   void close();
 }

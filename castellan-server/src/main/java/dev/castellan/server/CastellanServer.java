@@ -6,8 +6,11 @@ import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
 import dev.castellan.server.api.RbacApi;
+import dev.castellan.server.audit.AuditApi;
 import dev.castellan.server.audit.AuditEvent;
-import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.AuditSettings;
+import dev.castellan.server.audit.AuditTrail;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authentication;
@@ -61,7 +64,6 @@ public final class CastellanServer implements AutoCloseable {
       Path rbacFile,
       Duration rbacReloadInterval,
       ClaimRoles claimRoles,
-      AuditLog audit,
       boolean metricsPublic) {
 
     public static Options defaults() {
@@ -76,7 +78,6 @@ public final class CastellanServer implements AutoCloseable {
           null,
           PolicyWatcher.DEFAULT_INTERVAL,
           ClaimRoles.DEFAULT,
-          AuditLog.NONE,
           false);
     }
 
@@ -92,7 +93,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -108,7 +108,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -124,7 +123,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -140,7 +138,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -156,7 +153,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -173,7 +169,6 @@ public final class CastellanServer implements AutoCloseable {
           value,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -189,7 +184,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           value,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -206,7 +200,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           value,
-          audit,
           metricsPublic);
     }
 
@@ -223,7 +216,6 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           metricsPublic);
     }
 
@@ -240,24 +232,7 @@ public final class CastellanServer implements AutoCloseable {
           rbacFile,
           rbacReloadInterval,
           claimRoles,
-          audit,
           value);
-    }
-
-    public Options withAudit(AuditLog value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          value,
-          metricsPublic);
     }
   }
 
@@ -270,6 +245,7 @@ public final class CastellanServer implements AutoCloseable {
   private final Rbac rbac;
   private final PolicyWatcher policyWatcher;
   private final ServerMetrics metrics;
+  private final AuditTrail audit;
 
   private CastellanServer(
       Javalin app,
@@ -279,11 +255,13 @@ public final class CastellanServer implements AutoCloseable {
       String systemStoreId,
       Rbac rbac,
       PolicyWatcher policyWatcher,
-      ServerMetrics metrics) {
+      ServerMetrics metrics,
+      AuditTrail audit) {
     this.systemStoreId = systemStoreId;
     this.rbac = rbac;
     this.policyWatcher = policyWatcher;
     this.metrics = metrics;
+    this.audit = audit;
     this.app = app;
     this.runtime = runtime;
     this.store = store;
@@ -291,6 +269,12 @@ public final class CastellanServer implements AutoCloseable {
   }
 
   public static CastellanServer start(Options options, Store store) {
+    return start(options, store, AuditSettings.DEFAULT);
+  }
+
+  /** Starts with the audit trail and alerts as {@code auditSettings} say. */
+  public static CastellanServer start(Options options, Store store, AuditSettings auditSettings) {
+    AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
@@ -303,6 +287,22 @@ public final class CastellanServer implements AutoCloseable {
       ApiKeys.Created created = keys.create("bootstrap");
       access.grantAdmin(created.principalId());
       generated = created.key();
+      audit.record(
+          new AuditEvent(
+              java.time.Instant.now(),
+              AuditEvent.Kind.CHANGE,
+              "access-grant",
+              "",
+              created.principalId(),
+              java.util.List.of(),
+              "admin",
+              "castellan:global",
+              AuditEvent.Outcome.OK,
+              "first start: the generated admin key",
+              "",
+              0,
+              "",
+              ""));
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access);
@@ -324,10 +324,17 @@ public final class CastellanServer implements AutoCloseable {
                 access.forgetStore(storeId);
                 runtime.afterWrite(access.systemStoreId());
               }
-            });
-    AdminApi admin = new AdminApi(runtime, keys, access);
+            },
+            audit);
+    AdminApi admin = new AdminApi(runtime, keys, access, audit);
+    AuditApi auditApi = new AuditApi(audit);
+    metrics.gauge(
+        "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
+    metrics.counter(
+        "castellan.audit.dropped.allows",
+        "sampled allow decisions dropped because the audit queue was full",
+        audit::droppedAllows);
     Rbac rbac = Rbac.open(runtime, access.systemStoreId());
-    AuditLog audit = options.audit();
     PolicyWatcher watcher =
         options.rbacFile() == null
             ? null
@@ -356,7 +363,13 @@ public final class CastellanServer implements AutoCloseable {
               config.jetty.port = options.port();
               config.routes.before(
                   ctx ->
-                      before(ctx, authentication, authorization, metrics, options.metricsPublic()));
+                      before(
+                          ctx,
+                          authentication,
+                          authorization,
+                          metrics,
+                          audit,
+                          options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.requestLogger.http(metrics.requestLogger(config.unsafe));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
@@ -367,6 +380,7 @@ public final class CastellanServer implements AutoCloseable {
               api.register(config.routes);
               admin.register(config.routes);
               rbacApi.register(config.routes);
+              auditApi.register(config.routes);
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
@@ -409,7 +423,7 @@ public final class CastellanServer implements AutoCloseable {
     readiness.loaded();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
     return new CastellanServer(
-        app, runtime, store, generated, access.systemStoreId(), rbac, watcher, metrics);
+        app, runtime, store, generated, access.systemStoreId(), rbac, watcher, metrics, audit);
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -450,6 +464,7 @@ public final class CastellanServer implements AutoCloseable {
       Authentication authentication,
       Authorization authorization,
       ServerMetrics metrics,
+      AuditTrail audit,
       boolean metricsPublic) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
@@ -468,10 +483,30 @@ public final class CastellanServer implements AutoCloseable {
       principal = authentication.authenticate(ctx.header("Authorization"));
     } catch (CastellanException e) {
       metrics.authenticationFailure(ctx.header("Authorization"));
+      audit.record(
+          RequestAudit.decision(
+              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0));
       throw e;
     }
     ctx.attribute("principal", principal);
-    authorization.authorize(ctx, principal);
+    try {
+      authorization.authorize(ctx, principal);
+    } catch (CastellanException e) {
+      if (e.code() == ErrorCode.FORBIDDEN) {
+        audit.record(
+            RequestAudit.decision(
+                ctx,
+                "api-access",
+                principal.id(),
+                ctx.method().name(),
+                path,
+                false,
+                e.getMessage(),
+                "",
+                0));
+      }
+      throw e;
+    }
   }
 
   /** The port the server listens on. */
@@ -509,12 +544,18 @@ public final class CastellanServer implements AutoCloseable {
     return metrics;
   }
 
+  /** The audit trail: every decision and change this node saw (and its queue's figures). */
+  public AuditTrail audit() {
+    return audit;
+  }
+
   @Override
   public void close() {
     if (policyWatcher != null) {
       policyWatcher.close();
     }
     app.stop();
+    audit.close();
     runtime.close();
     metrics.close();
     store.close();

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.AccessControl.Role;
 import dev.castellan.server.auth.ApiKeys;
@@ -26,11 +28,18 @@ public final class AdminApi {
   private final StoreRuntime runtime;
   private final ApiKeys keys;
   private final AccessControl access;
+  private final AuditLog audit;
 
   public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access) {
+    this(runtime, keys, access, AuditLog.NONE);
+  }
+
+  /** {@code audit} hears every key created or revoked and every right granted or revoked. */
+  public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access, AuditLog audit) {
     this.runtime = runtime;
     this.keys = keys;
     this.access = access;
+    this.audit = audit;
   }
 
   public void register(RoutesConfig routes) {
@@ -48,12 +57,16 @@ public final class AdminApi {
     out.put("subject", principal.id());
     out.put("name", principal.display());
     out.put("admin", access.isAdmin(runtime, principal));
+    out.put("auditor", access.isAuditor(runtime, principal));
     json(ctx, out);
   }
 
-  /** {@code {"name", "admin"?: bool, "store_id"?, "role"?}}: a key, with rights given at once. */
+  /**
+   * {@code {"name", "admin"?: bool, "auditor"?: bool, "store_id"?, "role"?}}: a key, with rights
+   * given at once.
+   */
   private void createKey(Context ctx) {
-    Body body = Body.parse(ctx.body(), Set.of("name", "admin", "store_id", "role"));
+    Body body = Body.parse(ctx.body(), Set.of("name", "admin", "auditor", "store_id", "role"));
     String storeId = body.string("store_id");
     Role role = body.has("role") ? Role.parse(body.string("role", 16)) : null;
     if (storeId.isEmpty() != (role == null)) {
@@ -63,11 +76,27 @@ public final class AdminApi {
       throw new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
     }
     ApiKeys.Created created = keys.create(body.string("name", 128));
+    String subject = created.principalId();
+    audit.record(
+        RequestAudit.change(
+            ctx, "key-create", subject, "create", "key:" + created.id(), "", "", 0));
     if (body.bool("admin")) {
-      access.grantAdmin(created.principalId());
+      access.grantAdmin(subject);
+      audit.record(grantEvent(ctx, subject, "admin", "castellan:global", ""));
+    }
+    if (body.bool("auditor")) {
+      access.grantAuditor(subject);
+      audit.record(grantEvent(ctx, subject, "auditor", "castellan:global", ""));
     }
     if (role != null) {
-      access.grant(created.principalId(), storeId, role);
+      access.grant(subject, storeId, role);
+      audit.record(
+          grantEvent(
+              ctx,
+              subject,
+              role.name().toLowerCase(java.util.Locale.ROOT),
+              "store:" + storeId,
+              storeId));
     }
     runtime.afterWrite(access.systemStoreId());
     ObjectNode out = NODES.objectNode();
@@ -101,6 +130,8 @@ public final class AdminApi {
     }
     access.revokeAll("key:" + id);
     runtime.afterWrite(access.systemStoreId());
+    audit.record(
+        RequestAudit.change(ctx, "key-revoke", "key:" + id, "revoke", "key:" + id, "", "", 0));
     ctx.status(204);
   }
 
@@ -108,17 +139,41 @@ public final class AdminApi {
   private void grant(Context ctx) {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
     String storeId = ctx.pathParam("store_id");
-    access.grant(body.requiredString("subject"), storeId, Role.parse(body.requiredString("role")));
+    Role role = Role.parse(body.requiredString("role"));
+    access.grant(body.requiredString("subject"), storeId, role);
     runtime.afterWrite(access.systemStoreId());
+    audit.record(
+        grantEvent(
+            ctx,
+            body.requiredString("subject"),
+            role.name().toLowerCase(java.util.Locale.ROOT),
+            "store:" + storeId,
+            storeId));
     ctx.status(204);
   }
 
   private void revoke(Context ctx) {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
     String storeId = ctx.pathParam("store_id");
-    access.revoke(body.requiredString("subject"), storeId, Role.parse(body.requiredString("role")));
+    Role role = Role.parse(body.requiredString("role"));
+    access.revoke(body.requiredString("subject"), storeId, role);
     runtime.afterWrite(access.systemStoreId());
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "access-revoke",
+            body.requiredString("subject"),
+            role.name().toLowerCase(java.util.Locale.ROOT),
+            "store:" + storeId,
+            "",
+            storeId,
+            0));
     ctx.status(204);
+  }
+
+  private static dev.castellan.server.audit.AuditEvent grantEvent(
+      Context ctx, String subject, String role, String resource, String storeId) {
+    return RequestAudit.change(ctx, "access-grant", subject, role, resource, "", storeId, 0);
   }
 
   private static void json(Context ctx, ObjectNode body) {

@@ -21,6 +21,8 @@ import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
 import dev.castellan.server.Limits;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.store.Change;
 import dev.castellan.store.ConsistencyToken;
@@ -85,17 +87,29 @@ public final class OpenFgaApi {
 
   private final StoreHooks hooks;
   private final ServerMetrics metrics;
+  private final AuditLog audit;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
   }
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits, ServerMetrics metrics, StoreHooks hooks) {
+    this(runtime, limits, metrics, hooks, AuditLog.NONE);
+  }
+
+  /** {@code audit} hears every decision (check, batch-check, lists) and every change made here. */
+  public OpenFgaApi(
+      StoreRuntime runtime,
+      Limits limits,
+      ServerMetrics metrics,
+      StoreHooks hooks,
+      AuditLog audit) {
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
     this.metrics = metrics;
     this.hooks = hooks;
+    this.audit = audit;
   }
 
   public void register(RoutesConfig routes) {
@@ -130,6 +144,9 @@ public final class OpenFgaApi {
       throw Body.invalid("'name' must be 3 to 64 characters");
     }
     StoreInfo info = store.createStore(name);
+    audit.record(
+        RequestAudit.change(
+            ctx, "store-create", "", "create", "store:" + info.id(), name, info.id(), 0));
     json(ctx.status(201), storeJson(info));
   }
 
@@ -169,6 +186,7 @@ public final class OpenFgaApi {
     }
     runtime.storeDeleted(id);
     hooks.deleted(id);
+    audit.record(RequestAudit.change(ctx, "store-delete", "", "delete", "store:" + id, "", id, 0));
     ctx.status(204);
   }
 
@@ -197,6 +215,8 @@ public final class OpenFgaApi {
     dev.castellan.condition.ConditionEvaluator.compile(model.conditions());
     String id = store.writeModel(storeId, model);
     runtime.modelWritten(storeId, id);
+    audit.record(
+        RequestAudit.change(ctx, "write-model", "", "write", "model:" + id, "", storeId, 0));
     ObjectNode out = NODES.objectNode();
     out.put("authorization_model_id", id);
     json(ctx.status(201), out);
@@ -283,6 +303,31 @@ public final class OpenFgaApi {
     WriteResult result =
         store.write(storeId, new TupleWrite(tuples, keys, ignoreDuplicates, ignoreMissing));
     runtime.afterWrite(storeId);
+    // One entry per tuple, as asked for (an ignored duplicate or missing tuple included).
+    for (TupleKey key : keys) {
+      audit.record(
+          RequestAudit.change(
+              ctx,
+              "delete",
+              key.user(),
+              key.relation(),
+              key.object(),
+              "",
+              storeId,
+              result.revision()));
+    }
+    for (Tuple tuple : tuples) {
+      audit.record(
+          RequestAudit.change(
+              ctx,
+              "write",
+              tuple.key().user(),
+              tuple.key().relation(),
+              tuple.key().object(),
+              "",
+              storeId,
+              result.revision()));
+    }
     json(ctx, writeResult(storeId, result));
   }
 
@@ -345,6 +390,16 @@ public final class OpenFgaApi {
         };
     WriteResult result = store.importTuples(storeId, tuples, 5_000, count -> {});
     runtime.afterWrite(storeId);
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "import",
+            "",
+            "import",
+            "",
+            result.written() + " tuples written",
+            storeId,
+            result.revision()));
     json(ctx, writeResult(storeId, result));
   }
 
@@ -357,6 +412,16 @@ public final class OpenFgaApi {
         new TupleFilter(key.string("object"), key.string("relation"), key.string("user"));
     WriteResult result = store.deleteMatching(storeId, filter);
     runtime.afterWrite(storeId);
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "delete-tuples",
+            filter.user(),
+            filter.relation(),
+            filter.object(),
+            result.deleted() + " tuples deleted",
+            storeId,
+            result.revision()));
     json(ctx, writeResult(storeId, result));
   }
 
@@ -468,7 +533,19 @@ public final class OpenFgaApi {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), CHECK_FIELDS);
     Engine engine = engine(storeId, body);
-    CheckResult result = engine.check(checkRequest(body, ""));
+    CheckRequest request = checkRequest(body, "");
+    CheckResult result = engine.check(request);
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            "check",
+            request.user(),
+            request.relation(),
+            request.object(),
+            result.allowed(),
+            "",
+            storeId,
+            runtime.feed(storeId).revision()));
     metrics.decision(ServerMetrics.Api.CHECK, result.allowed());
     ObjectNode out = NODES.objectNode();
     out.put("allowed", result.allowed());
@@ -530,9 +607,21 @@ public final class OpenFgaApi {
       }
       ObjectNode result = results.putObject(correlation);
       try {
-        boolean allowed = engine.check(checkRequest(item, where)).allowed();
+        CheckRequest request = checkRequest(item, where);
+        boolean allowed = engine.check(request).allowed();
         metrics.decision(ServerMetrics.Api.BATCH_CHECK, allowed);
         result.put("allowed", allowed);
+        audit.record(
+            RequestAudit.decision(
+                ctx,
+                "batch-check",
+                request.user(),
+                request.relation(),
+                request.object(),
+                allowed,
+                "correlation_id " + correlation,
+                storeId,
+                runtime.feed(storeId).revision()));
       } catch (CastellanException e) {
         metrics.decisionError(ServerMetrics.Api.BATCH_CHECK);
         ObjectNode error = result.putObject("error");
@@ -581,7 +670,7 @@ public final class OpenFgaApi {
           "page_size",
           "continuation_token");
 
-  private List<String> listObjectsResult(String storeId, Body body) {
+  private List<String> listObjectsResult(Context ctx, String api, String storeId, Body body) {
     Engine engine = engine(storeId, body);
     ListObjectsRequest request =
         ListObjectsRequest.of(
@@ -592,13 +681,24 @@ public final class OpenFgaApi {
             .withContext(body.context("context"));
     List<String> objects = new ArrayList<>(engine.listObjects(request));
     Collections.sort(objects);
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            api,
+            request.user(),
+            request.relation(),
+            request.type(),
+            !objects.isEmpty(),
+            objects.size() + " objects",
+            storeId,
+            runtime.feed(storeId).revision()));
     return objects;
   }
 
   private void listObjects(Context ctx) {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(storeId, body);
+    List<String> all = listObjectsResult(ctx, "list-objects", storeId, body);
     metrics.decision(ServerMetrics.Api.LIST_OBJECTS, !all.isEmpty());
     ObjectNode out = NODES.objectNode();
     ArrayNode objects = out.putArray("objects");
@@ -611,7 +711,7 @@ public final class OpenFgaApi {
   private void streamedListObjects(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(storeId, body);
+    List<String> all = listObjectsResult(ctx, "streamed-list-objects", storeId, body);
     metrics.decision(ServerMetrics.Api.STREAMED_LIST_OBJECTS, !all.isEmpty());
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
@@ -657,6 +757,17 @@ public final class OpenFgaApi {
     List<String> users = new ArrayList<>(engine.listUsers(request));
     Collections.sort(users);
     metrics.decision(ServerMetrics.Api.LIST_USERS, !users.isEmpty());
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            "list-users",
+            filter,
+            body.requiredString("relation"),
+            objectRef,
+            !users.isEmpty(),
+            users.size() + " users",
+            storeId,
+            runtime.feed(storeId).revision()));
     ObjectNode out = NODES.objectNode();
     ArrayNode items = out.putArray("users");
     String next =
@@ -715,6 +826,16 @@ public final class OpenFgaApi {
     ArrayNode array = NODES.arrayNode();
     assertions.forEach(array::add);
     store.writeAssertions(storeId, modelId, array.toString());
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "write-assertions",
+            "",
+            "write",
+            "model:" + modelId,
+            assertions.size() + " assertions",
+            storeId,
+            0));
     ctx.status(204);
   }
 

@@ -54,6 +54,7 @@ public final class AccessControl {
       type castellan
         relations
           define admin: [principal]
+          define auditor: [principal] or admin
       type store
         relations
           define admin: [principal]
@@ -134,6 +135,11 @@ public final class AccessControl {
     return check(runtime, GLOBAL, "admin", subject(principal));
   }
 
+  /** An auditor reads the audit trail; every admin is one. */
+  public boolean isAuditor(StoreRuntime runtime, Principal principal) {
+    return check(runtime, GLOBAL, "auditor", subject(principal));
+  }
+
   /** True when {@code principal} has {@code role} (or a higher one) on {@code storeId}. */
   public boolean allowed(StoreRuntime runtime, Principal principal, String storeId, Role role) {
     String subject = subject(principal);
@@ -164,6 +170,10 @@ public final class AccessControl {
 
   public void grantAdmin(String principalId) {
     write(Tuple.of(GLOBAL, "admin", subject(principalId)));
+  }
+
+  public void grantAuditor(String principalId) {
+    write(Tuple.of(GLOBAL, "auditor", subject(principalId)));
   }
 
   public void grant(String principalId, String storeId, Role role) {

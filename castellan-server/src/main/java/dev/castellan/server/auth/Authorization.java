@@ -62,6 +62,7 @@ public final class Authorization {
         // The caller asks about itself; asking about others is checked in the handler.
         case "authorize" -> {}
         case "keys", "roles", "permissions", "rbac" -> requireAdmin(principal);
+        case "audit" -> requireAuditor(principal);
         case "stores" -> {
           String storeId = parts.length > 3 ? parts[3] : "";
           hideSystemStore(storeId);
@@ -98,6 +99,14 @@ public final class Authorization {
     if (!access.isAdmin(runtime, principal)) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN, principal.id() + " is not a Castellan administrator");
+    }
+  }
+
+  private void requireAuditor(Principal principal) {
+    if (!access.isAuditor(runtime, principal)) {
+      throw new CastellanException(
+          ErrorCode.FORBIDDEN,
+          principal.id() + " is neither a Castellan administrator nor an auditor");
     }
   }
 

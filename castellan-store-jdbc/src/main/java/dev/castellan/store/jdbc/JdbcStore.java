@@ -90,6 +90,7 @@ public final class JdbcStore implements Store {
   private final String jdbcUrl;
   private final Properties connectionProperties;
   private final Set<PgListener> listeners = ConcurrentHashMap.newKeySet();
+  private final JdbcAuditRecords audit;
 
   private JdbcStore(Dialect dialect, HikariConfig config, Properties connectionProperties) {
     this.dialect = dialect;
@@ -114,6 +115,7 @@ public final class JdbcStore implements Store {
           ErrorCode.STORE_UNAVAILABLE, "could not prepare the tuple store database schema", e);
     }
     this.pool = dataSource;
+    this.audit = new JdbcAuditRecords(dataSource);
   }
 
   /** A store on PostgreSQL at {@code jdbcUrl} ({@code jdbc:postgresql://host:port/database}). */
@@ -1585,6 +1587,11 @@ public final class JdbcStore implements Store {
   /** True for the embedded (H2) database. */
   public boolean isEmbedded() {
     return dialect == Dialect.H2;
+  }
+
+  @Override
+  public dev.castellan.store.AuditRecords auditRecords() {
+    return audit;
   }
 
   @Override

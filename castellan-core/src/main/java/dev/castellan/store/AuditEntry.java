@@ -1,0 +1,66 @@
+package dev.castellan.store;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What one audit trail entry says, before it is chained: an authorization decision or a change.
+ * Strings are never null (empty when unknown); {@code kind} and {@code outcome} are lower case
+ * ({@code decision}/{@code change}, {@code allow}/{@code deny}/{@code ok}/{@code error}).
+ *
+ * <p>The time is kept to the microsecond and NUL characters are replaced, because that is what the
+ * databases store: an entry must read back exactly as it was hashed. Fields are cut at {@value
+ * #MAX_FIELD} characters ({@value #MAX_REASON} for the reason), so that any entry can be indexed.
+ */
+public record AuditEntry(
+    Instant time,
+    String kind,
+    String api,
+    String caller,
+    String subject,
+    List<String> roles,
+    String action,
+    String resource,
+    String outcome,
+    String reason,
+    String storeId,
+    long revision,
+    String requestId,
+    String clientAddress) {
+
+  public static final int MAX_FIELD = 800;
+  public static final int MAX_REASON = 4000;
+
+  public AuditEntry {
+    time = Objects.requireNonNull(time, "time").truncatedTo(ChronoUnit.MICROS);
+    kind = clean(kind);
+    api = clean(api);
+    caller = clean(caller);
+    subject = clean(subject);
+    roles =
+        roles == null || roles.isEmpty()
+            ? List.of()
+            : roles.stream().map(AuditEntry::clean).toList();
+    action = clean(action);
+    resource = clean(resource);
+    outcome = clean(outcome);
+    reason = clean(reason, MAX_REASON);
+    storeId = clean(storeId);
+    requestId = clean(requestId);
+    clientAddress = clean(clientAddress);
+  }
+
+  private static String clean(String value) {
+    return clean(value, MAX_FIELD);
+  }
+
+  private static String clean(String value, int max) {
+    if (value == null) {
+      return "";
+    }
+    String out = value.indexOf('\0') < 0 ? value : value.replace('\0', '\uFFFD');
+    return out.length() <= max ? out : out.substring(0, max - 1) + "\u2026";
+  }
+}

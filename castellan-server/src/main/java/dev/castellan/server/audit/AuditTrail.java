@@ -1,0 +1,302 @@
+package dev.castellan.server.audit;
+
+import dev.castellan.store.AuditEntry;
+import dev.castellan.store.AuditRecord;
+import dev.castellan.store.AuditRecords;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail: takes events on the request path, stores them off it. A bounded queue feeds one
+ * background writer that appends batches to the hash chain ({@link AuditRecords}), then to the
+ * JSON-lines file if one is set, then hands them to the alert rules.
+ *
+ * <p>Denials and changes are never dropped: when the queue stays full for a moment, the request
+ * that made one appends it itself. Allowed decisions are kept as configured (all, a sample, none)
+ * and are the only events dropped when the queue is full; {@link #droppedAllows()} counts them.
+ */
+public final class AuditTrail implements AuditLog, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AuditTrail.class);
+  private static final long OFFER_WAIT_MILLIS = 50;
+  private static final Duration RETENTION_EVERY = Duration.ofHours(1);
+
+  /**
+   * How long the writer lets events gather before a batch, unless the batch fills sooner: a
+   * transaction per few events would cost more than the events themselves.
+   */
+  private static final long LINGER_MILLIS = 50;
+
+  private final AuditSettings settings;
+  private final AuditRecords records;
+  private final Clock clock;
+  private final ArrayBlockingQueue<AuditEvent> queue;
+  private final Alerts alerts;
+  private final BufferedWriter file;
+  private final LongAdder dropped = new LongAdder();
+  private final AtomicLong enqueued = new AtomicLong();
+  private final AtomicLong handled = new AtomicLong();
+  private final AtomicLong stored = new AtomicLong();
+  private final Thread writer;
+  private volatile boolean closed;
+  private long nextRetention;
+
+  private AuditTrail(AuditSettings settings, AuditRecords records, Clock clock) {
+    this.settings = settings;
+    this.records = records;
+    this.clock = clock;
+    this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
+    this.alerts = Alerts.create(settings.alerts());
+    this.file = settings.file().isEmpty() ? null : openFile(Path.of(settings.file()));
+    this.writer = Thread.ofPlatform().name("castellan-audit-writer").daemon().unstarted(this::run);
+  }
+
+  /** Starts the background writer over {@code records}. */
+  public static AuditTrail start(AuditSettings settings, AuditRecords records) {
+    return start(settings, records, Clock.systemUTC());
+  }
+
+  static AuditTrail start(AuditSettings settings, AuditRecords records, Clock clock) {
+    AuditTrail trail = new AuditTrail(settings, records, clock);
+    trail.writer.start();
+    return trail;
+  }
+
+  private static BufferedWriter openFile(Path path) {
+    try {
+      Path parent = path.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      return Files.newBufferedWriter(
+          path, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the audit file " + path, e);
+    }
+  }
+
+  @Override
+  public void record(AuditEvent event) {
+    if (!settings.enabled()) {
+      return;
+    }
+    if (event.kind() == AuditEvent.Kind.DECISION && event.outcome() == AuditEvent.Outcome.ALLOW) {
+      boolean keep =
+          switch (settings.allows()) {
+            case ALL -> true;
+            case SAMPLED -> ThreadLocalRandom.current().nextDouble() < settings.sampleRate();
+            case NONE -> false;
+          };
+      if (keep) {
+        if (!closed && queue.offer(event)) {
+          enqueued.incrementAndGet();
+        } else {
+          dropped.increment();
+        }
+      }
+      return;
+    }
+    if (!closed) {
+      try {
+        if (queue.offer(event, OFFER_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+          enqueued.incrementAndGet();
+          return;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    // The writer is behind (or gone): a denial or a change is stored by its own request.
+    List<AuditEvent> one = List.of(event);
+    afterStored(one, records.append(List.of(AuditJson.entry(event))));
+  }
+
+  /** Allowed decisions dropped because the queue was full. */
+  public long droppedAllows() {
+    return dropped.sum();
+  }
+
+  /** Events waiting for the background writer. */
+  public int queueDepth() {
+    return queue.size();
+  }
+
+  /** Entries stored so far by this node (by the writer and by requests). */
+  public long storedEntries() {
+    return stored.get();
+  }
+
+  /** The chain this trail appends to, for reading and verifying. */
+  public AuditRecords records() {
+    return records;
+  }
+
+  /**
+   * Waits, at most {@code timeout}, until every event queued before this call is stored: a reader
+   * of the trail then sees what it just did. Returns whether they all were.
+   */
+  public boolean flush(Duration timeout) {
+    long target = enqueued.get();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (handled.get() < target) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(2);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void run() {
+    List<AuditEvent> batch = new ArrayList<>(settings.batchSize());
+    while (true) {
+      AuditEvent first;
+      try {
+        first = queue.poll(100, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        first = null;
+      }
+      if (first == null) {
+        if (closed && queue.isEmpty()) {
+          return;
+        }
+      } else {
+        batch.add(first);
+        linger();
+        queue.drainTo(batch, settings.batchSize() - 1);
+        store(batch);
+        handled.addAndGet(batch.size());
+        batch.clear();
+      }
+      retention(); // at most hourly, idle or busy
+    }
+  }
+
+  /** Lets a batch gather, but no longer once it is full. */
+  private void linger() {
+    long deadline = System.nanoTime() + LINGER_MILLIS * 1_000_000;
+    while (queue.size() < settings.batchSize() - 1 && System.nanoTime() < deadline && !closed) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        return; // closing: the batch is stored now
+      }
+    }
+  }
+
+  /** Appends a batch, retrying while the database is away; it is given up only on shutdown. */
+  private void store(List<AuditEvent> batch) {
+    List<AuditEntry> entries = new ArrayList<>(batch.size());
+    batch.forEach(event -> entries.add(AuditJson.entry(event)));
+    long backoff = 100;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        afterStored(batch, records.append(entries));
+        return;
+      } catch (RuntimeException e) {
+        if (closed && attempt >= 3) {
+          LOG.error("audit trail: {} entries could not be stored and are lost", batch.size(), e);
+          return;
+        }
+        LOG.error(
+            "audit trail: could not store {} entries (attempt {}), retrying in {} ms",
+            batch.size(),
+            attempt,
+            backoff,
+            e);
+        try {
+          Thread.sleep(backoff);
+        } catch (InterruptedException interrupted) {
+          // closing: the loop checks
+        }
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  private void afterStored(List<AuditEvent> events, List<AuditRecord> appended) {
+    stored.addAndGet(appended.size());
+    if (file != null) {
+      writeFile(appended);
+    }
+    for (AuditEvent event : events) {
+      try {
+        alerts.observe(event);
+      } catch (RuntimeException e) {
+        LOG.error("alert rules failed on an audit event", e);
+      }
+    }
+  }
+
+  private synchronized void writeFile(List<AuditRecord> appended) {
+    try {
+      for (AuditRecord record : appended) {
+        file.write(AuditJson.record(record).toString());
+        file.write('\n');
+      }
+      file.flush();
+    } catch (IOException e) {
+      LOG.error("audit trail: could not write to the audit file {}", settings.file(), e);
+    }
+  }
+
+  private void retention() {
+    if (settings.retention().isZero()) {
+      return;
+    }
+    long now = clock.millis();
+    if (now < nextRetention) {
+      return;
+    }
+    nextRetention = now + RETENTION_EVERY.toMillis();
+    try {
+      long deleted = records.deleteOlderThan(clock.instant().minus(settings.retention()));
+      if (deleted > 0) {
+        LOG.info("audit trail: removed {} entries older than {}", deleted, settings.retention());
+      }
+    } catch (RuntimeException e) {
+      LOG.error("audit trail: retention failed", e);
+    }
+  }
+
+  /** Stores what is queued, then stops the writer and the alert deliveries. */
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      writer.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    alerts.close();
+    if (file != null) {
+      synchronized (this) {
+        try {
+          file.close();
+        } catch (IOException e) {
+          LOG.error("audit trail: could not close the audit file {}", settings.file(), e);
+        }
+      }
+    }
+  }
+}

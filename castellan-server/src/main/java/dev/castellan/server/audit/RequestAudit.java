@@ -1,0 +1,95 @@
+package dev.castellan.server.audit;
+
+import dev.castellan.server.auth.Principal;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.util.List;
+import org.slf4j.MDC;
+
+/**
+ * Audit events for the request in hand: the caller (the {@code principal} attribute), request id
+ * (MDC {@code request_id}) and client address come from the request, the rest from the handler.
+ */
+public final class RequestAudit {
+  private RequestAudit() {}
+
+  /** An allowed or denied decision about {@code subject}. */
+  public static AuditEvent decision(
+      Context ctx,
+      String api,
+      String subject,
+      String action,
+      String resource,
+      boolean allowed,
+      String reason,
+      String storeId,
+      long revision) {
+    return event(
+        ctx,
+        AuditEvent.Kind.DECISION,
+        api,
+        subject,
+        List.of(),
+        action,
+        resource,
+        allowed ? AuditEvent.Outcome.ALLOW : AuditEvent.Outcome.DENY,
+        reason,
+        storeId,
+        revision);
+  }
+
+  /** A change that was made. */
+  public static AuditEvent change(
+      Context ctx,
+      String api,
+      String subject,
+      String action,
+      String resource,
+      String reason,
+      String storeId,
+      long revision) {
+    return event(
+        ctx,
+        AuditEvent.Kind.CHANGE,
+        api,
+        subject,
+        List.of(),
+        action,
+        resource,
+        AuditEvent.Outcome.OK,
+        reason,
+        storeId,
+        revision);
+  }
+
+  /** Any event, with the request's caller, request id and client address filled in. */
+  public static AuditEvent event(
+      Context ctx,
+      AuditEvent.Kind kind,
+      String api,
+      String subject,
+      List<String> roles,
+      String action,
+      String resource,
+      AuditEvent.Outcome outcome,
+      String reason,
+      String storeId,
+      long revision) {
+    Principal principal = ctx.attribute("principal");
+    return new AuditEvent(
+        Instant.now(),
+        kind,
+        api,
+        principal == null ? "" : principal.id(),
+        subject,
+        roles,
+        action,
+        resource,
+        outcome,
+        reason,
+        storeId,
+        revision,
+        MDC.get("request_id"),
+        ctx.ip());
+  }
+}

@@ -1,0 +1,265 @@
+package dev.castellan.server.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.castellan.model.ModelDsl;
+import dev.castellan.model.ModelJson;
+import dev.castellan.server.CastellanServer;
+import dev.castellan.store.MemoryStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Alerts reach a real webhook receiver (the JDK's HTTP server on loopback): repeated denials for
+ * one subject, a burst of authentication failures from one address, admin grants and rejected
+ * policy reloads, each as a JSON POST retried after a failure, and a log line.
+ */
+class WebhookAlertsTest {
+  private static final String ADMIN = "alerts-admin-token-0123456789abcdef";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private HttpServer receiver;
+  private final BlockingQueue<JsonNode> delivered = new LinkedBlockingQueue<>();
+  private final AtomicInteger requests = new AtomicInteger();
+
+  /** The receiver answers 500 to this many requests before it accepts any. */
+  private final AtomicInteger failFirst = new AtomicInteger(1);
+
+  private CastellanServer server;
+  private ListAppender<ILoggingEvent> logs;
+
+  @BeforeEach
+  void startReceiver() throws IOException {
+    receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    receiver.createContext(
+        "/hook",
+        exchange -> {
+          byte[] body = exchange.getRequestBody().readAllBytes();
+          requests.incrementAndGet();
+          int status = failFirst.getAndDecrement() > 0 ? 500 : 204;
+          if (status == 204) {
+            delivered.add(JSON.readTree(new String(body, StandardCharsets.UTF_8)));
+          }
+          exchange.sendResponseHeaders(status, -1);
+          exchange.close();
+        });
+    receiver.start();
+    logs = new ListAppender<>();
+    logs.start();
+    ((Logger) LoggerFactory.getLogger(Alerts.class)).addAppender(logs);
+  }
+
+  @AfterEach
+  void stop() {
+    ((Logger) LoggerFactory.getLogger(Alerts.class)).detachAppender(logs);
+    if (server != null) {
+      server.close();
+    }
+    receiver.stop(0);
+  }
+
+  private String hook() {
+    return "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+  }
+
+  private void startServer(AlertRules rules) {
+    server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(ADMIN),
+            new MemoryStore(),
+            AuditSettings.DEFAULT.withAlerts(
+                rules.withWebhook(hook()).withRetries(4, Duration.ofMillis(20))));
+  }
+
+  private int call(String token, String method, String path, String body) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  private JsonNode next() throws InterruptedException {
+    JsonNode alert = delivered.poll(10, TimeUnit.SECONDS);
+    assertThat(alert).as("an alert delivered to the webhook").isNotNull();
+    return alert;
+  }
+
+  @Test
+  void moreThanNDenialsForOneSubject_postsOneAlert_retriedAfterA500() throws Exception {
+    startServer(AlertRules.NONE.withDenials(new AlertRules.Threshold(3, Duration.ofMinutes(5))));
+    String model =
+        ModelJson.write(
+            ModelDsl.parse(
+                "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define viewer: [user]\n"));
+    String store = createStore();
+    assertThat(call(ADMIN, "POST", "/stores/" + store + "/authorization-models", model))
+        .isEqualTo(201);
+    String check =
+        "{\"tuple_key\":{\"object\":\"doc:1\",\"relation\":\"viewer\",\"user\":\"user:mallory\"}}";
+    for (int i = 0; i < 3; i++) {
+      call(ADMIN, "POST", "/stores/" + store + "/check", check);
+    }
+    server.audit().flush(Duration.ofSeconds(5));
+    Thread.sleep(200);
+    assertThat(delivered).as("three denials are not more than three").isEmpty();
+
+    call(ADMIN, "POST", "/stores/" + store + "/check", check);
+    JsonNode alert = next();
+    assertThat(alert.get("alert").asText()).isEqualTo("denials");
+    assertThat(alert.get("subject").asText()).isEqualTo("user:mallory");
+    assertThat(alert.get("count").asInt()).isEqualTo(4);
+    assertThat(alert.get("window_seconds").asLong()).isEqualTo(300);
+    assertThat(alert.get("message").asText()).contains("4 denials for user:mallory within 5 min");
+    assertThat(alert.get("event").get("resource").asText()).isEqualTo("doc:1");
+    assertThat(requests.get()).as("one refused delivery, then one accepted").isEqualTo(2);
+    assertThat(logs.list)
+        .anyMatch(
+            e -> e.getFormattedMessage().startsWith("ALERT denials: 4 denials for user:mallory"));
+  }
+
+  @Test
+  void aBurstOfAuthenticationFailuresFromOneAddress_postsAnAlert() throws Exception {
+    failFirst.set(0);
+    startServer(
+        AlertRules.NONE.withAuthFailures(new AlertRules.Threshold(2, Duration.ofMinutes(1))));
+    for (int i = 0; i < 3; i++) {
+      assertThat(call("cst_bad_guess" + i, "GET", "/stores", null)).isEqualTo(401);
+    }
+    JsonNode alert = next();
+    assertThat(alert.get("alert").asText()).isEqualTo("auth-failures");
+    assertThat(alert.get("client_address").asText()).isEqualTo("127.0.0.1");
+    assertThat(alert.get("count").asInt()).isEqualTo(3);
+    assertThat(alert.get("event").get("api").asText()).isEqualTo("auth-failure");
+  }
+
+  @Test
+  void grantsOfAnAdminRole_andRejectedPolicyReloads_postAlerts() throws Exception {
+    failFirst.set(0);
+    startServer(AlertRules.NONE.withAdminGrants(true).withRejectedPolicyReloads(true));
+    assertThat(call(ADMIN, "POST", "/api/keys", "{\"name\":\"ops\",\"admin\":true}"))
+        .isEqualTo(201);
+    JsonNode keyGrant = next();
+    assertThat(keyGrant.get("alert").asText()).isEqualTo("admin-grant");
+    assertThat(keyGrant.get("event").get("resource").asText()).isEqualTo("castellan:global");
+    assertThat(keyGrant.get("event").get("caller").asText()).startsWith("key:");
+
+    // A store-level writer grant is not an admin grant.
+    String store = createStore();
+    call(
+        ADMIN,
+        "POST",
+        "/api/stores/" + store + "/access",
+        "{\"subject\":\"jwt:w\",\"role\":\"writer\"}");
+    call(
+        ADMIN,
+        "POST",
+        "/api/stores/" + store + "/access",
+        "{\"subject\":\"jwt:boss\",\"role\":\"admin\"}");
+    JsonNode storeGrant = next();
+    assertThat(storeGrant.get("event").get("subject").asText()).isEqualTo("jwt:boss");
+
+    // As the RBAC API and the policy loader report them.
+    server
+        .audit()
+        .record(
+            new AuditEvent(
+                Instant.now(),
+                AuditEvent.Kind.CHANGE,
+                "role-member-add",
+                "key:x",
+                "user:eve",
+                List.of(),
+                "add",
+                "role:admin",
+                AuditEvent.Outcome.OK,
+                "",
+                "",
+                0,
+                "r1",
+                "10.0.0.1"));
+    JsonNode roleGrant = next();
+    assertThat(roleGrant.get("alert").asText()).isEqualTo("admin-grant");
+    assertThat(roleGrant.get("message").asText()).contains("user:eve").contains("role:admin");
+
+    server
+        .audit()
+        .record(
+            new AuditEvent(
+                Instant.now(),
+                AuditEvent.Kind.CHANGE,
+                "policy-reload",
+                "",
+                "",
+                List.of(),
+                "reload",
+                "rbac.yaml",
+                AuditEvent.Outcome.ERROR,
+                "line 3: unknown permission",
+                "",
+                0,
+                "",
+                ""));
+    JsonNode reload = next();
+    assertThat(reload.get("alert").asText()).isEqualTo("policy-reload-rejected");
+    assertThat(reload.get("message").asText()).contains("line 3: unknown permission");
+    assertThat(delivered).isEmpty();
+  }
+
+  @Test
+  void aWebhookThatNeverAccepts_isTriedABoundedNumberOfTimes() throws Exception {
+    failFirst.set(Integer.MAX_VALUE);
+    try (Webhook webhook = new Webhook(hook(), 3, Duration.ofMillis(10))) {
+      webhook.send("test", "{\"alert\":\"test\"}");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (requests.get() < 3 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      Thread.sleep(300); // a fourth attempt would come within 80 ms
+    }
+    assertThat(requests.get()).isEqualTo(3);
+  }
+
+  private String createStore() throws Exception {
+    HttpResponse<String> created =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/stores"))
+                .header("Authorization", "Bearer " + ADMIN)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"alerting\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    return JSON.readTree(created.body()).get("id").asText();
+  }
+}
