@@ -382,34 +382,14 @@ public final class Rbac {
                     .withContextualTuples(contextual)
                     .withContext(context))
             .allowed();
-    String reason;
-    if (allowed) {
-      reason =
-          grantingRole(engine, roles, permission)
-              .map(role -> "role '" + role + "' grants " + permission.name())
-              .orElse("a role held by " + subject + " grants " + permission.name());
-    } else {
-      reason =
-          roles.isEmpty()
-              ? "no role held by " + subject + " grants " + permission.name()
-              : "none of the roles " + roles + " grants " + permission.name();
-    }
+    // The reason names the token's roles rather than the one that granted: finding that one is a
+    // second decision per request, and the audit trail keeps the roles anyway.
+    String carried = roles.isEmpty() ? "" : " (roles from the token: " + roles + ")";
+    String reason =
+        allowed
+            ? "a role of " + subject + " grants " + permission.name() + carried
+            : "no role of " + subject + " grants " + permission.name() + carried;
     return new Decision(allowed, reason, subject, roles, permission);
-  }
-
-  private static Optional<String> grantingRole(
-      Engine engine, List<String> roles, Permission permission) {
-    for (String role : roles) {
-      Optional<String> id = slugOrEmpty(role);
-      if (id.isPresent()
-          && engine
-              .check(
-                  CheckRequest.of(permission.object(), "granted", "role:" + id.get() + "#assignee"))
-              .allowed()) {
-        return Optional.of(role);
-      }
-    }
-    return Optional.empty();
   }
 
   // ------------------------------------------------------------------ system roles
