@@ -45,7 +45,12 @@ import org.slf4j.MDC;
  * checked that it is a Castellan admin.
  */
 public final class RbacApi {
+  /**
+   * Every denial also as a log line, at debug: the audit trail records each one durably, and a
+   * console line per denial costs more than the decision under load.
+   */
   private static final Logger DENIALS = LoggerFactory.getLogger("dev.castellan.rbac.denials");
+
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   public static final String SUBJECT_HEADER = "X-Castellan-Subject";
   private static final String ENVOY_PREFIX = "/authz/envoy";
@@ -318,7 +323,7 @@ public final class RbacApi {
 
   private void deny(
       Context ctx, String subject, List<String> roles, String action, String resource, String why) {
-    DENIALS.info(
+    DENIALS.debug(
         "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
         subject,
         roles,
@@ -344,7 +349,7 @@ public final class RbacApi {
         api.equals("authorize") ? ServerMetrics.Api.AUTHORIZE : ServerMetrics.Api.FORWARD_AUTH,
         decision.allowed());
     if (!decision.allowed()) {
-      DENIALS.info(
+      DENIALS.debug(
           "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
           decision.subject(),
           decision.roles(),
