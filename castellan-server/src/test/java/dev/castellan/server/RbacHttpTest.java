@@ -375,6 +375,45 @@ class RbacHttpTest {
     assertThat(send(analyst, "GET", "/authz/envoy/workflows", null).statusCode()).isEqualTo(200);
   }
 
+  // ------------------------------------------------------------------ audit
+
+  @Test
+  void denialsAndRoleChanges_areInTheAuditTrail() throws Exception {
+    String viewer = token("vera", Map.of("role", "viewer"));
+    assertThat(authorize(viewer, "create").get("allowed").asBoolean()).isFalse();
+    assertThat(forward(viewer, "DELETE", "/workflows/1").statusCode()).isEqualTo(403);
+    assertThat(forward(viewer, "GET", "/workflows/..").statusCode()).isEqualTo(403);
+    JsonNode denials =
+        json(send(ADMIN, "GET", "/api/audit?outcome=deny&subject=user:vera", null), 200)
+            .get("entries");
+    List<String> apis = new ArrayList<>();
+    denials.forEach(e -> apis.add(e.get("api").asText()));
+    assertThat(apis).containsExactlyInAnyOrder("authorize", "forward-auth", "forward-auth");
+    JsonNode first = null;
+    for (JsonNode e : denials) {
+      if (e.get("api").asText().equals("authorize")) {
+        first = e;
+      }
+    }
+    assertThat(first.get("action").asText()).isEqualTo("Workflows.Create");
+    assertThat(first.get("roles").toString()).isEqualTo("[\"viewer\"]");
+    assertThat(first.get("caller").asText()).isEqualTo("jwt:vera");
+
+    json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"Ops\"}"), 201);
+    send(ADMIN, "POST", "/api/roles/ops/members", "{\"subject\":\"user:olga\"}");
+    JsonNode changes =
+        json(send(ADMIN, "GET", "/api/audit?resource=role:ops", null), 200).get("entries");
+    List<String> changeApis = new ArrayList<>();
+    changes.forEach(e -> changeApis.add(e.get("api").asText()));
+    assertThat(changeApis).contains("role-create", "role-member-add");
+    // The policy file's load at start is a change too.
+    JsonNode loads =
+        json(send(ADMIN, "GET", "/api/audit?resource=" + policyFile, null), 200).get("entries");
+    assertThat(loads.get(0).get("api").asText()).isEqualTo("policy-reload");
+    // Only admins and auditors read the trail.
+    json(send(viewer, "GET", "/api/audit", null), 403);
+  }
+
   // ------------------------------------------------------------------ helpers
 
   interface Condition {
