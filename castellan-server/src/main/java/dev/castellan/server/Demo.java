@@ -122,7 +122,8 @@ public final class Demo {
 
   /** Ready-to-paste commands for the demo store. */
   public static String curlCommands(String base, String storeId, String key) {
-    String auth = "-H 'Authorization: Bearer " + key + "'";
+    // Double quotes: when the key is shown as $CASTELLAN_BOOTSTRAP_TOKEN, the shell expands it.
+    String auth = "-H \"Authorization: Bearer " + key + "\"";
     String check = "curl -s " + auth + " " + base + "/stores/" + storeId + "/check -d ";
     return String.join(
         "\n",

@@ -62,4 +62,29 @@ class DemoTest {
   void loadingTwice_keepsOneDemoStore() {
     assertThat(Demo.load(store)).isEqualTo(storeId);
   }
+
+  /** Regression: the printed commands quoted $CASTELLAN_BOOTSTRAP_TOKEN so the shell kept it. */
+  @Test
+  void printedCurlCommands_runAsPastedInAShell_withTheKeyFromTheEnvironment() throws Exception {
+    String token = "demo-token-0123456789abcdef";
+    try (CastellanServer server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(token),
+            store)) {
+      String commands =
+          Demo.curlCommands(
+              "http://127.0.0.1:" + server.port(), storeId, "$CASTELLAN_BOOTSTRAP_TOKEN");
+      String first =
+          commands.lines().filter(line -> line.startsWith("curl ")).findFirst().orElseThrow();
+      ProcessBuilder shell = new ProcessBuilder("bash", "-c", first).redirectErrorStream(true);
+      shell.environment().put("CASTELLAN_BOOTSTRAP_TOKEN", token);
+      Process process = shell.start();
+      String output = new String(process.getInputStream().readAllBytes());
+      assertThat(process.waitFor()).isZero();
+      assertThat(output).startsWith("{\"allowed\":true");
+    }
+  }
 }
