@@ -375,6 +375,19 @@ class RbacHttpTest {
     assertThat(send(analyst, "GET", "/authz/envoy/workflows", null).statusCode()).isEqualTo(200);
   }
 
+  @Test
+  void forwardAuthDenials_areCounted_whetherByRoleOrByRoute() throws Exception {
+    String viewer = token("vera", Map.of("role", "viewer"));
+    assertThat(forward(viewer, "GET", "/workflows").statusCode()).isEqualTo(200);
+    assertThat(forward(viewer, "DELETE", "/workflows/1").statusCode()).isEqualTo(403);
+    assertThat(forward(viewer, "GET", "/admin").statusCode()).isEqualTo(403);
+    assertThat(forward(viewer, "GET", "/workflows/../admin").statusCode()).isEqualTo(403);
+    String scrape = send(ADMIN, "GET", "/metrics", null).body();
+    assertThat(scrape)
+        .contains("castellan_decisions_total{api=\"forward-auth\",outcome=\"allow\"} 1.0")
+        .contains("castellan_decisions_total{api=\"forward-auth\",outcome=\"deny\"} 3.0");
+  }
+
   // ------------------------------------------------------------------ audit
 
   @Test

@@ -9,6 +9,7 @@ import dev.castellan.ErrorCode;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.metrics.ServerMetrics;
@@ -26,7 +27,6 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +35,6 @@ import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * RBAC over HTTP: seed 002's roles API ({@code /api/roles}, {@code /api/permissions}), {@code POST
@@ -244,7 +243,7 @@ public final class RbacApi {
     Permission permission = rbac.permission(body.requiredString("permission"));
     String resource = body.string("resource", 512);
     Decision decision = rbac.authorize(self, roles, groups, permission, body.context("context"));
-    record(ctx, "authorize", decision, resource);
+    record(ctx, ServerMetrics.Api.AUTHORIZE, decision, resource);
     ObjectNode out = NODES.objectNode();
     out.put("allowed", decision.allowed());
     out.put("reason", decision.reason());
@@ -297,18 +296,18 @@ public final class RbacApi {
     Optional<String> unsafe = RouteTable.unsafe(path);
     String resource = method + " " + (path.length() > 200 ? path.substring(0, 200) : path);
     if (unsafe.isPresent()) {
-      deny(ctx, subject, claims.roles(caller), "", resource, "refused path: " + unsafe.get());
+      deny(ctx, subject, claims.roles(caller), resource, "refused path: " + unsafe.get());
       return;
     }
-    Optional<RbacPolicy.Route> route = new RouteTable(rbac.policy().routes()).match(method, path);
+    Optional<RbacPolicy.Route> route = rbac.routes().match(method, path);
     if (route.isEmpty()) {
-      deny(ctx, subject, claims.roles(caller), "", resource, "no route maps " + resource);
+      deny(ctx, subject, claims.roles(caller), resource, "no route maps " + resource);
       return;
     }
     Permission permission = rbac.permission(route.get().permission());
     Decision decision =
         rbac.authorize(subject, claims.roles(caller), claims.groups(caller), permission, Map.of());
-    record(ctx, "forward-auth", decision, resource);
+    record(ctx, ServerMetrics.Api.FORWARD_AUTH, decision, resource);
     if (!decision.allowed()) {
       ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), decision.reason());
       return;
@@ -321,53 +320,57 @@ public final class RbacApi {
     json(ctx, out);
   }
 
-  private void deny(
-      Context ctx, String subject, List<String> roles, String action, String resource, String why) {
-    DENIALS.debug(
-        "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
-        subject,
-        roles,
-        action,
-        resource,
-        why);
-    audit.record(
-        event(
-            ctx,
-            AuditEvent.Kind.DECISION,
-            "forward-auth",
-            subject,
-            roles,
-            action,
-            resource,
-            AuditEvent.Outcome.DENY,
-            why));
+  /** A forward-auth denial made before any permission applied (a refused or unmapped path). */
+  private void deny(Context ctx, String subject, List<String> roles, String resource, String why) {
+    record(ctx, ServerMetrics.Api.FORWARD_AUTH, subject, roles, "", resource, false, why);
     ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), why);
   }
 
-  private void record(Context ctx, String api, Decision decision, String resource) {
-    metrics.decision(
-        api.equals("authorize") ? ServerMetrics.Api.AUTHORIZE : ServerMetrics.Api.FORWARD_AUTH,
-        decision.allowed());
-    if (!decision.allowed()) {
+  private void record(Context ctx, ServerMetrics.Api api, Decision decision, String resource) {
+    record(
+        ctx,
+        api,
+        decision.subject(),
+        decision.roles(),
+        decision.permission().name(),
+        resource,
+        decision.allowed(),
+        decision.reason());
+  }
+
+  /** Every RBAC decision: counted, audited, and logged at debug when denied. */
+  private void record(
+      Context ctx,
+      ServerMetrics.Api api,
+      String subject,
+      List<String> roles,
+      String permission,
+      String resource,
+      boolean allowed,
+      String reason) {
+    metrics.decision(api, allowed);
+    if (!allowed) {
       DENIALS.debug(
           "RBAC denial: subject={} roles={} permission={} resource={} reason={}",
-          decision.subject(),
-          decision.roles(),
-          decision.permission().name(),
+          subject,
+          roles,
+          permission,
           resource,
-          decision.reason());
+          reason);
     }
     audit.record(
-        event(
+        RequestAudit.event(
             ctx,
             AuditEvent.Kind.DECISION,
-            api,
-            decision.subject(),
-            decision.roles(),
-            decision.permission().name(),
+            api.label(),
+            subject,
+            roles,
+            permission,
             resource,
-            decision.allowed() ? AuditEvent.Outcome.ALLOW : AuditEvent.Outcome.DENY,
-            decision.reason()));
+            allowed ? AuditEvent.Outcome.ALLOW : AuditEvent.Outcome.DENY,
+            reason,
+            access.systemStoreId(),
+            0));
   }
 
   // ------------------------------------------------------------------ policy
@@ -414,44 +417,7 @@ public final class RbacApi {
 
   private void change(Context ctx, String api, String action, String resource, String subject) {
     audit.record(
-        event(
-            ctx,
-            AuditEvent.Kind.CHANGE,
-            api,
-            subject,
-            List.of(),
-            action,
-            resource,
-            AuditEvent.Outcome.OK,
-            ""));
-  }
-
-  private AuditEvent event(
-      Context ctx,
-      AuditEvent.Kind kind,
-      String api,
-      String subject,
-      List<String> roles,
-      String action,
-      String resource,
-      AuditEvent.Outcome outcome,
-      String reason) {
-    Principal caller = ctx.attribute("principal");
-    return new AuditEvent(
-        Instant.now(),
-        kind,
-        api,
-        caller == null ? "" : caller.id(),
-        subject,
-        roles,
-        action,
-        resource,
-        outcome,
-        reason,
-        access.systemStoreId(),
-        0,
-        MDC.get("request_id"),
-        ctx.ip());
+        RequestAudit.change(ctx, api, subject, action, resource, "", access.systemStoreId(), 0));
   }
 
   private static int pageSize(Context ctx) {

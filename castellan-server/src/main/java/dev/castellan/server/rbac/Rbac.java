@@ -52,6 +52,7 @@ public final class Rbac {
   private final Store store;
   private final String systemStoreId;
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
+  private volatile RouteTable routes = new RouteTable(List.of());
   private volatile PermissionCatalog catalog = PermissionCatalog.defaults();
 
   private Rbac(StoreRuntime runtime, String systemStoreId) {
@@ -77,6 +78,11 @@ public final class Rbac {
   /** The policy in force: the last good policy file, or the empty policy. */
   public RbacPolicy policy() {
     return policy;
+  }
+
+  /** The policy's routes, for gateway enforcement; built once per policy. */
+  public RouteTable routes() {
+    return routes;
   }
 
   /** The resource a bare operation ({@code run}) belongs to. */
@@ -127,6 +133,7 @@ public final class Rbac {
         deleteRoleData(role.id());
       }
     }
+    this.routes = new RouteTable(next.routes());
     this.policy = next;
     if (!grants.containsKey("admin")) {
       grantNewPermissionsToAdmin(before);

@@ -12,9 +12,11 @@ import java.util.Optional;
  */
 public final class RouteTable {
   private final List<RbacPolicy.Route> routes;
+  private final List<String[]> templates; // each route's path, split once
 
   public RouteTable(List<RbacPolicy.Route> routes) {
     this.routes = List.copyOf(routes);
+    this.templates = this.routes.stream().map(route -> segments(route.path())).toList();
   }
 
   /** Why a path cannot be matched, or empty when it is safe to match. */
@@ -66,12 +68,13 @@ public final class RouteTable {
     }
     String m = method.toUpperCase(Locale.ROOT);
     String[] segments = segments(path);
-    for (RbacPolicy.Route route : routes) {
+    for (int i = 0; i < routes.size(); i++) {
+      RbacPolicy.Route route = routes.get(i);
       boolean methodMatches =
           route.method().equals("*")
               || route.method().equals(m)
               || (m.equals("HEAD") && route.method().equals("GET"));
-      if (methodMatches && matches(segments(route.path()), segments)) {
+      if (methodMatches && matches(templates.get(i), segments)) {
         return Optional.of(route);
       }
     }
