@@ -814,20 +814,34 @@ public final class HttpLoad {
 
   // ------------------------------------------------------------------ accounting
 
-  /** CPU time of the process and of the load generator's threads, and GC, at one moment. */
-  record Usage(long processCpu, long clientCpu, long gcCount, long gcMillis, long wall) {
+  /**
+   * CPU time of the process, of the load generator's threads and of the audit trail's writer, and
+   * GC, at one moment.
+   */
+  record Usage(
+      long processCpu,
+      long clientCpu,
+      long auditWriterCpu,
+      long gcCount,
+      long gcMillis,
+      long wall) {
     static Usage now(long[] loadThreads, String client) {
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
       long clientCpu = 0;
       for (long id : loadThreads) {
         clientCpu += Math.max(0, threads.getThreadCpuTime(id));
       }
-      if (client.equals("jdk")) {
+      long auditWriterCpu = 0;
+      for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+        if (info == null) {
+          continue;
+        }
         // The JDK client's selector threads belong to the load generator too.
-        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
-          if (info != null && info.getThreadName().startsWith("HttpClient-")) {
-            clientCpu += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
-          }
+        if (client.equals("jdk") && info.getThreadName().startsWith("HttpClient-")) {
+          clientCpu += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+        }
+        if (info.getThreadName().equals("castellan-audit-writer")) {
+          auditWriterCpu += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
         }
       }
       long count = 0;
@@ -838,13 +852,15 @@ public final class HttpLoad {
       }
       OperatingSystemMXBean os =
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-      return new Usage(os.getProcessCpuTime(), clientCpu, count, millis, System.nanoTime());
+      return new Usage(
+          os.getProcessCpuTime(), clientCpu, auditWriterCpu, count, millis, System.nanoTime());
     }
 
     Usage minus(Usage before, long wall) {
       return new Usage(
           processCpu - before.processCpu,
           clientCpu - before.clientCpu,
+          auditWriterCpu - before.auditWriterCpu,
           gcCount - before.gcCount,
           gcMillis - before.gcMillis,
           wall);
@@ -915,9 +931,11 @@ public final class HttpLoad {
       double seconds = usage.wall() / 1e9;
       System.out.printf(
           Locale.ROOT,
-          "  cpu: this process %.2f cores (load generator threads %.2f cores), GC %d pauses %d ms%n",
+          "  cpu: this process %.2f cores (load generator threads %.2f cores, audit writer %.3f"
+              + " cores), GC %d pauses %d ms%n",
           usage.processCpu() / 1e9 / seconds,
           usage.clientCpu() / 1e9 / seconds,
+          usage.auditWriterCpu() / 1e9 / seconds,
           usage.gcCount(),
           usage.gcMillis());
     }

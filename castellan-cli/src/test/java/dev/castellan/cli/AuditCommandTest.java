@@ -132,7 +132,11 @@ class AuditCommandTest {
     sql(
         "jdbc:h2:file:" + data.toAbsolutePath().resolve("castellan"),
         "sa",
-        "UPDATE audit_log SET outcome = 'allow' WHERE seq = " + (lines.size() - 1));
+        // The entry's line in its segment, edited in place: a denial made to look allowed.
+        "UPDATE audit_segment SET entries = STRINGTOUTF8(REGEXP_REPLACE(UTF8TOSTRING(entries),"
+            + " '(\\{\"seq\":"
+            + (lines.size() - 1)
+            + ",[^\\n]*\"outcome\":)\"deny\"', '$1\"allow\"'))");
     Run tampered = castellan("audit", "verify", "--data", data.toString());
     assertThat(tampered.exitCode()).isEqualTo(1);
     assertThat(tampered.output())
@@ -176,14 +180,18 @@ class AuditCommandTest {
       sql(
           url,
           null,
-          "UPDATE audit_log SET seq = -5 WHERE seq = 5",
-          "UPDATE audit_log SET seq = 5 WHERE seq = 6",
-          "UPDATE audit_log SET seq = 6 WHERE seq = -5");
+          "UPDATE audit_segment SET entries = convert_to(regexp_replace("
+              + "convert_from(entries, 'UTF8'), '(\\{\"seq\":5,[^\\n]*\\n)(\\{\"seq\":6,[^\\n]*\\n)',"
+              + " '\\2\\1'), 'UTF8')");
       Run reordered = castellan("audit", "verify", "--pg-url", url);
       assertThat(reordered.exitCode()).isEqualTo(1);
       assertThat(reordered.output()).contains("first bad entry is seq 5").contains("reordered");
 
-      sql(url, null, "DELETE FROM audit_log WHERE seq = 3");
+      sql(
+          url,
+          null,
+          "UPDATE audit_segment SET entries = convert_to(regexp_replace("
+              + "convert_from(entries, 'UTF8'), '\\{\"seq\":3,[^\\n]*\\n', ''), 'UTF8')");
       Run deleted = castellan("audit", "verify", "--pg-url", url);
       assertThat(deleted.exitCode()).isEqualTo(1);
       assertThat(deleted.output()).contains("first bad entry is seq 3").contains("missing");

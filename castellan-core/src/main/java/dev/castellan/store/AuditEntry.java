@@ -10,9 +10,10 @@ import java.util.Objects;
  * Strings are never null (empty when unknown); {@code kind} and {@code outcome} are lower case
  * ({@code decision}/{@code change}, {@code allow}/{@code deny}/{@code ok}/{@code error}).
  *
- * <p>The time is kept to the microsecond and NUL characters are replaced, because that is what the
- * databases store: an entry must read back exactly as it was hashed. Fields are cut at {@value
- * #MAX_FIELD} characters ({@value #MAX_REASON} for the reason), so that any entry can be indexed.
+ * <p>The time is kept to the microsecond and NUL characters and lone surrogates are replaced,
+ * because that is what the databases store: an entry must read back exactly as it was hashed.
+ * Fields are cut at {@value #MAX_FIELD} characters ({@value #MAX_REASON} for the reason), so that
+ * any entry can be indexed.
  */
 public record AuditEntry(
     Instant time,
@@ -60,7 +61,42 @@ public record AuditEntry(
     if (value == null) {
       return "";
     }
-    String out = value.indexOf('\0') < 0 ? value : value.replace('\0', '\uFFFD');
-    return out.length() <= max ? out : out.substring(0, max - 1) + "\u2026";
+    String out = needsCleaning(value) ? replaceUnstorable(value) : value;
+    if (out.length() > max) {
+      int cut = max - 1;
+      if (Character.isHighSurrogate(out.charAt(cut - 1))) {
+        cut--; // never split a pair: the half left would be unstorable
+      }
+      out = out.substring(0, cut) + "\u2026";
+    }
+    return out;
+  }
+
+  private static boolean needsCleaning(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\0' || Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** NUL and lone surrogates become U+FFFD: neither has a place in a UTF-8 database column. */
+  private static String replaceUnstorable(String value) {
+    StringBuilder out = new StringBuilder(value.length());
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < value.length()
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
+        out.append(c).append(value.charAt(++i));
+      } else if (c == '\0' || Character.isSurrogate(c)) {
+        out.append('\uFFFD');
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
   }
 }

@@ -1,14 +1,5 @@
 package dev.castellan.store;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -37,34 +28,12 @@ public record AuditRecord(long seq, AuditEntry entry, String previousHash, Strin
     return hash.equals(hash(previousHash, seq, entry));
   }
 
-  private static final JsonFactory JSON = new JsonFactory();
-
-  /** A digest and an output buffer per thread: the writer hashes thousands of entries a second. */
-  private static final class Hasher {
-    final MessageDigest digest;
-    final ByteArrayBuilder buffer = new ByteArrayBuilder(512);
-
-    Hasher() {
-      try {
-        digest = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("every JDK has SHA-256", e);
-      }
-    }
-  }
-
-  private static final ThreadLocal<Hasher> HASHER = ThreadLocal.withInitial(Hasher::new);
+  /** An encoder per thread: chaining needs a digest and a buffer, and allocating them costs. */
+  private static final ThreadLocal<AuditLines.Encoder> ENCODER =
+      ThreadLocal.withInitial(() -> new AuditLines.Encoder(1024));
 
   static String hash(String previousHash, long seq, AuditEntry entry) {
-    Hasher hasher = HASHER.get();
-    MessageDigest digest = hasher.digest;
-    digest.reset();
-    digest.update(previousHash.getBytes(StandardCharsets.US_ASCII));
-    digest.update((byte) '\n');
-    hasher.buffer.reset();
-    writeCanonical(hasher.buffer, seq, entry);
-    digest.update(hasher.buffer.toByteArray());
-    return HexFormat.of().formatHex(digest.digest());
+    return ENCODER.get().hashOf(previousHash, seq, entry);
   }
 
   /**
@@ -73,36 +42,6 @@ public record AuditRecord(long seq, AuditEntry entry, String previousHash, Strin
    * control characters as {@code \}{@code u00XX}), so any implementation can recompute it.
    */
   public static String canonical(long seq, AuditEntry entry) {
-    ByteArrayBuilder out = new ByteArrayBuilder(512);
-    writeCanonical(out, seq, entry);
-    return new String(out.toByteArray(), StandardCharsets.UTF_8);
-  }
-
-  private static void writeCanonical(ByteArrayBuilder out, long seq, AuditEntry entry) {
-    try (JsonGenerator json = JSON.createGenerator(out)) {
-      json.writeStartObject();
-      json.writeNumberField("seq", seq);
-      json.writeStringField("time", entry.time().toString());
-      json.writeStringField("kind", entry.kind());
-      json.writeStringField("api", entry.api());
-      json.writeStringField("caller", entry.caller());
-      json.writeStringField("subject", entry.subject());
-      json.writeArrayFieldStart("roles");
-      for (String role : entry.roles()) {
-        json.writeString(role);
-      }
-      json.writeEndArray();
-      json.writeStringField("action", entry.action());
-      json.writeStringField("resource", entry.resource());
-      json.writeStringField("outcome", entry.outcome());
-      json.writeStringField("reason", entry.reason());
-      json.writeStringField("store_id", entry.storeId());
-      json.writeNumberField("revision", entry.revision());
-      json.writeStringField("request_id", entry.requestId());
-      json.writeStringField("client_address", entry.clientAddress());
-      json.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing to memory does not fail", e);
-    }
+    return ENCODER.get().canonical(seq, entry);
   }
 }

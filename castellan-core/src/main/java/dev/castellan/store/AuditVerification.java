@@ -37,7 +37,10 @@ public record AuditVerification(boolean intact, long entries, long badSeq, Strin
                   + (expected - 1)
                   + " to "
                   + record.seq()
-                  + " (deleted)");
+                  + " (deleted, or reordered)");
+        }
+        if (!record.contentIntact()) {
+          return bad(count, record.seq(), "its hash does not match its content (edited)");
         }
         if (!record.previousHash().equals(previous)) {
           return bad(
@@ -46,9 +49,6 @@ public record AuditVerification(boolean intact, long entries, long badSeq, Strin
               "its previous_hash is not the hash of entry "
                   + (record.seq() - 1)
                   + " (entries reordered or replaced)");
-        }
-        if (!record.contentIntact()) {
-          return bad(count, record.seq(), "its hash does not match its content (edited)");
         }
         previous = record.hash();
         expected++;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.store.AuditFilter;
+import dev.castellan.store.AuditLines;
 import dev.castellan.store.AuditRecord;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
@@ -13,7 +14,6 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -63,12 +63,15 @@ public final class AuditApi {
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
     String token = orEmpty(ctx.queryParam("continuation_token"));
+    AuditLines.Encoder lines = new AuditLines.Encoder();
     do {
       Page<AuditRecord> page =
           trail.records().read(filter, new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      lines.reset();
       for (AuditRecord record : page.items()) {
-        out.write((AuditJson.record(record) + "\n").getBytes(StandardCharsets.UTF_8));
+        lines.write(record);
       }
+      out.write(lines.toByteArray());
       token = page.continuationToken();
     } while (!token.isEmpty());
     out.flush();

@@ -1,12 +1,13 @@
 package dev.castellan.server.audit;
 
 import dev.castellan.store.AuditEntry;
+import dev.castellan.store.AuditLines;
 import dev.castellan.store.AuditRecord;
 import dev.castellan.store.AuditRecords;
-import java.io.BufferedWriter;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -47,7 +48,8 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private final Clock clock;
   private final ArrayBlockingQueue<AuditEvent> queue;
   private final Alerts alerts;
-  private final BufferedWriter file;
+  private final OutputStream file;
+  private final AuditLines.Encoder fileLines = new AuditLines.Encoder();
   private final LongAdder dropped = new LongAdder();
   private final AtomicLong enqueued = new AtomicLong();
   private final AtomicLong handled = new AtomicLong();
@@ -77,14 +79,15 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
     return trail;
   }
 
-  private static BufferedWriter openFile(Path path) {
+  private static OutputStream openFile(Path path) {
     try {
       Path parent = path.toAbsolutePath().getParent();
       if (parent != null) {
         Files.createDirectories(parent);
       }
-      return Files.newBufferedWriter(
-          path, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      return new BufferedOutputStream(
+          Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND),
+          64 * 1024);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the audit file " + path, e);
     }
@@ -248,12 +251,14 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
     }
   }
 
+  /** The same JSON lines as the database holds: the query API's form of each record. */
   private synchronized void writeFile(List<AuditRecord> appended) {
     try {
+      fileLines.reset();
       for (AuditRecord record : appended) {
-        file.write(AuditJson.record(record).toString());
-        file.write('\n');
+        fileLines.write(record);
       }
+      file.write(fileLines.toByteArray());
       file.flush();
     } catch (IOException e) {
       LOG.error("audit trail: could not write to the audit file {}", settings.file(), e);

@@ -108,7 +108,12 @@ public final class JdbcStore implements Store {
           ErrorCode.STORE_UNAVAILABLE, "could not connect to the tuple store database", e);
     }
     try {
-      Flyway.configure().dataSource(dataSource).locations(dialect.migrations()).load().migrate();
+      Flyway.configure()
+          .dataSource(dataSource)
+          .locations(dialect.migrations())
+          .javaMigrations(new V7__Audit_rows_into_segments())
+          .load()
+          .migrate();
     } catch (RuntimeException e) {
       dataSource.close();
       throw new CastellanException(
@@ -1587,6 +1592,11 @@ public final class JdbcStore implements Store {
   /** True for the embedded (H2) database. */
   public boolean isEmbedded() {
     return dialect == Dialect.H2;
+  }
+
+  /** The connection pool, for tests that look at the database behind the store. */
+  javax.sql.DataSource dataSource() {
+    return pool;
   }
 
   @Override

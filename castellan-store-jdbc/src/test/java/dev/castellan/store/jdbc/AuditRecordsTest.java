@@ -4,18 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.castellan.store.AuditEntry;
 import dev.castellan.store.AuditFilter;
+import dev.castellan.store.AuditLines;
 import dev.castellan.store.AuditRecord;
 import dev.castellan.store.AuditRecords;
 import dev.castellan.store.AuditVerification;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,8 +46,72 @@ abstract class AuditRecordsTest {
    */
   protected abstract JdbcStore second() throws SQLException;
 
-  /** Runs SQL on the database behind the store's back, as an intruder would. */
-  protected abstract void tamper(String... statements) throws SQLException;
+  /**
+   * A store on a new database that was first migrated only up to V5 (an audit row per entry), then
+   * given {@code beforeUpgrade}, then opened, which migrates it to the current schema.
+   */
+  protected abstract JdbcStore openUpgradedFromV5(Tampering beforeUpgrade) throws SQLException;
+
+  /** Works on the database behind the store's back, as an intruder with SQL access would. */
+  protected abstract void tamper(Tampering work) throws SQLException;
+
+  @FunctionalInterface
+  interface Tampering {
+    void on(Connection connection) throws SQLException;
+  }
+
+  /** Runs SQL statements behind the store's back. */
+  void tamper(String... statements) throws SQLException {
+    tamper(
+        connection -> {
+          try (Statement statement = connection.createStatement()) {
+            for (String sql : statements) {
+              statement.execute(sql);
+            }
+          }
+        });
+  }
+
+  /**
+   * Edits the stored lines behind the store's back: {@code edit} gets every line of the trail, in
+   * order, and may replace one or set it to null to remove it; each segment keeps its lines.
+   */
+  void editLines(Consumer<List<String>> edit) throws SQLException {
+    tamper(
+        connection -> {
+          Map<Long, Integer> sizes = new LinkedHashMap<>();
+          List<String> lines = new ArrayList<>();
+          try (Statement statement = connection.createStatement();
+              ResultSet rs =
+                  statement.executeQuery(
+                      "SELECT first_seq, entries FROM audit_segment ORDER BY first_seq")) {
+            while (rs.next()) {
+              List<String> segment =
+                  new String(rs.getBytes(2), StandardCharsets.UTF_8).lines().toList();
+              sizes.put(rs.getLong(1), segment.size());
+              lines.addAll(segment);
+            }
+          }
+          edit.accept(lines);
+          try (PreparedStatement update =
+              connection.prepareStatement(
+                  "UPDATE audit_segment SET entries = ? WHERE first_seq = ?")) {
+            int at = 0;
+            for (Map.Entry<Long, Integer> segment : sizes.entrySet()) {
+              StringBuilder text = new StringBuilder();
+              for (String line : lines.subList(at, at + segment.getValue())) {
+                if (line != null) {
+                  text.append(line).append('\n');
+                }
+              }
+              at += segment.getValue();
+              update.setBytes(1, text.toString().getBytes(StandardCharsets.UTF_8));
+              update.setLong(2, segment.getKey());
+              update.executeUpdate();
+            }
+          }
+        });
+  }
 
   protected JdbcStore store;
 
@@ -112,7 +185,7 @@ abstract class AuditRecordsTest {
   @Test
   void anEditedEntry_isCaught_andNamed() throws SQLException {
     appendFive();
-    tamper("UPDATE audit_log SET outcome = 'allow' WHERE seq = 3");
+    editLines(lines -> lines.set(2, lines.get(2).replace("\"deny\"", "\"allow\"")));
     AuditVerification result = verify();
     assertThat(result.intact()).isFalse();
     assertThat(result.badSeq()).isEqualTo(3);
@@ -123,14 +196,14 @@ abstract class AuditRecordsTest {
   @Test
   void anEditedTime_isCaught() throws SQLException {
     appendFive();
-    tamper("UPDATE audit_log SET event_time = event_time + INTERVAL '1' SECOND WHERE seq = 4");
+    editLines(lines -> lines.set(3, lines.get(3).replace("10:00:04.", "10:00:05.")));
     assertThat(verify().badSeq()).isEqualTo(4);
   }
 
   @Test
   void aDeletedEntry_isCaught_andNamed() throws SQLException {
     appendFive();
-    tamper("DELETE FROM audit_log WHERE seq = 3");
+    editLines(lines -> lines.set(2, null));
     AuditVerification result = verify();
     assertThat(result.intact()).isFalse();
     assertThat(result.badSeq()).isEqualTo(3);
@@ -138,9 +211,27 @@ abstract class AuditRecordsTest {
   }
 
   @Test
+  void aDeletedSegment_isCaught_andNamed() throws SQLException {
+    appendFive();
+    tamper("DELETE FROM audit_segment WHERE first_seq = 1");
+    AuditVerification result = verify();
+    assertThat(result.badSeq()).isEqualTo(1);
+    assertThat(result.reason()).contains("missing");
+  }
+
+  @Test
+  void aLineThatIsNoLongerJson_isCaughtAsEdited() throws SQLException {
+    appendFive();
+    editLines(lines -> lines.set(3, lines.get(3).substring(0, 40)));
+    AuditVerification result = verify();
+    assertThat(result.badSeq()).isEqualTo(4);
+    assertThat(result.reason()).contains("edited");
+  }
+
+  @Test
   void deletingTheNewestEntry_isCaught() throws SQLException {
     appendFive();
-    tamper("DELETE FROM audit_log WHERE seq = 5");
+    editLines(lines -> lines.set(4, null));
     AuditVerification result = verify();
     assertThat(result.badSeq()).isEqualTo(5);
     assertThat(result.reason()).contains("missing");
@@ -149,21 +240,23 @@ abstract class AuditRecordsTest {
   @Test
   void deletingTheOldestEntry_isCaught() throws SQLException {
     appendFive();
-    tamper("DELETE FROM audit_log WHERE seq = 1");
+    editLines(lines -> lines.set(0, null));
     assertThat(verify().badSeq()).isEqualTo(1);
   }
 
   @Test
   void reorderedEntries_areCaught_andNamed() throws SQLException {
     appendFive();
-    tamper(
-        "UPDATE audit_log SET seq = -2 WHERE seq = 2",
-        "UPDATE audit_log SET seq = 2 WHERE seq = 4",
-        "UPDATE audit_log SET seq = 4 WHERE seq = -2");
+    editLines(
+        lines -> {
+          String second = lines.get(1);
+          lines.set(1, lines.get(3));
+          lines.set(3, second);
+        });
     AuditVerification result = verify();
     assertThat(result.intact()).isFalse();
     assertThat(result.badSeq()).isEqualTo(2);
-    assertThat(result.reason()).contains("previous_hash");
+    assertThat(result.reason()).contains("reordered");
   }
 
   @Test
@@ -171,9 +264,10 @@ abstract class AuditRecordsTest {
     appendFive();
     List<AuditRecord> all = records().read(AuditFilter.ALL, PageRequest.first(10)).items();
     AuditEntry forged = entry(2, "user:bob", "allow");
-    AuditRecord rechained = AuditRecord.chain(2, forged, all.get(0).hash());
-    tamper(
-        "UPDATE audit_log SET outcome = 'allow', hash = '" + rechained.hash() + "' WHERE seq = 2");
+    AuditLines.Encoder encoder = new AuditLines.Encoder();
+    encoder.append(2, forged, all.get(0).hash());
+    String forgedLine = new String(encoder.toByteArray(), StandardCharsets.UTF_8).strip();
+    editLines(lines -> lines.set(1, forgedLine));
     AuditVerification result = verify();
     assertThat(result.badSeq()).isEqualTo(3);
     assertThat(result.reason()).contains("previous_hash");
@@ -207,9 +301,22 @@ abstract class AuditRecordsTest {
         .containsExactly(4L);
   }
 
+  /** Five entries, a segment each. */
+  private void appendFiveSingly() {
+    appendSingly(entry(1, "user:anne", "allow"));
+    appendSingly(entry(2, "user:bob", "deny"));
+    appendSingly(entry(3, "user:anne", "deny"));
+    appendSingly(entry(4, "user:bob", "allow"));
+    appendSingly(entry(5, "user:anne", "deny"));
+  }
+
+  private void appendSingly(AuditEntry entry) {
+    records().append(List.of(entry));
+  }
+
   @Test
   void retention_deletesTheOldest_andTheRestStillVerifies() throws SQLException {
-    appendFive();
+    appendFiveSingly();
     assertThat(records().deleteOlderThan(T0.plusSeconds(3))).isEqualTo(2);
     assertThat(records().head().firstSeq()).isEqualTo(3);
     assertThat(verify()).isEqualTo(new AuditVerification(true, 3, 0, ""));
@@ -219,8 +326,74 @@ abstract class AuditRecordsTest {
     assertThat(verify().entries()).isEqualTo(4);
 
     // Removing one more from the start is not retention: it is caught.
-    tamper("DELETE FROM audit_log WHERE seq = 3");
+    tamper("DELETE FROM audit_segment WHERE first_seq = 3");
     assertThat(verify().badSeq()).isEqualTo(3);
+  }
+
+  @Test
+  void retention_keepsTheSegmentThatHoldsTheCutoff_whole() {
+    appendFive(); // segments 1-3 and 4-5
+    assertThat(records().deleteOlderThan(T0.plusSeconds(3))).isZero();
+    assertThat(records().deleteOlderThan(T0.plusSeconds(4))).isEqualTo(3);
+    assertThat(records().head().firstSeq()).isEqualTo(4);
+    assertThat(verify()).isEqualTo(new AuditVerification(true, 2, 0, ""));
+  }
+
+  @Test
+  void reads_overManySegments_pageThroughEveryMatchInOrder() {
+    List<AuditEntry> written = new ArrayList<>();
+    for (int batch = 0; batch < 30; batch++) {
+      List<AuditEntry> entries = new ArrayList<>();
+      for (int i = 0; i < 7; i++) {
+        int n = batch * 7 + i;
+        entries.add(
+            entry(n, "user:" + (n % 3 == 0 ? "anne" : "bob"), n % 2 == 0 ? "deny" : "allow"));
+      }
+      records().append(entries);
+      written.addAll(entries);
+    }
+    AuditFilter anneDenied =
+        new AuditFilter(Instant.EPOCH, AuditFilter.NO_END, "user:anne", "", "", "deny");
+    List<Long> expected = new ArrayList<>();
+    for (int i = 0; i < written.size(); i++) {
+      if (anneDenied.matches(written.get(i))) {
+        expected.add(i + 1L);
+      }
+    }
+    List<Long> read = new ArrayList<>();
+    String token = "";
+    int pages = 0;
+    do {
+      Page<AuditRecord> page = records().read(anneDenied, new PageRequest(8, token));
+      page.items().forEach(record -> read.add(record.seq()));
+      token = page.continuationToken();
+      pages++;
+    } while (!token.isEmpty());
+    assertThat(read).isEqualTo(expected).hasSize(35);
+    assertThat(pages).isEqualTo(5);
+
+    AuditFilter window = new AuditFilter(T0.plusSeconds(100), T0.plusSeconds(103), "", "", "", "");
+    assertThat(records().read(window, PageRequest.first(10)).items())
+        .extracting(AuditRecord::seq)
+        .containsExactly(101L, 102L, 103L);
+  }
+
+  @Test
+  void aReadLooksAtBoundedlyManyEntries_andGivesATokenToReadOn() {
+    appendFive();
+    AuditRecords bounded = new JdbcAuditRecords(store.dataSource(), 2);
+    AuditFilter anne = new AuditFilter(Instant.EPOCH, AuditFilter.NO_END, "user:anne", "", "", "");
+    List<Long> read = new ArrayList<>();
+    List<Integer> sizes = new ArrayList<>();
+    String token = "";
+    do {
+      Page<AuditRecord> page = bounded.read(anne, new PageRequest(100, token));
+      page.items().forEach(record -> read.add(record.seq()));
+      sizes.add(page.items().size());
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    assertThat(read).containsExactly(1L, 3L, 5L);
+    assertThat(sizes).containsExactly(1, 1, 1); // entries 1-2, 3-4, then 5 and the end
   }
 
   @Test
@@ -269,5 +442,93 @@ abstract class AuditRecordsTest {
     AuditVerification result = verify();
     assertThat(result.intact()).as(result.describe()).isTrue();
     assertThat(result.entries()).isEqualTo((long) threads * batches * perBatch);
+  }
+
+  /** Inserts records as V5 stored them, a row each with the roles as a JSON array. */
+  private static Tampering v5Rows(List<AuditRecord> rows) {
+    return connection -> {
+      try (PreparedStatement insert =
+          connection.prepareStatement(
+              "INSERT INTO audit_log (seq, event_time, kind, api, caller, subject, roles, action,"
+                  + " resource, outcome, reason, store_id, revision, request_id, client_address,"
+                  + " previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  + " ?)")) {
+        for (AuditRecord row : rows) {
+          AuditEntry e = row.entry();
+          insert.setLong(1, row.seq());
+          insert.setObject(2, e.time().atOffset(java.time.ZoneOffset.UTC));
+          insert.setString(3, e.kind());
+          insert.setString(4, e.api());
+          insert.setString(5, e.caller());
+          insert.setString(6, e.subject());
+          insert.setString(7, "[\"viewer\",\"it's \\\"quoted\\\"\"]");
+          insert.setString(8, e.action());
+          insert.setString(9, e.resource());
+          insert.setString(10, e.outcome());
+          insert.setString(11, e.reason());
+          insert.setString(12, e.storeId());
+          insert.setLong(13, e.revision());
+          insert.setString(14, e.requestId());
+          insert.setString(15, e.clientAddress());
+          insert.setString(16, row.previousHash());
+          insert.setString(17, row.hash());
+          insert.executeUpdate();
+        }
+      }
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(
+            "UPDATE audit_head SET last_seq = "
+                + rows.getLast().seq()
+                + ", last_hash = '"
+                + rows.getLast().hash()
+                + "' WHERE id = 1");
+      }
+    };
+  }
+
+  private static List<AuditRecord> chainOf(int count) {
+    List<AuditRecord> out = new ArrayList<>();
+    String previous = AuditRecord.GENESIS;
+    for (int i = 1; i <= count; i++) {
+      AuditRecord record = AuditRecord.chain(i, entry(i, "user:anne", "deny"), previous);
+      out.add(record);
+      previous = record.hash();
+    }
+    return out;
+  }
+
+  @Test
+  void upgradingFromV5_movesEveryEntryIntoSegments_withItsHashes() throws SQLException {
+    List<AuditRecord> rows = chainOf(1_203);
+    try (JdbcStore upgraded = openUpgradedFromV5(v5Rows(rows))) {
+      AuditRecords moved = upgraded.auditRecords();
+      assertThat(AuditVerification.of(moved)).isEqualTo(new AuditVerification(true, 1_203, 0, ""));
+      List<AuditRecord> read = new ArrayList<>();
+      String token = "";
+      do {
+        Page<AuditRecord> page =
+            moved.read(AuditFilter.ALL, new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+        read.addAll(page.items());
+        token = page.continuationToken();
+      } while (!token.isEmpty());
+      assertThat(read).isEqualTo(rows);
+      assertThat(moved.append(List.of(entry(9, "user:bob", "allow"))).getFirst().seq())
+          .isEqualTo(1_204);
+      assertThat(AuditVerification.of(moved).intact()).isTrue();
+    }
+  }
+
+  @Test
+  void upgradingFromV5_keepsAnEditedRowCaught() throws SQLException {
+    List<AuditRecord> rows = new ArrayList<>(chainOf(5));
+    AuditRecord honest = rows.get(3);
+    rows.set(
+        3,
+        new AuditRecord(4, entry(4, "user:anne", "allow"), honest.previousHash(), honest.hash()));
+    try (JdbcStore upgraded = openUpgradedFromV5(v5Rows(rows))) {
+      AuditVerification result = AuditVerification.of(upgraded.auditRecords());
+      assertThat(result.badSeq()).isEqualTo(4);
+      assertThat(result.reason()).contains("edited");
+    }
   }
 }

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@link AuditRecordsTest} on the embedded H2 database. */
@@ -17,19 +17,32 @@ class EmbeddedAuditRecordsTest extends AuditRecordsTest {
   }
 
   @Override
+  protected JdbcStore openUpgradedFromV5(Tampering beforeUpgrade) throws SQLException {
+    Path dir = dataDir.resolve("from-v5");
+    String url = "jdbc:h2:file:" + dir.toAbsolutePath().resolve("castellan");
+    Flyway.configure()
+        .dataSource(url, "sa", "")
+        .locations("classpath:db/migration/h2")
+        .target("5")
+        .load()
+        .migrate();
+    try (Connection connection = DriverManager.getConnection(url, "sa", "")) {
+      beforeUpgrade.on(connection);
+    }
+    return JdbcStore.embedded(dir);
+  }
+
+  @Override
   protected JdbcStore second() {
     return store;
   }
 
   @Override
-  protected void tamper(String... statements) throws SQLException {
+  protected void tamper(Tampering work) throws SQLException {
     store.close();
     String url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("castellan");
-    try (Connection connection = DriverManager.getConnection(url, "sa", "");
-        Statement statement = connection.createStatement()) {
-      for (String sql : statements) {
-        statement.execute(sql);
-      }
+    try (Connection connection = DriverManager.getConnection(url, "sa", "")) {
+      work.on(connection);
     }
     store = open();
   }

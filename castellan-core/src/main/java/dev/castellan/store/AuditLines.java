@@ -1,0 +1,437 @@
+package dev.castellan.store;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Audit records as JSON lines, in UTF-8: each line is the record's {@link AuditRecord#canonical
+ * canonical form} with {@code "previous_hash"} and {@code "hash"} added before its closing brace,
+ * which is also the record's JSON in the query API and the file sink. Lines are written by hand
+ * rather than through a JSON library: the writer of a busy server encodes and hashes every
+ * decision, and a generator per entry cost more than the rest of storing it.
+ */
+public final class AuditLines {
+  private AuditLines() {}
+
+  private static final byte[] HEX_UPPER = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * JSON's escapes for ASCII: 0 for none, the letter of a short escape, or {@code 'u'} for {@code
+   * \}{@code u00XX}. The same choices as Jackson's, so the canonical form did not change when the
+   * hand-written encoder replaced it.
+   */
+  private static final byte[] ESCAPES = new byte[128];
+
+  static {
+    for (int c = 0; c < 0x20; c++) {
+      ESCAPES[c] = 'u';
+    }
+    ESCAPES['\b'] = 'b';
+    ESCAPES['\t'] = 't';
+    ESCAPES['\f'] = 'f';
+    ESCAPES['\n'] = 'n';
+    ESCAPES['\r'] = 'r';
+    ESCAPES['"'] = '"';
+    ESCAPES['\\'] = '\\';
+  }
+
+  /**
+   * Encodes and chains entries into one buffer of lines; not thread-safe. The hash of each entry is
+   * computed over the bytes just written, so an entry is encoded once.
+   */
+  public static final class Encoder {
+    private final MessageDigest digest;
+    private byte[] hashHead = new byte[65];
+    private byte[] buf;
+    private int size;
+    private int lines;
+
+    public Encoder() {
+      this(4096);
+    }
+
+    public Encoder(int initialBytes) {
+      buf = new byte[Math.max(64, initialBytes)];
+      try {
+        digest = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("every JDK has SHA-256", e);
+      }
+    }
+
+    /** Appends the line of {@code entry} at {@code seq}, chained after {@code previousHash}. */
+    public AuditRecord append(long seq, AuditEntry entry, String previousHash) {
+      int start = size;
+      writeCanonical(seq, entry);
+      String hash = hash(previousHash, start, size);
+      closeLine(previousHash, hash);
+      return new AuditRecord(seq, entry, previousHash, hash);
+    }
+
+    /**
+     * Appends the line of a record as it is, hashes and all: for moving records, where a hash
+     * recomputed would hide a record that had been tampered with.
+     */
+    public void write(AuditRecord record) {
+      writeCanonical(record.seq(), record.entry());
+      closeLine(record.previousHash(), record.hash());
+    }
+
+    private void closeLine(String previousHash, String hash) {
+      size--; // reopen the object: drop its closing brace
+      writeAscii(",\"previous_hash\":\"");
+      writeAscii(previousHash);
+      writeAscii("\",\"hash\":\"");
+      writeAscii(hash);
+      writeAscii("\"}\n");
+      lines++;
+    }
+
+    /** Bytes written so far. */
+    public int size() {
+      return size;
+    }
+
+    /** Lines written so far. */
+    public int lines() {
+      return lines;
+    }
+
+    /** A copy of the lines written so far. */
+    public byte[] toByteArray() {
+      return Arrays.copyOf(buf, size);
+    }
+
+    /** Forgets what was written, keeping the buffer. */
+    public void reset() {
+      size = 0;
+      lines = 0;
+    }
+
+    String canonical(long seq, AuditEntry entry) {
+      int start = size;
+      writeCanonical(seq, entry);
+      String out = new String(buf, start, size - start, StandardCharsets.UTF_8);
+      size = start;
+      return out;
+    }
+
+    String hashOf(String previousHash, long seq, AuditEntry entry) {
+      int start = size;
+      writeCanonical(seq, entry);
+      String hash = hash(previousHash, start, size);
+      size = start;
+      return hash;
+    }
+
+    private String hash(String previousHash, int from, int to) {
+      digest.reset();
+      // One update for the previous hash and the line feed: a digest call per byte cost more
+      // than hashing the whole entry.
+      byte[] head = hashHead;
+      if (head.length != previousHash.length() + 1) {
+        head = hashHead = new byte[previousHash.length() + 1];
+      }
+      for (int i = 0; i < previousHash.length(); i++) {
+        head[i] = (byte) previousHash.charAt(i); // hex digits: ASCII
+      }
+      head[head.length - 1] = '\n';
+      digest.update(head);
+      digest.update(buf, from, to - from);
+      return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private void writeCanonical(long seq, AuditEntry entry) {
+      writeAscii("{\"seq\":");
+      writeAscii(Long.toString(seq));
+      field("time", entry.time().toString());
+      field("kind", entry.kind());
+      field("api", entry.api());
+      field("caller", entry.caller());
+      field("subject", entry.subject());
+      writeAscii(",\"roles\":[");
+      List<String> roles = entry.roles();
+      for (int i = 0; i < roles.size(); i++) {
+        if (i > 0) {
+          put((byte) ',');
+        }
+        writeString(roles.get(i));
+      }
+      put((byte) ']');
+      field("action", entry.action());
+      field("resource", entry.resource());
+      field("outcome", entry.outcome());
+      field("reason", entry.reason());
+      field("store_id", entry.storeId());
+      writeAscii(",\"revision\":");
+      writeAscii(Long.toString(entry.revision()));
+      field("request_id", entry.requestId());
+      field("client_address", entry.clientAddress());
+      put((byte) '}');
+    }
+
+    private void field(String name, String value) {
+      ensure(name.length() + 4);
+      buf[size++] = ',';
+      buf[size++] = '"';
+      for (int i = 0; i < name.length(); i++) {
+        buf[size++] = (byte) name.charAt(i);
+      }
+      buf[size++] = '"';
+      buf[size++] = ':';
+      writeString(value);
+    }
+
+    private void writeString(String s) {
+      // Worst case 6 bytes per char (an escaped control character), plus the quotes.
+      ensure(s.length() * 6 + 2);
+      byte[] b = buf;
+      int p = size;
+      b[p++] = '"';
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c < 0x80) {
+          byte escape = ESCAPES[c];
+          if (escape == 0) {
+            b[p++] = (byte) c;
+          } else if (escape == 'u') {
+            b[p++] = '\\';
+            b[p++] = 'u';
+            b[p++] = '0';
+            b[p++] = '0';
+            b[p++] = HEX_UPPER[c >> 4];
+            b[p++] = HEX_UPPER[c & 0xF];
+          } else {
+            b[p++] = '\\';
+            b[p++] = escape;
+          }
+        } else if (c < 0x800) {
+          b[p++] = (byte) (0xC0 | (c >> 6));
+          b[p++] = (byte) (0x80 | (c & 0x3F));
+        } else if (Character.isHighSurrogate(c)
+            && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          // As Jackson writes characters beyond the BMP: both halves escaped, not 4 UTF-8 bytes.
+          p = escapeUnicode(b, p, c);
+          p = escapeUnicode(b, p, s.charAt(++i));
+        } else {
+          // A lone surrogate has no UTF-8 form; AuditEntry never holds one, but be total.
+          char out = Character.isSurrogate(c) ? '\uFFFD' : c;
+          b[p++] = (byte) (0xE0 | (out >> 12));
+          b[p++] = (byte) (0x80 | ((out >> 6) & 0x3F));
+          b[p++] = (byte) (0x80 | (out & 0x3F));
+        }
+      }
+      b[p++] = '"';
+      size = p;
+    }
+
+    private static int escapeUnicode(byte[] b, int p, char c) {
+      b[p++] = '\\';
+      b[p++] = 'u';
+      b[p++] = HEX_UPPER[c >> 12];
+      b[p++] = HEX_UPPER[(c >> 8) & 0xF];
+      b[p++] = HEX_UPPER[(c >> 4) & 0xF];
+      b[p++] = HEX_UPPER[c & 0xF];
+      return p;
+    }
+
+    private void writeAscii(String s) {
+      ensure(s.length());
+      for (int i = 0; i < s.length(); i++) {
+        buf[size++] = (byte) s.charAt(i);
+      }
+    }
+
+    private void put(byte b) {
+      ensure(1);
+      buf[size++] = b;
+    }
+
+    private void ensure(int more) {
+      if (size + more > buf.length) {
+        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + more));
+      }
+    }
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /**
+   * The records in {@code lines} (as written by an {@link Encoder}), in order. A line that is not a
+   * record (edited by hand) is returned as a record that fails {@link AuditRecord#contentIntact}
+   * and names its position: {@code firstSeq} plus its line number, the seq it should have had.
+   */
+  public static List<AuditRecord> parse(byte[] lines, long firstSeq) {
+    List<AuditRecord> out = new ArrayList<>();
+    int start = 0;
+    long position = firstSeq;
+    while (start < lines.length) {
+      int end = start;
+      while (end < lines.length && lines[end] != '\n') {
+        end++;
+      }
+      if (end > start) {
+        AuditRecord record = parseLine(lines, start, end - start, position);
+        out.add(record);
+        position = record.seq() + 1;
+      }
+      start = end + 1;
+    }
+    return out;
+  }
+
+  /** One line; see {@link #parse}. */
+  public static AuditRecord parseLine(byte[] bytes, int offset, int length, long position) {
+    try (JsonParser parser = JSON.createParser(bytes, offset, length)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return unreadable(position);
+      }
+      long seq = -1;
+      long revision = 0;
+      String time = null;
+      String previousHash = null;
+      String hash = null;
+      String[] text = new String[11];
+      List<String> roles = List.of();
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        switch (name) {
+          case "seq" -> seq = parser.getLongValue();
+          case "revision" -> revision = parser.getLongValue();
+          case "time" -> time = parser.getText();
+          case "previous_hash" -> previousHash = parser.getText();
+          case "hash" -> hash = parser.getText();
+          case "roles" -> {
+            if (value != JsonToken.START_ARRAY) {
+              return unreadable(position);
+            }
+            List<String> read = new ArrayList<>();
+            while (parser.nextToken() == JsonToken.VALUE_STRING) {
+              read.add(parser.getText());
+            }
+            roles = read;
+          }
+          default -> {
+            int index = TEXT_FIELDS.indexOf(name);
+            if (index >= 0 && value == JsonToken.VALUE_STRING) {
+              text[index] = parser.getText();
+            } else {
+              parser.skipChildren(); // a field this version does not know
+            }
+          }
+        }
+      }
+      if (seq < 0 || time == null || previousHash == null || hash == null) {
+        return unreadable(position);
+      }
+      AuditEntry entry =
+          new AuditEntry(
+              Instant.parse(time),
+              text[0],
+              text[1],
+              text[2],
+              text[3],
+              roles,
+              text[4],
+              text[5],
+              text[6],
+              text[7],
+              text[8],
+              revision,
+              text[9],
+              text[10]);
+      return new AuditRecord(seq, entry, previousHash, hash);
+    } catch (IOException | DateTimeParseException | IllegalArgumentException e) {
+      return unreadable(position);
+    }
+  }
+
+  /**
+   * The seq a line starts with ({@code {"seq":N,}), read without parsing the line; -1 when it does
+   * not start that way.
+   */
+  public static long leadingSeq(byte[] bytes, int offset, int length) {
+    byte[] prefix = SEQ_PREFIX;
+    if (length <= prefix.length
+        || !Arrays.equals(bytes, offset, offset + prefix.length, prefix, 0, prefix.length)) {
+      return -1;
+    }
+    long seq = 0;
+    int digits = 0;
+    for (int i = offset + prefix.length; i < offset + length && digits < 19; i++, digits++) {
+      byte b = bytes[i];
+      if (b == ',') {
+        return digits == 0 ? -1 : seq;
+      }
+      if (b < '0' || b > '9') {
+        return -1;
+      }
+      seq = seq * 10 + (b - '0');
+    }
+    return -1;
+  }
+
+  private static final byte[] SEQ_PREFIX = "{\"seq\":".getBytes(StandardCharsets.US_ASCII);
+
+  /** Whether {@code bytes} from {@code from} to {@code to} hold {@code needle}. */
+  public static boolean contains(byte[] bytes, int from, int to, byte[] needle) {
+    int last = to - needle.length;
+    if (needle.length == 0) {
+      return true;
+    }
+    byte first = needle[0];
+    for (int i = from; i <= last; i++) {
+      if (bytes[i] == first
+          && Arrays.equals(bytes, i + 1, i + needle.length, needle, 1, needle.length)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static final List<String> TEXT_FIELDS =
+      List.of(
+          "kind",
+          "api",
+          "caller",
+          "subject",
+          "action",
+          "resource",
+          "outcome",
+          "reason",
+          "store_id",
+          "request_id",
+          "client_address");
+
+  /** A stand-in for a line that is not a record: its hash can never match. */
+  private static AuditRecord unreadable(long position) {
+    AuditEntry entry =
+        new AuditEntry(
+            Instant.EPOCH, "", "", "", "", List.of(), "", "", "", "unreadable line", "", 0, "", "");
+    return new AuditRecord(position, entry, "unreadable", "unreadable");
+  }
+
+  /**
+   * The bytes of {@code "name":"value"} as an {@link Encoder} writes them: a line without them
+   * cannot hold that value in that field, so readers skip it without parsing it.
+   */
+  public static byte[] fieldPattern(String name, String value) {
+    Encoder encoder = new Encoder(64);
+    encoder.writeAscii("\"" + name + "\":");
+    encoder.writeString(value);
+    return encoder.toByteArray();
+  }
+}
