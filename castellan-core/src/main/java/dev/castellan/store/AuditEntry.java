@@ -10,10 +10,10 @@ import java.util.Objects;
  * Strings are never null (empty when unknown); {@code kind} and {@code outcome} are lower case
  * ({@code decision}/{@code change}, {@code allow}/{@code deny}/{@code ok}/{@code error}).
  *
- * <p>The time is kept to the microsecond and NUL characters and lone surrogates are replaced,
- * because that is what the databases store: an entry must read back exactly as it was hashed.
- * Fields are cut at {@value #MAX_FIELD} characters ({@value #MAX_REASON} for the reason), so that
- * any entry can be indexed.
+ * <p>The time is kept to the microsecond, and NUL characters and lone surrogates are replaced (a
+ * lone surrogate has no UTF-8 form): an entry must read back exactly as it was hashed. Fields are
+ * cut at {@value #MAX_FIELD} characters ({@value #MAX_REASON} for the reason), so that no entry,
+ * and no request that makes one, can grow the trail without bound.
  */
 public record AuditEntry(
     Instant time,
