@@ -82,8 +82,8 @@ public final class AuditCost {
       System.out.printf(
           Locale.ROOT,
           "audit %s into %s: %,d events in %.1f s (%,.0f/s); process %.3f cores = %.2f us CPU per"
-              + " event; writer %.3f cores = %.2f us per event; GC %d pauses %d ms; %,d stored,"
-              + " %,d queued%n",
+              + " event; writer %.3f cores = %.2f us per event; machine busy %.3f cores; GC %d"
+              + " pauses %d ms; %,d stored, %,d queued%n",
           on ? "all" : "off",
           target.replaceAll("\\?.*", ""),
           events,
@@ -93,6 +93,7 @@ public final class AuditCost {
           (after.processCpu - before.processCpu) / 1e3 / Math.max(1, events),
           (after.writerCpu - before.writerCpu) / 1e9 / wall,
           (after.writerCpu - before.writerCpu) / 1e3 / Math.max(1, events),
+          (after.machineBusy - before.machineBusy) / wall,
           after.gcCount - before.gcCount,
           after.gcMillis - before.gcMillis,
           trail.storedEntries(),
@@ -144,6 +145,7 @@ public final class AuditCost {
       long gcCount,
       long gcMillis,
       long wall,
+      double machineBusy,
       java.util.Map<String, Long> threads) {
     static Sample now() {
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -168,7 +170,13 @@ public final class AuditCost {
       OperatingSystemMXBean os =
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       return new Sample(
-          os.getProcessCpuTime(), writer, gcCount, gcMillis, System.nanoTime(), byThread);
+          os.getProcessCpuTime(),
+          writer,
+          gcCount,
+          gcMillis,
+          System.nanoTime(),
+          MachineCpu.busySeconds(),
+          byThread);
     }
   }
 }

@@ -853,7 +853,13 @@ public final class HttpLoad {
       OperatingSystemMXBean os =
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       return new Usage(
-          os.getProcessCpuTime(), clientCpu, auditWriterCpu, count, millis, System.nanoTime());
+          os.getProcessCpuTime(),
+          clientCpu,
+          auditWriterCpu,
+          count,
+          millis,
+          System.nanoTime(),
+          MachineCpu.busySeconds());
     }
 
     Usage minus(Usage before, long wall) {
@@ -863,7 +869,8 @@ public final class HttpLoad {
           auditWriterCpu - before.auditWriterCpu,
           gcCount - before.gcCount,
           gcMillis - before.gcMillis,
-          wall);
+          wall,
+          machineBusy - before.machineBusy);
     }
   }
 
@@ -932,10 +939,11 @@ public final class HttpLoad {
       System.out.printf(
           Locale.ROOT,
           "  cpu: this process %.2f cores (load generator threads %.2f cores, audit writer %.3f"
-              + " cores), GC %d pauses %d ms%n",
+              + " cores), machine busy %.2f cores, GC %d pauses %d ms%n",
           usage.processCpu() / 1e9 / seconds,
           usage.clientCpu() / 1e9 / seconds,
           usage.auditWriterCpu() / 1e9 / seconds,
+          usage.machineBusy() / seconds,
           usage.gcCount(),
           usage.gcMillis());
     }
