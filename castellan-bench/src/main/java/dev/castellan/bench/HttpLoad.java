@@ -824,7 +824,8 @@ public final class HttpLoad {
       long auditWriterCpu,
       long gcCount,
       long gcMillis,
-      long wall) {
+      long wall,
+      double machineBusy) {
     static Usage now(long[] loadThreads, String client) {
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
       long clientCpu = 0;
