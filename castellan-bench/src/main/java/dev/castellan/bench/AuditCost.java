@@ -37,7 +37,7 @@ public final class AuditCost {
     boolean on = args.length <= 1 || !args[1].equals("off");
     int rate = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
     int seconds = args.length > 3 ? Integer.parseInt(args[3]) : 30;
-    int warmup = 10;
+    int warmup = Integer.getInteger("warmup", 20);
     try (Store store =
             target.equals("memory")
                 ? new dev.castellan.store.MemoryStore()
