@@ -444,6 +444,51 @@ abstract class AuditRecordsTest {
     assertThat(result.entries()).isEqualTo((long) threads * batches * perBatch);
   }
 
+  @Test
+  void aBatchOfTheLargestEntries_isCutIntoSegments_andReadsBackExactly() throws SQLException {
+    // Every field at its limit, in characters that take six bytes each as JSON escapes.
+    String huge = "\u0001".repeat(AuditEntry.MAX_REASON);
+    String wide = "\"".repeat(AuditEntry.MAX_FIELD);
+    List<AuditEntry> batch = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      batch.add(
+          new AuditEntry(
+              T0.plusSeconds(i),
+              "decision",
+              "check",
+              wide,
+              "user:" + i,
+              List.of(wide),
+              wide,
+              wide,
+              "deny",
+              huge,
+              wide,
+              i,
+              wide,
+              wide));
+    }
+    List<AuditRecord> appended = records().append(batch);
+    int segments;
+    try (Connection connection = store.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery("SELECT COUNT(*) FROM audit_segment")) {
+      rs.next();
+      segments = rs.getInt(1);
+      connection.rollback();
+    }
+    assertThat(segments).isGreaterThan(5);
+    List<AuditRecord> read = new ArrayList<>();
+    String token = "";
+    do {
+      Page<AuditRecord> page = records().read(AuditFilter.ALL, new PageRequest(25, token));
+      read.addAll(page.items());
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    assertThat(read).isEqualTo(appended);
+    assertThat(verify()).isEqualTo(new AuditVerification(true, 60, 0, ""));
+  }
+
   /** Inserts records as V5 stored them, a row each with the roles as a JSON array. */
   private static Tampering v5Rows(List<AuditRecord> rows) {
     return connection -> {
