@@ -310,6 +310,22 @@ class AuditHttpTest {
   }
 
   @Test
+  void aSubjectWithALoneSurrogate_isRecordedWithAReplacementCharacter_andTheTrailGoesOn()
+      throws Exception {
+    // JSON lets a request carry half a UTF-16 pair; hashing such an entry once threw, and the
+    // writer retried it for ever while the trail stood still.
+    Response refused =
+        call(ADMIN, "POST", "/stores/" + storeId + "/check", check("doc:1", "user:\\ud800half"));
+    assertThat(refused.status()).isLessThan(500);
+    call(ADMIN, "POST", "/stores/" + storeId + "/check", check("doc:1", "user:after-half"));
+    assertThat(audit(auditor, Map.of("subject", "user:\ufffdhalf")))
+        .singleElement()
+        .satisfies(entry -> assertThat(entry.get("outcome").asText()).isEqualTo("deny"));
+    assertThat(audit(auditor, Map.of("subject", "user:after-half"))).hasSize(1);
+    assertThat(AuditVerification.of(server.audit().records()).intact()).isTrue();
+  }
+
+  @Test
   void theExport_isJsonLines_ofTheWholeVerifiedChain() throws Exception {
     call(ADMIN, "POST", "/stores/" + storeId + "/check", check("doc:1", "user:exporter"));
     Response export = call(auditor, "GET", "/api/audit/export", null);
