@@ -176,6 +176,24 @@ class AuditCommandTest {
       Run intact = castellan("audit", "verify", "--pg-url", url);
       assertThat(intact.exitCode()).as(intact.output()).isZero();
       assertThat(intact.output()).contains("intact: 6 entries").doesNotContain("user=");
+      java.util.regex.Matcher head =
+          java.util.regex.Pattern.compile("head: seq 6 hash ([0-9a-f]{64})")
+              .matcher(intact.output());
+      assertThat(head.find()).as(intact.output()).isTrue();
+      String headHash = head.group(1);
+
+      Run anchored = castellan("audit", "verify", "--pg-url", url, "--expect", "6:" + headHash);
+      assertThat(anchored.exitCode()).as(anchored.output()).isZero();
+      String otherHash = (headHash.charAt(0) == 'a' ? "b" : "a") + headHash.substring(1);
+      Run rewritten = castellan("audit", "verify", "--pg-url", url, "--expect", "6:" + otherHash);
+      assertThat(rewritten.exitCode()).isEqualTo(1);
+      assertThat(rewritten.output()).contains("TAMPERED").contains("not the expected");
+      Run beyond = castellan("audit", "verify", "--pg-url", url, "--expect", "9:" + headHash);
+      assertThat(beyond.exitCode()).isEqualTo(1);
+      assertThat(beyond.output()).contains("does not hold the expected entry 9");
+      Run malformed = castellan("audit", "verify", "--pg-url", url, "--expect", "six:abc");
+      assertThat(malformed.exitCode()).isEqualTo(2);
+      assertThat(malformed.output()).contains("--expect must be SEQ:HASH");
 
       sql(
           url,

@@ -38,6 +38,13 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
 
   /**
+   * How often the chain's head is written to the log when it moved. Logs shipped elsewhere then
+   * hold an anchor that whoever rewrites the database cannot reach: {@code castellan audit verify
+   * --expect SEQ:HASH} checks the chain still passes through it.
+   */
+  static final Duration HEAD_LOG_EVERY = Duration.ofMinutes(5);
+
+  /**
    * How long the writer lets events gather before a batch, unless the batch fills sooner: a
    * transaction per few events would cost more than the events themselves.
    */
@@ -57,6 +64,8 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private final Thread writer;
   private volatile boolean closed;
   private long nextRetention;
+  private long nextHeadLog;
+  private long loggedHeadSeq = -1;
 
   private AuditTrail(AuditSettings settings, AuditRecords records, Clock clock) {
     this.settings = settings;
@@ -192,6 +201,25 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         batch.clear();
       }
       retention(); // at most hourly, idle or busy
+      logHead(false);
+    }
+  }
+
+  /** Logs the chain's head if it moved since it was last logged, every few minutes or now. */
+  private void logHead(boolean now) {
+    long millis = clock.millis();
+    if (!now && millis < nextHeadLog) {
+      return;
+    }
+    nextHeadLog = millis + HEAD_LOG_EVERY.toMillis();
+    try {
+      AuditRecords.Head head = records.head();
+      if (head.lastSeq() != loggedHeadSeq && head.lastSeq() >= head.firstSeq()) {
+        loggedHeadSeq = head.lastSeq();
+        LOG.info("audit trail head: seq {} hash {}", head.lastSeq(), head.lastHash());
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("audit trail: could not read the chain's head: {}", e.getMessage());
     }
   }
 
@@ -292,6 +320,9 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
       writer.join(10_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (!writer.isAlive()) {
+      logHead(true); // the last word on the chain, for the shipped logs
     }
     alerts.close();
     if (file != null) {

@@ -2,6 +2,9 @@ package dev.castellan.server.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.store.AuditEntry;
@@ -25,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * The trail's recording policy (all, sampled, none), its behaviour when the queue is full or the
@@ -228,6 +232,29 @@ class AuditTrailTest {
     assertThat(first.get("outcome").asText()).isEqualTo("deny");
     assertThat(JSON.readTree(lines.get(1)).get("previous_hash").asText())
         .isEqualTo(first.get("hash").asText());
+  }
+
+  @Test
+  void theChainsHead_isLogged_whenItMoved_forCopiesKeptElsewhere() throws Exception {
+    AuditRecords records = new MemoryStore().auditRecords();
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    Logger logger = (Logger) LoggerFactory.getLogger(AuditTrail.class);
+    logger.addAppender(logs);
+    try {
+      try (AuditTrail trail = AuditTrail.start(AuditSettings.DEFAULT, records)) {
+        trail.record(decision("user:anne", false));
+        assertThat(trail.flush(Duration.ofSeconds(5))).isTrue();
+      }
+      AuditRecords.Head head = records.head();
+      assertThat(logs.list)
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .filteredOn(line -> line.startsWith("audit trail head:"))
+          .last()
+          .isEqualTo("audit trail head: seq 1 hash " + head.lastHash());
+    } finally {
+      logger.detachAppender(logs);
+    }
   }
 
   @Test
