@@ -275,21 +275,25 @@ public final class AuditLines {
    */
   public static List<AuditRecord> parse(byte[] lines, long firstSeq) {
     List<AuditRecord> out = new ArrayList<>();
-    int start = 0;
     long position = firstSeq;
-    while (start < lines.length) {
-      int end = start;
-      while (end < lines.length && lines[end] != '\n') {
-        end++;
-      }
+    for (int start = 0, end; start < lines.length; start = end + 1) {
+      end = lineEnd(lines, start);
       if (end > start) {
         AuditRecord record = parseLine(lines, start, end - start, position);
         out.add(record);
         position = record.seq() + 1;
       }
-      start = end + 1;
     }
     return out;
+  }
+
+  /** Where the line starting at {@code from} ends: its line feed, or the end of {@code lines}. */
+  public static int lineEnd(byte[] lines, int from) {
+    int end = from;
+    while (end < lines.length && lines[end] != '\n') {
+      end++;
+    }
+    return end;
   }
 
   /** One line; see {@link #parse}. */

@@ -213,36 +213,32 @@ final class JdbcAuditRecords implements AuditRecords {
                   parameters.set(1, firstSeq);
                   byte[] lines = rs.getBytes(2);
                   long next = firstSeq; // the seq of a line that does not say its own
-                  int start = 0;
-                  while (start < lines.length) {
-                    int end = start;
-                    while (end < lines.length && lines[end] != '\n') {
-                      end++;
-                    }
+                  for (int start = 0, end; start < lines.length; start = end + 1) {
+                    end = AuditLines.lineEnd(lines, start);
                     int length = end - start;
-                    long seq = length == 0 ? -1 : AuditLines.leadingSeq(lines, start, length);
-                    long lineSeq = seq >= 0 ? seq : next;
-                    if (length > 0 && lineSeq > after) {
-                      next = lineSeq + 1;
-                      if (scanned == scanLimit) {
-                        return new Page<>(items, AuditRecords.tokenAfter(position));
-                      }
-                      scanned++;
-                      if (mayMatch(lines, start, end, patterns)) {
-                        AuditRecord record = AuditLines.parseLine(lines, start, length, lineSeq);
-                        if (filter.matches(record.entry())) {
-                          if (items.size() == page.pageSize()) {
-                            return new Page<>(
-                                items, AuditRecords.tokenAfter(items.getLast().seq()));
-                          }
-                          items.add(record);
-                        }
-                      }
-                      position = Math.max(position, lineSeq);
-                    } else if (length > 0) {
-                      next = lineSeq + 1;
+                    if (length == 0) {
+                      continue;
                     }
-                    start = end + 1;
+                    long seq = AuditLines.leadingSeq(lines, start, length);
+                    long lineSeq = seq >= 0 ? seq : next;
+                    next = lineSeq + 1;
+                    if (lineSeq <= after) {
+                      continue;
+                    }
+                    if (scanned == scanLimit) {
+                      return new Page<>(items, AuditRecords.tokenAfter(position));
+                    }
+                    scanned++;
+                    if (mayMatch(lines, start, end, patterns)) {
+                      AuditRecord record = AuditLines.parseLine(lines, start, length, lineSeq);
+                      if (filter.matches(record.entry())) {
+                        if (items.size() == page.pageSize()) {
+                          return new Page<>(items, AuditRecords.tokenAfter(items.getLast().seq()));
+                        }
+                        items.add(record);
+                      }
+                    }
+                    position = Math.max(position, lineSeq);
                   }
                 }
               }
@@ -291,11 +287,8 @@ final class JdbcAuditRecords implements AuditRecords {
             try (ResultSet rs = statement.executeQuery()) {
               if (rs.next()) {
                 byte[] lines = rs.getBytes(2);
-                int end = 0;
-                while (end < lines.length && lines[end] != '\n') {
-                  end++;
-                }
-                AuditRecord first = AuditLines.parseLine(lines, 0, end, rs.getLong(1));
+                AuditRecord first =
+                    AuditLines.parseLine(lines, 0, AuditLines.lineEnd(lines, 0), rs.getLong(1));
                 keepFrom = first.seq();
                 anchor = first.previousHash();
               }
