@@ -1,19 +1,17 @@
 package dev.castellan.bench;
 
-import com.sun.management.OperatingSystemMXBean;
 import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.server.audit.AuditTrail;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -146,36 +144,17 @@ public final class AuditCost {
       long gcMillis,
       long wall,
       double machineBusy,
-      java.util.Map<String, Long> threads) {
+      Map<String, Long> threads) {
     static Sample now() {
-      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-      long writer = 0;
-      java.util.Map<String, Long> byThread = new java.util.TreeMap<>();
-      for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
-        if (info == null) {
-          continue;
-        }
-        long cpu = Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
-        byThread.merge(info.getThreadName(), cpu, Long::sum);
-        if (info.getThreadName().equals("castellan-audit-writer")) {
-          writer += cpu;
-        }
-      }
-      long gcCount = 0;
-      long gcMillis = 0;
-      for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-        gcCount += Math.max(0, gc.getCollectionCount());
-        gcMillis += Math.max(0, gc.getCollectionTime());
-      }
-      OperatingSystemMXBean os =
-          (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+      Map<String, Long> byThread = CpuCounters.threadCpuNanosByName();
+      CpuCounters.Gc gc = CpuCounters.Gc.now();
       return new Sample(
-          os.getProcessCpuTime(),
-          writer,
-          gcCount,
-          gcMillis,
+          CpuCounters.processCpuNanos(),
+          byThread.getOrDefault(CpuCounters.AUDIT_WRITER, 0L),
+          gc.count(),
+          gc.millis(),
           System.nanoTime(),
-          MachineCpu.busySeconds(),
+          CpuCounters.machineBusySeconds(),
           byThread);
     }
   }

@@ -1,6 +1,5 @@
 package dev.castellan.bench;
 
-import com.sun.management.OperatingSystemMXBean;
 import dev.castellan.engine.CheckRequest;
 import dev.castellan.engine.Engine;
 import dev.castellan.model.ModelDsl;
@@ -12,7 +11,6 @@ import dev.castellan.store.jdbc.JdbcStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
@@ -832,35 +830,24 @@ public final class HttpLoad {
       for (long id : loadThreads) {
         clientCpu += Math.max(0, threads.getThreadCpuTime(id));
       }
-      long auditWriterCpu = 0;
-      for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
-        if (info == null) {
-          continue;
-        }
+      Map<String, Long> byName = CpuCounters.threadCpuNanosByName();
+      if (client.equals("jdk")) {
         // The JDK client's selector threads belong to the load generator too.
-        if (client.equals("jdk") && info.getThreadName().startsWith("HttpClient-")) {
-          clientCpu += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
-        }
-        if (info.getThreadName().equals("castellan-audit-writer")) {
-          auditWriterCpu += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+        for (Map.Entry<String, Long> thread : byName.entrySet()) {
+          if (thread.getKey().startsWith("HttpClient-")) {
+            clientCpu += thread.getValue();
+          }
         }
       }
-      long count = 0;
-      long millis = 0;
-      for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-        count += Math.max(0, gc.getCollectionCount());
-        millis += Math.max(0, gc.getCollectionTime());
-      }
-      OperatingSystemMXBean os =
-          (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+      CpuCounters.Gc gc = CpuCounters.Gc.now();
       return new Usage(
-          os.getProcessCpuTime(),
+          CpuCounters.processCpuNanos(),
           clientCpu,
-          auditWriterCpu,
-          count,
-          millis,
+          byName.getOrDefault(CpuCounters.AUDIT_WRITER, 0L),
+          gc.count(),
+          gc.millis(),
           System.nanoTime(),
-          MachineCpu.busySeconds());
+          CpuCounters.machineBusySeconds());
     }
 
     Usage minus(Usage before, long wall) {
