@@ -45,194 +45,164 @@ public final class CastellanServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CastellanServer.class);
 
   /**
-   * How to run.
-   *
-   * @param port TCP port; 0 picks a free one
-   * @param bootstrapToken the admin credential to accept; empty: generate one and print it
-   * @param consistencyTimeout how long a request waits for its consistency token's revision
-   * @param metricsPublic serve {@code /metrics} without credentials (for a Prometheus scraper);
-   *     otherwise it needs a global admin
+   * How to run: an immutable value changed with {@code with...} methods, each returning a copy (a
+   * new setting is a field, an accessor, a {@code with} method and a line in {@link #copy()}).
    */
-  public record Options(
-      String host,
-      int port,
-      String bootstrapToken,
-      Limits limits,
-      IndexFeed.Options feed,
-      Duration consistencyTimeout,
-      JwtSettings jwt,
-      Path rbacFile,
-      Duration rbacReloadInterval,
-      ClaimRoles claimRoles,
-      boolean metricsPublic) {
+  public static final class Options {
+    private String host = "0.0.0.0";
+    private int port = 8080;
+    private String bootstrapToken = "";
+    private Limits limits = Limits.DEFAULT;
+    private IndexFeed.Options feed = IndexFeed.Options.DEFAULT;
+    private Duration consistencyTimeout = Duration.ofSeconds(5);
+    private JwtSettings jwt;
+    private Path rbacFile;
+    private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
+    private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
+    private boolean metricsPublic;
+
+    private Options() {}
 
     public static Options defaults() {
-      return new Options(
-          "0.0.0.0",
-          8080,
-          "",
-          Limits.DEFAULT,
-          IndexFeed.Options.DEFAULT,
-          Duration.ofSeconds(5),
-          null,
-          null,
-          PolicyWatcher.DEFAULT_INTERVAL,
-          ClaimRoles.DEFAULT,
-          false);
+      return new Options();
     }
 
-    public Options withJwt(JwtSettings value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          value,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    private Options copy() {
+      Options o = new Options();
+      o.host = host;
+      o.port = port;
+      o.bootstrapToken = bootstrapToken;
+      o.limits = limits;
+      o.feed = feed;
+      o.consistencyTimeout = consistencyTimeout;
+      o.jwt = jwt;
+      o.rbacFile = rbacFile;
+      o.rbacReloadInterval = rbacReloadInterval;
+      o.claimRoles = claimRoles;
+      o.metricsPublic = metricsPublic;
+      return o;
     }
 
-    public Options withPort(int value) {
-      return new Options(
-          host,
-          value,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    /** The address to bind; {@code 0.0.0.0} by default. */
+    public String host() {
+      return host;
     }
 
-    public Options withHost(String value) {
-      return new Options(
-          value,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    /** TCP port; 0 picks a free one. */
+    public int port() {
+      return port;
     }
 
-    public Options withLimits(Limits value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          value,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    /** The admin credential to accept; empty: generate one and print it. */
+    public String bootstrapToken() {
+      return bootstrapToken;
     }
 
-    public Options withBootstrapToken(String value) {
-      return new Options(
-          host,
-          port,
-          value,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    public Limits limits() {
+      return limits;
+    }
+
+    public IndexFeed.Options feed() {
+      return feed;
+    }
+
+    /** How long a request waits for its consistency token's revision. */
+    public Duration consistencyTimeout() {
+      return consistencyTimeout;
+    }
+
+    /** JWT verification; null: tokens are not accepted. */
+    public JwtSettings jwt() {
+      return jwt;
     }
 
     /** The RBAC policy file ({@code rbac.yaml}) to load at start and watch; null: none. */
-    public Options withRbacFile(Path value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          value,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+    public Path rbacFile() {
+      return rbacFile;
     }
 
-    public Options withRbacReloadInterval(Duration value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          value,
-          claimRoles,
-          metricsPublic);
+    public Duration rbacReloadInterval() {
+      return rbacReloadInterval;
     }
 
     /** Which token claims carry roles and groups. */
-    public Options withClaimRoles(ClaimRoles value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          value,
-          metricsPublic);
+    public ClaimRoles claimRoles() {
+      return claimRoles;
+    }
+
+    /**
+     * Serve {@code /metrics} without credentials (for a Prometheus scraper); otherwise it needs a
+     * global admin.
+     */
+    public boolean metricsPublic() {
+      return metricsPublic;
+    }
+
+    public Options withHost(String value) {
+      Options o = copy();
+      o.host = value;
+      return o;
+    }
+
+    public Options withPort(int value) {
+      Options o = copy();
+      o.port = value;
+      return o;
+    }
+
+    public Options withBootstrapToken(String value) {
+      Options o = copy();
+      o.bootstrapToken = value;
+      return o;
+    }
+
+    public Options withLimits(Limits value) {
+      Options o = copy();
+      o.limits = value;
+      return o;
     }
 
     /** How each store's index follows the changelog. */
     public Options withFeed(IndexFeed.Options value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          value,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          metricsPublic);
+      Options o = copy();
+      o.feed = value;
+      return o;
     }
 
-    /** Serve {@code /metrics} without credentials (for a Prometheus scraper). */
+    public Options withConsistencyTimeout(Duration value) {
+      Options o = copy();
+      o.consistencyTimeout = value;
+      return o;
+    }
+
+    public Options withJwt(JwtSettings value) {
+      Options o = copy();
+      o.jwt = value;
+      return o;
+    }
+
+    public Options withRbacFile(Path value) {
+      Options o = copy();
+      o.rbacFile = value;
+      return o;
+    }
+
+    public Options withRbacReloadInterval(Duration value) {
+      Options o = copy();
+      o.rbacReloadInterval = value;
+      return o;
+    }
+
+    public Options withClaimRoles(ClaimRoles value) {
+      Options o = copy();
+      o.claimRoles = value;
+      return o;
+    }
+
     public Options withMetricsPublic(boolean value) {
-      return new Options(
-          host,
-          port,
-          bootstrapToken,
-          limits,
-          feed,
-          consistencyTimeout,
-          jwt,
-          rbacFile,
-          rbacReloadInterval,
-          claimRoles,
-          value);
+      Options o = copy();
+      o.metricsPublic = value;
+      return o;
     }
   }
 
