@@ -6,6 +6,8 @@ import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
 import dev.castellan.server.api.RbacApi;
+import dev.castellan.server.api.Right;
+import dev.castellan.server.api.SecuredRoutes;
 import dev.castellan.server.audit.AuditApi;
 import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditSettings;
@@ -216,6 +218,7 @@ public final class CastellanServer implements AutoCloseable {
   private final PolicyWatcher policyWatcher;
   private final ServerMetrics metrics;
   private final AuditTrail audit;
+  private final List<SecuredRoutes.Route> routes;
 
   private CastellanServer(
       Javalin app,
@@ -226,7 +229,9 @@ public final class CastellanServer implements AutoCloseable {
       Rbac rbac,
       PolicyWatcher policyWatcher,
       ServerMetrics metrics,
-      AuditTrail audit) {
+      AuditTrail audit,
+      List<SecuredRoutes.Route> routes) {
+    this.routes = List.copyOf(routes);
     this.systemStoreId = systemStoreId;
     this.rbac = rbac;
     this.policyWatcher = policyWatcher;
@@ -275,7 +280,7 @@ public final class CastellanServer implements AutoCloseable {
               ""));
     }
     Authentication authentication = new Authentication(keys, options.jwt());
-    Authorization authorization = new Authorization(runtime, access);
+    Authorization authorization = new Authorization(runtime, access, audit);
     ServerMetrics metrics = ServerMetrics.create(runtime);
     Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));
     OpenFgaApi api =
@@ -323,6 +328,7 @@ public final class CastellanServer implements AutoCloseable {
             audit,
             metrics,
             () -> Optional.ofNullable(watcher).map(PolicyWatcher::status));
+    List<SecuredRoutes.Route> routeTable = new java.util.ArrayList<>();
     Javalin app =
         Javalin.create(
             config -> {
@@ -332,25 +338,22 @@ public final class CastellanServer implements AutoCloseable {
               config.jetty.host = options.host();
               config.jetty.port = options.port();
               config.routes.before(
-                  ctx ->
-                      before(
-                          ctx,
-                          authentication,
-                          authorization,
-                          metrics,
-                          audit,
-                          options.metricsPublic()));
+                  ctx -> before(ctx, authentication, metrics, audit, options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.requestLogger.http(metrics.requestLogger(config.unsafe));
-              config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
-              config.routes.get("/readyz", ctx -> ready(ctx, readiness));
-              config.routes.get(
+              SecuredRoutes routes = new SecuredRoutes(config.routes, authorization);
+              routes.get(
+                  "/healthz", Right.PUBLIC, ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
+              routes.get("/readyz", Right.PUBLIC, ctx -> ready(ctx, readiness));
+              routes.get(
                   "/metrics",
+                  options.metricsPublic() ? Right.PUBLIC : Right.ADMIN,
                   ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
-              api.register(config.routes);
-              admin.register(config.routes);
-              rbacApi.register(config.routes);
-              auditApi.register(config.routes);
+              api.register(routes);
+              admin.register(routes);
+              rbacApi.register(routes);
+              auditApi.register(routes);
+              routeTable.addAll(routes.table());
               config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
@@ -393,7 +396,16 @@ public final class CastellanServer implements AutoCloseable {
     readiness.loaded();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
     return new CastellanServer(
-        app, runtime, store, generated, access.systemStoreId(), rbac, watcher, metrics, audit);
+        app,
+        runtime,
+        store,
+        generated,
+        access.systemStoreId(),
+        rbac,
+        watcher,
+        metrics,
+        audit,
+        routeTable);
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -432,7 +444,6 @@ public final class CastellanServer implements AutoCloseable {
   private static void before(
       Context ctx,
       Authentication authentication,
-      Authorization authorization,
       ServerMetrics metrics,
       AuditTrail audit,
       boolean metricsPublic) {
@@ -443,9 +454,13 @@ public final class CastellanServer implements AutoCloseable {
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String path = ctx.path();
-    if (path.equals("/healthz")
-        || path.equals("/readyz")
-        || (metricsPublic && path.equals("/metrics"))) {
+    // Only skips authentication for the public routes' exact paths (the router ignores one
+    // trailing slash); any other spelling is authenticated, and the route's guard decides.
+    String bare =
+        path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    if (bare.equals("/healthz")
+        || bare.equals("/readyz")
+        || (metricsPublic && bare.equals("/metrics"))) {
       return;
     }
     Principal principal;
@@ -458,25 +473,14 @@ public final class CastellanServer implements AutoCloseable {
               ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0));
       throw e;
     }
+    // Authorization is the route's own (SecuredRoutes): it runs on the router's decoded
+    // parameters, once a route matched.
     ctx.attribute("principal", principal);
-    try {
-      authorization.authorize(ctx, principal);
-    } catch (CastellanException e) {
-      if (e.code() == ErrorCode.FORBIDDEN) {
-        audit.record(
-            RequestAudit.decision(
-                ctx,
-                "api-access",
-                principal.id(),
-                ctx.method().name(),
-                path,
-                false,
-                e.getMessage(),
-                "",
-                0));
-      }
-      throw e;
-    }
+  }
+
+  /** Every route this server serves and the right it needs (the authorization matrix's source). */
+  public List<SecuredRoutes.Route> routes() {
+    return routes;
   }
 
   /** The port the server listens on. */

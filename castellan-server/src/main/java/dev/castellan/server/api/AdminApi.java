@@ -11,9 +11,9 @@ import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.AccessControl.Role;
 import dev.castellan.server.auth.ApiKeys;
+import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.store.ApiKeyRecord;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.Set;
 
@@ -42,13 +42,13 @@ public final class AdminApi {
     this.audit = audit;
   }
 
-  public void register(RoutesConfig routes) {
-    routes.get("/api/whoami", this::whoami);
-    routes.post("/api/keys", this::createKey);
-    routes.get("/api/keys", this::listKeys);
-    routes.delete("/api/keys/{id}", this::revokeKey);
-    routes.post("/api/stores/{store_id}/access", this::grant);
-    routes.delete("/api/stores/{store_id}/access", this::revoke);
+  public void register(SecuredRoutes routes) {
+    routes.get("/api/whoami", Right.AUTHENTICATED, this::whoami);
+    routes.post("/api/keys", Right.ADMIN, this::createKey);
+    routes.get("/api/keys", Right.ADMIN, this::listKeys);
+    routes.delete("/api/keys/{id}", Right.ADMIN, this::revokeKey);
+    routes.post("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::grant);
+    routes.delete("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::revoke);
   }
 
   private void whoami(Context ctx) {
@@ -72,8 +72,8 @@ public final class AdminApi {
     if (storeId.isEmpty() != (role == null)) {
       throw Body.invalid("'store_id' and 'role' go together");
     }
-    if (!storeId.isEmpty() && runtime.store().getStore(storeId).isEmpty()) {
-      throw new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
+    if (!storeId.isEmpty()) {
+      requireStore(storeId);
     }
     ApiKeys.Created created = keys.create(body.string("name", 128));
     String subject = created.principalId();
@@ -120,7 +120,7 @@ public final class AdminApi {
   }
 
   private void revokeKey(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     Principal caller = ctx.attribute("principal");
     if (caller.id().equals("key:" + id)) {
       throw Body.invalid("a key cannot revoke itself; use another admin key");
@@ -138,8 +138,10 @@ public final class AdminApi {
   /** {@code {"subject": "jwt:alice" | "key:<id>", "role": "admin" | "writer" | "reader"}}. */
   private void grant(Context ctx) {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
-    String storeId = ctx.pathParam("store_id");
+    String storeId = PathParams.storeId(ctx);
+    requireStore(storeId);
     Role role = Role.parse(body.requiredString("role"));
+    AccessControl.requireGrantable(body.requiredString("subject"));
     access.grant(body.requiredString("subject"), storeId, role);
     runtime.afterWrite(access.systemStoreId());
     audit.record(
@@ -154,7 +156,7 @@ public final class AdminApi {
 
   private void revoke(Context ctx) {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
-    String storeId = ctx.pathParam("store_id");
+    String storeId = PathParams.storeId(ctx);
     Role role = Role.parse(body.requiredString("role"));
     access.revoke(body.requiredString("subject"), storeId, role);
     runtime.afterWrite(access.systemStoreId());
@@ -169,6 +171,13 @@ public final class AdminApi {
             storeId,
             0));
     ctx.status(204);
+  }
+
+  /** 404 unless {@code storeId} names a store the API shows (never the system store). */
+  private void requireStore(String storeId) {
+    if (storeId.equals(access.systemStoreId()) || runtime.store().getStore(storeId).isEmpty()) {
+      throw Authorization.storeNotFound(storeId);
+    }
   }
 
   private static dev.castellan.server.audit.AuditEvent grantEvent(

@@ -35,7 +35,6 @@ import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import dev.castellan.store.WriteResult;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -112,27 +111,28 @@ public final class OpenFgaApi {
     this.audit = audit;
   }
 
-  public void register(RoutesConfig routes) {
-    routes.post("/stores", this::createStore);
-    routes.get("/stores", this::listStores);
-    routes.get("/stores/{store_id}", this::getStore);
-    routes.delete("/stores/{store_id}", this::deleteStore);
-    routes.post("/stores/{store_id}/authorization-models", this::writeModel);
-    routes.get("/stores/{store_id}/authorization-models", this::listModels);
-    routes.get("/stores/{store_id}/authorization-models/{id}", this::readModel);
-    routes.post("/stores/{store_id}/write", this::write);
-    routes.post("/stores/{store_id}/delete-tuples", this::deleteTuples);
-    routes.post("/stores/{store_id}/read", this::read);
-    routes.post("/stores/{store_id}/import", this::importTuples);
-    routes.get("/stores/{store_id}/changes", this::readChanges);
-    routes.post("/stores/{store_id}/check", this::check);
-    routes.post("/stores/{store_id}/batch-check", this::batchCheck);
-    routes.post("/stores/{store_id}/expand", this::expand);
-    routes.post("/stores/{store_id}/list-objects", this::listObjects);
-    routes.post("/stores/{store_id}/streamed-list-objects", this::streamedListObjects);
-    routes.post("/stores/{store_id}/list-users", this::listUsers);
-    routes.put("/stores/{store_id}/assertions/{id}", this::writeAssertions);
-    routes.get("/stores/{store_id}/assertions/{id}", this::readAssertions);
+  public void register(SecuredRoutes routes) {
+    routes.post("/stores", Right.ADMIN, this::createStore);
+    routes.get("/stores", Right.AUTHENTICATED, this::listStores);
+    routes.get("/stores/{store_id}", Right.STORE_READER, this::getStore);
+    routes.delete("/stores/{store_id}", Right.STORE_ADMIN, this::deleteStore);
+    routes.post("/stores/{store_id}/authorization-models", Right.STORE_ADMIN, this::writeModel);
+    routes.get("/stores/{store_id}/authorization-models", Right.STORE_READER, this::listModels);
+    routes.get("/stores/{store_id}/authorization-models/{id}", Right.STORE_READER, this::readModel);
+    routes.post("/stores/{store_id}/write", Right.STORE_WRITER, this::write);
+    routes.post("/stores/{store_id}/delete-tuples", Right.STORE_WRITER, this::deleteTuples);
+    routes.post("/stores/{store_id}/read", Right.STORE_READER, this::read);
+    routes.post("/stores/{store_id}/import", Right.STORE_WRITER, this::importTuples);
+    routes.get("/stores/{store_id}/changes", Right.STORE_READER, this::readChanges);
+    routes.post("/stores/{store_id}/check", Right.STORE_READER, this::check);
+    routes.post("/stores/{store_id}/batch-check", Right.STORE_READER, this::batchCheck);
+    routes.post("/stores/{store_id}/expand", Right.STORE_READER, this::expand);
+    routes.post("/stores/{store_id}/list-objects", Right.STORE_READER, this::listObjects);
+    routes.post(
+        "/stores/{store_id}/streamed-list-objects", Right.STORE_READER, this::streamedListObjects);
+    routes.post("/stores/{store_id}/list-users", Right.STORE_READER, this::listUsers);
+    routes.put("/stores/{store_id}/assertions/{id}", Right.STORE_WRITER, this::writeAssertions);
+    routes.get("/stores/{store_id}/assertions/{id}", Right.STORE_READER, this::readAssertions);
   }
 
   // ------------------------------------------------------------------ stores
@@ -175,12 +175,12 @@ public final class OpenFgaApi {
   }
 
   private void getStore(Context ctx) {
-    String id = ctx.pathParam("store_id");
+    String id = PathParams.storeId(ctx);
     json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))));
   }
 
   private void deleteStore(Context ctx) {
-    String id = ctx.pathParam("store_id");
+    String id = PathParams.storeId(ctx);
     if (!store.deleteStore(id)) {
       throw notFound(id);
     }
@@ -236,7 +236,7 @@ public final class OpenFgaApi {
 
   private void readModel(Context ctx) {
     String storeId = existingStore(ctx);
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     StoredModel model =
         store
             .readModel(storeId, id)
@@ -801,7 +801,7 @@ public final class OpenFgaApi {
 
   private void writeAssertions(Context ctx) {
     String storeId = existingStore(ctx);
-    String modelId = ctx.pathParam("id");
+    String modelId = PathParams.param(ctx, "id");
     StoredModel model =
         store
             .readModel(storeId, modelId)
@@ -861,7 +861,7 @@ public final class OpenFgaApi {
 
   private void readAssertions(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
-    String modelId = ctx.pathParam("id");
+    String modelId = PathParams.param(ctx, "id");
     ObjectNode out = NODES.objectNode();
     out.put("authorization_model_id", modelId);
     out.set("assertions", Body.JSON.readTree(store.readAssertions(storeId, modelId)));
@@ -898,7 +898,7 @@ public final class OpenFgaApi {
   }
 
   private String existingStore(Context ctx) {
-    String id = ctx.pathParam("store_id");
+    String id = PathParams.storeId(ctx);
     if (store.getStore(id).isEmpty()) {
       throw notFound(id);
     }

@@ -23,10 +23,7 @@ import dev.castellan.server.rbac.Role;
 import dev.castellan.server.rbac.RouteTable;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -79,28 +76,28 @@ public final class RbacApi {
     this.policyStatus = policyStatus;
   }
 
-  public void register(RoutesConfig routes) {
-    routes.get("/api/roles", this::listRoles);
-    routes.post("/api/roles", this::createRole);
-    routes.get("/api/roles/{id}", this::getRole);
-    routes.delete("/api/roles/{id}", this::deleteRole);
-    routes.get("/api/roles/{id}/permissions", this::rolePermissions);
-    routes.put("/api/roles/{id}/permissions", this::replacePermissions);
-    routes.get("/api/roles/{id}/members", this::members);
-    routes.post("/api/roles/{id}/members", this::addMember);
-    routes.delete("/api/roles/{id}/members/{subject}", this::removeMember);
-    routes.get("/api/permissions", this::catalog);
-    routes.post("/api/authorize", this::authorize);
-    routes.get("/api/rbac/status", this::status);
-    routes.get("/api/rbac/policy", this::export);
+  public void register(SecuredRoutes routes) {
+    routes.get("/api/roles", Right.ADMIN, this::listRoles);
+    routes.post("/api/roles", Right.ADMIN, this::createRole);
+    routes.get("/api/roles/{id}", Right.ADMIN, this::getRole);
+    routes.delete("/api/roles/{id}", Right.ADMIN, this::deleteRole);
+    routes.get("/api/roles/{id}/permissions", Right.ADMIN, this::rolePermissions);
+    routes.put("/api/roles/{id}/permissions", Right.ADMIN, this::replacePermissions);
+    routes.get("/api/roles/{id}/members", Right.ADMIN, this::members);
+    routes.post("/api/roles/{id}/members", Right.ADMIN, this::addMember);
+    routes.delete("/api/roles/{id}/members/{subject}", Right.ADMIN, this::removeMember);
+    routes.get("/api/permissions", Right.ADMIN, this::catalog);
+    routes.post("/api/authorize", Right.AUTHENTICATED, this::authorize);
+    routes.get("/api/rbac/status", Right.ADMIN, this::status);
+    routes.get("/api/rbac/policy", Right.ADMIN, this::export);
     for (String path : List.of("/authz/forward", ENVOY_PREFIX, ENVOY_PREFIX + "/<rest>")) {
-      routes.get(path, this::forward);
-      routes.head(path, this::forward);
-      routes.post(path, this::forward);
-      routes.put(path, this::forward);
-      routes.patch(path, this::forward);
-      routes.delete(path, this::forward);
-      routes.options(path, this::forward);
+      routes.get(path, Right.GATEWAY, this::forward);
+      routes.head(path, Right.GATEWAY, this::forward);
+      routes.post(path, Right.GATEWAY, this::forward);
+      routes.put(path, Right.GATEWAY, this::forward);
+      routes.patch(path, Right.GATEWAY, this::forward);
+      routes.delete(path, Right.GATEWAY, this::forward);
+      routes.options(path, Right.GATEWAY, this::forward);
     }
   }
 
@@ -116,7 +113,7 @@ public final class RbacApi {
   }
 
   private void getRole(Context ctx) {
-    json(ctx, roleJson(rbac.role(ctx.pathParam("id"))));
+    json(ctx, roleJson(rbac.role(PathParams.param(ctx, "id"))));
   }
 
   private void createRole(Context ctx) {
@@ -127,19 +124,19 @@ public final class RbacApi {
   }
 
   private void deleteRole(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     rbac.deleteRole(id);
     change(ctx, "role-delete", "delete", "role:" + id, "");
     ctx.status(204);
   }
 
   private void rolePermissions(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     json(ctx, permissionsJson(id, rbac.permissions(id)));
   }
 
   private void replacePermissions(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     Body body = Body.parse(ctx.body(), Set.of("permission_ids"));
     if (!body.has("permission_ids")) {
       throw Body.invalid("'permission_ids' is required (an array of ids; [] removes all)");
@@ -157,7 +154,7 @@ public final class RbacApi {
   }
 
   private void members(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     int size = pageSize(ctx);
     String token = Optional.ofNullable(ctx.queryParam("continuation_token")).orElse("");
     Page<String> page = rbac.members(id, new PageRequest(size, token));
@@ -169,7 +166,7 @@ public final class RbacApi {
   }
 
   private void addMember(Context ctx) {
-    String id = ctx.pathParam("id");
+    String id = PathParams.param(ctx, "id");
     Body body = Body.parse(ctx.body(), Set.of("subject"));
     String subject = body.requiredString("subject");
     rbac.addMember(id, subject);
@@ -178,8 +175,8 @@ public final class RbacApi {
   }
 
   private void removeMember(Context ctx) {
-    String id = ctx.pathParam("id");
-    String subject = URLDecoder.decode(ctx.pathParam("subject"), StandardCharsets.UTF_8);
+    String id = PathParams.param(ctx, "id");
+    String subject = PathParams.param(ctx, "subject");
     if (!rbac.removeMember(id, subject)) {
       throw new CastellanException(
           ErrorCode.NOT_FOUND, subject + " is not a member of role '" + id + "'");

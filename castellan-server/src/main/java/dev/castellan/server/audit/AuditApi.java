@@ -5,12 +5,13 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.api.Right;
+import dev.castellan.server.api.SecuredRoutes;
 import dev.castellan.store.AuditFilter;
 import dev.castellan.store.AuditLines;
 import dev.castellan.store.AuditRecord;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -35,9 +36,9 @@ public final class AuditApi {
     this.trail = trail;
   }
 
-  public void register(RoutesConfig routes) {
-    routes.get("/api/audit", this::query);
-    routes.get("/api/audit/export", this::export);
+  public void register(SecuredRoutes routes) {
+    routes.get("/api/audit", Right.AUDITOR, this::query);
+    routes.get("/api/audit/export", Right.AUDITOR, this::export);
   }
 
   private void query(Context ctx) throws IOException {

@@ -129,6 +129,20 @@ public final class AccessControl {
     return "principal:" + id;
   }
 
+  /**
+   * Refuses a grant to anything but a caller Castellan defines: an API key ({@code key:<id>}) or a
+   * token's subject ({@code jwt:<subject>}).
+   */
+  public static void requireGrantable(String principalId) {
+    if (!principalId.startsWith("key:") && !principalId.startsWith("jwt:")) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "a subject is key:<id> (an API key) or jwt:<subject> (a token's subject), not "
+              + principalId);
+    }
+    subject(principalId); // checks the characters
+  }
+
   // ------------------------------------------------------------------ decisions
 
   public boolean isAdmin(StoreRuntime runtime, Principal principal) {

@@ -3,76 +3,71 @@ package dev.castellan.server.auth;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.api.PathParams;
+import dev.castellan.server.api.Right;
+import dev.castellan.server.api.SecuredRoutes;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl.Role;
 import io.javalin.http.Context;
-import java.util.Set;
+import java.util.Locale;
 
 /**
- * Which right each route needs, decided before the handler runs: reading a store needs reader,
- * changing its tuples or assertions writer, its models and its access admin; creating stores and
- * managing API keys, or reading {@code /metrics}, needs a global admin. The system store is
- * invisible through the API.
+ * The guard of every route: checks the right the route declares ({@link Right}) for the caller the
+ * request filter authenticated, on the store named by the route's decoded {@code {store_id}} (the
+ * value the handler will act on). The system store does not exist for the API: every route that
+ * names it answers 404, whoever asks and however the id is spelt.
  */
-public final class Authorization {
-  private static final Set<String> WRITER_ACTIONS = Set.of("write", "delete-tuples", "import");
-
+public final class Authorization implements SecuredRoutes.Guard {
   private final StoreRuntime runtime;
   private final AccessControl access;
+  private final AuditLog audit;
 
-  public Authorization(StoreRuntime runtime, AccessControl access) {
+  public Authorization(StoreRuntime runtime, AccessControl access, AuditLog audit) {
     this.runtime = runtime;
     this.access = access;
+    this.audit = audit;
   }
 
-  /** Throws {@code FORBIDDEN} (403) unless {@code principal} may call this route. */
-  public void authorize(Context ctx, Principal principal) {
-    String method = ctx.method().name();
-    if (ctx.path().equals("/metrics")) {
-      requireAdmin(principal); // unless made public, which skips authentication altogether
+  @Override
+  public void check(Context ctx, SecuredRoutes.Route route) {
+    Right right = route.right();
+    if (right == Right.PUBLIC) {
       return;
     }
-    String[] parts = ctx.path().split("/", -1); // "", "stores", "{id}", ...
-    if (parts.length >= 2 && parts[1].equals("stores")) {
-      if (parts.length == 2 || (parts.length == 3 && parts[2].isEmpty())) {
-        if (method.equals("POST")) {
-          requireAdmin(principal);
-        }
-        return; // listing is filtered to what the caller may see
-      }
-      String storeId = parts[2];
-      hideSystemStore(storeId);
-      String action = parts.length > 3 ? parts[3] : "";
-      Role role;
-      if (action.isEmpty()) {
-        role = method.equals("DELETE") ? Role.ADMIN : Role.READER;
-      } else if (action.equals("authorization-models")) {
-        role = method.equals("POST") ? Role.ADMIN : Role.READER;
-      } else if (WRITER_ACTIONS.contains(action)
-          || (action.equals("assertions") && method.equals("PUT"))) {
-        role = Role.WRITER;
-      } else {
-        role = Role.READER;
-      }
-      require(principal, storeId, role);
-      return;
+    Principal principal = ctx.attribute("principal");
+    if (principal == null) {
+      // The request filter authenticates every non-public route; reaching here without a caller
+      // means a route was declared public in one place and not the other: fail closed.
+      throw new CastellanException(ErrorCode.UNAUTHENTICATED, "credentials required");
     }
-    if (parts.length >= 3 && parts[1].equals("api")) {
-      switch (parts[2]) {
-        case "whoami" -> {}
-        // The caller asks about itself; asking about others is checked in the handler.
-        case "authorize" -> {}
-        case "keys", "roles", "permissions", "rbac" -> requireAdmin(principal);
-        case "audit" -> requireAuditor(principal);
-        case "stores" -> {
-          String storeId = parts.length > 3 ? parts[3] : "";
-          hideSystemStore(storeId);
-          require(principal, storeId, Role.ADMIN);
-        }
-        default -> requireAdmin(principal);
-      }
+    String storeId = route.path().contains("{store_id}") ? PathParams.storeId(ctx) : "";
+    if (!storeId.isEmpty() && storeId.equals(access.systemStoreId())) {
+      throw storeNotFound(storeId);
     }
-    // Anything else (/authz/... forward-auth decides about the caller itself) needs only
-    // authentication, which the filter has done.
+    try {
+      switch (right) {
+        case PUBLIC, AUTHENTICATED, GATEWAY -> {}
+        case AUDITOR -> requireAuditor(principal);
+        case ADMIN -> requireAdmin(principal);
+        case STORE_READER -> require(principal, storeId, Role.READER);
+        case STORE_WRITER -> require(principal, storeId, Role.WRITER);
+        case STORE_ADMIN -> require(principal, storeId, Role.ADMIN);
+      }
+    } catch (CastellanException e) {
+      audit.record(
+          RequestAudit.decision(
+              ctx,
+              "api-access",
+              principal.id(),
+              ctx.method().name(),
+              ctx.path(),
+              false,
+              e.getMessage(),
+              storeId,
+              0));
+      throw e;
+    }
   }
 
   /** Whether the caller may see a store in the list. */
@@ -84,14 +79,16 @@ public final class Authorization {
     return principal != null && access.allowed(runtime, principal, storeId, Role.READER);
   }
 
+  /** The error for a store that does not exist, or that the API does not show. */
+  public static CastellanException storeNotFound(String storeId) {
+    return new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
+  }
+
   private void require(Principal principal, String storeId, Role role) {
     if (!access.allowed(runtime, principal, storeId, role)) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN,
-          principal.id()
-              + " is not a "
-              + role.name().toLowerCase(java.util.Locale.ROOT)
-              + " of this store");
+          principal.id() + " is not a " + role.name().toLowerCase(Locale.ROOT) + " of this store");
     }
   }
 
@@ -107,12 +104,6 @@ public final class Authorization {
       throw new CastellanException(
           ErrorCode.FORBIDDEN,
           principal.id() + " is neither a Castellan administrator nor an auditor");
-    }
-  }
-
-  private void hideSystemStore(String storeId) {
-    if (storeId.equals(access.systemStoreId())) {
-      throw new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
     }
   }
 }
