@@ -331,6 +331,7 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
+              config.jetty.modifyServer(rbacApi::answerUnparsableTargets);
               config.routes.before(
                   ctx ->
                       before(
