@@ -132,8 +132,13 @@ public final class RbacApi {
    * for a target it cannot parse (see {@link UnparsableTargets}).
    */
   public void answerUnparsableTargets(org.eclipse.jetty.server.Server server) {
+    // Before start, Jetty has no error handler yet and would make a default one: the same as this.
+    org.eclipse.jetty.server.Request.Handler fallback =
+        Optional.ofNullable(server.getErrorHandler())
+            .orElseGet(org.eclipse.jetty.server.handler.ErrorHandler::new);
     server.setErrorHandler(
         new UnparsableTargets(
+            fallback,
             (target, client, why) -> {
               String resource = RequestTarget.printable(target, 200);
               metrics.decision(ServerMetrics.Api.FORWARD_AUTH, false);

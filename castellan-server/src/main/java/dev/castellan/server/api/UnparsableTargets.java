@@ -13,25 +13,29 @@ import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Jetty's error handler, except that a forward-auth request Jetty itself refuses as a bad request
- * (a target with invalid UTF-8, a raw non-ASCII character or a NUL, before any Castellan code runs)
- * is answered 403 like every other refused target: a gateway must only ever see 200, 401 or 403.
- * Envoy's ext_authz sends the original target on the request line, so it meets Jetty's parser.
+ * The server's error handler, except that a forward-auth request Jetty itself refuses as a bad
+ * request (a target with invalid UTF-8, a raw non-ASCII character or a NUL, before any Castellan
+ * code runs) is answered 403 like every other refused target: a gateway must only ever see 200, 401
+ * or 403. Envoy's ext_authz sends the original target on the request line, so it meets Jetty's
+ * parser.
  */
-final class UnparsableTargets extends ErrorHandler {
+final class UnparsableTargets implements Request.Handler {
   /** Told of each refusal, to count and audit it. */
   interface Listener {
     void refused(String target, String clientAddress, String reason);
   }
 
-  private final String[] paths;
+  private final Request.Handler fallback;
   private final Listener refused;
+  private final String[] paths;
 
   /**
+   * @param fallback the error handler for every other error
    * @param refused told of each refusal
    * @param paths forward-auth paths: exact, or a prefix when ending in '/'
    */
-  UnparsableTargets(Listener refused, String... paths) {
+  UnparsableTargets(Request.Handler fallback, Listener refused, String... paths) {
+    this.fallback = fallback;
     this.refused = refused;
     this.paths = paths.clone();
   }
@@ -40,9 +44,9 @@ final class UnparsableTargets extends ErrorHandler {
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     String path = request.getHttpURI().getPath();
     if (response.getStatus() != HttpStatus.BAD_REQUEST_400 || path == null || !forwardAuth(path)) {
-      return super.handle(request, response, callback);
+      return fallback.handle(request, response, callback);
     }
-    Object message = request.getAttribute(ERROR_MESSAGE);
+    Object message = request.getAttribute(ErrorHandler.ERROR_MESSAGE);
     String why =
         "refused request: Jetty's URI parser rejects the target ("
             + (message instanceof String s ? s : "bad request")
