@@ -337,6 +337,7 @@ public final class CastellanServer implements AutoCloseable {
               config.http.maxRequestSize = options.limits().maxRequestBytes();
               config.jetty.host = options.host();
               config.jetty.port = options.port();
+              config.jetty.modifyServer(rbacApi::answerUnparsableTargets);
               config.routes.before(
                   ctx -> before(ctx, authentication, metrics, audit, options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));

@@ -363,7 +363,9 @@ class RbacHttpTest {
     HttpResponse<String> anonymous = forward(null, "GET", "/workflows");
     assertThat(anonymous.statusCode()).isEqualTo(401);
     assertThat(anonymous.headers().firstValue("WWW-Authenticate")).isPresent();
-    assertThat(send(developer, "GET", "/authz/forward", null).statusCode()).isEqualTo(400);
+    // Without the headers too: forward-auth answers only 200, 401 or 403 (nginx: anything else
+    // is a 500).
+    assertThat(send(developer, "GET", "/authz/forward", null).statusCode()).isEqualTo(403);
   }
 
   @Test
@@ -386,6 +388,234 @@ class RbacHttpTest {
     assertThat(scrape)
         .contains("castellan_decisions_total{api=\"forward-auth\",outcome=\"allow\"} 1.0")
         .contains("castellan_decisions_total{api=\"forward-auth\",outcome=\"deny\"} 3.0");
+  }
+
+  // ------------------------------------------------------------------ gateway: strictness
+
+  /**
+   * Regression, issue 12 ("Forward-auth accepts '#'"): {@code POST /workflows/#/run} was decided as
+   * Run, while a backend that receives the raw target may route it as {@code POST /workflows/}
+   * (Create). An analyst may run but not create.
+   */
+  @Test
+  void forwardAuth_refusesAFragment_insteadOfDecidingWorkflowsHashRunAsRun() throws Exception {
+    String analyst = token("ann", Map.of("role", "analyst"));
+    Raw refused = forwardRaw(analyst, "POST", "/workflows/#/run");
+    assertThat(refused.status()).as(refused.body()).isEqualTo(403);
+    assertThat(refused.body()).contains("fragment");
+    assertThat(forwardRaw(analyst, "POST", "/workflows/7/run").status()).isEqualTo(200);
+    assertThat(deniedReasons("user:ann")).anySatisfy(r -> assertThat(r).contains("fragment"));
+  }
+
+  /** The same over Envoy, where Jetty dropped the fragment and the rest was decided as Create. */
+  @Test
+  void envoyExtAuthz_refusesAFragment_thatJettyWouldDropSilently() throws Exception {
+    String developer = token("dan", Map.of("role", "developer"));
+    Raw refused = raw(developer, "POST /authz/envoy/workflows/#/run", Map.of());
+    assertThat(refused.status()).as(refused.body()).isEqualTo(403);
+    assertThat(refused.body()).contains("fragment");
+    assertThat(raw(developer, "POST /authz/envoy/workflows/", Map.of()).status()).isEqualTo(200);
+    assertThat(deniedReasons("user:dan")).anySatisfy(r -> assertThat(r).contains("fragment"));
+  }
+
+  /**
+   * Regression, issue 12: with two {@code X-Forwarded-Uri} or {@code X-Forwarded-Method} headers
+   * the first one won, so a client's own copy, sent before the one the gateway appends, decided.
+   */
+  @Test
+  void forwardAuth_refusesDuplicateForwardedHeaders_insteadOfTakingTheFirst() throws Exception {
+    String analyst = token("ann", Map.of("role", "analyst"));
+    String viewer = token("vera", Map.of("role", "viewer"));
+    // The client's copy first, the gateway's second.
+    Raw uri =
+        raw(
+            analyst,
+            "GET /authz/forward",
+            headers(
+                "X-Forwarded-Method", "POST",
+                "X-Forwarded-Uri", "/workflows/1/run",
+                "X-Forwarded-Uri", "/workflows"));
+    assertThat(uri.status()).as(uri.body()).isEqualTo(403);
+    assertThat(uri.body()).contains("X-Forwarded-Uri header is sent 2 times");
+    Raw method =
+        raw(
+            viewer,
+            "GET /authz/forward",
+            headers(
+                "X-Forwarded-Method", "GET",
+                "X-Forwarded-Method", "POST",
+                "X-Forwarded-Uri", "/workflows"));
+    assertThat(method.status()).as(method.body()).isEqualTo(403);
+    assertThat(method.body()).contains("X-Forwarded-Method header is sent 2 times");
+    // Joined into one line by a proxy on the way: the client's part first.
+    Raw joined =
+        raw(
+            analyst,
+            "GET /authz/forward",
+            headers(
+                "X-Forwarded-Method", "POST", "X-Forwarded-Uri", "/workflows/1/run?x=,/workflows"));
+    assertThat(joined.status()).as(joined.body()).isEqualTo(403);
+    assertThat(joined.body()).contains("comma-joined");
+    Raw methods =
+        raw(
+            viewer,
+            "GET /authz/forward",
+            headers("X-Forwarded-Method", "GET, POST", "X-Forwarded-Uri", "/workflows"));
+    assertThat(methods.status()).as(methods.body()).isEqualTo(403);
+    // A comma inside one target is fine.
+    assertThat(
+            raw(
+                    viewer,
+                    "GET /authz/forward",
+                    headers("X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/workflows?ids=1,2"))
+                .status())
+        .isEqualTo(200);
+    assertThat(deniedReasons("user:ann"))
+        .anySatisfy(r -> assertThat(r).contains("sent 2 times"))
+        .anySatisfy(r -> assertThat(r).contains("comma-joined"));
+  }
+
+  /** X-Forwarded-Host and X-Forwarded-Proto too, on both endpoints. */
+  @Test
+  void forwardAuthAndEnvoy_refuseDuplicateOrJoinedHostAndProto() throws Exception {
+    String viewer = token("vera", Map.of("role", "viewer"));
+    Map<String, Map<String, List<String>>> cases =
+        Map.of(
+            "X-Forwarded-Host header is sent 2 times",
+            headers("X-Forwarded-Host", "app.example", "X-Forwarded-Host", "admin.example"),
+            "X-Forwarded-Proto header is sent 2 times",
+            headers("X-Forwarded-Proto", "https", "X-Forwarded-Proto", "http"),
+            "X-Forwarded-Host header holds a comma-joined list",
+            headers("X-Forwarded-Host", "app.example,admin.example"),
+            "X-Forwarded-Proto header holds a comma-joined list",
+            headers("X-Forwarded-Proto", "https, http"));
+    for (var c : cases.entrySet()) {
+      Map<String, List<String>> forwarded = new java.util.LinkedHashMap<>(c.getValue());
+      forwarded.put("X-Forwarded-Method", List.of("GET"));
+      forwarded.put("X-Forwarded-Uri", List.of("/workflows"));
+      Raw viaForward = raw(viewer, "GET /authz/forward", forwarded);
+      assertThat(viaForward.status()).as(c.getKey()).isEqualTo(403);
+      assertThat(viaForward.body()).contains(c.getKey());
+      Raw viaEnvoy = raw(viewer, "GET /authz/envoy/workflows", c.getValue());
+      assertThat(viaEnvoy.status()).as(c.getKey()).isEqualTo(403);
+      assertThat(viaEnvoy.body()).contains(c.getKey());
+    }
+    // Once each is fine.
+    assertThat(
+            raw(
+                    viewer,
+                    "GET /authz/envoy/workflows",
+                    headers("X-Forwarded-Host", "app.example", "X-Forwarded-Proto", "https"))
+                .status())
+        .isEqualTo(200);
+  }
+
+  /**
+   * Every refusal over real HTTP, through both endpoints: the target in {@code X-Forwarded-Uri}
+   * (nginx, Traefik) and on the request line after {@code /authz/envoy} (Envoy). An analyst may run
+   * workflow 7, so each 403 is the refusal, never the role.
+   */
+  @Test
+  void forwardAuthAndEnvoy_refuseEveryAmbiguousTarget_with403AndAnAuditEntry() throws Exception {
+    String analyst = token("ann", Map.of("role", "analyst"));
+    Map<String, String> cases = new java.util.LinkedHashMap<>();
+    cases.put("/workflows/7/run#x", "fragment");
+    cases.put("/workflows/7/run?x#y", "fragment");
+    cases.put("//workflows/7/run", "starts with '//'");
+    cases.put("/workflows//7/run", "empty segment");
+    cases.put("/workflows/7/run;x=1", "';'");
+    cases.put("/workflows/7/ru%6E", "never needs encoding");
+    cases.put("/workflows/%37/run", "never needs encoding");
+    cases.put("/workflows/%252e%252e/run", "double encoding");
+    cases.put("/workflows/7%2F/run", "encoded '/'");
+    cases.put("/workflows/7%3F/run", "encoded '?'");
+    cases.put("/workflows/7%0a/run", "control character");
+    cases.put("/workflows/%EF%BC%8F/run", "NFKC");
+    cases.put("/workflows/%E2%80%8B7/run", "U+200B");
+    cases.put("/workflows/7./run", "ends with '.'");
+    cases.put("/workflows/../workflows/7/run", "dot segment");
+    for (var c : cases.entrySet()) {
+      Raw viaForward = forwardRaw(analyst, "POST", c.getKey());
+      assertThat(viaForward.status()).as("forward " + c.getKey()).isEqualTo(403);
+      assertThat(viaForward.body()).as("forward " + c.getKey()).contains(c.getValue());
+      Raw viaEnvoy = raw(analyst, "POST /authz/envoy" + c.getKey(), Map.of());
+      assertThat(viaEnvoy.status()).as("envoy " + c.getKey()).isEqualTo(403);
+      assertThat(viaEnvoy.body()).as("envoy " + c.getKey()).contains("refused request");
+    }
+    // Only through X-Forwarded-Uri: Jetty itself would not take these on a request line, or they
+    // are not a path at all.
+    Map<String, String> forwardOnly = new java.util.LinkedHashMap<>();
+    forwardOnly.put("http://evil.example/workflows/7/run", "absolute form");
+    forwardOnly.put("*", "must start with '/'");
+    forwardOnly.put("/workflows/7%00/run", "NUL");
+    forwardOnly.put("/workflows/%C0%AF/run", "not valid UTF-8");
+    forwardOnly.put("/workflows/7 /run", "space");
+    forwardOnly.put("/workflows/\\7/run", "backslash");
+    for (var c : forwardOnly.entrySet()) {
+      Raw viaForward = forwardRaw(analyst, "POST", c.getKey());
+      assertThat(viaForward.status()).as("forward " + c.getKey()).isEqualTo(403);
+      assertThat(viaForward.body()).as("forward " + c.getKey()).contains(c.getValue());
+    }
+    // Where Jetty's parser refuses the request line before Castellan's code runs, the answer is
+    // still 403 (an invalid UTF-8 sequence, a raw non-ASCII byte, a backslash).
+    for (String target :
+        List.of("/workflows/%C0%AF/run", "/workflows/\u00e9/run", "/workflows/\\7/run")) {
+      Raw viaEnvoy = raw(analyst, "POST /authz/envoy" + target, Map.of());
+      assertThat(viaEnvoy.status()).as("envoy " + target).isEqualTo(403);
+      assertThat(viaEnvoy.body()).as("envoy " + target).contains("Jetty's URI parser rejects");
+    }
+    // Only forward-auth: elsewhere Jetty's 400 stands.
+    assertThat(raw(analyst, "GET /api/roles/%C0%AF", Map.of()).status()).isEqualTo(400);
+    // Legitimate encodings pass: a space, a euro sign, braces.
+    for (String target :
+        List.of("/workflows/a%20b/run", "/workflows/%E2%82%AC/run", "/workflows/%7B7%7D/run")) {
+      assertThat(forwardRaw(analyst, "POST", target).status()).as(target).isEqualTo(200);
+      assertThat(raw(analyst, "POST /authz/envoy" + target, Map.of()).status())
+          .as(target)
+          .isEqualTo(200);
+    }
+    List<String> reasons = deniedReasons("user:ann");
+    for (String reason : cases.values()) {
+      assertThat(reasons)
+          .anySatisfy(r -> assertThat(r).startsWith("refused request: ").contains(reason));
+    }
+    // Jetty's own refusals come before authentication: audited without a subject.
+    List<String> anonymous = deniedReasons("");
+    assertThat(anonymous).anySatisfy(r -> assertThat(r).contains("Jetty's URI parser rejects"));
+  }
+
+  @Test
+  void forwardAuthAndEnvoy_refuseEmptyLowerCaseAndUnknownMethods() throws Exception {
+    String developer = token("dan", Map.of("role", "developer"));
+    Map<String, String> forwarded =
+        Map.of(
+            "",
+            "the method is empty",
+            "post",
+            "not upper-case",
+            "PROPFIND",
+            "not one",
+            "TRACE",
+            "not one");
+    for (var c : forwarded.entrySet()) {
+      Raw viaForward = forwardRaw(developer, c.getKey(), "/workflows/1/run");
+      assertThat(viaForward.status()).as("'" + c.getKey() + "'").isEqualTo(403);
+      assertThat(viaForward.body()).contains(c.getValue());
+    }
+    for (String method : List.of("post", "PROPFIND", "TRACE", "QUERY")) {
+      for (String path : List.of("/authz/envoy/workflows/1/run", "/authz/forward")) {
+        Raw refused =
+            raw(
+                developer,
+                method + " " + path,
+                headers("X-Forwarded-Method", "POST", "X-Forwarded-Uri", "/workflows/1/run"));
+        assertThat(refused.status()).as(method + " " + path).isEqualTo(403);
+        assertThat(refused.body()).contains("the method '" + method + "'");
+      }
+    }
+    // Unauthenticated, whatever the method: 401 first.
+    assertThat(raw(null, "PROPFIND /authz/forward", Map.of()).status()).isEqualTo(401);
+    assertThat(deniedReasons("user:dan")).anySatisfy(r -> assertThat(r).contains("not upper-case"));
   }
 
   // ------------------------------------------------------------------ audit
@@ -468,6 +698,67 @@ class RbacHttpTest {
       request.header("Authorization", "Bearer " + token);
     }
     return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  record Raw(int status, String body) {}
+
+  /** Header name -> values, in order; a name given twice is sent as two header lines. */
+  private static Map<String, List<String>> headers(String... pairs) {
+    Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < pairs.length; i += 2) {
+      out.computeIfAbsent(pairs[i], k -> new ArrayList<>()).add(pairs[i + 1]);
+    }
+    return out;
+  }
+
+  private Raw forwardRaw(String token, String method, String uri) throws Exception {
+    return raw(
+        token, "GET /authz/forward", headers("X-Forwarded-Method", method, "X-Forwarded-Uri", uri));
+  }
+
+  /**
+   * One request written byte for byte (UTF-8) on a socket: {@code requestLine} is method and
+   * target; no client library normalizes, joins or drops anything.
+   */
+  private Raw raw(String token, String requestLine, Map<String, List<String>> headers)
+      throws Exception {
+    StringBuilder request = new StringBuilder(requestLine).append(" HTTP/1.1\r\n");
+    request.append("Host: 127.0.0.1:").append(server.port()).append("\r\n");
+    if (token != null) {
+      request.append("Authorization: Bearer ").append(token).append("\r\n");
+    }
+    headers.forEach(
+        (name, values) ->
+            values.forEach(v -> request.append(name).append(": ").append(v).append("\r\n")));
+    request.append("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write(request.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      socket.getOutputStream().flush();
+      String response =
+          new String(
+              socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      int status = Integer.parseInt(response.substring(9, 12));
+      int body = response.indexOf("\r\n\r\n");
+      return new Raw(status, body < 0 ? "" : response.substring(body + 4));
+    }
+  }
+
+  /** The reasons of the forward-auth denials audited for {@code subject} ("" for none). */
+  private List<String> deniedReasons(String subject) throws Exception {
+    JsonNode entries =
+        json(send(ADMIN, "GET", "/api/audit?outcome=deny&limit=1000", null), 200).get("entries");
+    List<String> reasons = new ArrayList<>();
+    entries.forEach(
+        e -> {
+          if (e.get("api").asText().equals("forward-auth")
+              && e.get("subject").asText().equals(subject)) {
+            reasons.add(e.get("reason").asText());
+          }
+        });
+    return reasons;
   }
 
   static List<Integer> ids(JsonNode permissions) {

@@ -19,11 +19,14 @@ import dev.castellan.server.rbac.Permission;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
 import dev.castellan.server.rbac.RbacPolicy;
+import dev.castellan.server.rbac.RequestTarget;
 import dev.castellan.server.rbac.Role;
 import dev.castellan.server.rbac.RouteTable;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,15 +93,72 @@ public final class RbacApi {
     routes.post("/api/authorize", Right.AUTHENTICATED, this::authorize);
     routes.get("/api/rbac/status", Right.ADMIN, this::status);
     routes.get("/api/rbac/policy", Right.ADMIN, this::export);
-    for (String path : List.of("/authz/forward", ENVOY_PREFIX, ENVOY_PREFIX + "/<rest>")) {
-      routes.get(path, Right.GATEWAY, this::forward);
-      routes.head(path, Right.GATEWAY, this::forward);
-      routes.post(path, Right.GATEWAY, this::forward);
-      routes.put(path, Right.GATEWAY, this::forward);
-      routes.patch(path, Right.GATEWAY, this::forward);
-      routes.delete(path, Right.GATEWAY, this::forward);
-      routes.options(path, Right.GATEWAY, this::forward);
+    // "/*", not a path parameter: Javalin would decode a parameter before the handler runs, and
+    // answer 500 for an encoding it cannot decode (%u002e).
+    for (String path : List.of("/authz/forward", ENVOY_PREFIX, ENVOY_PREFIX + "/*")) {
+      Optional<String> envoy =
+          path.startsWith(ENVOY_PREFIX) ? Optional.of(ENVOY_PREFIX) : Optional.empty();
+      Handler handler = ctx -> forward(ctx, envoy);
+      for (String method : RouteTable.METHODS) {
+        routes.route(HandlerType.findOrCreate(method), path, Right.GATEWAY, handler);
+      }
     }
+    // Any other method (TRACE, PROPFIND, "post") would be a 404 here, which nginx turns into a
+    // 500: forward-auth answers only 200, 401 or 403. The filter before this one authenticated.
+    routes.before(
+        ctx -> {
+          String path = ctx.path();
+          boolean forwardAuth =
+              path.equals("/authz/forward")
+                  || path.equals(ENVOY_PREFIX)
+                  || path.startsWith(ENVOY_PREFIX + "/");
+          if (forwardAuth && !RouteTable.METHODS.contains(ctx.method().name())) {
+            Principal caller = ctx.attribute("principal");
+            String method = ctx.method().name();
+            GatewayRequest.Refused refused =
+                new GatewayRequest.Refused(
+                    method, path, RouteTable.refusedMethod(method).orElse("unknown method"));
+            deny(ctx, ClaimRoles.subject(caller), claims.roles(caller), refused);
+            ctx.skipRemainingHandlers();
+          }
+        });
+  }
+
+  /**
+   * Makes {@code server} answer 403, audited, where Jetty would answer a forward-auth request 400
+   * for a target it cannot parse (see {@link UnparsableTargets}).
+   */
+  public void answerUnparsableTargets(org.eclipse.jetty.server.Server server) {
+    // Before start, Jetty has no error handler yet and would make a default one: the same as this.
+    org.eclipse.jetty.server.Request.Handler fallback =
+        Optional.ofNullable(server.getErrorHandler())
+            .orElseGet(org.eclipse.jetty.server.handler.ErrorHandler::new);
+    server.setErrorHandler(
+        new UnparsableTargets(
+            fallback,
+            (target, client, why) -> {
+              String resource = RequestTarget.printable(target, 200);
+              metrics.decision(ServerMetrics.Api.FORWARD_AUTH, false);
+              DENIALS.debug("RBAC denial: resource={} reason={}", resource, why);
+              audit.record(
+                  new AuditEvent(
+                      java.time.Instant.now(),
+                      AuditEvent.Kind.DECISION,
+                      ServerMetrics.Api.FORWARD_AUTH.label(),
+                      "",
+                      "",
+                      List.of(),
+                      "",
+                      resource,
+                      AuditEvent.Outcome.DENY,
+                      why,
+                      access.systemStoreId(),
+                      0,
+                      "",
+                      client));
+            },
+            "/authz/forward",
+            ENVOY_PREFIX + "/"));
   }
 
   // ------------------------------------------------------------------ roles
@@ -264,47 +324,36 @@ public final class RbacApi {
   /**
    * Gateway forward-auth: the proxy forwards the end user's {@code Authorization} header and the
    * original request (nginx and Traefik in {@code X-Forwarded-Method} and {@code X-Forwarded-Uri};
-   * Envoy as this request's own method and the path after {@code /authz/envoy}). 200 with the
-   * subject in {@value #SUBJECT_HEADER}, or 403; the filter has answered 401 already.
+   * Envoy as this request's own method and the target after {@code /authz/envoy}). 200 with the
+   * subject in {@value #SUBJECT_HEADER}, or 403; the filter has answered 401 already. Nothing else:
+   * nginx turns any other status into a 500. A request {@link GatewayRequest} refuses is a 403 with
+   * the reason, audited like any denial.
    */
-  private void forward(Context ctx) {
-    String method;
-    String uri;
-    String raw = ctx.req().getRequestURI();
-    if (raw.startsWith(ENVOY_PREFIX)) {
-      method = ctx.method().name();
-      uri = raw.substring(ENVOY_PREFIX.length());
-      if (uri.isEmpty()) {
-        uri = "/";
-      }
-    } else {
-      method = Optional.ofNullable(ctx.header("X-Forwarded-Method")).orElse("");
-      uri = Optional.ofNullable(ctx.header("X-Forwarded-Uri")).orElse("");
-      if (method.isEmpty() || uri.isEmpty()) {
-        throw Body.invalid(
-            "forward-auth needs the X-Forwarded-Method and X-Forwarded-Uri headers (see the"
-                + " README's gateway section)");
-      }
-    }
-    int query = uri.indexOf('?');
-    String path = query < 0 ? uri : uri.substring(0, query);
+  private void forward(Context ctx, Optional<String> envoyPrefix) {
     Principal caller = ctx.attribute("principal");
     String subject = ClaimRoles.subject(caller);
-    Optional<String> unsafe = RouteTable.unsafe(path);
-    String resource = method + " " + (path.length() > 200 ? path.substring(0, 200) : path);
-    if (unsafe.isPresent()) {
-      deny(ctx, subject, claims.roles(caller), resource, "refused path: " + unsafe.get());
-      return;
+    switch (GatewayRequest.read(ctx, envoyPrefix)) {
+      case GatewayRequest.Refused refused -> deny(ctx, subject, claims.roles(caller), refused);
+      case GatewayRequest.Original request -> decide(ctx, caller, subject, request);
     }
-    Optional<RbacPolicy.Route> route = rbac.routes().match(method, path);
+  }
+
+  private void decide(
+      Context ctx, Principal caller, String subject, GatewayRequest.Original request) {
+    Optional<RbacPolicy.Route> route = rbac.routes().match(request.method(), request.target());
     if (route.isEmpty()) {
-      deny(ctx, subject, claims.roles(caller), resource, "no route maps " + resource);
+      deny(
+          ctx,
+          subject,
+          claims.roles(caller),
+          request.resource(),
+          "no route maps " + request.resource());
       return;
     }
     Permission permission = rbac.permission(route.get().permission());
     Decision decision =
         rbac.authorize(subject, claims.roles(caller), claims.groups(caller), permission, Map.of());
-    record(ctx, ServerMetrics.Api.FORWARD_AUTH, decision, resource);
+    record(ctx, ServerMetrics.Api.FORWARD_AUTH, decision, request.resource());
     if (!decision.allowed()) {
       ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), decision.reason());
       return;
@@ -317,7 +366,13 @@ public final class RbacApi {
     json(ctx, out);
   }
 
-  /** A forward-auth denial made before any permission applied (a refused or unmapped path). */
+  /** A forward-auth request refused before any route or permission applied. */
+  private void deny(
+      Context ctx, String subject, List<String> roles, GatewayRequest.Refused refused) {
+    deny(ctx, subject, roles, refused.resource(), "refused request: " + refused.reason());
+  }
+
+  /** A forward-auth denial made before any permission applied (a refused or unmapped request). */
   private void deny(Context ctx, String subject, List<String> roles, String resource, String why) {
     record(ctx, ServerMetrics.Api.FORWARD_AUTH, subject, roles, "", resource, false, why);
     ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), why);

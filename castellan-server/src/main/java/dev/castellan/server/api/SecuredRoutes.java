@@ -59,9 +59,22 @@ public final class SecuredRoutes {
     add(HandlerType.OPTIONS, path, right, handler);
   }
 
+  /**
+   * A filter before every matched route. It may refuse a request, never grant one: rights are the
+   * routes' own.
+   */
+  public void before(Handler filter) {
+    routes.before(filter);
+  }
+
   /** Every route registered so far, in registration order. */
   public List<Route> table() {
     return List.copyOf(table);
+  }
+
+  /** A route for any method (forward-auth answers every method a gateway forwards). */
+  public void route(HandlerType method, String path, Right right, Handler handler) {
+    add(method, path, right, handler);
   }
 
   private void add(HandlerType method, String path, Right right, Handler handler) {
