@@ -5,6 +5,7 @@ import dev.castellan.ErrorCode;
 import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.OpenFgaApi;
+import dev.castellan.server.api.PathParams;
 import dev.castellan.server.api.RbacApi;
 import dev.castellan.server.api.Right;
 import dev.castellan.server.api.SecuredRoutes;
@@ -455,6 +456,13 @@ public final class CastellanServer implements AutoCloseable {
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String path = ctx.path();
+    if (!path.startsWith("/authz/") && !PathParams.wellFormedEscapes(path)) {
+      // The router would fail to decode a parameter (an exception, a 500) before any handler runs.
+      // Forward-auth refuses such targets itself, with the 403 a gateway expects.
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "the path holds a '%' that is not followed by two hex digits; check its percent-encoding");
+    }
     // Only skips authentication for the public routes' exact paths (the router ignores one
     // trailing slash); any other spelling is authenticated, and the route's guard decides.
     String bare =

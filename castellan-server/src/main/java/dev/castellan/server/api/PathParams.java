@@ -60,6 +60,18 @@ public final class PathParams {
     return value;
   }
 
+  /** Whether every {@code %} in a raw path is followed by two hex digits. */
+  public static boolean wellFormedEscapes(String rawPath) {
+    for (int i = rawPath.indexOf('%'); i >= 0; i = rawPath.indexOf('%', i + 1)) {
+      if (i + 2 >= rawPath.length()
+          || Character.digit(rawPath.charAt(i + 1), 16) < 0
+          || Character.digit(rawPath.charAt(i + 2), 16) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static CastellanException invalid(String name, String what) {
     return new CastellanException(
         ErrorCode.VALIDATION_ERROR,
