@@ -12,6 +12,7 @@ import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.auth.SubjectIds;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.Decision;
@@ -25,8 +26,6 @@ import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -179,7 +178,9 @@ public final class RbacApi {
 
   private void removeMember(Context ctx) {
     String id = ctx.pathParam("id");
-    String subject = URLDecoder.decode(ctx.pathParam("subject"), StandardCharsets.UTF_8);
+    // The router has decoded the path once; a second decoding would turn the subject
+    // user:bob%20smith (sent as user:bob%2520smith) into 'user:bob smith'.
+    String subject = ctx.pathParam("subject");
     if (!rbac.removeMember(id, subject)) {
       throw new CastellanException(
           ErrorCode.NOT_FOUND, subject + " is not a member of role '" + id + "'");
@@ -258,8 +259,10 @@ public final class RbacApi {
     int colon = subject.indexOf(':');
     String type = colon < 0 ? "" : subject.substring(0, colon);
     if (!(type.equals("user") || type.equals("service_account"))
-        || !dev.castellan.model.Identifiers.isValidObjectId(subject.substring(colon + 1))) {
-      throw Body.invalid("'subject' is 'user:<id>' or 'service_account:<id>'");
+        || !SubjectIds.isCanonical(subject.substring(colon + 1))) {
+      throw Body.invalid(
+          "'subject' is 'user:<id>' or 'service_account:<id>', the id percent-encoded where it"
+              + " holds characters other than letters, digits and _.@|- ('user:bob%20smith')");
     }
     return subject;
   }
