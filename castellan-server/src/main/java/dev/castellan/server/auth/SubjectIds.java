@@ -1,7 +1,6 @@
 package dev.castellan.server.auth;
 
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -55,27 +54,55 @@ public final class SubjectIds {
     if (name.isEmpty()) {
       return Optional.empty();
     }
-    ByteBuffer bytes;
-    try {
-      bytes =
-          StandardCharsets.UTF_8
-              .newEncoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .encode(CharBuffer.wrap(name));
-    } catch (CharacterCodingException e) {
-      return Optional.empty();
+    int i = 0;
+    while (i < name.length() && isSafe(name.charAt(i))) {
+      i++;
     }
-    StringBuilder out = new StringBuilder(name.length() + 8);
-    while (bytes.hasRemaining()) {
-      int b = bytes.get() & 0xFF;
-      if (isSafe(b)) {
-        out.append((char) b);
+    if (i == name.length()) {
+      return Optional.of(name); // the common case: nothing to escape, nothing to copy
+    }
+    StringBuilder out = new StringBuilder(name.length() + 16).append(name, 0, i);
+    while (i < name.length()) {
+      char c = name.charAt(i);
+      if (isSafe(c)) {
+        out.append(c);
+        i++;
+        continue;
+      }
+      int cp;
+      if (Character.isHighSurrogate(c)
+          && i + 1 < name.length()
+          && Character.isLowSurrogate(name.charAt(i + 1))) {
+        cp = Character.toCodePoint(c, name.charAt(i + 1));
+        i += 2;
+      } else if (Character.isSurrogate(c)) {
+        return Optional.empty(); // a lone surrogate has no UTF-8 form
       } else {
-        out.append('%').append(HEX[b >> 4]).append(HEX[b & 0xF]);
+        cp = c;
+        i++;
+      }
+      // UTF-8 by hand: the JDK's encoder costs an allocation or three per call.
+      if (cp < 0x80) {
+        percent(out, cp);
+      } else if (cp < 0x800) {
+        percent(out, 0xC0 | cp >> 6);
+        percent(out, 0x80 | cp & 0x3F);
+      } else if (cp < 0x10000) {
+        percent(out, 0xE0 | cp >> 12);
+        percent(out, 0x80 | cp >> 6 & 0x3F);
+        percent(out, 0x80 | cp & 0x3F);
+      } else {
+        percent(out, 0xF0 | cp >> 18);
+        percent(out, 0x80 | cp >> 12 & 0x3F);
+        percent(out, 0x80 | cp >> 6 & 0x3F);
+        percent(out, 0x80 | cp & 0x3F);
       }
     }
     return Optional.of(out.toString());
+  }
+
+  private static void percent(StringBuilder out, int b) {
+    out.append('%').append(HEX[b >> 4]).append(HEX[b & 0xF]);
   }
 
   /** The name an id stands for; empty when {@code id} is not canonical. */
