@@ -15,6 +15,8 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.engine.Tuple;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.store.PageRequest;
+import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.net.URI;
@@ -45,6 +47,8 @@ class SubjectMigrationHttpTest {
   /** By name, not class: the regression also compiles against the code before the fix. */
   private static final String LOGGER = "dev.castellan.server.auth.SubjectMigration";
 
+  private static final java.time.Instant EXPIRY = java.time.Instant.parse("2099-01-01T00:00:00Z");
+
   @TempDir Path dir;
   CastellanServer server;
   ListAppender<ILoggingEvent> logs;
@@ -72,7 +76,7 @@ class SubjectMigrationHttpTest {
           TupleWrite.writes(
               // The grant API took '+' and '/', which no token subject could reach: rewritten.
               Tuple.of("role:viewer", "assignee", "user:bob+tag@example.com"),
-              Tuple.of("role:viewer", "assignee", "user:carol/x"),
+              Tuple.of("role:viewer", "assignee", "user:carol/x").expiringAt(EXPIRY),
               // '_' also stood for every other character: stays, reported.
               Tuple.of("role:developer", "assignee", "user:bob_smith"),
               // Nothing was lost here: stays, not reported.
@@ -149,6 +153,19 @@ class SubjectMigrationHttpTest {
 
     // The next start finds the database migrated: no work, no report, the grants as they were.
     server.close();
+    server = null;
+    try (JdbcStore store = JdbcStore.embedded(dir)) {
+      String system = AccessControl.open(store).systemStoreId();
+      var carol =
+          store.read(system, TupleFilter.user("user:carol%2Fx"), PageRequest.first(10)).items();
+      assertThat(carol).hasSize(1);
+      assertThat(carol.get(0).tuple().expiresAt())
+          .as("a rewrite keeps the expiry")
+          .isEqualTo(EXPIRY);
+      assertThat(
+              store.read(system, TupleFilter.user("user:carol/x"), PageRequest.first(10)).items())
+          .isEmpty();
+    }
     logs.list.clear();
     server = start();
     assertThat(allowed(token("bob+tag@example.com", Map.of()), "Workflows.Read")).isTrue();

@@ -12,10 +12,13 @@ import dev.castellan.store.Store;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
+import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -112,27 +115,29 @@ public final class SubjectMigration {
       switch (type) {
         case "principal" -> principal(user, rest, grants).ifPresent(toReview::add);
         case "user", "service_account" -> {
-          String id = rewrite(store, systemStoreId, type, rest, "", entry.getValue(), rewritten);
+          String id =
+              rewrite(store, systemStoreId, type, rest, "", entry.getValue(), rewritten, toReview);
           // Only tokens were folded; service accounts are API keys, whose ids never were.
           if (type.equals("user") && id.contains("_")) {
-            toReview.add(
-                new Review(
-                    user,
-                    grants,
-                    "under the old scheme every token subject that differs from '"
-                        + rest
-                        + "' only where this id has '_' (such as '"
-                        + rest.replaceFirst("_", " ")
-                        + "') was this subject too; now only '"
-                        + rest
-                        + "' is"));
+            toReview.add(new Review("user:" + id, grants, folded(id, "user:" + id)));
           }
         }
         case "group" -> {
           if (rest.endsWith("#member")) {
             String name = rest.substring(0, rest.length() - "#member".length());
-            rewrite(store, systemStoreId, type, name, "#member", entry.getValue(), rewritten);
-            toReview.add(new Review(user, grants, groupReason(name)));
+            String id =
+                rewrite(
+                    store,
+                    systemStoreId,
+                    type,
+                    name,
+                    "#member",
+                    entry.getValue(),
+                    rewritten,
+                    toReview);
+            if (SubjectIds.isCanonical(id)) {
+              toReview.add(new Review("group:" + id + "#member", grants, groupReason(name)));
+            }
           }
         }
         default -> {
@@ -153,19 +158,19 @@ public final class SubjectMigration {
             json -> {
               try {
                 return JSON.readTree(json).path("version").asInt(1);
-              } catch (java.io.IOException e) {
+              } catch (IOException e) {
                 return 1;
               }
             })
         .orElse(1);
   }
 
-  private static java.util.Optional<Review> principal(String user, String rest, int grants) {
+  private static Optional<Review> principal(String user, String rest, int grants) {
     int dot = rest.indexOf('.');
     String kind = dot < 0 ? "" : rest.substring(0, dot);
     String id = rest.substring(dot + 1);
     if (!(kind.equals("jwt") || kind.equals("key")) || !SubjectIds.isCanonical(id)) {
-      return java.util.Optional.of(
+      return Optional.of(
           new Review(
               user,
               grants,
@@ -173,28 +178,29 @@ public final class SubjectMigration {
                   + " these rights before, and none can now"));
     }
     if (kind.equals("jwt") && id.contains("_")) {
-      return java.util.Optional.of(
-          new Review(
-              user,
-              grants,
-              "under the old scheme every token subject that differs from '"
-                  + id
-                  + "' only where this id has '_' (such as '"
-                  + id.replaceFirst("_", " ")
-                  + "') was the caller jwt:"
-                  + id
-                  + " too; now only '"
-                  + id
-                  + "' is"));
+      return Optional.of(new Review(user, grants, folded(id, "jwt:" + id)));
     }
-    return java.util.Optional.empty();
+    return Optional.empty();
+  }
+
+  /** Why an id with {@code _} is listed: the old scheme wrote every other character as one. */
+  private static String folded(String id, String subject) {
+    return "under the old scheme every token subject that differs from '"
+        + id
+        + "' only where it has '_' (such as '"
+        + id.replaceFirst("_", " ")
+        + "') was "
+        + subject
+        + " too; now only the subject '"
+        + id
+        + "' is";
   }
 
   private static String groupReason(String name) {
     if (SLUG.matcher(name).matches()) {
       return "group claims were slugged, so every claim value with the same letters and digits"
           + " (such as '"
-          + name.toUpperCase(java.util.Locale.ROOT).replace('-', '_')
+          + name.toUpperCase(Locale.ROOT).replace('-', '_')
           + "') was this group; now only the claim value '"
           + name
           + "' is (or any case of it with case_insensitive_claims)";
@@ -216,13 +222,21 @@ public final class SubjectMigration {
       String id,
       String suffix,
       List<Tuple> tuples,
-      List<Rewrite> rewritten) {
+      List<Rewrite> rewritten,
+      List<Review> toReview) {
     if (SubjectIds.isCanonical(id)) {
       return id;
     }
     String canonical = SubjectIds.escape(id).orElse("");
     if (canonical.isEmpty() || canonical.length() > SubjectIds.MAX_LENGTH) {
-      return id; // reported below as it stands; nothing could be written for it
+      toReview.add(
+          new Review(
+              type + ":" + id + suffix,
+              tuples.size(),
+              "has no spelling in the subject scheme of ADR 0010 (longer than "
+                  + SubjectIds.MAX_LENGTH
+                  + " characters once escaped): no caller can reach it"));
+      return id;
     }
     String to = type + ":" + canonical + suffix;
     for (int i = 0; i < tuples.size(); i += BATCH) {
