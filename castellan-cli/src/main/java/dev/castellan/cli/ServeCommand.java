@@ -82,6 +82,13 @@ final class ServeCommand implements Callable<Integer> {
   String groupClaims;
 
   @Option(
+      names = "--case-insensitive-claims",
+      description =
+          "match role and group claim values without regard to case (ADMIN is the role admin;"
+              + " default: exactly; or $CASTELLAN_CASE_INSENSITIVE_CLAIMS=true)")
+  Boolean caseInsensitiveClaims;
+
+  @Option(
       names = "--metrics-public",
       description =
           "serve /metrics without credentials, for a Prometheus scraper (or"
@@ -106,7 +113,7 @@ final class ServeCommand implements Callable<Integer> {
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
-              + " metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
+              + " case_insensitive_claims, metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
               + " file, retention) and alerts (webhook, denials, auth_failures, admin_grants,"
               + " rejected_policy_reloads); nested or dotted. Flags win over environment"
               + " variables, which win over the file.")
@@ -143,7 +150,8 @@ final class ServeCommand implements Callable<Integer> {
           "alerts.auth_failures.more_than",
           "alerts.auth_failures.within",
           "alerts.admin_grants",
-          "alerts.rejected_policy_reloads");
+          "alerts.rejected_policy_reloads",
+          "case_insensitive_claims");
 
   @Override
   public Integer call() throws Exception {
@@ -195,6 +203,15 @@ final class ServeCommand implements Callable<Integer> {
             new dev.castellan.server.rbac.ClaimRoles(
                 names(setting(roleClaims, "CASTELLAN_ROLE_CLAIMS", "role_claims", "role,roles")),
                 names(setting(groupClaims, "CASTELLAN_GROUP_CLAIMS", "group_claims", "groups"))));
+    options =
+        options.withCaseInsensitiveClaims(
+            bool(
+                setting(
+                    flag(caseInsensitiveClaims),
+                    "CASTELLAN_CASE_INSENSITIVE_CLAIMS",
+                    "case_insensitive_claims",
+                    "false"),
+                "case_insensitive_claims"));
     options =
         options.withMetricsPublic(
             bool(

@@ -63,4 +63,20 @@ class RbacCommandTest {
       assertThat(refused).isEqualTo(1);
     }
   }
+
+  @Test
+  void caseInsensitiveClaims_fromTheConfigFile_matchRoleClaimsInAnyCase() throws Exception {
+    Path config = dir.resolve("castellan.yaml");
+    Files.writeString(config, "case_insensitive_claims: true\n");
+    try (ServerProcess server =
+        ServerProcess.start(
+            "--data", dir.resolve("data").toString(), "--config", config.toString())) {
+      String ask = "{\"permission\":\"Workflows.Read\",\"subject\":\"user:ann\",\"roles\":[%s]}";
+      var upper = server.post("/api/authorize", ask.formatted("\"VIEWER\""));
+      assertThat(upper.status()).isEqualTo(200);
+      assertThat(upper.body().get("allowed").asBoolean()).isTrue();
+      var slugged = server.post("/api/authorize", ask.formatted("\"VIEWER!\""));
+      assertThat(slugged.body().get("allowed").asBoolean()).isFalse();
+    }
+  }
 }

@@ -20,6 +20,7 @@ import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.auth.SubjectMigration;
 import dev.castellan.server.metrics.Readiness;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
@@ -63,6 +64,7 @@ public final class CastellanServer implements AutoCloseable {
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
     private boolean metricsPublic;
+    private boolean caseInsensitiveClaims;
 
     private Options() {}
 
@@ -83,6 +85,7 @@ public final class CastellanServer implements AutoCloseable {
       o.rbacReloadInterval = rbacReloadInterval;
       o.claimRoles = claimRoles;
       o.metricsPublic = metricsPublic;
+      o.caseInsensitiveClaims = caseInsensitiveClaims;
       return o;
     }
 
@@ -139,6 +142,14 @@ public final class CastellanServer implements AutoCloseable {
      */
     public boolean metricsPublic() {
       return metricsPublic;
+    }
+
+    /**
+     * Match role and group claim values without regard to case ({@code ADMIN} is the role {@code
+     * admin}); by default they match exactly.
+     */
+    public boolean caseInsensitiveClaims() {
+      return caseInsensitiveClaims;
     }
 
     public Options withHost(String value) {
@@ -207,6 +218,12 @@ public final class CastellanServer implements AutoCloseable {
       o.metricsPublic = value;
       return o;
     }
+
+    public Options withCaseInsensitiveClaims(boolean value) {
+      Options o = copy();
+      o.caseInsensitiveClaims = value;
+      return o;
+    }
   }
 
   private final Javalin app;
@@ -255,6 +272,7 @@ public final class CastellanServer implements AutoCloseable {
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
     AccessControl access = AccessControl.open(store);
+    SubjectMigration.run(store, access.systemStoreId(), audit, Clock.systemUTC());
     String generated = "";
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
@@ -310,7 +328,7 @@ public final class CastellanServer implements AutoCloseable {
         "castellan.audit.dropped.allows",
         "sampled allow decisions dropped because the audit queue was full",
         audit::droppedAllows);
-    Rbac rbac = Rbac.open(runtime, access.systemStoreId());
+    Rbac rbac = Rbac.open(runtime, access.systemStoreId(), options.caseInsensitiveClaims());
     PolicyWatcher watcher =
         options.rbacFile() == null
             ? null

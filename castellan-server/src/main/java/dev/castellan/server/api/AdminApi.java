@@ -55,6 +55,7 @@ public final class AdminApi {
     Principal principal = ctx.attribute("principal");
     ObjectNode out = NODES.objectNode();
     out.put("subject", principal.id());
+    out.put("rbac_subject", dev.castellan.server.rbac.ClaimRoles.subject(principal));
     out.put("name", principal.display());
     out.put("admin", access.isAdmin(runtime, principal));
     out.put("auditor", access.isAuditor(runtime, principal));

@@ -12,6 +12,7 @@ import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.auth.SubjectIds;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.Decision;
@@ -236,6 +237,8 @@ public final class RbacApi {
 
   private void removeMember(Context ctx) {
     String id = PathParams.param(ctx, "id");
+    // The router has decoded the path once; a second decoding would turn the subject
+    // user:bob%20smith (sent as user:bob%2520smith) into 'user:bob smith'.
     String subject = PathParams.param(ctx, "subject");
     if (!rbac.removeMember(id, subject)) {
       throw new CastellanException(
@@ -315,8 +318,10 @@ public final class RbacApi {
     int colon = subject.indexOf(':');
     String type = colon < 0 ? "" : subject.substring(0, colon);
     if (!(type.equals("user") || type.equals("service_account"))
-        || !dev.castellan.model.Identifiers.isValidObjectId(subject.substring(colon + 1))) {
-      throw Body.invalid("'subject' is 'user:<id>' or 'service_account:<id>'");
+        || !SubjectIds.isCanonical(subject.substring(colon + 1))) {
+      throw Body.invalid(
+          "'subject' is 'user:<id>' or 'service_account:<id>', the id percent-encoded where it"
+              + " holds characters other than letters, digits and _.@|- ('user:bob%20smith')");
     }
     return subject;
   }

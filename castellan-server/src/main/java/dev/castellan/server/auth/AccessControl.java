@@ -114,19 +114,37 @@ public final class AccessControl {
     return systemStoreId;
   }
 
-  /** The engine object naming a principal: {@code key:AbC} becomes {@code principal:key.AbC}. */
+  /**
+   * The engine subject naming a principal: {@code key:AbC} becomes {@code principal:key.AbC},
+   * {@code jwt:bob%20smith} becomes {@code principal:jwt.bob%20smith}.
+   */
   public static String subject(Principal principal) {
     return subject(principal.id());
   }
 
+  /**
+   * The engine subject of a principal id, {@code key:<id>} or {@code jwt:<subject id>}. The kind is
+   * one of those two and the id canonical ({@link SubjectIds}), so the {@code .} that replaces the
+   * {@code :} can be read back and no two principals share a subject.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell the id
+   */
   public static String subject(String principalId) {
-    String id = principalId.replace(':', '.');
-    if (id.isEmpty() || id.length() > 300 || !id.matches("[A-Za-z0-9_.@|\\-]+")) {
+    int colon = principalId.indexOf(':');
+    String kind = colon < 0 ? "" : principalId.substring(0, colon);
+    String id = principalId.substring(colon + 1);
+    if (!(kind.equals("key") || kind.equals("jwt")) || !SubjectIds.isCanonical(id)) {
       throw new CastellanException(
           ErrorCode.VALIDATION_ERROR,
-          "a subject is key:<id> or jwt:<subject> (letters, digits and _.@|- only)");
+          "a subject is key:<id> or jwt:<subject>, with every character of the subject other than"
+              + " letters, digits and _.@|- percent-encoded as UTF-8 with upper-case hex"
+              + " (jwt:bob%20smith for 'bob smith'), at most "
+              + SubjectIds.MAX_LENGTH
+              + " characters; GET /api/whoami shows a caller its own; got '"
+              + (principalId.length() > 80 ? principalId.substring(0, 80) + "..." : principalId)
+              + "'");
     }
-    return "principal:" + id;
+    return "principal:" + kind + "." + id;
   }
 
   /**
@@ -134,13 +152,7 @@ public final class AccessControl {
    * token's subject ({@code jwt:<subject>}).
    */
   public static void requireGrantable(String principalId) {
-    if (!principalId.startsWith("key:") && !principalId.startsWith("jwt:")) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "a subject is key:<id> (an API key) or jwt:<subject> (a token's subject), not "
-              + principalId);
-    }
-    subject(principalId); // checks the characters
+    subject(principalId); // refuses other kinds and non-canonical spellings, saying how to write it
   }
 
   // ------------------------------------------------------------------ decisions

@@ -151,7 +151,7 @@ public final class JwtAuthenticator {
   }
 
   /**
-   * Verifies and returns {@code Principal("jwt:" + sanitized subject, subject, claims)} or throws
+   * Verifies and returns {@code Principal("jwt:" + escaped subject, subject, claims)} or throws
    * {@code CastellanException(UNAUTHENTICATED, ...)}.
    */
   public Principal authenticate(String token) {
@@ -236,7 +236,30 @@ public final class JwtAuthenticator {
       throw fail("the token's claims are malformed");
     }
     String subject = checkClaims(claims, viaIssuer);
-    return new Principal("jwt:" + sanitize(subject), display(subject), freezeClaims(claims));
+    return new Principal("jwt:" + subjectId(subject), display(subject), freezeClaims(claims));
+  }
+
+  /**
+   * The subject's id ({@link SubjectIds}): every character but letters, digits and {@code _.@|-}
+   * percent-encoded, so that no two subjects share an id and with it each other's rights.
+   */
+  private String subjectId(String subject) {
+    String claim = settings.subjectClaim();
+    String id =
+        SubjectIds.escape(subject)
+            .orElseThrow(() -> fail("the token's subject (" + claim + ") is not valid Unicode"));
+    if (id.length() > SubjectIds.MAX_LENGTH) {
+      throw fail(
+          "the token's subject ("
+              + claim
+              + ") is "
+              + id.length()
+              + " characters long once its characters other than letters, digits and _.@|- are"
+              + " percent-encoded; at most "
+              + SubjectIds.MAX_LENGTH
+              + " are accepted");
+    }
+    return id;
   }
 
   private boolean verifyHmac(SignedJWT jwt) {
@@ -349,27 +372,6 @@ public final class JwtAuthenticator {
   private static long saturatedAdd(long a, long b) {
     long sum = a + b;
     return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
-  }
-
-  /** Keeps {@code [A-Za-z0-9_.@|-]}; every other character becomes {@code _}. */
-  static String sanitize(String subject) {
-    StringBuilder out = new StringBuilder(subject.length());
-    subject
-        .codePoints()
-        .forEach(
-            c -> {
-              boolean keep =
-                  (c >= 'A' && c <= 'Z')
-                      || (c >= 'a' && c <= 'z')
-                      || (c >= '0' && c <= '9')
-                      || c == '_'
-                      || c == '.'
-                      || c == '@'
-                      || c == '|'
-                      || c == '-';
-              out.append(keep ? (char) c : '_');
-            });
-    return out.toString();
   }
 
   /** The subject for logs: control characters (line breaks included) replaced. */

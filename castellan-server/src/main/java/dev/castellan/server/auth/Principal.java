@@ -6,8 +6,9 @@ import java.util.Objects;
 /**
  * Who is calling, once authenticated.
  *
- * @param id the engine subject id, e.g. {@code key:AbC123} for an API key or {@code jwt:alice} for
- *     a token's subject; only letters, digits and {@code _-.@|} after the prefix
+ * @param id who it is, e.g. {@code key:AbC123} for an API key or {@code jwt:alice} for a token's
+ *     subject; after the prefix a canonical {@link SubjectIds subject id} (letters, digits, {@code
+ *     _-.@|} and percent-encoded bytes: {@code jwt:bob%20smith})
  * @param display a name for logs and audit (never a secret)
  * @param claims the verified claims of a JWT (empty for API keys), for role mapping
  */

@@ -9,8 +9,8 @@ import dev.castellan.engine.CheckRequest;
 import dev.castellan.engine.Engine;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
-import dev.castellan.model.Identifiers;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.auth.SubjectIds;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.Store;
@@ -51,19 +51,48 @@ public final class Rbac {
   private final StoreRuntime runtime;
   private final Store store;
   private final String systemStoreId;
+  private final boolean caseInsensitiveClaims;
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
   private volatile RouteTable routes = new RouteTable(List.of());
   private volatile PermissionCatalog catalog = PermissionCatalog.defaults();
 
-  private Rbac(StoreRuntime runtime, String systemStoreId) {
+  /**
+   * How long a node decides with its copy of the role names: a role another node makes is matched
+   * by name within this; by id at once.
+   */
+  private static final long NAMES_NANOS = 5_000_000_000L;
+
+  private volatile RoleNames names = RoleNames.STALE;
+
+  /** Every role's name by id, as read at {@code loadedAt} ({@link System#nanoTime()}). */
+  private record RoleNames(Map<String, String> byId, long loadedAt, boolean stale) {
+    static final RoleNames STALE = new RoleNames(Map.of(), 0, true);
+  }
+
+  private Rbac(StoreRuntime runtime, String systemStoreId, boolean caseInsensitiveClaims) {
     this.runtime = runtime;
     this.store = runtime.store();
     this.systemStoreId = systemStoreId;
+    this.caseInsensitiveClaims = caseInsensitiveClaims;
   }
 
-  /** Opens RBAC over the system store, creating the system roles on the first start. */
+  /**
+   * Opens RBAC over the system store, creating the system roles on the first start; role and group
+   * claim values must name a role or group exactly.
+   */
   public static Rbac open(StoreRuntime runtime, String systemStoreId) {
-    Rbac rbac = new Rbac(runtime, systemStoreId);
+    return open(runtime, systemStoreId, false);
+  }
+
+  /**
+   * Opens RBAC over the system store, creating the system roles on the first start.
+   *
+   * @param caseInsensitiveClaims role and group claim values are lower-cased before they are
+   *     matched ({@code ADMIN} is the role {@code admin}); otherwise they match exactly
+   */
+  public static Rbac open(
+      StoreRuntime runtime, String systemStoreId, boolean caseInsensitiveClaims) {
+    Rbac rbac = new Rbac(runtime, systemStoreId, caseInsensitiveClaims);
     rbac.createSystemRoles();
     rbac.grantNewPermissionsToAdmin(Set.of());
     return rbac;
@@ -214,6 +243,7 @@ public final class Rbac {
     setPermissions(id, Set.of());
     store.deleteMatching(systemStoreId, TupleFilter.object("role:" + id));
     store.deleteDocument(ROLE_DOCUMENT, id);
+    names = RoleNames.STALE; // after the write, so that a reload cannot miss it
   }
 
   public List<Permission> permissions(String roleId) {
@@ -299,13 +329,24 @@ public final class Rbac {
 
   public void addMember(String roleId, String subject) {
     role(roleId);
+    String user = memberUser(subject);
+    if (caseInsensitiveClaims && user.startsWith("group:")) {
+      String name = SubjectIds.unescape(user.substring(6, user.length() - 7)).orElseThrow();
+      if (!name.equals(name.toLowerCase(Locale.ROOT))) {
+        throw invalid(
+            "group claims are matched without regard to case (case_insensitive_claims), as lower"
+                + " case: bind "
+                + SubjectIds.escape(name.toLowerCase(Locale.ROOT))
+                    .map(id -> "group:" + id)
+                    .orElseThrow()
+                + " instead of "
+                + memberName(user));
+      }
+    }
     store.write(
         systemStoreId,
         new TupleWrite(
-            List.of(Tuple.of("role:" + roleId, "assignee", memberUser(subject))),
-            List.of(),
-            true,
-            false));
+            List.of(Tuple.of("role:" + roleId, "assignee", user)), List.of(), true, false));
     runtime.afterWrite(systemStoreId);
   }
 
@@ -324,7 +365,10 @@ public final class Rbac {
     return result.deleted() > 0;
   }
 
-  /** {@code user:alice}, {@code service_account:ci} or {@code group:eng} as a tuple's user. */
+  /**
+   * {@code user:alice}, {@code service_account:ci} or {@code group:eng} as a tuple's user; the id
+   * is a canonical subject id ({@code user:bob%20smith} for the subject {@code bob smith}).
+   */
   static String memberUser(String subject) {
     String value = subject == null ? "" : subject.strip();
     int colon = value.indexOf(':');
@@ -333,11 +377,13 @@ public final class Rbac {
     if (type.equals("group") && id.endsWith("#member")) {
       id = id.substring(0, id.length() - "#member".length());
     }
-    if (!Set.of("user", "service_account", "group").contains(type)
-        || !Identifiers.isValidObjectId(id)) {
+    if (!Set.of("user", "service_account", "group").contains(type) || !SubjectIds.isCanonical(id)) {
       throw invalid(
-          "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>' (letters, digits and"
-              + " _|@.+/- in the id), got '"
+          "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
+              + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
+              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), at most "
+              + SubjectIds.MAX_LENGTH
+              + " characters; got '"
               + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
               + "'");
     }
@@ -352,7 +398,8 @@ public final class Rbac {
 
   /**
    * Decides whether {@code subject} holds {@code permission}, through roles held in the store or
-   * carried by the request ({@code tokenRoles}, {@code tokenGroups}: names or slugs).
+   * carried by the request ({@code tokenRoles}: role ids or names, {@code tokenGroups}: group ids,
+   * each matched exactly, or without regard to case when so configured).
    *
    * @param subject {@code user:<id>} or {@code service_account:<id>}
    * @param context values for conditions on grants (ABAC), may be empty
@@ -374,12 +421,10 @@ public final class Rbac {
     List<String> roles = new ArrayList<>(new LinkedHashSet<>(tokenRoles));
     List<Tuple> contextual = new ArrayList<>(roles.size() + tokenGroups.size());
     for (String role : roles) {
-      slugOrEmpty(role)
-          .ifPresent(id -> contextual.add(Tuple.of("role:" + id, "assignee", subject)));
+      roleId(role).ifPresent(id -> contextual.add(Tuple.of("role:" + id, "assignee", subject)));
     }
     for (String group : tokenGroups) {
-      slugOrEmpty(group)
-          .ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
+      claimId(group).ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
     }
     Engine engine = runtime.engine(systemStoreId, "", null, false);
     boolean allowed =
@@ -489,11 +534,14 @@ public final class Rbac {
     doc.put("description", description);
     doc.put("system", system);
     doc.put("source", source);
+    boolean saved = true;
     if (replace) {
       store.putDocument(ROLE_DOCUMENT, id, doc.toString());
-      return true;
+    } else {
+      saved = store.createDocument(ROLE_DOCUMENT, id, doc.toString());
     }
-    return store.createDocument(ROLE_DOCUMENT, id, doc.toString());
+    names = RoleNames.STALE; // after the write, so that a reload cannot miss it
+    return saved;
   }
 
   private Role role(String id, String json) {
@@ -537,7 +585,58 @@ public final class Rbac {
                         + "'"));
   }
 
-  static Optional<String> slugOrEmpty(String name) {
+  /**
+   * The role or group id a claim value names: the value itself, lower-cased first when claims are
+   * case-insensitive, escaped like every subject id ({@code platform.admins!} is {@code
+   * group:platform.admins%21}, never {@code group:platform-admins}); empty when it cannot name one.
+   */
+  Optional<String> claimId(String value) {
+    String name = caseInsensitiveClaims ? value.toLowerCase(Locale.ROOT) : value;
+    return SubjectIds.escape(name).filter(id -> id.length() <= SubjectIds.MAX_LENGTH);
+  }
+
+  /**
+   * The role a role claim value names: the role whose id it is, or else the role whose name it is
+   * ({@code Admin}, {@code Castellan.Admin}), exactly, or without regard to case when claims are
+   * case-insensitive; empty when it names none. Never a role whose name merely slugs the same.
+   */
+  Optional<String> roleId(String value) {
+    Optional<String> id = claimId(value);
+    if (id.isEmpty() || SLUG.matcher(id.get()).matches()) {
+      return id; // an id; a role named by it has this id too (ids are the slugs of names)
+    }
+    Optional<String> candidate = slugOrEmpty(value);
+    if (candidate.isEmpty()) {
+      return Optional.empty();
+    }
+    String name = roleNames().get(candidate.get());
+    boolean named =
+        name != null
+            && (caseInsensitiveClaims
+                ? name.toLowerCase(Locale.ROOT).equals(value.toLowerCase(Locale.ROOT))
+                : name.equals(value));
+    return named ? candidate : Optional.empty();
+  }
+
+  private Map<String, String> roleNames() {
+    RoleNames current = names;
+    long now = System.nanoTime();
+    if (current.stale() || now - current.loadedAt() > NAMES_NANOS) {
+      Map<String, String> byId = new java.util.HashMap<>();
+      for (Map.Entry<String, String> entry : store.documents(ROLE_DOCUMENT).entrySet()) {
+        try {
+          byId.put(entry.getKey(), JSON.readTree(entry.getValue()).path("name").asText(""));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+      current = new RoleNames(Map.copyOf(byId), now, false);
+      names = current;
+    }
+    return current.byId();
+  }
+
+  private static Optional<String> slugOrEmpty(String name) {
     if (name == null || name.length() > 128) {
       return Optional.empty();
     }

@@ -104,12 +104,50 @@ class JwtAuthenticatorHs256Test {
   }
 
   @Test
-  void sanitizesTheSubjectForThePrincipalId() throws Exception {
+  void escapesTheSubjectForThePrincipalId() throws Exception {
     Principal principal =
-        auth.authenticate(hs256(claims().subject("user:Alice Smith/1|x@y.z_-é").build()));
+        auth.authenticate(hs256(claims().subject("user:Alice Smith/1|x@y.z_-é%").build()));
 
-    assertThat(principal.id()).isEqualTo("jwt:user_Alice_Smith_1|x@y.z_-_");
-    assertThat(principal.display()).isEqualTo("user:Alice Smith/1|x@y.z_-é");
+    assertThat(principal.id()).isEqualTo("jwt:user%3AAlice%20Smith%2F1|x@y.z_-%C3%A9%25");
+    assertThat(principal.display()).isEqualTo("user:Alice Smith/1|x@y.z_-é%");
+  }
+
+  /** Regression (lossy subjects): the old mapping made all of these jwt:bob_smith. */
+  @Test
+  void subjectsThatDifferOnlyInSpecialCharacters_areDifferentPrincipals() throws Exception {
+    Set<String> ids = new java.util.HashSet<>();
+    for (String sub : List.of("bob smith", "bob/smith", "bob:smith", "bob#smith", "bob_smith")) {
+      ids.add(auth.authenticate(hs256(claims().subject(sub).build())).id());
+    }
+    assertThat(ids)
+        .containsExactlyInAnyOrder(
+            "jwt:bob%20smith",
+            "jwt:bob%2Fsmith", "jwt:bob%3Asmith", "jwt:bob%23smith", "jwt:bob_smith");
+  }
+
+  @Test
+  void aSubjectTooLongOnceEscaped_isRefusedWithTheReason() throws Exception {
+    String fits = "a".repeat(SubjectIds.MAX_LENGTH);
+    assertThat(auth.authenticate(hs256(claims().subject(fits).build())).id())
+        .isEqualTo("jwt:" + fits);
+    // 100 characters, 200 bytes of UTF-8, 600 characters escaped.
+    rejects(hs256(claims().subject("é".repeat(100)).build()))
+        .hasMessage(
+            "the token's subject (sub) is 600 characters long once its characters other than"
+                + " letters, digits and _.@|- are percent-encoded; at most 256 are accepted");
+  }
+
+  @Test
+  void aSubjectThatIsNotValidUnicode_isRefused() throws Exception {
+    // A lone surrogate has no UTF-8 form; folding it into '?' would make two subjects one.
+    String payload =
+        "{\"sub\":\"bob\\ud800\",\"exp\":"
+            + clock.instant().plusSeconds(600).getEpochSecond()
+            + "}";
+    com.nimbusds.jose.JWSObject jws =
+        new com.nimbusds.jose.JWSObject(new JWSHeader(JWSAlgorithm.HS256), new Payload(payload));
+    jws.sign(new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
+    rejects(jws.serialize()).hasMessage("the token's subject (sub) is not valid Unicode");
   }
 
   @Test

@@ -171,6 +171,23 @@ class JwtAuthenticatorOidcTest {
     assertThat(requests(server)).isEmpty();
   }
 
+  /** Regression (lossy subjects): an issuer's subjects were folded to the same jwt:bob_smith. */
+  @Test
+  void anIssuersSubjectsKeepEveryCharacter_escaped() {
+    JwtAuthenticator auth = oidc(AUDIENCE);
+    java.util.Map<String, String> ids = new java.util.LinkedHashMap<>();
+    for (String sub : List.of("bob smith", "bob/smith", "bob:smith", "bob#smith", "bob_smith")) {
+      ids.put(sub, auth.authenticate(issue(sub, AUDIENCE)).id());
+    }
+    assertThat(ids)
+        .containsExactly(
+            java.util.Map.entry("bob smith", "jwt:bob%20smith"),
+            java.util.Map.entry("bob/smith", "jwt:bob%2Fsmith"),
+            java.util.Map.entry("bob:smith", "jwt:bob%3Asmith"),
+            java.util.Map.entry("bob#smith", "jwt:bob%23smith"),
+            java.util.Map.entry("bob_smith", "jwt:bob_smith"));
+  }
+
   @Test
   void skipsTheAudienceCheckWhenNoneIsConfigured() {
     assertThat(oidc("").authenticate(issue("alice", "some-other-client")).id())

@@ -1,0 +1,246 @@
+package dev.castellan.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.castellan.engine.Tuple;
+import dev.castellan.server.auth.AccessControl;
+import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.store.PageRequest;
+import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleWrite;
+import dev.castellan.store.jdbc.JdbcStore;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Grants written before the subject scheme of ADR 0010 (subjects folded to {@code _}, claims
+ * slugged), in an embedded database, then a server started on it: what can be rewritten is, the
+ * rest is reported once, and nothing is dropped.
+ */
+class SubjectMigrationHttpTest {
+  private static final String ADMIN = "admin-token-0123456789abcdef";
+  private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  /** By name, not class: the regression also compiles against the code before the fix. */
+  private static final String LOGGER = "dev.castellan.server.auth.SubjectMigration";
+
+  private static final java.time.Instant EXPIRY = java.time.Instant.parse("2099-01-01T00:00:00Z");
+
+  @TempDir Path dir;
+  CastellanServer server;
+  ListAppender<ILoggingEvent> logs;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+    if (logs != null) {
+      logger().detachAppender(logs);
+    }
+  }
+
+  @Test
+  void oldStyleGrants_areRewrittenWhereUnambiguous_reportedOtherwise_andOnlyOnce()
+      throws Exception {
+    // A database as the old scheme left it, written through the store API.
+    String docs;
+    try (JdbcStore store = JdbcStore.embedded(dir)) {
+      String system = AccessControl.open(store).systemStoreId();
+      docs = store.createStore("docs").id();
+      store.write(
+          system,
+          TupleWrite.writes(
+              // The grant API took '+' and '/', which no token subject could reach: rewritten.
+              Tuple.of("role:viewer", "assignee", "user:bob+tag@example.com"),
+              Tuple.of("role:viewer", "assignee", "user:carol/x").expiringAt(EXPIRY),
+              // '_' also stood for every other character: stays, reported.
+              Tuple.of("role:developer", "assignee", "user:bob_smith"),
+              // Nothing was lost here: stays, not reported.
+              Tuple.of("role:developer", "assignee", "user:alice"),
+              // Slugged claims: stays, reported.
+              Tuple.of("role:developer", "assignee", "group:platform-admins#member"),
+              // Never reachable while claims were slugged; now it is: reported.
+              Tuple.of("role:viewer", "assignee", "group:QA_Team#member"),
+              Tuple.of("store:" + docs, "reader", "principal:jwt.dave_e"),
+              Tuple.of("store:" + docs, "reader", "principal:jwt.erin"),
+              // No caller is a robot: reported.
+              Tuple.of("store:" + docs, "reader", "principal:robot.x")));
+    }
+
+    logs = capture();
+    server = start();
+
+    assertThat(allowed(token("bob+tag@example.com", Map.of()), "Workflows.Read")).isTrue();
+    assertThat(allowed(token("carol/x", Map.of()), "Workflows.Read")).isTrue();
+    assertThat(allowed(token("bob_smith", Map.of()), "Workflows.Create")).isTrue();
+    assertThat(allowed(token("bob smith", Map.of()), "Workflows.Create")).isFalse();
+    assertThat(allowed(token("alice", Map.of()), "Workflows.Create")).isTrue();
+    assertThat(
+            allowed(token("pat", Map.of("groups", List.of("platform-admins"))), "Workflows.Create"))
+        .isTrue();
+    assertThat(
+            allowed(
+                token("mallory", Map.of("groups", List.of("PLATFORM_ADMINS"))), "Workflows.Create"))
+        .isFalse();
+    assertThat(allowed(token("quinn", Map.of("groups", List.of("QA_Team"))), "Workflows.Read"))
+        .isTrue();
+    assertThat(send(token("dave_e", Map.of()), "GET", "/stores/" + docs, null).statusCode())
+        .isEqualTo(200);
+    assertThat(send(token("dave e", Map.of()), "GET", "/stores/" + docs, null).statusCode())
+        .isEqualTo(403);
+    assertThat(send(token("erin", Map.of()), "GET", "/stores/" + docs, null).statusCode())
+        .isEqualTo(200);
+
+    Map<String, String> reported = awaitReport(7);
+    assertThat(reported)
+        .containsOnlyKeys(
+            "user:bob%2Btag@example.com",
+            "user:carol%2Fx",
+            "user:bob_smith",
+            "group:platform-admins#member",
+            "group:QA_Team#member",
+            "principal:jwt.dave_e",
+            "principal:robot.x");
+    assertThat(reported.get("user:bob%2Btag@example.com"))
+        .startsWith("rewrite user:bob+tag@example.com to user:bob%2Btag@example.com");
+    assertThat(reported.get("user:bob_smith")).startsWith("review");
+    assertThat(reported.get("group:platform-admins#member")).startsWith("review");
+
+    List<String> warnings =
+        logs.list.stream()
+            .filter(e -> e.getLevel() == Level.WARN)
+            .map(ILoggingEvent::getFormattedMessage)
+            .toList();
+    assertThat(warnings)
+        .anySatisfy(
+            w -> assertThat(w).contains("user:bob+tag@example.com -> user:bob%2Btag@example.com"))
+        .anySatisfy(
+            w ->
+                assertThat(w)
+                    .contains("user:bob_smith")
+                    .contains("group:platform-admins#member")
+                    .contains("group:QA_Team#member")
+                    .contains("principal:jwt.dave_e")
+                    .contains("principal:robot.x")
+                    .doesNotContain("user:alice")
+                    .doesNotContain("principal:jwt.erin")
+                    .contains("GET /api/whoami")
+                    .contains("GET /api/audit?resource=castellan:subjects"));
+
+    // The next start finds the database migrated: no work, no report, the grants as they were.
+    server.close();
+    server = null;
+    try (JdbcStore store = JdbcStore.embedded(dir)) {
+      String system = AccessControl.open(store).systemStoreId();
+      var carol =
+          store.read(system, TupleFilter.user("user:carol%2Fx"), PageRequest.first(10)).items();
+      assertThat(carol).hasSize(1);
+      assertThat(carol.get(0).tuple().expiresAt())
+          .as("a rewrite keeps the expiry")
+          .isEqualTo(EXPIRY);
+      assertThat(
+              store.read(system, TupleFilter.user("user:carol/x"), PageRequest.first(10)).items())
+          .isEmpty();
+    }
+    logs.list.clear();
+    server = start();
+    assertThat(allowed(token("bob+tag@example.com", Map.of()), "Workflows.Read")).isTrue();
+    assertThat(allowed(token("bob_smith", Map.of()), "Workflows.Create")).isTrue();
+    assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
+    assertThat(report()).hasSize(7);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private CastellanServer start() {
+    return CastellanServer.start(
+        CastellanServer.Options.defaults()
+            .withPort(0)
+            .withHost("127.0.0.1")
+            .withBootstrapToken(ADMIN)
+            .withJwt(JwtSettings.hs256(SECRET)),
+        JdbcStore.embedded(dir));
+  }
+
+  /** The migration's audit entries: subject to action. */
+  private Map<String, String> report() throws Exception {
+    JsonNode entries =
+        JSON.readTree(send(ADMIN, "GET", "/api/audit?resource=castellan:subjects", null).body())
+            .get("entries");
+    Map<String, String> out = new TreeMap<>();
+    entries.forEach(e -> out.put(e.get("subject").asText(), e.get("action").asText()));
+    return out;
+  }
+
+  private Map<String, String> awaitReport(int size) throws Exception {
+    RbacHttpTest.awaitTrue(() -> report().size() >= size);
+    return report();
+  }
+
+  private boolean allowed(String token, String permission) throws Exception {
+    HttpResponse<String> response =
+        send(token, "POST", "/api/authorize", "{\"permission\":\"" + permission + "\"}");
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body()).get("allowed").asBoolean();
+  }
+
+  private static String token(String subject, Map<String, Object> claims) throws Exception {
+    JWTClaimsSet.Builder builder =
+        new JWTClaimsSet.Builder()
+            .subject(subject)
+            .expirationTime(new Date(System.currentTimeMillis() + 300_000));
+    claims.forEach(builder::claim);
+    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
+    jwt.sign(new MACSigner(SECRET));
+    return jwt.serialize();
+  }
+
+  private HttpResponse<String> send(String token, String method, String path, String body)
+      throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+            .header("Authorization", "Bearer " + token)
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static ch.qos.logback.classic.Logger logger() {
+    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(LOGGER);
+  }
+
+  private static ListAppender<ILoggingEvent> capture() {
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger().addAppender(appender);
+    return appender;
+  }
+}
