@@ -139,6 +139,11 @@ public final class TlsListener implements AutoCloseable {
     return factory.getSelectedProtocols();
   }
 
+  /** The protocols Castellan allows, whatever the JVM's security settings would allow. */
+  String[] includedProtocols() {
+    return factory.getIncludeProtocols();
+  }
+
   private void pollQuietly() {
     try {
       poll();
