@@ -24,8 +24,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code castellan token mint}: an HS256 token for development, signed with the secret a server
- * started with {@code --jwt-secret} accepts (seed 000's token generator).
+ * {@code castellan token mint}: an HS256 token for development, signed with the secret the server
+ * was given ({@code --jwt-secret-file} or {@code CASTELLAN_JWT_SECRET}); seed 000's token
+ * generator.
  */
 @Command(
     name = "token",
@@ -43,7 +44,7 @@ final class TokenCommand implements Runnable {
       name = "mint",
       description = {
         "Print an HS256 JWT for development: sub, role (or roles), iat, exp.",
-        "Use it as 'Authorization: Bearer <token>' with a server started with --jwt-secret."
+        "Use it as 'Authorization: Bearer <token>' with a server given the same HS256 secret."
       })
   static final class Mint implements Callable<Integer> {
     /** Longer lifetimes are refused: a development token should not outlive the afternoon much. */
