@@ -44,9 +44,17 @@ final class ServeCommand implements Callable<Integer> {
   @Option(
       names = "--jwt-secret",
       description =
-          "accept HS256 JWTs signed with this secret, at least 32 bytes (development; or"
-              + " $CASTELLAN_JWT_SECRET)")
+          "accept HS256 JWTs signed with this secret, at least 32 bytes; visible in the process"
+              + " list, so prefer --jwt-secret-file or $CASTELLAN_JWT_SECRET")
   String jwtSecret;
+
+  @Option(
+      names = "--jwt-secret-file",
+      paramLabel = "FILE",
+      description =
+          "accept HS256 JWTs signed with the secret in FILE, its trailing line break dropped (or"
+              + " $CASTELLAN_JWT_SECRET_FILE; or the secret itself in $CASTELLAN_JWT_SECRET)")
+  java.nio.file.Path jwtSecretFile;
 
   @Option(
       names = "--oidc-issuer",
@@ -108,6 +116,29 @@ final class ServeCommand implements Callable<Integer> {
   Boolean accessLog;
 
   @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description =
+          "serve HTTPS instead of HTTP on --port, with this PEM certificate chain (server"
+              + " certificate first); reloaded when it changes (or $CASTELLAN_TLS_CERT)")
+  java.nio.file.Path tlsCert;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      description =
+          "the unencrypted PEM private key of --tls-cert: PKCS#8, or RSA or EC in the"
+              + " traditional form (or $CASTELLAN_TLS_KEY)")
+  java.nio.file.Path tlsKey;
+
+  @Option(
+      names = "--tls-only",
+      description =
+          "refuse plain HTTP: do not start unless --tls-cert and --tls-key are given (or"
+              + " $CASTELLAN_TLS_ONLY=true)")
+  Boolean tlsOnly;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
@@ -115,8 +146,8 @@ final class ServeCommand implements Callable<Integer> {
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " case_insensitive_claims, metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
               + " file, retention) and alerts (webhook, denials, auth_failures, admin_grants,"
-              + " rejected_policy_reloads); nested or dotted. Flags win over environment"
-              + " variables, which win over the file.")
+              + " rejected_policy_reloads), jwt_secret_file, tls (cert, key, only); nested or"
+              + " dotted. Flags win over environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
@@ -151,7 +182,11 @@ final class ServeCommand implements Callable<Integer> {
           "alerts.auth_failures.within",
           "alerts.admin_grants",
           "alerts.rejected_policy_reloads",
-          "case_insensitive_claims");
+          "case_insensitive_claims",
+          "jwt_secret_file",
+          "tls.cert",
+          "tls.key",
+          "tls.only");
 
   @Override
   public Integer call() throws Exception {
@@ -217,6 +252,13 @@ final class ServeCommand implements Callable<Integer> {
             bool(
                 setting(flag(metricsPublic), "CASTELLAN_METRICS_PUBLIC", "metrics.public", "false"),
                 "metrics.public"));
+    options =
+        options
+            .withTls(tlsSettings())
+            .withTlsOnly(
+                bool(
+                    setting(flag(tlsOnly), "CASTELLAN_TLS_ONLY", "tls.only", "false"), "tls.only"));
+    String scheme = options.tls() == null ? "http" : "https";
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store, auditSettings());
     AutoCloseable listener =
@@ -236,7 +278,8 @@ final class ServeCommand implements Callable<Integer> {
                 },
                 "castellan-shutdown"));
     out.printf(
-        "Castellan is serving on http://%s:%d (%s), ready in %d ms%n",
+        "Castellan is serving on %s://%s:%d (%s), ready in %d ms%n",
+        scheme,
         host.equals("0.0.0.0") ? "localhost" : host,
         server.port(),
         storeOptions.describe(),
@@ -249,7 +292,7 @@ final class ServeCommand implements Callable<Integer> {
       out.println();
       out.println("Demo store " + demoStore + " is loaded. Try:");
       out.println();
-      out.print(Demo.curlCommands("http://localhost:" + server.port(), demoStore, key));
+      out.print(Demo.curlCommands(scheme + "://localhost:" + server.port(), demoStore, key));
     }
     if (!server.generatedToken().isEmpty()) {
       out.println();
@@ -260,7 +303,8 @@ final class ServeCommand implements Callable<Integer> {
           "Try:  curl -H 'Authorization: Bearer "
               + server.generatedToken()
               + "' "
-              + "http://localhost:"
+              + scheme
+              + "://localhost:"
               + server.port()
               + "/stores");
     }
@@ -401,12 +445,91 @@ final class ServeCommand implements Callable<Integer> {
     return out;
   }
 
+  /** HTTPS when both files are given (flag, else variable, else config file); null: HTTP. */
+  private dev.castellan.server.tls.TlsSettings tlsSettings() {
+    String cert =
+        setting(tlsCert == null ? null : tlsCert.toString(), "CASTELLAN_TLS_CERT", "tls.cert", "");
+    String key =
+        setting(tlsKey == null ? null : tlsKey.toString(), "CASTELLAN_TLS_KEY", "tls.key", "");
+    if (cert.isEmpty() != key.isEmpty()) {
+      throw configError(
+          (cert.isEmpty()
+                  ? "--tls-key is given without --tls-cert"
+                  : "--tls-cert is given without --tls-key")
+              + "; HTTPS needs both: the PEM certificate chain and its private key");
+    }
+    return cert.isEmpty()
+        ? null
+        : dev.castellan.server.tls.TlsSettings.of(
+            java.nio.file.Path.of(cert), java.nio.file.Path.of(key));
+  }
+
+  /**
+   * The HS256 secret, from the flags, else the environment, else the config file; at each level the
+   * secret itself or a file holding it, not both. The flag with the secret itself works but warns:
+   * every user of the machine sees it in the process list.
+   */
+  private String hs256Secret() {
+    if (jwtSecret != null || jwtSecretFile != null) {
+      if (jwtSecret != null && jwtSecretFile != null) {
+        throw configError("give --jwt-secret or --jwt-secret-file, not both");
+      }
+      if (jwtSecret != null) {
+        warn(
+            "--jwt-secret puts the secret on the command line, where every user of this machine"
+                + " can read it (ps, /proc) and shell history keeps it; use --jwt-secret-file FILE"
+                + " or the CASTELLAN_JWT_SECRET environment variable instead");
+        return jwtSecret;
+      }
+      return secretFile(jwtSecretFile, "--jwt-secret-file");
+    }
+    String fromEnv = System.getenv("CASTELLAN_JWT_SECRET");
+    String fileFromEnv = System.getenv("CASTELLAN_JWT_SECRET_FILE");
+    boolean hasEnv = fromEnv != null && !fromEnv.isEmpty();
+    boolean hasFileEnv = fileFromEnv != null && !fileFromEnv.isBlank();
+    if (hasEnv && hasFileEnv) {
+      throw configError("set CASTELLAN_JWT_SECRET or CASTELLAN_JWT_SECRET_FILE, not both");
+    }
+    if (hasEnv) {
+      return fromEnv;
+    }
+    if (hasFileEnv) {
+      return secretFile(java.nio.file.Path.of(fileFromEnv.strip()), "CASTELLAN_JWT_SECRET_FILE");
+    }
+    String fromConfig = config.getOrDefault("jwt_secret", "");
+    String fileFromConfig = config.getOrDefault("jwt_secret_file", "");
+    if (!fromConfig.isEmpty() && !fileFromConfig.isEmpty()) {
+      throw configError(configFile + ": give jwt_secret or jwt_secret_file, not both");
+    }
+    return fileFromConfig.isEmpty()
+        ? fromConfig
+        : secretFile(java.nio.file.Path.of(fileFromConfig), "jwt_secret_file");
+  }
+
+  private String secretFile(java.nio.file.Path file, String source) {
+    String secret = SecretFile.read(file, source);
+    SecretFile.readableByOthers(file, source).ifPresent(this::warn);
+    return secret;
+  }
+
+  private void warn(String message) {
+    PrintWriter err = spec.commandLine().getErr();
+    err.println("warning: " + message);
+    err.flush();
+  }
+
+  private static dev.castellan.CastellanException configError(String message) {
+    return new dev.castellan.CastellanException(dev.castellan.ErrorCode.VALIDATION_ERROR, message);
+  }
+
   private JwtSettings jwtSettings() {
-    String secret = setting(jwtSecret, "CASTELLAN_JWT_SECRET", "jwt_secret", "");
+    String secret = hs256Secret();
     String issuer = setting(oidcIssuer, "CASTELLAN_OIDC_ISSUER", "oidc_issuer", "");
     String audience = setting(oidcAudience, "CASTELLAN_OIDC_AUDIENCE", "oidc_audience", "");
     if (!secret.isEmpty() && !issuer.isEmpty()) {
-      throw new IllegalArgumentException("give either --jwt-secret or --oidc-issuer, not both");
+      throw new IllegalArgumentException(
+          "give either an HS256 secret (--jwt-secret-file, CASTELLAN_JWT_SECRET) or"
+              + " --oidc-issuer, not both");
     }
     if (!secret.isEmpty()) {
       return JwtSettings.hs256(secret);

@@ -24,8 +24,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code castellan token mint}: an HS256 token for development, signed with the secret a server
- * started with {@code --jwt-secret} accepts (seed 000's token generator).
+ * {@code castellan token mint}: an HS256 token for development, signed with the secret the server
+ * was given ({@code --jwt-secret-file} or {@code CASTELLAN_JWT_SECRET}); seed 000's token
+ * generator.
  */
 @Command(
     name = "token",
@@ -43,7 +44,7 @@ final class TokenCommand implements Runnable {
       name = "mint",
       description = {
         "Print an HS256 JWT for development: sub, role (or roles), iat, exp.",
-        "Use it as 'Authorization: Bearer <token>' with a server started with --jwt-secret."
+        "Use it as 'Authorization: Bearer <token>' with a server given the same HS256 secret."
       })
   static final class Mint implements Callable<Integer> {
     /** Longer lifetimes are refused: a development token should not outlive the afternoon much. */
@@ -64,9 +65,15 @@ final class TokenCommand implements Runnable {
     @Option(
         names = "--secret",
         description =
-            "the HS256 secret, 32+ bytes (default: $CASTELLAN_JWT_SECRET; prefer the variable,"
-                + " a flag shows in the process list)")
+            "the HS256 secret, 32+ bytes (default: $CASTELLAN_JWT_SECRET; prefer the variable"
+                + " or --secret-file, a flag shows in the process list)")
     String secret;
+
+    @Option(
+        names = "--secret-file",
+        paramLabel = "FILE",
+        description = "read the HS256 secret from FILE, as the server's --jwt-secret-file does")
+    java.nio.file.Path secretFile;
 
     @Option(names = "--ttl", description = "lifetime: 30s, 15m, 1h, 7d or ISO-8601 (default: 1h)")
     String ttl = "1h";
@@ -79,12 +86,25 @@ final class TokenCommand implements Runnable {
 
     @Override
     public Integer call() throws JOSEException {
-      String key =
-          secret != null ? secret : System.getenv().getOrDefault("CASTELLAN_JWT_SECRET", "");
+      if (secret != null && secretFile != null) {
+        return fail("give --secret or --secret-file, not both");
+      }
+      String key;
+      try {
+        key =
+            secretFile != null
+                ? SecretFile.read(secretFile, "--secret-file")
+                : secret != null
+                    ? secret
+                    : System.getenv().getOrDefault("CASTELLAN_JWT_SECRET", "");
+      } catch (dev.castellan.CastellanException e) {
+        return fail(e.getMessage());
+      }
       if (key.isEmpty()) {
         return fail(
-            "no secret: pass --secret or set CASTELLAN_JWT_SECRET to the server's --jwt-secret."
-                + " Make one with: openssl rand -hex 32");
+            "no secret: pass --secret-file (the server's --jwt-secret-file) or set"
+                + " CASTELLAN_JWT_SECRET to the server's secret. Make one with: openssl rand -hex"
+                + " 32");
       }
       int bytes = key.getBytes(StandardCharsets.UTF_8).length;
       if (bytes < JwtSettings.MIN_HS256_SECRET_BYTES) {

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
 final class ServerProcess implements AutoCloseable {
   static final String TOKEN = "test-bootstrap-token-0123456789";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern SERVING = Pattern.compile("serving on http://[^:]+:(\\d+)");
+  private static final Pattern SERVING = Pattern.compile("serving on https?://[^:]+:(\\d+)");
 
   record Response(int status, JsonNode body) {}
 
@@ -42,6 +42,12 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static ServerProcess start(String... storeArgs) throws IOException, InterruptedException {
+    return start(java.util.Map.of(), storeArgs);
+  }
+
+  /** Starts with {@code env} added to the environment. */
+  static ServerProcess start(java.util.Map<String, String> env, String... storeArgs)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-cp");
@@ -57,6 +63,7 @@ final class ServerProcess implements AutoCloseable {
     builder.environment().put("CASTELLAN_BOOTSTRAP_TOKEN", TOKEN);
     builder.environment().remove("CASTELLAN_PG_URL");
     builder.environment().remove("CASTELLAN_DATA");
+    builder.environment().putAll(env);
     Process process = builder.start();
     BufferedReader reader =
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -134,6 +141,10 @@ final class ServerProcess implements AutoCloseable {
 
   int port() {
     return port;
+  }
+
+  long pid() {
+    return process.pid();
   }
 
   private URI uri(String path) {

@@ -26,6 +26,8 @@ import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
+import dev.castellan.server.tls.TlsListener;
+import dev.castellan.server.tls.TlsSettings;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.Store;
 import io.javalin.Javalin;
@@ -65,6 +67,8 @@ public final class CastellanServer implements AutoCloseable {
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
     private boolean metricsPublic;
     private boolean caseInsensitiveClaims;
+    private TlsSettings tls;
+    private boolean tlsOnly;
 
     private Options() {}
 
@@ -86,6 +90,8 @@ public final class CastellanServer implements AutoCloseable {
       o.claimRoles = claimRoles;
       o.metricsPublic = metricsPublic;
       o.caseInsensitiveClaims = caseInsensitiveClaims;
+      o.tls = tls;
+      o.tlsOnly = tlsOnly;
       return o;
     }
 
@@ -150,6 +156,16 @@ public final class CastellanServer implements AutoCloseable {
      */
     public boolean caseInsensitiveClaims() {
       return caseInsensitiveClaims;
+    }
+
+    /** HTTPS on {@link #port()} with this certificate and key; null: plain HTTP. */
+    public TlsSettings tls() {
+      return tls;
+    }
+
+    /** Refuse plain HTTP: without {@link #tls()} the server does not start. */
+    public boolean tlsOnly() {
+      return tlsOnly;
     }
 
     public Options withHost(String value) {
@@ -224,6 +240,18 @@ public final class CastellanServer implements AutoCloseable {
       o.caseInsensitiveClaims = value;
       return o;
     }
+
+    public Options withTls(TlsSettings value) {
+      Options o = copy();
+      o.tls = value;
+      return o;
+    }
+
+    public Options withTlsOnly(boolean value) {
+      Options o = copy();
+      o.tlsOnly = value;
+      return o;
+    }
   }
 
   private final Javalin app;
@@ -237,6 +265,7 @@ public final class CastellanServer implements AutoCloseable {
   private final ServerMetrics metrics;
   private final AuditTrail audit;
   private final List<SecuredRoutes.Route> routes;
+  private final TlsListener tls;
 
   private CastellanServer(
       Javalin app,
@@ -248,8 +277,10 @@ public final class CastellanServer implements AutoCloseable {
       PolicyWatcher policyWatcher,
       ServerMetrics metrics,
       AuditTrail audit,
-      List<SecuredRoutes.Route> routes) {
+      List<SecuredRoutes.Route> routes,
+      TlsListener tls) {
     this.routes = List.copyOf(routes);
+    this.tls = tls;
     this.systemStoreId = systemStoreId;
     this.rbac = rbac;
     this.policyWatcher = policyWatcher;
@@ -267,6 +298,15 @@ public final class CastellanServer implements AutoCloseable {
 
   /** Starts with the audit trail and alerts as {@code auditSettings} say. */
   public static CastellanServer start(Options options, Store store, AuditSettings auditSettings) {
+    // Bad TLS files stop startup before anything is created or started.
+    if (options.tlsOnly() && options.tls() == null) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "--tls-only refuses plain HTTP, but no certificate is given; give --tls-cert FILE and"
+              + " --tls-key FILE, or drop --tls-only");
+    }
+    TlsListener tls =
+        options.tls() == null ? null : TlsListener.open(options.tls(), Clock.systemUTC());
     AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
@@ -357,6 +397,11 @@ public final class CastellanServer implements AutoCloseable {
               config.jetty.host = options.host();
               config.jetty.port = options.port();
               config.jetty.modifyServer(rbacApi::answerUnparsableTargets);
+              if (tls != null) {
+                // The only connector: HTTPS replaces plain HTTP on the port.
+                config.jetty.addConnector(
+                    (server, http) -> tls.connector(server, http, options.host(), options.port()));
+              }
               config.routes.before(
                   ctx -> before(ctx, authentication, metrics, audit, options.metricsPublic()));
               config.routes.after(ctx -> MDC.remove("request_id"));
@@ -414,7 +459,14 @@ public final class CastellanServer implements AutoCloseable {
       throw e;
     }
     readiness.loaded();
-    LOG.info("Castellan listening on {}:{}", options.host(), app.port());
+    if (tls != null) {
+      tls.watch(status -> audit.record(tlsEvent(status)));
+    }
+    LOG.info(
+        "Castellan listening on {}://{}:{}",
+        tls == null ? "http" : "https",
+        options.host(),
+        app.port());
     return new CastellanServer(
         app,
         runtime,
@@ -425,7 +477,8 @@ public final class CastellanServer implements AutoCloseable {
         watcher,
         metrics,
         audit,
-        routeTable);
+        routeTable,
+        tls);
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -441,6 +494,27 @@ public final class CastellanServer implements AutoCloseable {
         status.file(),
         rejected ? AuditEvent.Outcome.ERROR : AuditEvent.Outcome.OK,
         rejected ? status.error() : "sha256 " + status.sha256(),
+        "",
+        0,
+        "",
+        "");
+  }
+
+  private static AuditEvent tlsEvent(TlsListener.Status status) {
+    boolean rejected = !status.error().isEmpty();
+    return new AuditEvent(
+        java.time.Instant.now(),
+        AuditEvent.Kind.CHANGE,
+        "tls-reload",
+        "castellan",
+        "",
+        List.of(),
+        rejected ? "reject" : "load",
+        status.subject(),
+        rejected ? AuditEvent.Outcome.ERROR : AuditEvent.Outcome.OK,
+        rejected
+            ? status.error()
+            : "valid until " + status.notAfter() + ", sha256 " + status.sha256(),
         "",
         0,
         "",
@@ -515,6 +589,11 @@ public final class CastellanServer implements AutoCloseable {
     return app.port();
   }
 
+  /** The certificate served, when the server speaks HTTPS. */
+  public Optional<TlsListener.Status> tls() {
+    return Optional.ofNullable(tls).map(TlsListener::status);
+  }
+
   /**
    * The admin key made on the first start of an empty database without a bootstrap token; empty
    * otherwise (it is shown once and only its hash is kept).
@@ -554,6 +633,9 @@ public final class CastellanServer implements AutoCloseable {
   public void close() {
     if (policyWatcher != null) {
       policyWatcher.close();
+    }
+    if (tls != null) {
+      tls.close();
     }
     app.stop();
     audit.close();
