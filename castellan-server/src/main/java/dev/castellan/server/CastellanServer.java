@@ -13,10 +13,13 @@ import dev.castellan.server.audit.AuditTrail;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
+import dev.castellan.server.auth.AuthFailureLimit;
+import dev.castellan.server.auth.AuthFailureLimiter;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.metrics.Readiness;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
@@ -60,6 +63,9 @@ public final class CastellanServer implements AutoCloseable {
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
     private boolean metricsPublic;
+    private TrustedProxies trustedProxies = TrustedProxies.NONE;
+    private AuthFailureLimit authFailureLimit = AuthFailureLimit.DEFAULT;
+    private long maxImportBytes = DEFAULT_MAX_IMPORT_BYTES;
 
     private Options() {}
 
@@ -80,6 +86,9 @@ public final class CastellanServer implements AutoCloseable {
       o.rbacReloadInterval = rbacReloadInterval;
       o.claimRoles = claimRoles;
       o.metricsPublic = metricsPublic;
+      o.trustedProxies = trustedProxies;
+      o.authFailureLimit = authFailureLimit;
+      o.maxImportBytes = maxImportBytes;
       return o;
     }
 
@@ -136,6 +145,27 @@ public final class CastellanServer implements AutoCloseable {
      */
     public boolean metricsPublic() {
       return metricsPublic;
+    }
+
+    /**
+     * The proxies whose {@code X-Forwarded-For} names the client (for the failed-authentication
+     * limit and the audit trail's client address); none by default.
+     */
+    public TrustedProxies trustedProxies() {
+      return trustedProxies;
+    }
+
+    /** How many failed authentications a client address may make before it gets 429s. */
+    public AuthFailureLimit authFailureLimit() {
+      return authFailureLimit;
+    }
+
+    /**
+     * The largest body {@code POST /stores/{id}/import} takes (it is streamed, and not bound by the
+     * request size limit of {@link Limits}); 64 MiB by default.
+     */
+    public long maxImportBytes() {
+      return maxImportBytes;
     }
 
     public Options withHost(String value) {
@@ -204,7 +234,31 @@ public final class CastellanServer implements AutoCloseable {
       o.metricsPublic = value;
       return o;
     }
+
+    public Options withTrustedProxies(TrustedProxies value) {
+      Options o = copy();
+      o.trustedProxies = java.util.Objects.requireNonNull(value, "trustedProxies");
+      return o;
+    }
+
+    public Options withAuthFailureLimit(AuthFailureLimit value) {
+      Options o = copy();
+      o.authFailureLimit = java.util.Objects.requireNonNull(value, "authFailureLimit");
+      return o;
+    }
+
+    public Options withMaxImportBytes(long value) {
+      if (value < 1) {
+        throw new IllegalArgumentException("import_max_bytes must be positive, not " + value);
+      }
+      Options o = copy();
+      o.maxImportBytes = value;
+      return o;
+    }
   }
+
+  /** The default of {@link Options#maxImportBytes()}: 64 MiB. */
+  public static final long DEFAULT_MAX_IMPORT_BYTES = 64L * 1024 * 1024;
 
   private final Javalin app;
   private final StoreRuntime runtime;
@@ -295,15 +349,22 @@ public final class CastellanServer implements AutoCloseable {
                 runtime.afterWrite(access.systemStoreId());
               }
             },
-            audit);
+            audit,
+            options.maxImportBytes());
     AdminApi admin = new AdminApi(runtime, keys, access, audit);
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
     metrics.counter(
         "castellan.audit.dropped.allows",
-        "sampled allow decisions dropped because the audit queue was full",
+        "allowed decisions dropped because the audit queue was full",
         audit::droppedAllows);
+    metrics.counter(
+        "castellan.audit.lost",
+        "audit entries lost because the database did not take them",
+        audit::lostEntries);
+    AuthFailureLimiter limiter =
+        new AuthFailureLimiter(options.authFailureLimit(), Clock.systemUTC());
     Rbac rbac = Rbac.open(runtime, access.systemStoreId());
     PolicyWatcher watcher =
         options.rbacFile() == null
@@ -339,7 +400,9 @@ public final class CastellanServer implements AutoCloseable {
                           authorization,
                           metrics,
                           audit,
-                          options.metricsPublic()));
+                          options.metricsPublic(),
+                          options.trustedProxies(),
+                          limiter));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.requestLogger.http(metrics.requestLogger(config.unsafe));
               config.routes.get("/healthz", ctx -> ctx.json(java.util.Map.of("status", "SERVING")));
@@ -370,14 +433,20 @@ public final class CastellanServer implements AutoCloseable {
                           ctx, 405, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "method not allowed"));
               config.routes.error(
                   413,
-                  ctx ->
+                  ctx -> {
+                    // Javalin's own 413 (the general request size limit) is plain text; the
+                    // import's own limit has already answered in JSON.
+                    String type = ctx.res().getContentType();
+                    if (type == null || !type.startsWith("application/json")) {
                       ApiErrors.write(
                           ctx,
                           413,
                           ErrorCode.VALIDATION_ERROR.wireName(),
                           "the request body is larger than "
                               + options.limits().maxRequestBytes()
-                              + " bytes"));
+                              + " bytes");
+                    }
+                  });
             });
     // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
     // during a long load; start returns once every store is loaded, as before.
@@ -435,27 +504,65 @@ public final class CastellanServer implements AutoCloseable {
       Authorization authorization,
       ServerMetrics metrics,
       AuditTrail audit,
-      boolean metricsPublic) {
+      boolean metricsPublic,
+      TrustedProxies proxies,
+      AuthFailureLimiter limiter) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
             .orElseGet(() -> UUID.randomUUID().toString());
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
+    String client =
+        proxies.isEmpty()
+            ? ctx.ip()
+            : proxies.client(
+                ctx.ip(), java.util.Collections.list(ctx.req().getHeaders("X-Forwarded-For")));
+    ctx.attribute(RequestAudit.CLIENT_ADDRESS, client);
     String path = ctx.path();
     if (path.equals("/healthz")
         || path.equals("/readyz")
         || (metricsPublic && path.equals("/metrics"))) {
       return;
     }
+    // Forward-auth and /api/authorize pass on end users' credentials for a gateway or an app: a
+    // 429 there would refuse every user behind it (nginx turns it into a 500, castellan-client
+    // into a 503), so their failures are neither limited nor counted against the address.
+    boolean relaysEndUsers = path.startsWith("/authz/") || path.equals("/api/authorize");
+    if (!relaysEndUsers) {
+      long wait = limiter.retryAfterSeconds(client);
+      if (wait > 0) {
+        metrics.authenticationThrottled();
+        String why = "too many failed authentications from " + client;
+        audit.authFailure(
+            RequestAudit.decision(
+                ctx,
+                "auth-failure",
+                "",
+                "authenticate",
+                path,
+                false,
+                why + "; refused without checking credentials",
+                "",
+                0),
+            true);
+        ctx.header("Retry-After", Long.toString(wait));
+        throw new CastellanException(
+            ErrorCode.TOO_MANY_AUTHENTICATION_FAILURES, why + "; try again in " + wait + " s");
+      }
+    }
     Principal principal;
     try {
       principal = authentication.authenticate(ctx.header("Authorization"));
     } catch (CastellanException e) {
       metrics.authenticationFailure(ctx.header("Authorization"));
-      audit.record(
+      if (!relaysEndUsers) {
+        limiter.failed(client);
+      }
+      audit.authFailure(
           RequestAudit.decision(
-              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0));
+              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0),
+          false);
       throw e;
     }
     ctx.attribute("principal", principal);
