@@ -88,6 +88,7 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private final Thread writer;
   private volatile boolean closed;
   private long nextRetention;
+  private long summarizedMinute; // the writer's: the minute whose predecessors it has written
   private long nextHeadLog;
   private long loggedHeadSeq = -1;
 
@@ -199,10 +200,11 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
       LOG.error("alert rules failed on a failed authentication", e);
     }
     List<AuditEvent> ended = new ArrayList<>(1);
-    if (authFailures.add(event, throttled, ended) == AuthFailureSummaries.Fate.RECORD) {
+    AuthFailureSummaries.Fate fate = authFailures.add(event, throttled, ended);
+    ended.forEach(this::record); // the address's previous minute, if still waiting
+    if (fate == AuthFailureSummaries.Fate.RECORD) {
       record(event);
     }
-    ended.forEach(this::record); // the address's previous minute, if still waiting
   }
 
   /** Allowed decisions dropped because the queue was full. */
@@ -279,9 +281,13 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         handled.addAndGet(batch.size());
         batch.clear();
       }
-      List<AuditEvent> summaries = authFailures.ended(AuthFailureSummaries.minute(clock.instant()));
-      if (!summaries.isEmpty()) {
-        store(summaries);
+      long minute = AuthFailureSummaries.minute(clock.instant());
+      if (minute != summarizedMinute) {
+        summarizedMinute = minute;
+        List<AuditEvent> summaries = authFailures.ended(minute);
+        if (!summaries.isEmpty()) {
+          store(summaries);
+        }
       }
       retention(); // at most hourly, idle or busy
       logHead(false);
