@@ -40,7 +40,17 @@ public enum ErrorCode {
   /** A Castellan resource that exists already (a role name): HTTP 409. */
   ALREADY_EXISTS(2060, "already_exists"),
   UNDEFINED_ENDPOINT(5000, "undefined_endpoint"),
-  INTERNAL_ERROR(4000, "internal_error");
+  INTERNAL_ERROR(4000, "internal_error"),
+  /**
+   * Castellan: a request body over its limit (HTTP 413). It shares OpenFGA's wire code {@code
+   * validation_error} on purpose: the 413 of the general request size limit has always used it.
+   */
+  REQUEST_TOO_LARGE(2000, "validation_error"),
+  /**
+   * Castellan: too many failed authentications from this client address; the answer (HTTP 429)
+   * carries {@code Retry-After}.
+   */
+  TOO_MANY_AUTHENTICATION_FAILURES(1501, "too_many_authentication_failures");
 
   private final int number;
   private final String wireName;

@@ -5,7 +5,9 @@ import dev.castellan.server.Demo;
 import dev.castellan.server.Limits;
 import dev.castellan.server.audit.AlertRules;
 import dev.castellan.server.audit.AuditSettings;
+import dev.castellan.server.auth.AuthFailureLimit;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
@@ -139,15 +141,49 @@ final class ServeCommand implements Callable<Integer> {
   Boolean tlsOnly;
 
   @Option(
+      names = "--trusted-proxies",
+      paramLabel = "CIDRS",
+      description =
+          "proxies whose X-Forwarded-For names the client, comma-separated addresses or CIDR"
+              + " ranges (default: none; or $CASTELLAN_TRUSTED_PROXIES)")
+  String trustedProxies;
+
+  @Option(
+      names = "--auth-failure-limit",
+      paramLabel = "N",
+      description =
+          "failed authentications one client address may make per window before its API requests"
+              + " get 429; 0 turns it off (default 100; or $CASTELLAN_AUTH_FAILURE_LIMIT)")
+  Integer authFailureLimit;
+
+  @Option(
+      names = "--auth-failure-window",
+      paramLabel = "DURATION",
+      description =
+          "the window of --auth-failure-limit, e.g. 1m or 30s (default 1m; or"
+              + " $CASTELLAN_AUTH_FAILURE_WINDOW)")
+  String authFailureWindow;
+
+  @Option(
+      names = "--import-max-bytes",
+      paramLabel = "SIZE",
+      description =
+          "largest body POST /stores/{id}/import takes, in bytes or with KiB, MiB, GiB (default"
+              + " 64MiB; or $CASTELLAN_IMPORT_MAX_BYTES)")
+  String importMaxBytes;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
           "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
-              + " case_insensitive_claims, metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
-              + " file, retention) and alerts (webhook, denials, auth_failures, admin_grants,"
-              + " rejected_policy_reloads), jwt_secret_file, tls (cert, key, only); nested or"
-              + " dotted. Flags win over environment variables, which win over the file.")
+              + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
+              + " auth_failure_limit, auth_failure_window, import_max_bytes, audit (allows,"
+              + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
+              + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
+              + " jwt_secret_file, tls (cert, key, only); nested or dotted. Flags win over"
+              + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
@@ -186,7 +222,12 @@ final class ServeCommand implements Callable<Integer> {
           "jwt_secret_file",
           "tls.cert",
           "tls.key",
-          "tls.only");
+          "tls.only",
+          "trusted_proxies",
+          "auth_failure_limit",
+          "auth_failure_window",
+          "import_max_bytes",
+          "alerts.audit_dropped");
 
   @Override
   public Integer call() throws Exception {
@@ -256,8 +297,33 @@ final class ServeCommand implements Callable<Integer> {
         options
             .withTls(tlsSettings())
             .withTlsOnly(
-                bool(
-                    setting(flag(tlsOnly), "CASTELLAN_TLS_ONLY", "tls.only", "false"), "tls.only"));
+                bool(setting(flag(tlsOnly), "CASTELLAN_TLS_ONLY", "tls.only", "false"), "tls.only"))
+            .withTrustedProxies(
+                TrustedProxies.parse(
+                    setting(trustedProxies, "CASTELLAN_TRUSTED_PROXIES", "trusted_proxies", "")))
+            .withAuthFailureLimit(
+                new AuthFailureLimit(
+                    Integer.parseInt(
+                        setting(
+                            authFailureLimit == null ? null : authFailureLimit.toString(),
+                            "CASTELLAN_AUTH_FAILURE_LIMIT",
+                            "auth_failure_limit",
+                            String.valueOf(AuthFailureLimit.DEFAULT.failures()))),
+                    AuditSettings.parseDuration(
+                        setting(
+                            authFailureWindow,
+                            "CASTELLAN_AUTH_FAILURE_WINDOW",
+                            "auth_failure_window",
+                            "1m"),
+                        "auth_failure_window")))
+            .withMaxImportBytes(
+                bytes(
+                    setting(
+                        importMaxBytes,
+                        "CASTELLAN_IMPORT_MAX_BYTES",
+                        "import_max_bytes",
+                        String.valueOf(CastellanServer.DEFAULT_MAX_IMPORT_BYTES)),
+                    "import_max_bytes"));
     String scheme = options.tls() == null ? "http" : "https";
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store, auditSettings());
@@ -318,6 +384,28 @@ final class ServeCommand implements Callable<Integer> {
         .map(String::strip)
         .filter(name -> !name.isEmpty())
         .toList();
+  }
+
+  /** A size: a number of bytes, or one with KiB, MiB or GiB after it ({@code 64MiB}). */
+  static long bytes(String value, String name) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?i)(\\d{1,12})\\s*(|b|kib|mib|gib)")
+            .matcher(value.strip());
+    if (!m.matches()) {
+      throw new IllegalArgumentException(
+          name
+              + " must be a number of bytes, or one with KiB, MiB or GiB (e.g. 64MiB), not '"
+              + value
+              + "'");
+    }
+    long unit =
+        switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
+          case "kib" -> 1024L;
+          case "mib" -> 1024L * 1024;
+          case "gib" -> 1024L * 1024 * 1024;
+          default -> 1L;
+        };
+    return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
   }
 
   private static String flag(Boolean value) {
@@ -415,7 +503,11 @@ final class ServeCommand implements Callable<Integer> {
                     Boolean.parseBoolean(config.getOrDefault("alerts.admin_grants", "false")))
                 .withRejectedPolicyReloads(
                     Boolean.parseBoolean(
-                        config.getOrDefault("alerts.rejected_policy_reloads", "false"))));
+                        config.getOrDefault("alerts.rejected_policy_reloads", "false")))
+                .withAuditDropped(
+                    bool(
+                        config.getOrDefault("alerts.audit_dropped", "false"),
+                        "alerts.audit_dropped")));
   }
 
   private AlertRules.Threshold threshold(String rule) {

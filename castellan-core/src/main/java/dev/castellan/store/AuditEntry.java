@@ -29,7 +29,8 @@ public record AuditEntry(
     String storeId,
     long revision,
     String requestId,
-    String clientAddress) {
+    String clientAddress,
+    long count) {
 
   public static final int MAX_FIELD = 800;
   public static final int MAX_REASON = 4000;
@@ -51,6 +52,44 @@ public record AuditEntry(
     storeId = clean(storeId);
     requestId = clean(requestId);
     clientAddress = clean(clientAddress);
+    if (count < 1) {
+      throw new IllegalArgumentException(
+          "an audit entry stands for at least 1 event, not " + count);
+    }
+  }
+
+  /** An entry that stands for one event. */
+  public AuditEntry(
+      Instant time,
+      String kind,
+      String api,
+      String caller,
+      String subject,
+      List<String> roles,
+      String action,
+      String resource,
+      String outcome,
+      String reason,
+      String storeId,
+      long revision,
+      String requestId,
+      String clientAddress) {
+    this(
+        time,
+        kind,
+        api,
+        caller,
+        subject,
+        roles,
+        action,
+        resource,
+        outcome,
+        reason,
+        storeId,
+        revision,
+        requestId,
+        clientAddress,
+        1);
   }
 
   private static String clean(String value) {

@@ -178,6 +178,11 @@ public final class AuditLines {
       writeAscii(Long.toString(entry.revision()));
       field("request_id", entry.requestId());
       field("client_address", entry.clientAddress());
+      if (entry.count() != 1) {
+        // Only summaries carry it: every entry written before it existed keeps its hash.
+        writeAscii(",\"count\":");
+        writeAscii(Long.toString(entry.count()));
+      }
       put((byte) '}');
     }
 
@@ -304,6 +309,7 @@ public final class AuditLines {
       }
       long seq = -1;
       long revision = 0;
+      long count = 1;
       String time = null;
       String previousHash = null;
       String hash = null;
@@ -315,6 +321,7 @@ public final class AuditLines {
         switch (name) {
           case "seq" -> seq = parser.getLongValue();
           case "revision" -> revision = parser.getLongValue();
+          case "count" -> count = parser.getLongValue();
           case "time" -> time = parser.getText();
           case "previous_hash" -> previousHash = parser.getText();
           case "hash" -> hash = parser.getText();
@@ -356,7 +363,8 @@ public final class AuditLines {
               text[8],
               revision,
               text[9],
-              text[10]);
+              text[10],
+              count);
       return new AuditRecord(seq, entry, previousHash, hash);
     } catch (IOException | DateTimeParseException | IllegalArgumentException e) {
       return unreadable(position);

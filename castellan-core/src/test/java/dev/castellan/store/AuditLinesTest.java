@@ -157,6 +157,51 @@ class AuditLinesTest {
   }
 
   @Test
+  void aSummarysCount_isChainedAndReadBack_whileSingleEntriesKeepTheFormWithoutIt() {
+    AuditEntry one =
+        new AuditEntry(
+            T0, "decision", "auth-failure", "", "", List.of(), "", "", "deny", "", "", 0, "", "");
+    AuditEntry summary =
+        new AuditEntry(
+            T0,
+            "decision",
+            "auth-failure",
+            "",
+            "",
+            List.of(),
+            "authenticate",
+            "",
+            "deny",
+            "",
+            "",
+            0,
+            "",
+            "203.0.113.9",
+            37);
+    assertThat(one.count()).isEqualTo(1);
+    assertThat(AuditRecord.canonical(1, one)).doesNotContain("count");
+    assertThat(AuditRecord.canonical(2, summary)).endsWith(",\"count\":37}");
+
+    AuditLines.Encoder encoder = new AuditLines.Encoder();
+    AuditRecord first = encoder.append(1, one, AuditRecord.GENESIS);
+    AuditRecord second = encoder.append(2, summary, first.hash());
+    List<AuditRecord> read = AuditLines.parse(encoder.toByteArray(), 1);
+    assertThat(read).containsExactly(first, second);
+    assertThat(read.get(1).entry().count()).isEqualTo(37);
+    assertThat(read).allMatch(AuditRecord::contentIntact);
+
+    // The count is covered by the hash: changing it breaks the entry.
+    String edited =
+        new String(encoder.toByteArray(), StandardCharsets.UTF_8)
+            .replace("\"count\":37", "\"count\":3");
+    assertThat(AuditLines.parse(edited.getBytes(StandardCharsets.UTF_8), 1).get(1).contentIntact())
+        .isFalse();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> new AuditEntry(T0, "", "", "", "", List.of(), "", "", "", "", "", 0, "", "", 0))
+        .hasMessageContaining("at least 1");
+  }
+
+  @Test
   void aLineThatIsNotARecord_readsAsABrokenRecordAtItsPosition() {
     AuditLines.Encoder encoder = new AuditLines.Encoder();
     AuditEntry entry =

@@ -16,11 +16,14 @@ import dev.castellan.server.audit.AuditTrail;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
+import dev.castellan.server.auth.AuthFailureLimit;
+import dev.castellan.server.auth.AuthFailureLimiter;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
+import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.metrics.Readiness;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
@@ -69,6 +72,9 @@ public final class CastellanServer implements AutoCloseable {
     private boolean caseInsensitiveClaims;
     private TlsSettings tls;
     private boolean tlsOnly;
+    private TrustedProxies trustedProxies = TrustedProxies.NONE;
+    private AuthFailureLimit authFailureLimit = AuthFailureLimit.DEFAULT;
+    private long maxImportBytes = DEFAULT_MAX_IMPORT_BYTES;
 
     private Options() {}
 
@@ -92,6 +98,9 @@ public final class CastellanServer implements AutoCloseable {
       o.caseInsensitiveClaims = caseInsensitiveClaims;
       o.tls = tls;
       o.tlsOnly = tlsOnly;
+      o.trustedProxies = trustedProxies;
+      o.authFailureLimit = authFailureLimit;
+      o.maxImportBytes = maxImportBytes;
       return o;
     }
 
@@ -166,6 +175,27 @@ public final class CastellanServer implements AutoCloseable {
     /** Refuse plain HTTP: without {@link #tls()} the server does not start. */
     public boolean tlsOnly() {
       return tlsOnly;
+    }
+
+    /**
+     * The proxies whose {@code X-Forwarded-For} names the client (for the failed-authentication
+     * limit and the audit trail's client address); none by default.
+     */
+    public TrustedProxies trustedProxies() {
+      return trustedProxies;
+    }
+
+    /** How many failed authentications a client address may make before it gets 429s. */
+    public AuthFailureLimit authFailureLimit() {
+      return authFailureLimit;
+    }
+
+    /**
+     * The largest body {@code POST /stores/{id}/import} takes (it is streamed, and not bound by the
+     * request size limit of {@link Limits}); 64 MiB by default.
+     */
+    public long maxImportBytes() {
+      return maxImportBytes;
     }
 
     public Options withHost(String value) {
@@ -252,7 +282,31 @@ public final class CastellanServer implements AutoCloseable {
       o.tlsOnly = value;
       return o;
     }
+
+    public Options withTrustedProxies(TrustedProxies value) {
+      Options o = copy();
+      o.trustedProxies = java.util.Objects.requireNonNull(value, "trustedProxies");
+      return o;
+    }
+
+    public Options withAuthFailureLimit(AuthFailureLimit value) {
+      Options o = copy();
+      o.authFailureLimit = java.util.Objects.requireNonNull(value, "authFailureLimit");
+      return o;
+    }
+
+    public Options withMaxImportBytes(long value) {
+      if (value < 1) {
+        throw new IllegalArgumentException("import_max_bytes must be positive, not " + value);
+      }
+      Options o = copy();
+      o.maxImportBytes = value;
+      return o;
+    }
   }
+
+  /** The default of {@link Options#maxImportBytes()}: 64 MiB. */
+  public static final long DEFAULT_MAX_IMPORT_BYTES = 64L * 1024 * 1024;
 
   private final Javalin app;
   private final StoreRuntime runtime;
@@ -359,15 +413,22 @@ public final class CastellanServer implements AutoCloseable {
                 runtime.afterWrite(access.systemStoreId());
               }
             },
-            audit);
+            audit,
+            options.maxImportBytes());
     AdminApi admin = new AdminApi(runtime, keys, access, audit);
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
     metrics.counter(
         "castellan.audit.dropped.allows",
-        "sampled allow decisions dropped because the audit queue was full",
+        "allowed decisions dropped because the audit queue was full",
         audit::droppedAllows);
+    metrics.counter(
+        "castellan.audit.lost",
+        "audit entries lost because the database did not take them",
+        audit::lostEntries);
+    AuthFailureLimiter limiter =
+        new AuthFailureLimiter(options.authFailureLimit(), Clock.systemUTC());
     Rbac rbac = Rbac.open(runtime, access.systemStoreId(), options.caseInsensitiveClaims());
     PolicyWatcher watcher =
         options.rbacFile() == null
@@ -403,7 +464,15 @@ public final class CastellanServer implements AutoCloseable {
                     (server, http) -> tls.connector(server, http, options.host(), options.port()));
               }
               config.routes.before(
-                  ctx -> before(ctx, authentication, metrics, audit, options.metricsPublic()));
+                  ctx ->
+                      before(
+                          ctx,
+                          authentication,
+                          metrics,
+                          audit,
+                          options.metricsPublic(),
+                          options.trustedProxies(),
+                          limiter));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.requestLogger.http(metrics.requestLogger(config.unsafe));
               SecuredRoutes routes = new SecuredRoutes(config.routes, authorization);
@@ -438,14 +507,20 @@ public final class CastellanServer implements AutoCloseable {
                           ctx, 405, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "method not allowed"));
               config.routes.error(
                   413,
-                  ctx ->
+                  ctx -> {
+                    // Javalin's own 413 (the general request size limit) is plain text; the
+                    // import's own limit has already answered in JSON.
+                    String type = ctx.res().getContentType();
+                    if (type == null || !type.startsWith("application/json")) {
                       ApiErrors.write(
                           ctx,
                           413,
                           ErrorCode.VALIDATION_ERROR.wireName(),
                           "the request body is larger than "
                               + options.limits().maxRequestBytes()
-                              + " bytes"));
+                              + " bytes");
+                    }
+                  });
             });
     // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
     // during a long load; start returns once every store is loaded, as before.
@@ -540,13 +615,21 @@ public final class CastellanServer implements AutoCloseable {
       Authentication authentication,
       ServerMetrics metrics,
       AuditTrail audit,
-      boolean metricsPublic) {
+      boolean metricsPublic,
+      TrustedProxies proxies,
+      AuthFailureLimiter limiter) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
             .orElseGet(() -> UUID.randomUUID().toString());
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
+    String client =
+        proxies.isEmpty()
+            ? ctx.ip()
+            : proxies.client(
+                ctx.ip(), java.util.Collections.list(ctx.req().getHeaders("X-Forwarded-For")));
+    ctx.attribute(RequestAudit.CLIENT_ADDRESS, client);
     String path = ctx.path();
     if (!path.startsWith("/authz/") && !PathParams.wellFormedEscapes(path)) {
       // The router would fail to decode a parameter (an exception, a 500) before any handler runs.
@@ -564,14 +647,44 @@ public final class CastellanServer implements AutoCloseable {
         || (metricsPublic && bare.equals("/metrics"))) {
       return;
     }
+    // Forward-auth and /api/authorize pass on end users' credentials for a gateway or an app: a
+    // 429 there would refuse every user behind it (nginx turns it into a 500, castellan-client
+    // into a 503), so their failures are neither limited nor counted against the address.
+    boolean relaysEndUsers = path.startsWith("/authz/") || path.equals("/api/authorize");
+    if (!relaysEndUsers) {
+      long wait = limiter.retryAfterSeconds(client);
+      if (wait > 0) {
+        metrics.authenticationThrottled();
+        String why = "too many failed authentications from " + client;
+        audit.authFailure(
+            RequestAudit.decision(
+                ctx,
+                "auth-failure",
+                "",
+                "authenticate",
+                path,
+                false,
+                why + "; refused without checking credentials",
+                "",
+                0),
+            true);
+        ctx.header("Retry-After", Long.toString(wait));
+        throw new CastellanException(
+            ErrorCode.TOO_MANY_AUTHENTICATION_FAILURES, why + "; try again in " + wait + " s");
+      }
+    }
     Principal principal;
     try {
       principal = authentication.authenticate(ctx.header("Authorization"));
     } catch (CastellanException e) {
       metrics.authenticationFailure(ctx.header("Authorization"));
-      audit.record(
+      if (!relaysEndUsers) {
+        limiter.failed(client);
+      }
+      audit.authFailure(
           RequestAudit.decision(
-              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0));
+              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0),
+          false);
       throw e;
     }
     // Authorization is the route's own (SecuredRoutes): it runs on the router's decoded

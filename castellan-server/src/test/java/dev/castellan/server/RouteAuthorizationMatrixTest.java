@@ -88,7 +88,11 @@ class RouteAuthorizationMatrixTest {
                 .withPort(0)
                 .withHost("127.0.0.1")
                 .withBootstrapToken(ADMIN)
-                .withJwt(JwtSettings.hs256(SECRET)),
+                .withJwt(JwtSettings.hs256(SECRET))
+                // The matrix sends hundreds of requests without credentials from one address.
+                .withAuthFailureLimit(
+                    new dev.castellan.server.auth.AuthFailureLimit(
+                        0, java.time.Duration.ofMinutes(1))),
             new MemoryStore());
     store = createStore("matrix");
     otherStore = createStore("other");

@@ -23,6 +23,8 @@ public final class ApiErrors {
       case FORBIDDEN -> 403;
       case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
       case ALREADY_EXISTS -> 409;
+      case REQUEST_TOO_LARGE -> 413;
+      case TOO_MANY_AUTHENTICATION_FAILURES -> 429;
       case CONSISTENCY_TIMEOUT, STORE_UNAVAILABLE -> 503;
       case INTERNAL_ERROR -> 500;
       default -> 400;

@@ -21,6 +21,7 @@ import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
 import dev.castellan.server.Limits;
 import dev.castellan.server.StoreRuntime;
+import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.metrics.ServerMetrics;
@@ -87,6 +88,10 @@ public final class OpenFgaApi {
   private final StoreHooks hooks;
   private final ServerMetrics metrics;
   private final AuditLog audit;
+  private final long maxImportBytes;
+
+  /** Tuples an import commits at once, each batch in one revision. */
+  static final int IMPORT_BATCH = 5_000;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
@@ -103,6 +108,18 @@ public final class OpenFgaApi {
       ServerMetrics metrics,
       StoreHooks hooks,
       AuditLog audit) {
+    this(runtime, limits, metrics, hooks, audit, 64L * 1024 * 1024);
+  }
+
+  /** As above, with the largest import body taken ({@code maxImportBytes}). */
+  public OpenFgaApi(
+      StoreRuntime runtime,
+      Limits limits,
+      ServerMetrics metrics,
+      StoreHooks hooks,
+      AuditLog audit,
+      long maxImportBytes) {
+    this.maxImportBytes = maxImportBytes;
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
@@ -334,61 +351,65 @@ public final class OpenFgaApi {
   /**
    * Castellan's bulk import: a stream of JSON lines, one tuple each ({@code {"object","relation",
    * "user", "condition"?, "expires_at"?}}), checked against the store's latest model and committed
-   * in batches of 5,000 (one revision each); tuples already present are skipped. The body is read
-   * as a stream, so it is not bound by the request size limit.
+   * in batches of {@value #IMPORT_BATCH} (one revision each); tuples already present are skipped.
+   *
+   * <p>The body is read as a stream, line by line, so it is not held in memory and not bound by the
+   * request size limit, but by its own ({@code maxImportBytes}): a declared length over it is
+   * refused before anything is read, and a body that grows past it is cut with 413. A failure keeps
+   * the batches committed before it and drops the one being filled; the change is audited either
+   * way, and the error says how many tuples were committed.
    */
   private void importTuples(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
+    long declared = ctx.req().getContentLengthLong();
+    if (declared > maxImportBytes) {
+      throw TupleLines.tooLarge(maxImportBytes);
+    }
     Engine engine = runtime.engine(storeId, "", null, false);
-    java.io.BufferedReader reader =
-        new java.io.BufferedReader(
-            new java.io.InputStreamReader(ctx.req().getInputStream(), StandardCharsets.UTF_8));
-    long[] line = {0};
-    java.util.Iterator<Tuple> tuples =
-        new java.util.Iterator<>() {
-          private String next;
-
-          @Override
-          public boolean hasNext() {
-            try {
-              while (next == null) {
-                String read = reader.readLine();
-                if (read == null) {
-                  return false;
-                }
-                line[0]++;
-                if (read.length() > 64 * 1024) {
-                  throw Body.invalid("line " + line[0] + " is longer than 64 KiB");
-                }
-                if (!read.isBlank()) {
-                  next = read;
-                }
-              }
-              return true;
-            } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-          }
-
-          @Override
-          public Tuple next() {
-            if (!hasNext()) {
-              throw new java.util.NoSuchElementException();
-            }
-            String text = next;
-            next = null;
-            JsonNode node;
-            try {
-              node = Body.JSON.readTree(text);
-            } catch (IOException e) {
-              throw Body.invalid("line " + line[0] + " is not valid JSON");
-            }
-            Tuple tuple = Body.tuple(node, "line " + line[0]);
-            engine.validateTuple(tuple);
-            return tuple;
-          }
-        };
-    WriteResult result = store.importTuples(storeId, tuples, 5_000, count -> {});
+    TupleLines tuples =
+        new TupleLines(ctx.req().getInputStream(), maxImportBytes, engine::validateTuple);
+    long[] committed = {0};
+    WriteResult result;
+    try {
+      result = store.importTuples(storeId, tuples, IMPORT_BATCH, count -> committed[0] = count);
+    } catch (RuntimeException e) {
+      if (committed[0] == 0) {
+        throw e;
+      }
+      runtime.afterWrite(storeId);
+      String what = e instanceof CastellanException c ? c.getMessage() : "the import failed";
+      audit.record(
+          RequestAudit.event(
+              ctx,
+              AuditEvent.Kind.CHANGE,
+              "import",
+              "",
+              List.of(),
+              "import",
+              "",
+              AuditEvent.Outcome.ERROR,
+              "cut at line "
+                  + tuples.lines()
+                  + ": "
+                  + what
+                  + "; the first "
+                  + committed[0]
+                  + " tuples were committed (whole batches), the rest not",
+              storeId,
+              store.revision(storeId)));
+      if (e instanceof CastellanException c) {
+        throw new CastellanException(
+            c.code(),
+            c.getMessage()
+                + "; the first "
+                + committed[0]
+                + " tuples of the body were committed (whole batches of "
+                + IMPORT_BATCH
+                + ") and stay; the rest was not imported",
+            c);
+      }
+      throw e;
+    }
     runtime.afterWrite(storeId);
     audit.record(
         RequestAudit.change(

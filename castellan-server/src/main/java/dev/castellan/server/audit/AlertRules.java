@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param rejectedPolicyReloads any policy reload that was rejected
  * @param attempts how many times a webhook delivery is tried in all
  * @param firstRetry the wait before the first retry; each next wait doubles
+ * @param auditDropped any audit entries dropped (allowed decisions when the queue was full, entries
+ *     the database did not take in time): at most one alert a minute, with the count since the last
  */
 public record AlertRules(
     String webhook,
@@ -24,7 +26,8 @@ public record AlertRules(
     boolean adminGrants,
     boolean rejectedPolicyReloads,
     int attempts,
-    Duration firstRetry) {
+    Duration firstRetry,
+    boolean auditDropped) {
 
   /**
    * More than {@code count} events within {@code window}.
@@ -49,7 +52,8 @@ public record AlertRules(
 
   /** No alerts. */
   public static final AlertRules NONE =
-      new AlertRules("", Threshold.OFF, Threshold.OFF, false, false, 5, Duration.ofSeconds(1));
+      new AlertRules(
+          "", Threshold.OFF, Threshold.OFF, false, false, 5, Duration.ofSeconds(1), false);
 
   public AlertRules {
     webhook = Objects.requireNonNullElse(webhook, "");
@@ -67,35 +71,87 @@ public record AlertRules(
 
   /** Whether any rule is on. */
   public boolean any() {
-    return denials.enabled() || authFailures.enabled() || adminGrants || rejectedPolicyReloads;
+    return denials.enabled()
+        || authFailures.enabled()
+        || adminGrants
+        || rejectedPolicyReloads
+        || auditDropped;
   }
 
   public AlertRules withWebhook(String url) {
     return new AlertRules(
-        url, denials, authFailures, adminGrants, rejectedPolicyReloads, attempts, firstRetry);
+        url,
+        denials,
+        authFailures,
+        adminGrants,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        auditDropped);
   }
 
   public AlertRules withDenials(Threshold value) {
     return new AlertRules(
-        webhook, value, authFailures, adminGrants, rejectedPolicyReloads, attempts, firstRetry);
+        webhook,
+        value,
+        authFailures,
+        adminGrants,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        auditDropped);
   }
 
   public AlertRules withAuthFailures(Threshold value) {
     return new AlertRules(
-        webhook, denials, value, adminGrants, rejectedPolicyReloads, attempts, firstRetry);
+        webhook,
+        denials,
+        value,
+        adminGrants,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        auditDropped);
   }
 
   public AlertRules withAdminGrants(boolean value) {
     return new AlertRules(
-        webhook, denials, authFailures, value, rejectedPolicyReloads, attempts, firstRetry);
+        webhook,
+        denials,
+        authFailures,
+        value,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        auditDropped);
   }
 
   public AlertRules withRejectedPolicyReloads(boolean value) {
-    return new AlertRules(webhook, denials, authFailures, adminGrants, value, attempts, firstRetry);
+    return new AlertRules(
+        webhook, denials, authFailures, adminGrants, value, attempts, firstRetry, auditDropped);
   }
 
   public AlertRules withRetries(int totalAttempts, Duration first) {
     return new AlertRules(
-        webhook, denials, authFailures, adminGrants, rejectedPolicyReloads, totalAttempts, first);
+        webhook,
+        denials,
+        authFailures,
+        adminGrants,
+        rejectedPolicyReloads,
+        totalAttempts,
+        first,
+        auditDropped);
+  }
+
+  public AlertRules withAuditDropped(boolean value) {
+    return new AlertRules(
+        webhook,
+        denials,
+        authFailures,
+        adminGrants,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        value);
   }
 }

@@ -13,6 +13,10 @@ import org.slf4j.LoggerFactory;
  * The alert rules over the stream of stored audit events. Counting rules keep, per subject or
  * address, the times of recent events within their window; once one fires, its count starts over,
  * so a steady attack raises one alert per {@code count + 1} events rather than one per event.
+ *
+ * <p>Failed authentications are counted as they happen ({@link #authFailure}), not as stored: the
+ * trail keeps one entry per address and minute for most of them, and an alert that waited for that
+ * entry would come a minute late. The trail reports dropped entries through {@link #dropped}.
  */
 class Alerts implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Alerts.class);
@@ -48,11 +52,36 @@ class Alerts implements AutoCloseable {
             : new Webhook(rules.webhook(), rules.attempts(), rules.firstRetry()));
   }
 
+  /** One failed authentication, as it happens (stored or summed up later). */
+  synchronized void authFailure(AuditEvent event) {
+    if (rules.authFailures().enabled()) {
+      count(authFailures, event.clientAddress(), event, rules.authFailures(), "auth-failures");
+    }
+  }
+
+  /**
+   * Audit entries were dropped: {@code since} since the last report ({@code total} since start),
+   * {@code allows} of them allowed decisions refused by a full queue, the rest entries the database
+   * did not take.
+   */
+  synchronized void dropped(long since, long total, long allows) {
+    if (!rules.auditDropped()) {
+      return;
+    }
+    ObjectNode details = NODES.objectNode();
+    details.put("dropped", since);
+    details.put("dropped_allows", allows);
+    details.put("dropped_total", total);
+    fire(
+        "audit-dropped",
+        since + " audit entries dropped since the last report (" + total + " since start)",
+        "",
+        details);
+  }
+
   synchronized void observe(AuditEvent event) {
     if (event.api().equals("auth-failure")) {
-      if (rules.authFailures().enabled()) {
-        count(authFailures, event.clientAddress(), event, rules.authFailures(), "auth-failures");
-      }
+      return; // counted by authFailure when it happened
     } else if (event.isDenial() && rules.denials().enabled() && !event.subject().isEmpty()) {
       count(denials, event.subject(), event, rules.denials(), "denials");
     }
@@ -65,17 +94,12 @@ class Alerts implements AutoCloseable {
               + event.resource()
               + " by "
               + orUnknown(event.caller()),
-          event,
-          NODES.objectNode());
+          event);
     }
     if (rules.rejectedPolicyReloads()
         && event.api().equals("policy-reload")
         && event.outcome() == AuditEvent.Outcome.ERROR) {
-      fire(
-          "policy-reload-rejected",
-          "policy reload rejected: " + event.reason(),
-          event,
-          NODES.objectNode());
+      fire("policy-reload-rejected", "policy reload rejected: " + event.reason(), event);
     }
   }
 
@@ -115,7 +139,12 @@ class Alerts implements AutoCloseable {
       details.put("count", seen);
       details.put("window_seconds", threshold.window().toSeconds());
       details.put(byAddress ? "client_address" : "subject", key);
-      fire(rule, seen + " " + what + key + " within " + describe(threshold), event, details);
+      details.set("event", AuditJson.event(event));
+      fire(
+          rule,
+          seen + " " + what + key + " within " + describe(threshold),
+          event.requestId(),
+          details);
     }
   }
 
@@ -128,8 +157,19 @@ class Alerts implements AutoCloseable {
     return caller.isEmpty() ? "(startup)" : caller;
   }
 
-  private void fire(String rule, String message, AuditEvent event, ObjectNode details) {
-    LOG.warn("ALERT {}: {} (request {})", rule, message, event.requestId());
+  private void fire(String rule, String message, AuditEvent event) {
+    ObjectNode details = NODES.objectNode();
+    details.set("event", AuditJson.event(event));
+    fire(rule, message, event.requestId(), details);
+  }
+
+  /** A log line, and a POST of the message with {@code details} (the event, counts). */
+  private void fire(String rule, String message, String requestId, ObjectNode details) {
+    if (requestId.isEmpty()) {
+      LOG.warn("ALERT {}: {}", rule, message);
+    } else {
+      LOG.warn("ALERT {}: {} (request {})", rule, message, requestId);
+    }
     if (webhook == null) {
       return;
     }
@@ -138,7 +178,6 @@ class Alerts implements AutoCloseable {
     body.put("message", message);
     body.put("time", Instant.now().toString());
     body.setAll(details);
-    body.set("event", AuditJson.event(event));
     webhook.send(rule, body.toString());
   }
 

@@ -25,7 +25,10 @@ import java.util.Objects;
  * @param storeId the store concerned; empty for server-wide events
  * @param revision the store revision the decision saw or the change made; 0 when none
  * @param requestId the request id ({@code X-Request-Id})
- * @param clientAddress the caller's IP address
+ * @param clientAddress the caller's IP address (behind a trusted proxy, the client's, from {@code
+ *     X-Forwarded-For})
+ * @param count how many events this entry stands for: 1, or more for a summary (the failed
+ *     authentications of one address in one minute after the first)
  */
 public record AuditEvent(
     Instant time,
@@ -41,7 +44,8 @@ public record AuditEvent(
     String storeId,
     long revision,
     String requestId,
-    String clientAddress) {
+    String clientAddress,
+    long count) {
 
   public enum Kind {
     DECISION,
@@ -69,6 +73,43 @@ public record AuditEvent(
     storeId = Objects.requireNonNullElse(storeId, "");
     requestId = Objects.requireNonNullElse(requestId, "");
     clientAddress = Objects.requireNonNullElse(clientAddress, "");
+    if (count < 1) {
+      throw new IllegalArgumentException("an audit event counts at least 1, not " + count);
+    }
+  }
+
+  /** One event. */
+  public AuditEvent(
+      Instant time,
+      Kind kind,
+      String api,
+      String caller,
+      String subject,
+      List<String> roles,
+      String action,
+      String resource,
+      Outcome outcome,
+      String reason,
+      String storeId,
+      long revision,
+      String requestId,
+      String clientAddress) {
+    this(
+        time,
+        kind,
+        api,
+        caller,
+        subject,
+        roles,
+        action,
+        resource,
+        outcome,
+        reason,
+        storeId,
+        revision,
+        requestId,
+        clientAddress,
+        1);
   }
 
   /** Whether this is a denied decision (always kept, never sampled away). */

@@ -32,7 +32,8 @@ final class AuditJson {
         event.storeId(),
         event.revision(),
         event.requestId(),
-        event.clientAddress());
+        event.clientAddress(),
+        event.count());
   }
 
   static ObjectNode record(AuditRecord record) {
@@ -67,5 +68,8 @@ final class AuditJson {
     node.put("revision", entry.revision());
     node.put("request_id", entry.requestId());
     node.put("client_address", entry.clientAddress());
+    if (entry.count() != 1) {
+      node.put("count", entry.count()); // as in the stored line: only summaries carry it
+    }
   }
 }

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,11 +33,26 @@ import org.slf4j.LoggerFactory;
  * <p>Denials and changes are never dropped: when the queue stays full for a moment, the request
  * that made one appends it itself. Allowed decisions are kept as configured (all, a sample, none)
  * and are the only events dropped when the queue is full; {@link #droppedAllows()} counts them.
+ * Entries are also lost when the database refuses them for good (a request's own append failed, or
+ * the writer gave up at shutdown); {@link #lostEntries()} counts those. Nothing is dropped
+ * silently: a monitor thread, which never waits for the database, logs a warning at most once a
+ * minute with the number dropped since its last one, and raises the {@code audit-dropped} alert
+ * when it is on.
+ *
+ * <p>Failed authentications come through {@link #authFailure}: the alert rules hear each one at
+ * once, while the trail keeps the first per address and minute and one entry counting the rest
+ * ({@link AuthFailureSummaries}), so a flood of bad credentials cannot fill it.
  */
 public final class AuditTrail implements AuditLog, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AuditTrail.class);
   private static final long OFFER_WAIT_MILLIS = 50;
   private static final Duration RETENTION_EVERY = Duration.ofHours(1);
+
+  /** At most one warning (and alert) about dropped entries per this interval. */
+  static final Duration DROP_REPORT_EVERY = Duration.ofMinutes(1);
+
+  /** How often the monitor looks at the drop counters. */
+  private static final Duration MONITOR_TICK = Duration.ofSeconds(1);
 
   /**
    * How often the chain's head is written to the log when it moved. Logs shipped elsewhere then
@@ -58,12 +75,20 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private final OutputStream file;
   private final AuditLines.Encoder fileLines = new AuditLines.Encoder();
   private final LongAdder dropped = new LongAdder();
+  private final LongAdder lost = new LongAdder();
+  private final AuthFailureSummaries authFailures = new AuthFailureSummaries();
+  private final ScheduledExecutorService monitor;
+  private final Object dropReport = new Object();
+  private long reportedAllows; // these three under dropReport
+  private long reportedLost;
+  private long nextDropReport;
   private final AtomicLong enqueued = new AtomicLong();
   private final AtomicLong handled = new AtomicLong();
   private final AtomicLong stored = new AtomicLong();
   private final Thread writer;
   private volatile boolean closed;
   private long nextRetention;
+  private long summarizedMinute; // the writer's: the minute whose predecessors it has written
   private long nextHeadLog;
   private long loggedHeadSeq = -1;
 
@@ -75,6 +100,9 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
     this.alerts = Alerts.create(settings.alerts());
     this.file = settings.file().isEmpty() ? null : openFile(Path.of(settings.file()));
     this.writer = Thread.ofPlatform().name("castellan-audit-writer").daemon().unstarted(this::run);
+    this.monitor =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("castellan-audit-monitor").daemon().factory());
   }
 
   /** Starts the background writer over {@code records}. */
@@ -83,8 +111,19 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   }
 
   static AuditTrail start(AuditSettings settings, AuditRecords records, Clock clock) {
+    return start(settings, records, clock, MONITOR_TICK);
+  }
+
+  /** {@code monitorTick}: how often the monitor looks for drops (tests make it rare). */
+  static AuditTrail start(
+      AuditSettings settings, AuditRecords records, Clock clock, Duration monitorTick) {
     AuditTrail trail = new AuditTrail(settings, records, clock);
     trail.writer.start();
+    trail.monitor.scheduleWithFixedDelay(
+        () -> trail.reportDrops(false),
+        monitorTick.toMillis(),
+        monitorTick.toMillis(),
+        TimeUnit.MILLISECONDS);
     return trail;
   }
 
@@ -135,12 +174,50 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
     }
     // The writer is behind (or gone): a denial or a change is stored by its own request.
     List<AuditEvent> one = List.of(event);
-    afterStored(one, records.append(List.of(AuditJson.entry(event))));
+    List<AuditRecord> appended;
+    try {
+      appended = records.append(List.of(AuditJson.entry(event)));
+    } catch (RuntimeException e) {
+      lost.increment(); // the request fails with it, but the entry is gone: count it
+      throw e;
+    }
+    afterStored(one, appended);
+  }
+
+  /**
+   * A request refused for its credentials ({@code throttled}: refused by the failure limit before
+   * they were looked at). The alert rules hear it now; the trail records it now if it is the first
+   * of its address ({@link AuditEvent#clientAddress}) this minute, else sums it into one entry for
+   * the minute, written when the minute has ended.
+   */
+  public void authFailure(AuditEvent event, boolean throttled) {
+    if (!settings.enabled()) {
+      return;
+    }
+    try {
+      alerts.authFailure(event);
+    } catch (RuntimeException e) {
+      LOG.error("alert rules failed on a failed authentication", e);
+    }
+    List<AuditEvent> ended = new ArrayList<>(1);
+    AuthFailureSummaries.Fate fate = authFailures.add(event, throttled, ended);
+    ended.forEach(this::record); // the address's previous minute, if still waiting
+    if (fate == AuthFailureSummaries.Fate.RECORD) {
+      record(event);
+    }
   }
 
   /** Allowed decisions dropped because the queue was full. */
   public long droppedAllows() {
     return dropped.sum();
+  }
+
+  /**
+   * Entries lost because the database did not take them: a request's own append failed, or the
+   * writer gave a batch up at shutdown.
+   */
+  public long lostEntries() {
+    return lost.sum();
   }
 
   /** Events waiting for the background writer. */
@@ -190,6 +267,10 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
       }
       if (first == null) {
         if (closed && queue.isEmpty()) {
+          List<AuditEvent> waiting = authFailures.drain();
+          if (!waiting.isEmpty()) {
+            store(waiting);
+          }
           return;
         }
       } else {
@@ -200,8 +281,52 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         handled.addAndGet(batch.size());
         batch.clear();
       }
+      long minute = AuthFailureSummaries.minute(clock.instant());
+      if (minute != summarizedMinute) {
+        summarizedMinute = minute;
+        List<AuditEvent> summaries = authFailures.ended(minute);
+        if (!summaries.isEmpty()) {
+          store(summaries);
+        }
+      }
       retention(); // at most hourly, idle or busy
       logHead(false);
+    }
+  }
+
+  /**
+   * Logs (and alerts on) entries dropped since the last report, at most once per {@link
+   * #DROP_REPORT_EVERY} unless {@code now}. Runs on the monitor thread, which never touches the
+   * database: drops happen when the writer is stuck, and must be heard then.
+   */
+  void reportDrops(boolean now) {
+    synchronized (dropReport) {
+      long allows = dropped.sum();
+      long gone = lost.sum();
+      long newAllows = allows - reportedAllows;
+      long newLost = gone - reportedLost;
+      if (newAllows + newLost == 0) {
+        return;
+      }
+      long millis = clock.millis();
+      if (!now && millis < nextDropReport) {
+        return;
+      }
+      nextDropReport = millis + DROP_REPORT_EVERY.toMillis();
+      reportedAllows = allows;
+      reportedLost = gone;
+      LOG.warn(
+          "audit trail: {} entries dropped since the last report ({} allowed decisions refused by"
+              + " the full queue, {} entries the database did not take); {} since start",
+          newAllows + newLost,
+          newAllows,
+          newLost,
+          allows + gone);
+      try {
+        alerts.dropped(newAllows + newLost, allows + gone, newAllows);
+      } catch (RuntimeException e) {
+        LOG.error("alert rules failed on dropped audit entries", e);
+      }
     }
   }
 
@@ -246,6 +371,7 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
         return;
       } catch (RuntimeException e) {
         if (closed && attempt >= 3) {
+          lost.add(batch.size());
           LOG.error("audit trail: {} entries could not be stored and are lost", batch.size(), e);
           return;
         }
@@ -324,6 +450,13 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
     if (!writer.isAlive()) {
       logHead(true); // the last word on the chain, for the shipped logs
     }
+    monitor.shutdownNow();
+    try {
+      monitor.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    reportDrops(true); // whatever was dropped since the last report, however recent that was
     alerts.close();
     if (file != null) {
       synchronized (this) {

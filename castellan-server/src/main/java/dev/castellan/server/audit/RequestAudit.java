@@ -11,7 +11,19 @@ import org.slf4j.MDC;
  * (MDC {@code request_id}) and client address come from the request, the rest from the handler.
  */
 public final class RequestAudit {
+  /**
+   * The request attribute holding the client's address as the server resolved it (through trusted
+   * proxies); without it, the TCP peer's.
+   */
+  public static final String CLIENT_ADDRESS = "castellan.client_address";
+
   private RequestAudit() {}
+
+  /** The client's address: as resolved through trusted proxies, else the TCP peer's. */
+  public static String clientAddress(Context ctx) {
+    String resolved = ctx.attribute(CLIENT_ADDRESS);
+    return resolved != null ? resolved : ctx.ip();
+  }
 
   /** An allowed or denied decision about {@code subject}. */
   public static AuditEvent decision(
@@ -90,6 +102,6 @@ public final class RequestAudit {
         storeId,
         revision,
         MDC.get("request_id"),
-        ctx.ip());
+        clientAddress(ctx));
   }
 }

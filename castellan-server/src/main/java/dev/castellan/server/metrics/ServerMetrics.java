@@ -21,11 +21,13 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
@@ -138,6 +140,15 @@ public final class ServerMetrics implements AutoCloseable {
   private final IndexGauges index;
   private final Counter[] decisions; // [api][allow, deny, error]
   private final Counter[] authFailures;
+  private final Counter authThrottled;
+
+  /**
+   * The sources of {@link #counter}s. Micrometer's FunctionCounter holds its source weakly, and a
+   * method reference is reachable from nothing else: after a garbage collection the counter would
+   * report its last value (0 if never scraped) for ever. Holding them here keeps them alive.
+   */
+  private final List<Supplier<? extends Number>> counterSources = new CopyOnWriteArrayList<>();
+
   private final Map<Endpoint, RouteMeters> routes = new ConcurrentHashMap<>();
   private final Map<String, RouteMeters> unmatched = new ConcurrentHashMap<>();
 
@@ -176,6 +187,12 @@ public final class ServerMetrics implements AutoCloseable {
               .tag("reason", reason.label())
               .register(registry);
     }
+    authThrottled =
+        Counter.builder("castellan.authentication.throttled")
+            .description(
+                "Requests answered 429 without their credentials being checked, because their"
+                    + " client address had too many failed authentications")
+            .register(registry);
     index = runtime == null ? null : new IndexGauges(runtime, registry);
   }
 
@@ -206,6 +223,11 @@ public final class ServerMetrics implements AutoCloseable {
     authFailures[AuthFailure.of(header).ordinal()].increment();
   }
 
+  /** A request refused with 429 by the failed-authentication limit. */
+  public void authenticationThrottled() {
+    authThrottled.increment();
+  }
+
   /**
    * What runs when a request is done (Javalin's request logger): its latency by route template and
    * status class, a decision error if it was one, and the access-log line.
@@ -229,8 +251,8 @@ public final class ServerMetrics implements AutoCloseable {
 
   /**
    * Records a finished request: its latency by route template (never the raw path) and status
-   * class. A decision route that answered 4xx or 5xx, other than 401 and 403 (a refused caller,
-   * counted as such), counts one decision error.
+   * class. A decision route that answered 4xx or 5xx, other than 401, 403 and 429 (a refused
+   * caller, counted as such), counts one decision error.
    */
   private void request(Context ctx, Endpoint endpoint, float millis) {
     RouteMeters meters = endpoint == null ? unmatched(ctx.method()) : routes.get(endpoint);
@@ -239,7 +261,7 @@ public final class ServerMetrics implements AutoCloseable {
     }
     int status = ctx.statusCode();
     meters.timer(status).record((long) (millis * 1_000_000.0), TimeUnit.NANOSECONDS);
-    if (meters.api != null && status >= 400 && status != 401 && status != 403) {
+    if (meters.api != null && status >= 400 && status != 401 && status != 403 && status != 429) {
       decisionError(meters.api);
     }
   }
@@ -291,8 +313,12 @@ public final class ServerMetrics implements AutoCloseable {
     Gauge.builder(name, value).description(description).register(registry);
   }
 
-  /** Registers a counter read at each scrape from a monotonic source (e.g. a drop count). */
+  /**
+   * Registers a counter read at each scrape from a monotonic source (e.g. a drop count). The source
+   * is held strongly for the registry's life.
+   */
   public void counter(String name, String description, Supplier<? extends Number> value) {
+    counterSources.add(value);
     FunctionCounter.builder(name, value, v -> v.get().doubleValue())
         .description(description)
         .register(registry);

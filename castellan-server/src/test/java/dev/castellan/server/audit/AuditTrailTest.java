@@ -7,6 +7,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.castellan.server.Poll;
+import dev.castellan.server.auth.MutableClock;
 import dev.castellan.store.AuditEntry;
 import dev.castellan.store.AuditFilter;
 import dev.castellan.store.AuditRecord;
@@ -134,9 +136,13 @@ class AuditTrailTest {
     final CountDownLatch release = new CountDownLatch(1);
     final CountDownLatch writerStalled = new CountDownLatch(1);
     final AtomicInteger failuresLeft = new AtomicInteger();
+    volatile boolean failRequests;
 
     @Override
     public List<AuditRecord> append(List<AuditEntry> entries) {
+      if (failRequests && !Thread.currentThread().getName().equals("castellan-audit-writer")) {
+        throw new IllegalStateException("database away for the request");
+      }
       if (Thread.currentThread().getName().equals("castellan-audit-writer")) {
         writerStalled.countDown();
         try {
@@ -198,6 +204,158 @@ class AuditTrailTest {
     assertThat(stored).hasSize(7);
     assertThat(stored).noneMatch(r -> r.entry().subject().equals("user:dropped"));
     assertThat(AuditVerification.of(records.inner).intact()).isTrue();
+  }
+
+  private static ListAppender<ILoggingEvent> capture() {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    ((Logger) LoggerFactory.getLogger(AuditTrail.class)).addAppender(logs);
+    return logs;
+  }
+
+  private static List<String> dropWarnings(ListAppender<ILoggingEvent> logs) {
+    return logs.list.stream()
+        .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+        .map(ILoggingEvent::getFormattedMessage)
+        .filter(line -> line.contains("entries dropped"))
+        .toList();
+  }
+
+  @Test
+  void drops_areLoggedAtWarn_atMostOncePerInterval_withTheCountSinceTheLastLine() throws Exception {
+    StalledRecords records = new StalledRecords();
+    MutableClock clock = MutableClock.atSystemTime();
+    ListAppender<ILoggingEvent> logs = capture();
+    // The monitor is made rare here, and called by hand; WebhookAlertsTest shows it at work.
+    try (AuditTrail trail =
+        AuditTrail.start(
+            AuditSettings.DEFAULT.withQueue(1, 100), records, clock, Duration.ofHours(1))) {
+      trail.record(decision("user:first", true));
+      assertThat(records.writerStalled.await(5, TimeUnit.SECONDS)).isTrue();
+      trail.record(decision("user:queued", true));
+      for (int i = 0; i < 3; i++) {
+        trail.record(decision("user:dropped", true));
+      }
+      trail.reportDrops(false); // the first report comes at once
+      assertThat(dropWarnings(logs))
+          .containsExactly(
+              "audit trail: 3 entries dropped since the last report (3 allowed decisions refused"
+                  + " by the full queue, 0 entries the database did not take); 3 since start");
+
+      for (int i = 0; i < 5; i++) {
+        trail.record(decision("user:dropped", true));
+      }
+      trail.reportDrops(false); // as the monitor does each second
+      assertThat(dropWarnings(logs)).as("within the interval: no second line").hasSize(1);
+
+      clock.advance(AuditTrail.DROP_REPORT_EVERY);
+      trail.reportDrops(false);
+      assertThat(dropWarnings(logs))
+          .hasSize(2)
+          .last()
+          .isEqualTo(
+              "audit trail: 5 entries dropped since the last report (5 allowed decisions refused"
+                  + " by the full queue, 0 entries the database did not take); 8 since start");
+      records.release.countDown();
+    } finally {
+      ((Logger) LoggerFactory.getLogger(AuditTrail.class)).detachAppender(logs);
+    }
+  }
+
+  @Test
+  void anEntryTheDatabaseRefusesARequest_isCountedAsLost_andReported() throws Exception {
+    StalledRecords records = new StalledRecords();
+    ListAppender<ILoggingEvent> logs = capture();
+    try (AuditTrail trail = AuditTrail.start(AuditSettings.DEFAULT.withQueue(1, 100), records)) {
+      trail.record(decision("user:first", true));
+      assertThat(records.writerStalled.await(5, TimeUnit.SECONDS)).isTrue();
+      trail.record(decision("user:queued", true)); // the queue is full now
+      records.failRequests = true;
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> trail.record(decision("user:denied", false)))
+          .hasMessageContaining("database away");
+      assertThat(trail.lostEntries()).isEqualTo(1);
+      assertThat(trail.droppedAllows()).isZero();
+      trail.reportDrops(true);
+      assertThat(dropWarnings(logs))
+          .anyMatch(
+              line -> line.contains("0 allowed decisions refused by the full queue, 1 entries"));
+      records.failRequests = false;
+      records.release.countDown();
+    } finally {
+      ((Logger) LoggerFactory.getLogger(AuditTrail.class)).detachAppender(logs);
+    }
+  }
+
+  static AuditEvent authFailure(Instant time, String address, String requestId) {
+    return new AuditEvent(
+        time,
+        AuditEvent.Kind.DECISION,
+        "auth-failure",
+        "",
+        "",
+        List.of(),
+        "authenticate",
+        "/stores",
+        AuditEvent.Outcome.DENY,
+        "the credentials are not valid",
+        "",
+        0,
+        requestId,
+        address);
+  }
+
+  @Test
+  void failedAuthentications_keepTheFirstPerAddressAndMinute_andOneCountedEntryForTheRest()
+      throws Exception {
+    AuditRecords records = new MemoryStore().auditRecords();
+    MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:05Z"));
+    try (AuditTrail trail = AuditTrail.start(AuditSettings.DEFAULT, records, clock)) {
+      for (int i = 0; i < 5; i++) {
+        trail.authFailure(authFailure(clock.instant(), "203.0.113.7", "a" + i), i >= 3);
+      }
+      for (int i = 0; i < 3; i++) {
+        trail.authFailure(authFailure(clock.instant(), "198.51.100.2", "b" + i), false);
+      }
+      assertThat(trail.flush(Duration.ofSeconds(5))).isTrue();
+      assertThat(all(records))
+          .as("the first of each address, at once")
+          .extracting(r -> r.entry().requestId())
+          .containsExactly("a0", "b0");
+
+      clock.advance(Duration.ofMinutes(1)); // the minute ends: the writer adds the summaries
+      Poll.until("the minute's summaries", Duration.ofSeconds(10), () -> all(records).size() == 4);
+    }
+    List<AuditRecord> stored = all(records);
+    AuditEntry attacker =
+        stored.stream()
+            .filter(r -> r.entry().count() > 1 && r.entry().clientAddress().equals("203.0.113.7"))
+            .findFirst()
+            .orElseThrow()
+            .entry();
+    assertThat(attacker.count()).isEqualTo(4);
+    assertThat(attacker.requestId()).isEqualTo("a4");
+    assertThat(attacker.api()).isEqualTo("auth-failure");
+    assertThat(attacker.outcome()).isEqualTo("deny");
+    assertThat(attacker.reason())
+        .startsWith("4 more failed authentications in the minute from 2026-12-01T10:00:00Z")
+        .contains("2 of them answered 429")
+        .endsWith("the last: the credentials are not valid");
+    assertThat(stored.stream().mapToLong(r -> r.entry().count()).sum()).isEqualTo(8);
+    assertThat(AuditVerification.of(records).intact()).isTrue();
+  }
+
+  @Test
+  void onShutdown_theSummariesOfTheCurrentMinuteAreWritten() {
+    AuditRecords records = new MemoryStore().auditRecords();
+    try (AuditTrail trail = AuditTrail.start(AuditSettings.DEFAULT, records)) {
+      for (int i = 0; i < 10; i++) {
+        trail.authFailure(authFailure(Instant.now(), "203.0.113.7", "r" + i), false);
+      }
+    }
+    List<AuditRecord> stored = all(records);
+    assertThat(stored.stream().mapToLong(r -> r.entry().count()).sum()).isEqualTo(10);
+    assertThat(stored).hasSizeLessThanOrEqualTo(4); // 2 unless the minute turned meanwhile
   }
 
   @Test

@@ -239,6 +239,53 @@ class WebhookAlertsTest {
   }
 
   @Test
+  void droppedAuditEntries_postAnAlert_whileTheWriterIsStillStuck() throws Exception {
+    failFirst.set(0);
+    AuditTrailTest.StalledRecords records = new AuditTrailTest.StalledRecords();
+    server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(ADMIN),
+            StalledAuditStore.over(new MemoryStore(), records),
+            AuditSettings.DEFAULT
+                .withQueue(2, 100)
+                .withAlerts(
+                    AlertRules.NONE
+                        .withAuditDropped(true)
+                        .withWebhook(hook())
+                        .withRetries(4, Duration.ofMillis(20))));
+    try {
+      AuditTrail trail = server.audit();
+      trail.record(AuditTrailTest.decision("user:first", true)); // the writer takes it and stalls
+      assertThat(records.writerStalled.await(10, TimeUnit.SECONDS)).isTrue();
+      while (trail.queueDepth() < 2) {
+        trail.record(AuditTrailTest.decision("user:queued", true));
+      }
+      for (int i = 0; i < 7; i++) {
+        trail.record(AuditTrailTest.decision("user:dropped", true));
+      }
+      JsonNode alert = next(); // the writer is still blocked on the database here
+      assertThat(alert.get("alert").asText()).isEqualTo("audit-dropped");
+      long dropped = alert.get("dropped").asLong();
+      assertThat(dropped).as("the first report: all so far").isBetween(1L, 7L);
+      assertThat(alert.get("dropped_total").asLong()).isEqualTo(dropped);
+      assertThat(alert.get("dropped_allows").asLong()).isEqualTo(dropped);
+      assertThat(alert.get("message").asText())
+          .isEqualTo(
+              dropped
+                  + " audit entries dropped since the last report ("
+                  + dropped
+                  + " since start)");
+      assertThat(logs.list)
+          .anyMatch(e -> e.getFormattedMessage().startsWith("ALERT audit-dropped: "));
+    } finally {
+      records.release.countDown();
+    }
+  }
+
+  @Test
   void aWebhookThatNeverAccepts_isTriedABoundedNumberOfTimes() throws Exception {
     failFirst.set(Integer.MAX_VALUE);
     try (Webhook webhook = new Webhook(hook(), 3, Duration.ofMillis(10))) {

@@ -177,6 +177,35 @@ abstract class AuditRecordsTest {
   }
 
   @Test
+  void aSummarysCount_readsBack_andAnEditedCountIsCaught() throws SQLException {
+    AuditEntry summary =
+        new AuditEntry(
+            T0,
+            "decision",
+            "auth-failure",
+            "",
+            "",
+            List.of(),
+            "authenticate",
+            "/stores",
+            "deny",
+            "41 more failed authentications",
+            "",
+            0,
+            "req-9",
+            "203.0.113.7",
+            41);
+    records().append(List.of(entry(1, "user:anne", "allow"), summary));
+    List<AuditRecord> all = records().read(AuditFilter.ALL, PageRequest.first(10)).items();
+    assertThat(all.get(1).entry()).isEqualTo(summary);
+    assertThat(all.get(0).entry().count()).isEqualTo(1);
+    assertThat(verify().intact()).isTrue();
+
+    editLines(lines -> lines.set(1, lines.get(1).replace("\"count\":41", "\"count\":1")));
+    assertThat(verify().badSeq()).isEqualTo(2);
+  }
+
+  @Test
   void anEmptyChain_isIntact() {
     assertThat(verify().intact()).isTrue();
     assertThat(verify().entries()).isZero();
