@@ -210,6 +210,7 @@ public final class CastellanServer implements AutoCloseable {
   private final StoreRuntime runtime;
   private final Store store;
   private final String generatedToken;
+  private final boolean adminKeyUnknown;
 
   private final String systemStoreId;
   private final Rbac rbac;
@@ -222,6 +223,7 @@ public final class CastellanServer implements AutoCloseable {
       StoreRuntime runtime,
       Store store,
       String generatedToken,
+      boolean adminKeyUnknown,
       String systemStoreId,
       Rbac rbac,
       PolicyWatcher policyWatcher,
@@ -236,6 +238,7 @@ public final class CastellanServer implements AutoCloseable {
     this.runtime = runtime;
     this.store = store;
     this.generatedToken = generatedToken;
+    this.adminKeyUnknown = adminKeyUnknown;
   }
 
   public static CastellanServer start(Options options, Store store) {
@@ -249,30 +252,8 @@ public final class CastellanServer implements AutoCloseable {
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
     AccessControl access = AccessControl.open(store);
-    String generated = "";
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
-    } else if (keys.list().isEmpty()) {
-      // First start on an empty database: make an admin key and hand it out once.
-      ApiKeys.Created created = keys.create("bootstrap");
-      access.grantAdmin(created.principalId());
-      generated = created.key();
-      audit.record(
-          new AuditEvent(
-              java.time.Instant.now(),
-              AuditEvent.Kind.CHANGE,
-              "access-grant",
-              "",
-              created.principalId(),
-              java.util.List.of(),
-              "admin",
-              "castellan:global",
-              AuditEvent.Outcome.OK,
-              "first start: the generated admin key",
-              "",
-              0,
-              "",
-              ""));
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access);
@@ -296,7 +277,6 @@ public final class CastellanServer implements AutoCloseable {
               }
             },
             audit);
-    AdminApi admin = new AdminApi(runtime, keys, access, audit);
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
@@ -305,6 +285,13 @@ public final class CastellanServer implements AutoCloseable {
         "sampled allow decisions dropped because the audit queue was full",
         audit::droppedAllows);
     Rbac rbac = Rbac.open(runtime, access.systemStoreId());
+    AdminApi admin =
+        new AdminApi(
+            runtime,
+            keys,
+            access,
+            audit,
+            principal -> rbacRoles(rbac, options.claimRoles(), principal));
     PolicyWatcher watcher =
         options.rbacFile() == null
             ? null
@@ -381,19 +368,89 @@ public final class CastellanServer implements AutoCloseable {
             });
     // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
     // during a long load; start returns once every store is loaded, as before.
-    app.start();
     try {
+      app.start();
       preload(runtime, store);
     } catch (RuntimeException e) {
-      app.stop();
+      try {
+        app.stop();
+      } catch (RuntimeException ignored) {
+        // it may never have started (the port was taken)
+      }
+      if (watcher != null) {
+        watcher.close();
+      }
       metrics.close();
       runtime.close();
+      audit.close();
       throw e;
     }
+    // Only now that the server listens and the caller can print the key at once: a key made
+    // before a failed start would exist, unknown to anyone, and no later start would make another.
+    String generated =
+        options.bootstrapToken().isEmpty() && keys.list().isEmpty()
+            ? firstAdminKey(keys, access, audit)
+            : "";
+    runtime.afterWrite(access.systemStoreId());
+    boolean adminKeyUnknown =
+        generated.isEmpty() && options.bootstrapToken().isEmpty() && !adminKeyKnown(access, keys);
     readiness.loaded();
     LOG.info("Castellan listening on {}:{}", options.host(), app.port());
     return new CastellanServer(
-        app, runtime, store, generated, access.systemStoreId(), rbac, watcher, metrics, audit);
+        app,
+        runtime,
+        store,
+        generated,
+        adminKeyUnknown,
+        access.systemStoreId(),
+        rbac,
+        watcher,
+        metrics,
+        audit);
+  }
+
+  /** The roles a caller's token carries, then those it holds in the store, each named once. */
+  private static List<String> rbacRoles(Rbac rbac, ClaimRoles claims, Principal principal) {
+    java.util.Set<String> roles = new java.util.LinkedHashSet<>(claims.roles(principal));
+    try {
+      roles.addAll(rbac.memberships(ClaimRoles.subject(principal)));
+    } catch (CastellanException e) {
+      // A subject no role can name (a token sub with spaces) is a member of none.
+    }
+    return List.copyOf(roles);
+  }
+
+  /** The first start on an empty database: an admin key, to be handed out once. */
+  private static String firstAdminKey(ApiKeys keys, AccessControl access, AuditTrail audit) {
+    ApiKeys.Created created = keys.create("bootstrap");
+    access.grantAdmin(created.principalId());
+    audit.record(
+        new AuditEvent(
+            java.time.Instant.now(),
+            AuditEvent.Kind.CHANGE,
+            "access-grant",
+            "",
+            created.principalId(),
+            java.util.List.of(),
+            "admin",
+            "castellan:global",
+            AuditEvent.Outcome.OK,
+            "first start: the generated admin key",
+            "",
+            0,
+            "",
+            ""));
+    return created.key();
+  }
+
+  /** True when some API key holds the global admin right and was handed to someone when made. */
+  private static boolean adminKeyKnown(AccessControl access, ApiKeys keys) {
+    for (String principal : access.admins(10_000)) {
+      if (principal.startsWith("key:") && keys.handedOut(principal.substring(4))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -490,6 +547,16 @@ public final class CastellanServer implements AutoCloseable {
    */
   public String generatedToken() {
     return generatedToken;
+  }
+
+  /**
+   * True when this start printed no admin key, none was configured ({@code bootstrapToken}), and no
+   * API key holding the global admin right is known to have been handed to anyone: a database whose
+   * first start failed under an earlier version, or whose admin keys were all revoked. The caller
+   * should say how to make one ({@code castellan keys create --admin}).
+   */
+  public boolean adminKeyUnknown() {
+    return adminKeyUnknown;
   }
 
   /** The id of the built-in store that holds Castellan's own access rights. */
