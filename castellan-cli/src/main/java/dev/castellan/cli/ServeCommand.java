@@ -191,7 +191,7 @@ final class ServeCommand implements Callable<Integer> {
             "max_tuples_per_write",
             100,
             1,
-            100_000);
+            10_000); // Limits' own bounds
     String bootstrap = setting(null, "CASTELLAN_BOOTSTRAP_TOKEN", "bootstrap_token", "");
     CastellanServer.Options options =
         CastellanServer.Options.defaults()

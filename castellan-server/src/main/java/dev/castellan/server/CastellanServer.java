@@ -250,6 +250,20 @@ public final class CastellanServer implements AutoCloseable {
     AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
+    try {
+      return start(options, store, audit, runtime);
+    } catch (RuntimeException e) {
+      // A start that fails (a taken port, an invalid policy file) leaves no thread behind, and
+      // the audit trail keeps what it heard (the rejected policy) before the caller closes the
+      // store.
+      runtime.close();
+      audit.close();
+      throw e;
+    }
+  }
+
+  private static CastellanServer start(
+      Options options, Store store, AuditTrail audit, StoreRuntime runtime) {
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
     AccessControl access = AccessControl.open(store);
     if (!options.bootstrapToken().isEmpty()) {
@@ -292,15 +306,21 @@ public final class CastellanServer implements AutoCloseable {
             access,
             audit,
             principal -> rbacRoles(rbac, options.claimRoles(), principal));
-    PolicyWatcher watcher =
-        options.rbacFile() == null
-            ? null
-            : PolicyWatcher.start(
-                options.rbacFile(),
-                rbac,
-                options.rbacReloadInterval(),
-                Clock.systemUTC(),
-                status -> audit.record(policyEvent(status)));
+    PolicyWatcher watcher;
+    try {
+      watcher =
+          options.rbacFile() == null
+              ? null
+              : PolicyWatcher.start(
+                  options.rbacFile(),
+                  rbac,
+                  options.rbacReloadInterval(),
+                  Clock.systemUTC(),
+                  status -> audit.record(policyEvent(status)));
+    } catch (RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
     RbacApi rbacApi =
         new RbacApi(
             runtime,
@@ -381,8 +401,6 @@ public final class CastellanServer implements AutoCloseable {
         watcher.close();
       }
       metrics.close();
-      runtime.close();
-      audit.close();
       throw e;
     }
     // Only now that the server listens and the caller can print the key at once: a key made
