@@ -39,8 +39,9 @@ import picocli.CommandLine.Parameters;
     name = "import",
     mixinStandardHelpOptions = true,
     description = {
-      "Bulk-load tuples from JSON lines (.jsonl) or CSV (.csv) into a store, checking each"
-          + " against the store's latest model; tuples already present are skipped.",
+      "Bulk-load tuples from JSON lines (.jsonl) or CSV (.csv) into a store.",
+      "Each tuple is checked against the store's latest model; tuples already present are"
+          + " skipped.",
       "The embedded store (--data) can be open in one process only: stop the server first, or use"
           + " PostgreSQL (--pg-url)."
     },

@@ -243,7 +243,8 @@ public final class Main implements Runnable {
       name = "check",
       mixinStandardHelpOptions = true,
       description = {
-        "Check one relationship offline against a store file's model and tuples.",
+        "Check one relationship offline, against a store file.",
+        "The store file (.fga.yaml) holds the model and the tuples, as `fga model test` reads it.",
         "Prints allowed (exit 0) or denied (exit 1)."
       },
       footerHeading = "%nExamples:%n",
