@@ -32,10 +32,10 @@ final class ForwardAuthLoad {
   static final String POLICY =
       """
       roles:
-        admin: [create, read, run, delete, share]
-        developer: [create, read, run]
+        admin: {replace_system_role: true, permissions: [create, read, run, delete, share]}
+        developer: {replace_system_role: true, permissions: [create, read, run]}
         analyst: [read, run]
-        viewer: [read]
+        viewer: {replace_system_role: true, permissions: [read]}
       routes:
         - {method: POST, path: /workflows, permission: create}
         - {method: GET, path: /workflows, permission: read}

@@ -15,7 +15,10 @@ import picocli.CommandLine.Mixin;
 /** {@code castellan audit verify}: checks the audit trail's hash chain in a store's database. */
 @Command(
     name = "audit",
+    mixinStandardHelpOptions = true,
     description = "Check the audit trail.",
+    footerHeading = "%nExamples:%n",
+    footer = {"  castellan audit verify --data ./data      (with the server stopped)"},
     subcommands = {AuditCommand.Verify.class})
 final class AuditCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -27,11 +30,20 @@ final class AuditCommand implements Runnable {
 
   @Command(
       name = "verify",
-      description =
-          "Walk the audit trail's hash chain. Exits 0 when every entry is in place and unchanged,"
-              + " 1 naming the first entry that was edited, deleted or reordered, or when the"
-              + " chain does not pass through --expect; 3 when --expect names an entry retention"
-              + " has removed.")
+      mixinStandardHelpOptions = true,
+      description = {
+        "Walk the audit trail's hash chain. Exits 0 when every entry is in place and unchanged,"
+            + " 1 naming the first entry that was edited, deleted or reordered, or when the"
+            + " chain does not pass through --expect; 3 when --expect names an entry retention"
+            + " has removed.",
+        "The embedded store (--data) can be open in one process only: stop the server first. On"
+            + " PostgreSQL (--pg-url) it runs beside the servers."
+      },
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  castellan audit verify --data ./data",
+        "  castellan audit verify --pg-url \"$CASTELLAN_PG_URL\" --expect 18204:5d1c..."
+      })
   static final class Verify implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
     @Mixin StoreOptions storeOptions = new StoreOptions();

@@ -35,7 +35,21 @@ import picocli.CommandLine.Parameters;
  * {@code castellan import FILE}: loads tuples from JSON lines or CSV into a store in one stream,
  * checking each against the store's latest model, with progress output.
  */
-@Command(name = "import", description = "Bulk-load tuples from JSON lines (.jsonl) or CSV (.csv).")
+@Command(
+    name = "import",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Bulk-load tuples from JSON lines (.jsonl) or CSV (.csv) into a store.",
+      "Each tuple is checked against the store's latest model; tuples already present are"
+          + " skipped.",
+      "The embedded store (--data) can be open in one process only: stop the server first, or use"
+          + " PostgreSQL (--pg-url)."
+    },
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  castellan import tuples.jsonl --store 01J... --data ./data",
+      "  castellan import tuples.csv --store 01J... --pg-url \"$CASTELLAN_PG_URL\""
+    })
 final class ImportCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,7 +69,17 @@ final class ImportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
+    if (!Files.isReadable(file)) {
+      throw new CliFailure(
+          Files.exists(file) ? CliFailure.FILE_UNREADABLE : CliFailure.FILE_NOT_FOUND,
+          (Files.exists(file) ? "cannot read " : "no such file: ") + file);
+    }
     try (Store store = storeOptions.open()) {
+      if (store.getStore(storeId).isEmpty()) {
+        throw new CastellanException(
+            ErrorCode.STORE_ID_NOT_FOUND,
+            "no store " + storeId + " in the " + storeOptions.describe());
+      }
       StoredModel model =
           store
               .latestModel(storeId)

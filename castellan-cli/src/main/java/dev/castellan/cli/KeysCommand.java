@@ -1,11 +1,14 @@
 package dev.castellan.cli;
 
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.store.ApiKeyRecord;
 import dev.castellan.store.Store;
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,7 +22,17 @@ import picocli.CommandLine.Parameters;
  */
 @Command(
     name = "keys",
-    description = "Create, list and revoke API keys.",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Create, list and revoke API keys, directly in the server's database.",
+      "The embedded store (--data) can be open in one process only: stop the server first, or use"
+          + " the HTTP API (/api/keys) while it runs. On PostgreSQL (--pg-url) both work at once."
+    },
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  castellan keys create --name ops --admin          a Castellan administrator",
+      "  castellan keys list --data /var/lib/castellan"
+    },
     subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 final class KeysCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -29,7 +42,20 @@ final class KeysCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "create", description = "Create a key; it is printed once.")
+  @Command(
+      name = "create",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Create a key; it is printed once (only its hash is kept).",
+        "Say what it may do: --admin, --auditor, --store ID --role ROLE, or --no-rights."
+      },
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  castellan keys create --name ops --admin           a Castellan administrator",
+        "  castellan keys create --name ci --store 01J... --role writer",
+        "  castellan keys create --name compliance --auditor  reads the audit trail",
+        "  castellan keys create --name svc --no-rights       e.g. RBAC roles only"
+      })
   static final class Create implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
     @Mixin StoreOptions storeOptions = new StoreOptions();
@@ -37,24 +63,56 @@ final class KeysCommand implements Runnable {
     @Option(names = "--name", required = true, description = "a name for people")
     String name;
 
-    @Option(names = "--admin", description = "make it a Castellan administrator")
+    @Option(
+        names = "--admin",
+        description = "make it a Castellan administrator (every store, keys, roles, the policy)")
     boolean admin;
 
     @Option(names = "--auditor", description = "let it read the audit trail")
     boolean auditor;
 
-    @Option(names = "--store", description = "a store to give it a role on")
+    @Option(names = "--store", paramLabel = "ID", description = "a store to give it a role on")
     String storeId;
 
     @Option(names = "--role", description = "admin, writer or reader (with --store)")
     String role;
 
+    @Option(
+        names = "--no-rights",
+        description =
+            "create it with no Castellan rights (it can still ask /api/authorize about itself,"
+                + " as service_account:key.<id>, and hold RBAC roles)")
+    boolean noRights;
+
     @Override
     public Integer call() {
       if ((storeId == null) != (role == null)) {
-        throw new IllegalArgumentException("--store and --role go together");
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--store and --role go together");
       }
+      boolean rights = admin || auditor || storeId != null;
+      if (!rights && !noRights) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(),
+            "say what the key may do: --admin (a Castellan administrator), --auditor (reads the"
+                + " audit trail), --store ID --role admin|writer|reader (one store), or"
+                + " --no-rights (nothing yet)");
+      }
+      if (rights && noRights) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--no-rights contradicts --admin, --auditor and --role");
+      }
+      AccessControl.Role parsed = role == null ? null : AccessControl.Role.parse(role);
       try (Store store = storeOptions.open()) {
+        if (storeId != null && store.getStore(storeId).isEmpty()) {
+          throw new CastellanException(
+              ErrorCode.STORE_ID_NOT_FOUND,
+              "no store "
+                  + storeId
+                  + " in the "
+                  + storeOptions.describe()
+                  + "; GET /stores with an admin key lists them");
+        }
         AccessControl access = AccessControl.open(store);
         ApiKeys.Created created = new ApiKeys(store, Clock.systemUTC()).create(name);
         String subject = created.principalId();
@@ -67,11 +125,7 @@ final class KeysCommand implements Runnable {
           access.grantAuditor(subject);
           audit(store, "access-grant", subject, "auditor", "castellan:global", "");
         }
-        if (storeId != null) {
-          store
-              .getStore(storeId)
-              .orElseThrow(() -> new IllegalArgumentException("no store " + storeId));
-          AccessControl.Role parsed = AccessControl.Role.parse(role);
+        if (parsed != null) {
           access.grant(subject, storeId, parsed);
           audit(
               store,
@@ -84,11 +138,16 @@ final class KeysCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         out.println("id:      " + created.id());
         out.println("subject: " + created.principalId());
+        out.println("rights:  " + describeRights(access.rights(subject)));
         out.println("key:     " + created.key() + "   (shown once)");
         out.flush();
       }
       return 0;
     }
+  }
+
+  static String describeRights(List<String> rights) {
+    return rights.isEmpty() ? "none" : String.join(", ", rights);
   }
 
   /** Changes made here bypass the server, so they go into the audit trail from here. */
@@ -115,7 +174,12 @@ final class KeysCommand implements Runnable {
                     "")));
   }
 
-  @Command(name = "list", description = "List keys (never their secrets).")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "List keys (never their secrets) and the Castellan rights each holds.",
+      footerHeading = "%nExamples:%n",
+      footer = {"  castellan keys list", "  castellan keys list --pg-url \"$CASTELLAN_PG_URL\""})
   static final class ListKeys implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
     @Mixin StoreOptions storeOptions = new StoreOptions();
@@ -123,9 +187,21 @@ final class KeysCommand implements Runnable {
     @Override
     public Integer call() {
       try (Store store = storeOptions.open()) {
+        AccessControl access = AccessControl.open(store);
         PrintWriter out = spec.commandLine().getOut();
-        for (ApiKeyRecord record : store.apiKeys()) {
-          out.printf("%-14s %-24s %s%n", record.id(), record.name(), record.createdAt());
+        List<ApiKeyRecord> keys = store.apiKeys();
+        if (keys.isEmpty()) {
+          out.println("no keys in the " + storeOptions.describe());
+        } else {
+          out.printf("%-14s %-24s %-30s %s%n", "ID", "NAME", "RIGHTS", "CREATED");
+        }
+        for (ApiKeyRecord record : keys) {
+          out.printf(
+              "%-14s %-24s %-30s %s%n",
+              record.id(),
+              record.name(),
+              describeRights(access.rights(record.principal())),
+              record.createdAt());
         }
         out.flush();
       }
@@ -133,7 +209,12 @@ final class KeysCommand implements Runnable {
     }
   }
 
-  @Command(name = "revoke", description = "Revoke a key and every right it held.")
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revoke a key and every right it held.",
+      footerHeading = "%nExamples:%n",
+      footer = {"  castellan keys revoke AbC123xyz      the id from 'castellan keys list'"})
   static final class Revoke implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
     @Mixin StoreOptions storeOptions = new StoreOptions();
@@ -144,9 +225,9 @@ final class KeysCommand implements Runnable {
     @Override
     public Integer call() {
       try (Store store = storeOptions.open()) {
-        if (!store.revokeApiKey(id)) {
-          spec.commandLine().getErr().println("no key " + id);
-          return 1;
+        if (!new ApiKeys(store, Clock.systemUTC()).revoke(id)) {
+          throw new CastellanException(
+              ErrorCode.NOT_FOUND, "no key " + id + "; 'castellan keys list' shows the ids");
         }
         AccessControl.open(store).revokeAll("key:" + id);
         audit(store, "key-revoke", "key:" + id, "revoke", "key:" + id, "");

@@ -1,12 +1,10 @@
 package dev.castellan.cli;
 
-import dev.castellan.CastellanException;
 import dev.castellan.engine.CheckRequest;
 import dev.castellan.engine.CheckResult;
 import dev.castellan.engine.Engine;
 import dev.castellan.engine.TupleIndex;
 import dev.castellan.model.AuthorizationModel;
-import dev.castellan.model.InvalidModelException;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelError;
 import dev.castellan.model.ModelJson;
@@ -27,7 +25,18 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "castellan 0.1.0-SNAPSHOT",
     description = "Authorization server for AI platforms (OpenFGA-compatible).",
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  castellan serve --demo          ./data, port 8080, a demo store to try",
+      "  castellan help keys create      how to make an API key",
+      "  castellan check --file store.fga.yaml --user user:anne --relation viewer \\",
+      "      --object doc:1              one check against a store file, offline",
+      "",
+      "Errors are one line, 'error[code]: message', with exit status 2 (1 is a",
+      "negative answer: denied, a failed test); CASTELLAN_DEBUG=1 shows the details."
+    },
     subcommands = {
+      CommandLine.HelpCommand.class,
       ServeCommand.class,
       ImportCommand.class,
       KeysCommand.class,
@@ -46,22 +55,14 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
   static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The command tree with Castellan's error reporting: one line, a stable code, no stack trace. */
+  static CommandLine commandLine() {
     return new CommandLine(new Main())
-        .setExecutionExceptionHandler(
-            (e, cmd, parsed) -> {
-              PrintWriter err = cmd.getErr();
-              if (e instanceof InvalidModelException invalid) {
-                for (ModelError error : invalid.errors()) {
-                  err.println("error: " + error.describe());
-                }
-              } else if (e instanceof CastellanException ce) {
-                err.println("error [" + ce.code().wireName() + "]: " + ce.getMessage());
-              } else {
-                err.println("error: " + e);
-              }
-              return 2;
-            })
-        .execute(args);
+        .setExecutionExceptionHandler((e, cmd, parsed) -> CliErrors.handle(e, cmd))
+        .setParameterExceptionHandler(CliErrors::handleUsage);
   }
 
   @Override
@@ -69,14 +70,35 @@ public final class Main implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  static AuthorizationModel readModel(Path file) throws java.io.IOException {
-    String text = Files.readString(file);
+  static AuthorizationModel readModel(Path file) {
+    String text = readText(file);
     return text.stripLeading().startsWith("{") ? ModelJson.read(text) : ModelDsl.parse(text);
+  }
+
+  /** A text file named on the command line; a missing or unreadable one is a one-line error. */
+  static String readText(Path file) {
+    try {
+      if (Files.isDirectory(file)) {
+        throw new CliFailure(
+            CliFailure.FILE_UNREADABLE, file + " is a directory; give the path of a file");
+      }
+      return Files.readString(file);
+    } catch (java.nio.charset.MalformedInputException e) {
+      throw new CliFailure(CliFailure.INVALID_FILE, file + " is not UTF-8 text", e);
+    } catch (java.io.IOException e) {
+      throw CliErrors.describe(e, "");
+    }
   }
 
   @Command(
       name = "model",
+      mixinStandardHelpOptions = true,
       description = "Validate, convert and test authorization models.",
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  castellan model validate examples/models/rag.fga",
+        "  castellan model test examples/models/rag.fga.yaml"
+      },
       subcommands = {
         ModelCommand.Validate.class,
         ModelCommand.Transform.class,
@@ -92,7 +114,16 @@ public final class Main implements Runnable {
 
     @Command(
         name = "validate",
-        description = "Check a model (DSL or JSON) against OpenFGA's rules.")
+        mixinStandardHelpOptions = true,
+        description = {
+          "Check a model (DSL or JSON) against OpenFGA's rules.",
+          "Exits 0 when it is valid, 1 listing each error with line:column."
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+          "  castellan model validate examples/models/rag.fga",
+          "  castellan model validate model.json"
+        })
     static final class Validate implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -101,7 +132,7 @@ public final class Main implements Runnable {
 
       @Override
       public Integer call() throws Exception {
-        String text = Files.readString(file);
+        String text = readText(file);
         List<ModelError> errors =
             text.stripLeading().startsWith("{")
                 ? ModelValidator.validate(ModelJson.read(text))
@@ -119,7 +150,15 @@ public final class Main implements Runnable {
       }
     }
 
-    @Command(name = "transform", description = "Convert a model between the DSL and JSON.")
+    @Command(
+        name = "transform",
+        mixinStandardHelpOptions = true,
+        description = "Convert a model between the DSL and JSON.",
+        footerHeading = "%nExamples:%n",
+        footer = {
+          "  castellan model transform examples/models/rag.fga > rag.json     DSL to JSON",
+          "  castellan model transform rag.json --to dsl"
+        })
     static final class Transform implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -131,7 +170,7 @@ public final class Main implements Runnable {
 
       @Override
       public Integer call() throws Exception {
-        String text = Files.readString(file);
+        String text = readText(file);
         boolean isJson = text.stripLeading().startsWith("{");
         AuthorizationModel model = isJson ? ModelJson.read(text) : ModelDsl.parse(text);
         String target = to.isEmpty() ? (isJson ? "dsl" : "json") : to;
@@ -151,7 +190,16 @@ public final class Main implements Runnable {
 
     @Command(
         name = "test",
-        description = "Run OpenFGA store test files (.fga.yaml), like `fga model test`.")
+        mixinStandardHelpOptions = true,
+        description = {
+          "Run OpenFGA store test files (.fga.yaml), like `fga model test`.",
+          "Exits 0 when every assertion passes, 1 otherwise."
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+          "  castellan model test examples/models/rag.fga.yaml",
+          "  castellan model test --verbose tests/*.fga.yaml"
+        })
     static final class Test implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -193,12 +241,35 @@ public final class Main implements Runnable {
 
   @Command(
       name = "check",
-      description = "Check one relationship offline against a store file's model and tuples.")
+      mixinStandardHelpOptions = true,
+      description = {
+        "Check one relationship offline, against a store file.",
+        "The store file (.fga.yaml) holds the model and the tuples, as `fga model test` reads it.",
+        "Prints allowed (exit 0) or denied (exit 1)."
+      },
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  castellan check --file examples/models/rag.fga.yaml --user user:anne \\",
+        "      --relation can_view --object document:q3-plan --explain",
+        "  castellan check --file deploy.fga.yaml --user user:dave \\",
+        "      --relation can_deploy --object model:fraud --context '{\"hour_utc\": 10}'"
+      })
   static final class CheckCommand implements Callable<Integer> {
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--store", required = true, description = "a store file (.fga.yaml)")
-    Path store;
+    @Option(
+        names = {"--file", "-f"},
+        paramLabel = "FILE",
+        description =
+            "a store file (.fga.yaml): model, tuples and tests, as `fga model test` reads")
+    Path file;
+
+    /** The old name: elsewhere --store means a store id, so it is kept only as an alias. */
+    @Option(names = "--store", paramLabel = "FILE", hidden = true)
+    Path deprecatedStore;
 
     @Option(names = "--user", required = true, description = "e.g. user:anne")
     String user;
@@ -209,23 +280,69 @@ public final class Main implements Runnable {
     @Option(names = "--object", required = true, description = "e.g. document:roadmap")
     String object;
 
+    @Option(
+        names = "--context",
+        paramLabel = "JSON",
+        description =
+            "values for the conditions of a conditional model, a JSON object, e.g."
+                + " '{\"hour_utc\": 10}' (tuple context wins, as in OpenFGA)")
+    String context;
+
     @Option(names = "--explain", description = "print why the check came out as it did")
     boolean explain;
 
     @Override
     public Integer call() {
-      StoreFile file = StoreFile.read(store);
+      if (file != null && deprecatedStore != null) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "give the store file once, with --file");
+      }
+      if (file == null && deprecatedStore == null) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "Missing required option: '--file=FILE'");
+      }
+      if (deprecatedStore != null) {
+        spec.commandLine()
+            .getErr()
+            .println(
+                "warning: 'castellan check --store FILE' is deprecated, use --file FILE (--store"
+                    + " means a store id in the other commands)");
+        spec.commandLine().getErr().flush();
+        file = deprecatedStore;
+      }
+      java.util.Map<String, Object> values = parseContext();
+      StoreFile store = StoreFile.read(file);
       TupleIndex index = TupleIndex.create();
-      Engine engine = Engine.create(file.model(), index);
-      file.tuples().forEach(engine::validateTuple);
-      index.write(file.tuples());
+      Engine engine = Engine.create(store.model(), index);
+      store.tuples().forEach(engine::validateTuple);
+      index.write(store.tuples());
       CheckResult result =
-          engine.check(CheckRequest.of(object, relation, user).withExplain(explain));
+          engine.check(
+              CheckRequest.of(object, relation, user).withContext(values).withExplain(explain));
       PrintWriter out = spec.commandLine().getOut();
       out.println(result.allowed() ? "allowed" : "denied");
       result.explanation().ifPresent(e -> out.print(e.render()));
       out.flush();
       return result.allowed() ? 0 : 1;
+    }
+
+    private java.util.Map<String, Object> parseContext() {
+      if (context == null) {
+        return java.util.Map.of();
+      }
+      try {
+        com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(context);
+        if (node != null && node.isObject()) {
+          @SuppressWarnings("unchecked")
+          java.util.Map<String, Object> map = JSON.convertValue(node, java.util.Map.class);
+          return map;
+        }
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        // reported below, with an example
+      }
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "--context must be a JSON object, e.g. '{\"hour_utc\": 10}', got '" + context + "'");
     }
   }
 }

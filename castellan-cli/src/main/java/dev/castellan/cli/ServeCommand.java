@@ -20,7 +20,20 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code castellan serve}: the HTTP server, until interrupted. */
-@Command(name = "serve", description = "Run the Castellan server.")
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run the Castellan server until interrupted.",
+      "The first start on an empty database creates it and prints an admin API key once."
+    },
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  castellan serve --demo                  ./data, port 8080, a demo store",
+      "  castellan serve --data /var/lib/castellan --port 9000",
+      "  castellan serve --pg-url 'jdbc:postgresql://127.0.0.1/castellan?user=me'",
+      "  castellan serve --config castellan.yaml  settings from a file"
+    })
 final class ServeCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -234,40 +247,49 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     long started = System.nanoTime();
     config = readConfig();
-    new LogSettings(
-            LogSettings.Format.parse(
-                setting(logFormat, "CASTELLAN_LOG_FORMAT", "log.format", "text")),
-            bool(
-                setting(flag(accessLog), "CASTELLAN_ACCESS_LOG", "log.access", "false"),
-                "log.access"))
-        .apply();
+    try {
+      new LogSettings(
+              LogSettings.Format.parse(
+                  setting(logFormat, "CASTELLAN_LOG_FORMAT", "log.format", "text")),
+              bool(
+                  setting(flag(accessLog), "CASTELLAN_ACCESS_LOG", "log.access", "false"),
+                  source(accessLog, "--access-log", "CASTELLAN_ACCESS_LOG", "log.access")))
+          .apply();
+    } catch (IllegalArgumentException e) {
+      throw new CliFailure(CliFailure.INVALID_SETTING, e.getMessage(), e);
+    }
     if (storeOptions.data == null && config.containsKey("data")) {
       storeOptions.data = java.nio.file.Path.of(config.get("data"));
     }
     if (storeOptions.pgUrl == null && config.containsKey("pg_url")) {
       storeOptions.pgUrl = config.get("pg_url");
     }
-    demo = demo || Boolean.parseBoolean(config.getOrDefault("demo", "false"));
+    demo = demo || bool(config.getOrDefault("demo", "false"), "demo in " + configFile);
     host = setting(host, "CASTELLAN_HOST", "host", "0.0.0.0");
-    Store store = storeOptions.open();
+    int listenPort = intSetting(port, "--port", "CASTELLAN_PORT", "port", 8080, 0, 65_535);
+    int tuplesPerWrite =
+        intSetting(
+            maxTuplesPerWrite,
+            "--max-tuples-per-write",
+            "CASTELLAN_MAX_TUPLES_PER_WRITE",
+            "max_tuples_per_write",
+            100,
+            1,
+            10_000); // Limits' own bounds
     String bootstrap = setting(null, "CASTELLAN_BOOTSTRAP_TOKEN", "bootstrap_token", "");
     CastellanServer.Options options =
         CastellanServer.Options.defaults()
             .withHost(host)
-            .withPort(
-                Integer.parseInt(
-                    setting(
-                        port == null ? null : port.toString(), "CASTELLAN_PORT", "port", "8080")))
+            .withPort(listenPort)
             .withBootstrapToken(bootstrap)
-            .withLimits(
-                Limits.DEFAULT.withMaxTuplesPerWrite(
-                    Integer.parseInt(
-                        setting(
-                            maxTuplesPerWrite == null ? null : maxTuplesPerWrite.toString(),
-                            "CASTELLAN_MAX_TUPLES_PER_WRITE",
-                            "max_tuples_per_write",
-                            "100"))));
-    options = options.withJwt(jwtSettings());
+            .withLimits(Limits.DEFAULT.withMaxTuplesPerWrite(tuplesPerWrite));
+    AuditSettings audit;
+    try {
+      options = options.withJwt(jwtSettings());
+      audit = auditSettings();
+    } catch (IllegalArgumentException e) {
+      throw new CliFailure(CliFailure.INVALID_SETTING, e.getMessage(), e);
+    }
     String policy =
         setting(
             rbacFile == null ? null : rbacFile.toString(), "CASTELLAN_RBAC_FILE", "rbac_file", "");
@@ -292,7 +314,11 @@ final class ServeCommand implements Callable<Integer> {
         options.withMetricsPublic(
             bool(
                 setting(flag(metricsPublic), "CASTELLAN_METRICS_PUBLIC", "metrics.public", "false"),
-                "metrics.public"));
+                source(
+                    metricsPublic,
+                    "--metrics-public",
+                    "CASTELLAN_METRICS_PUBLIC",
+                    "metrics.public")));
     options =
         options
             .withTls(tlsSettings())
@@ -325,8 +351,26 @@ final class ServeCommand implements Callable<Integer> {
                         String.valueOf(CastellanServer.DEFAULT_MAX_IMPORT_BYTES)),
                     "import_max_bytes"));
     String scheme = options.tls() == null ? "http" : "https";
+    Store store = storeOptions.openOrCreate();
     String demoStore = demo ? Demo.load(store) : "";
-    CastellanServer server = CastellanServer.start(options, store, auditSettings());
+    CastellanServer server;
+    try {
+      server = CastellanServer.start(options, store, audit);
+    } catch (RuntimeException e) {
+      store.close();
+      if (CliErrors.find(e, java.net.BindException.class).isPresent()) {
+        throw new CliFailure(
+            CliFailure.PORT_IN_USE,
+            "port "
+                + listenPort
+                + " on "
+                + host
+                + " is in use by another program (another castellan serve?): stop it, or choose"
+                + " another port with --port or CASTELLAN_PORT",
+            e);
+      }
+      throw e;
+    }
     AutoCloseable listener =
         store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};
     CountDownLatch stopped = new CountDownLatch(1);
@@ -343,40 +387,118 @@ final class ServeCommand implements Callable<Integer> {
                   stopped.countDown();
                 },
                 "castellan-shutdown"));
-    out.printf(
+    // One write: whoever sees the "serving" line (a person, a test, a log shipper) has the key and
+    // the hints too, never a half-printed block cut off by a quick stop.
+    java.io.StringWriter text = new java.io.StringWriter();
+    PrintWriter banner = new PrintWriter(text);
+    banner.printf(
         "Castellan is serving on %s://%s:%d (%s), ready in %d ms%n",
         scheme,
         host.equals("0.0.0.0") ? "localhost" : host,
         server.port(),
         storeOptions.describe(),
         (System.nanoTime() - started) / 1_000_000);
-    String key =
-        !server.generatedToken().isEmpty()
-            ? server.generatedToken()
-            : bootstrap.isEmpty() ? "$CASTELLAN_KEY" : "$CASTELLAN_BOOTSTRAP_TOKEN";
-    if (demo) {
-      out.println();
-      out.println("Demo store " + demoStore + " is loaded. Try:");
-      out.println();
-      out.print(Demo.curlCommands(scheme + "://localhost:" + server.port(), demoStore, key));
-    }
+    String base =
+        scheme + "://" + (host.equals("0.0.0.0") ? "localhost" : host) + ":" + server.port();
     if (!server.generatedToken().isEmpty()) {
-      out.println();
-      out.println("Admin API key (shown once; set CASTELLAN_BOOTSTRAP_TOKEN to choose your own):");
-      out.println("  " + server.generatedToken());
-      out.println();
-      out.println(
+      banner.println();
+      banner.println(
+          "Admin API key (shown once; set CASTELLAN_BOOTSTRAP_TOKEN to choose your own):");
+      banner.println("  " + server.generatedToken());
+      banner.println();
+      banner.println(
           "Try:  curl -H 'Authorization: Bearer "
               + server.generatedToken()
               + "' "
-              + scheme
-              + "://localhost:"
-              + server.port()
+              + base
               + "/stores");
+    } else if (server.adminKeyUnknown()) {
+      banner.println();
+      banner.println("No admin API key of this database is known to have been shown to anyone.");
+      banner.println(howToGetAnAdminKey());
     }
+    if (demo) {
+      banner.println();
+      banner.println("Demo store " + demoStore + " is loaded. Try:");
+      banner.println();
+      banner.println(demoKeyLine(server.generatedToken(), bootstrap));
+      banner.print(Demo.curlCommands(base, demoStore, "$CASTELLAN_KEY"));
+    }
+    banner.flush();
+    out.print(text);
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /** The line that defines {@code $CASTELLAN_KEY} for the demo's curl commands. */
+  private String demoKeyLine(String generated, String bootstrap) {
+    if (!generated.isEmpty()) {
+      return "export CASTELLAN_KEY=" + generated;
+    }
+    if (!bootstrap.isEmpty()) {
+      // The token is the operator's own secret: named, never printed.
+      return "export CASTELLAN_KEY=\"$CASTELLAN_BOOTSTRAP_TOKEN\"   # the token this server started"
+          + " with";
+    }
+    return "export CASTELLAN_KEY=...   # an admin API key: the one printed by the first start of"
+        + " this database.\n# Lost it? "
+        + howToGetAnAdminKey().replace("\n", "\n# ");
+  }
+
+  /** How to make an admin key for this server's database, on the command line. */
+  private String howToGetAnAdminKey() {
+    String create = "castellan keys create --name admin --admin " + storeOptions.asArguments();
+    return storeOptions.embedded()
+        ? "Make one: stop the server, run '"
+            + create
+            + "', and start it again;\nor start it with CASTELLAN_BOOTSTRAP_TOKEN set to a secret"
+            + " of 24 or more characters, which then works as an admin key."
+        : "Make one: run '"
+            + create
+            + "' (the server sees it within a second);\nor start it with"
+            + " CASTELLAN_BOOTSTRAP_TOKEN set to a secret of 24 or more characters.";
+  }
+
+  /**
+   * A whole-number setting from the flag, the environment or the config file, refused with the name
+   * of the one that gave it when it is not a number in range.
+   */
+  private int intSetting(
+      Integer flagValue, String flag, String env, String key, int fallback, int min, int max) {
+    String value =
+        setting(
+            flagValue == null ? null : flagValue.toString(), env, key, String.valueOf(fallback));
+    try {
+      int parsed = Integer.parseInt(value.strip());
+      if (parsed >= min && parsed <= max) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new CliFailure(
+        CliFailure.INVALID_SETTING,
+        source(flagValue, flag, env, key)
+            + " must be a whole number from "
+            + min
+            + " to "
+            + max
+            + ", got '"
+            + value
+            + "'");
+  }
+
+  /** Which of the flag, the environment variable and the config file gave a setting. */
+  private String source(Object flagValue, String flag, String env, String key) {
+    if (flagValue != null) {
+      return flag;
+    }
+    String fromEnv = System.getenv(env);
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return env;
+    }
+    return key + " (in " + configFile + ")";
   }
 
   private static java.util.List<String> names(String commaSeparated) {
@@ -418,7 +540,8 @@ final class ServeCommand implements Callable<Integer> {
       case "true" -> true;
       case "false" -> false;
       default ->
-          throw new IllegalArgumentException(name + " must be true or false, was '" + value + "'");
+          throw new CliFailure(
+              CliFailure.INVALID_SETTING, name + " must be true or false, got '" + value + "'");
     };
   }
 
@@ -438,21 +561,29 @@ final class ServeCommand implements Callable<Integer> {
     if (configFile == null) {
       return java.util.Map.of();
     }
-    com.fasterxml.jackson.databind.JsonNode root =
-        new com.fasterxml.jackson.databind.ObjectMapper(
-                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
-            .readTree(configFile.toFile());
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root =
+          new com.fasterxml.jackson.databind.ObjectMapper(
+                  new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+              .readTree(java.nio.file.Files.readString(configFile));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new CliFailure(
+          CliFailure.INVALID_FILE, configFile + ": " + CliErrors.describe(e, "").getMessage(), e);
+    }
     java.util.Map<String, String> values = new java.util.HashMap<>();
     if (root == null || root.isNull()) {
       return values;
     }
     if (!root.isObject()) {
-      throw new IllegalArgumentException(configFile + ": expected a mapping of settings");
+      throw new CliFailure(
+          CliFailure.INVALID_FILE, configFile + ": expected a mapping of settings");
     }
     for (var entry : flatten("", root).entrySet()) {
       String key = entry.getKey();
       if (!CONFIG_KEYS.contains(key)) {
-        throw new IllegalArgumentException(
+        throw new CliFailure(
+            CliFailure.INVALID_SETTING,
             configFile
                 + ": unknown setting '"
                 + key
@@ -460,7 +591,8 @@ final class ServeCommand implements Callable<Integer> {
                 + new java.util.TreeSet<>(CONFIG_KEYS));
       }
       if (!entry.getValue().isValueNode()) {
-        throw new IllegalArgumentException(configFile + ": '" + key + "' must be a single value");
+        throw new CliFailure(
+            CliFailure.INVALID_SETTING, configFile + ": '" + key + "' must be a single value");
       }
       values.put(key, entry.getValue().asText());
     }
@@ -472,22 +604,25 @@ final class ServeCommand implements Callable<Integer> {
     AuditSettings.Allows allows =
         AuditSettings.Allows.parse(setting(null, "CASTELLAN_AUDIT_ALLOWS", "audit.allows", "all"));
     double rate =
-        Double.parseDouble(
+        number(
             setting(
                 null,
                 "CASTELLAN_AUDIT_SAMPLE_RATE",
                 "audit.sample_rate",
-                allows == AuditSettings.Allows.SAMPLED ? "0.1" : "1"));
+                allows == AuditSettings.Allows.SAMPLED ? "0.1" : "1"),
+            source(null, "", "CASTELLAN_AUDIT_SAMPLE_RATE", "audit.sample_rate"));
     AuditSettings defaults = AuditSettings.DEFAULT;
     return defaults
         .withAllows(allows, rate)
         .withQueue(
-            Integer.parseInt(
-                setting(
-                    null,
-                    "CASTELLAN_AUDIT_QUEUE_SIZE",
-                    "audit.queue_size",
-                    String.valueOf(defaults.queueCapacity()))),
+            (int)
+                number(
+                    setting(
+                        null,
+                        "CASTELLAN_AUDIT_QUEUE_SIZE",
+                        "audit.queue_size",
+                        String.valueOf(defaults.queueCapacity())),
+                    source(null, "", "CASTELLAN_AUDIT_QUEUE_SIZE", "audit.queue_size")),
             defaults.batchSize())
         .withFile(setting(null, "CASTELLAN_AUDIT_FILE", "audit.file", ""))
         .withRetention(
@@ -500,14 +635,31 @@ final class ServeCommand implements Callable<Integer> {
                 .withDenials(threshold("alerts.denials"))
                 .withAuthFailures(threshold("alerts.auth_failures"))
                 .withAdminGrants(
-                    Boolean.parseBoolean(config.getOrDefault("alerts.admin_grants", "false")))
+                    bool(
+                        config.getOrDefault("alerts.admin_grants", "false"),
+                        "alerts.admin_grants (in " + configFile + ")"))
                 .withRejectedPolicyReloads(
-                    Boolean.parseBoolean(
-                        config.getOrDefault("alerts.rejected_policy_reloads", "false")))
+                    bool(
+                        config.getOrDefault("alerts.rejected_policy_reloads", "false"),
+                        "alerts.rejected_policy_reloads (in " + configFile + ")"))
                 .withAuditDropped(
                     bool(
                         config.getOrDefault("alerts.audit_dropped", "false"),
-                        "alerts.audit_dropped")));
+                        "alerts.audit_dropped (in " + configFile + ")")));
+  }
+
+  /** A number setting; {@code name} says where it came from when it is not one. */
+  private static double number(String value, String name) {
+    try {
+      double parsed = Double.parseDouble(value.strip());
+      if (Double.isFinite(parsed)) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new CliFailure(
+        CliFailure.INVALID_SETTING, name + " must be a number, got '" + value + "'");
   }
 
   private AlertRules.Threshold threshold(String rule) {
@@ -516,7 +668,7 @@ final class ServeCommand implements Callable<Integer> {
       return AlertRules.Threshold.OFF;
     }
     return new AlertRules.Threshold(
-        Integer.parseInt(count),
+        (int) number(count, rule + ".more_than (in " + configFile + ")"),
         AuditSettings.parseDuration(config.getOrDefault(rule + ".within", "5m"), rule + ".within"));
   }
 

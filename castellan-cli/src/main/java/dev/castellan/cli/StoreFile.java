@@ -67,6 +67,8 @@ record StoreFile(String name, AuthorizationModel model, List<Tuple> tuples, List
         throw invalid(path + ": expected a YAML mapping at the top level");
       }
       return parse(root, path.toAbsolutePath().getParent());
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new CliFailure(CliFailure.FILE_NOT_FOUND, "no such file or directory: " + path, e);
     } catch (IOException e) {
       throw invalid(path + ": cannot read: " + e.getMessage());
     }

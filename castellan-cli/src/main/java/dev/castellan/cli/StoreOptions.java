@@ -1,7 +1,9 @@
 package dev.castellan.cli;
 
+import dev.castellan.CastellanException;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -21,15 +23,80 @@ final class StoreOptions {
               + " jdbc:postgresql://127.0.0.1:5432/castellan?user=postgres (or $CASTELLAN_PG_URL)")
   String pgUrl;
 
+  /**
+   * Opens an existing store. An embedded directory that holds no database is refused rather than
+   * filled with an empty one: a mistyped {@code --data} should not look like a server with no keys.
+   */
   Store open() {
-    String url = pgUrl != null ? pgUrl : System.getenv("CASTELLAN_PG_URL");
-    if (url != null && !url.isBlank()) {
+    return open(false);
+  }
+
+  /** Opens the store, creating an empty embedded database when there is none ({@code serve}). */
+  Store openOrCreate() {
+    return open(true);
+  }
+
+  private Store open(boolean create) {
+    String url = pgUrl();
+    if (!url.isEmpty()) {
       if (data != null) {
-        throw new IllegalArgumentException("give either --data or --pg-url, not both");
+        throw new CliFailure(CliFailure.USAGE, "give either --data or --pg-url, not both");
       }
-      return JdbcStore.postgres(url);
+      try {
+        return JdbcStore.postgres(url);
+      } catch (CastellanException e) {
+        throw new CliFailure(
+            CliFailure.STORE_UNAVAILABLE,
+            CliErrors.describe(e, "").getMessage()
+                + " ("
+                + describe()
+                + "; check --pg-url or CASTELLAN_PG_URL, and that PostgreSQL is running)",
+            e);
+      }
     }
-    return JdbcStore.embedded(dataDirectory());
+    Path dir = dataDirectory();
+    Path file = JdbcStore.embeddedFile(dir);
+    if (!create && !Files.exists(file)) {
+      throw new CliFailure(
+          CliFailure.NO_DATABASE,
+          "no Castellan database in "
+              + dir.toAbsolutePath()
+              + " (there is no "
+              + file.getFileName()
+              + "): check --data or CASTELLAN_DATA (default ./data); only 'castellan serve'"
+              + " creates a database");
+    }
+    try {
+      return JdbcStore.embedded(dir);
+    } catch (CastellanException e) {
+      if (CliErrors.lockedFile(e).isPresent()) {
+        throw new CliFailure(
+            CliFailure.STORE_LOCKED,
+            "the embedded store in "
+                + dir.toAbsolutePath()
+                + " is in use: another process (a running castellan serve?) holds the lock on "
+                + file
+                + ". Stop that server first, or use its HTTP API instead, or use PostgreSQL"
+                + " (--pg-url), which several processes can share",
+            e);
+      }
+      throw e;
+    }
+  }
+
+  /** True for the embedded store, which one process at a time may open. */
+  boolean embedded() {
+    return pgUrl().isEmpty();
+  }
+
+  /** The options that name this store on another command's line, without credentials. */
+  String asArguments() {
+    return embedded() ? "--data " + dataDirectory().toAbsolutePath() : "--pg-url <the same URL>";
+  }
+
+  private String pgUrl() {
+    String url = pgUrl != null ? pgUrl : System.getenv("CASTELLAN_PG_URL");
+    return url == null ? "" : url.strip();
   }
 
   Path dataDirectory() {
@@ -41,8 +108,8 @@ final class StoreOptions {
   }
 
   String describe() {
-    String url = pgUrl != null ? pgUrl : System.getenv("CASTELLAN_PG_URL");
-    if (url != null && !url.isBlank()) {
+    String url = pgUrl();
+    if (!url.isEmpty()) {
       int query = url.indexOf('?');
       return "PostgreSQL " + (query < 0 ? url : url.substring(0, query)); // no credentials in logs
     }

@@ -30,7 +30,13 @@ import picocli.CommandLine.Option;
  */
 @Command(
     name = "token",
+    mixinStandardHelpOptions = true,
     description = "Make bearer tokens for development.",
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  export CASTELLAN_JWT_SECRET=$(openssl rand -hex 32)  the server's secret too",
+      "  castellan token mint --sub alice --role developer"
+    },
     subcommands = {TokenCommand.Mint.class})
 final class TokenCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -42,9 +48,18 @@ final class TokenCommand implements Runnable {
 
   @Command(
       name = "mint",
+      mixinStandardHelpOptions = true,
       description = {
         "Print an HS256 JWT for development: sub, role (or roles), iat, exp.",
-        "Use it as 'Authorization: Bearer <token>' with a server given the same HS256 secret."
+        "Use it as 'Authorization: Bearer <token>' with a server given the same HS256 secret.",
+        "The role is an RBAC role (for /api/authorize and the gateway); it does not make the"
+            + " caller a Castellan administrator (that is 'castellan keys create --admin')."
+      },
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  export CASTELLAN_JWT_SECRET=$(openssl rand -hex 32)  the server's secret too",
+        "  castellan token mint --sub alice --role developer",
+        "  castellan token mint --sub bob --role analyst --role viewer --ttl 15m"
       })
   static final class Mint implements Callable<Integer> {
     /** Longer lifetimes are refused: a development token should not outlive the afternoon much. */
@@ -157,9 +172,8 @@ final class TokenCommand implements Runnable {
     }
 
     private int fail(String message) {
-      spec.commandLine().getErr().println("error: " + message);
-      spec.commandLine().getErr().flush();
-      return 2;
+      CliErrors.print(spec.commandLine().getErr(), new CliFailure(CliFailure.USAGE, message));
+      return CliErrors.EXIT;
     }
 
     static Duration parseTtl(String text) {

@@ -14,6 +14,47 @@ import picocli.CommandLine;
 class RbacCommandTest {
   @TempDir Path dir;
 
+  /**
+   * Regression: seed 000's rbac.yaml (admin, developer, analyst, viewer) silently replaced the
+   * permissions of the system roles it names. Served as written, it is refused at start, naming the
+   * role, what it would drop and the fix.
+   */
+  @Test
+  void seed000sPolicyFile_isRefusedAtStart_namingTheSystemRoleAndWhatItWouldDrop()
+      throws Exception {
+    Path policy = dir.resolve("rbac.yaml");
+    // The file in seed 000 ("Example rbac.yaml"), as the seed writes it.
+    Files.writeString(
+        policy,
+        """
+        roles:
+          admin: [create, read, run, delete, share]
+          developer: [create, read, run]
+          analyst: [read, run]
+          viewer: [read]
+        """);
+    Cli.Result refused =
+        Cli.run(
+            dir,
+            "serve",
+            "--port",
+            "0",
+            "--data",
+            dir.resolve("data").toString(),
+            "--rbac-file",
+            policy.toString());
+    assertThat(refused.exit()).as(refused.toString()).isEqualTo(2);
+    assertThat(refused.errorLines())
+        .as(refused.toString())
+        .singleElement()
+        .asString()
+        .startsWith("error[validation_error]: the policy file " + policy + " cannot be loaded:")
+        .contains("roles.admin: 'admin' is a system role")
+        .contains("would replace its 53 permissions with 5, dropping 48: Logs.View")
+        .contains(
+            "admin: {replace_system_role: true, permissions: [create, read, run, delete, share]}");
+  }
+
   @Test
   void export_writesBackThePolicyARunningServerEnforces() throws Exception {
     Path policy = dir.resolve("rbac.yaml");
@@ -21,7 +62,7 @@ class RbacCommandTest {
         policy,
         """
         roles:
-          admin: [create, read, run, delete, share]
+          admin: {replace_system_role: true, permissions: [create, read, run, delete, share]}
           analyst: [read, run]
         routes:
           - {method: POST, path: "/workflows/{id}/run", permission: run}
@@ -49,6 +90,11 @@ class RbacCommandTest {
       // What export writes, serve reads.
       var reparsed = dev.castellan.server.rbac.RbacPolicy.parse(yaml);
       assertThat(reparsed.roles().get("analyst")).containsExactly("read", "run");
+      // System roles come back marked, so that serving the export keeps them as they are.
+      assertThat(reparsed.replacingSystemRoles())
+          .containsExactlyInAnyOrder("admin", "developer", "viewer");
+      assertThat(reparsed.roles().get("admin"))
+          .containsExactly("create", "read", "run", "delete", "share");
 
       int refused =
           new CommandLine(new Main())

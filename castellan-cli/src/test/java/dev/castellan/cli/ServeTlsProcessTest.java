@@ -89,9 +89,14 @@ class ServeTlsProcessTest {
     try (ServerProcess server =
         ServerProcess.start(
             Map.of(
-                "CASTELLAN_TLS_CERT", pem.certFile().toString(),
-                "CASTELLAN_TLS_KEY", pem.keyFile().toString(),
-                "CASTELLAN_TLS_ONLY", "true"),
+                "CASTELLAN_BOOTSTRAP_TOKEN",
+                ServerProcess.TOKEN,
+                "CASTELLAN_TLS_CERT",
+                pem.certFile().toString(),
+                "CASTELLAN_TLS_KEY",
+                pem.keyFile().toString(),
+                "CASTELLAN_TLS_ONLY",
+                "true"),
             "--data",
             dir.resolve("data-env").toString())) {
       HttpClient https = HttpClient.newBuilder().sslContext(pem.trustingIt()).build();

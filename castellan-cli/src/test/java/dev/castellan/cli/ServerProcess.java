@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -35,6 +36,7 @@ final class ServerProcess implements AutoCloseable {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final StringBuilder output = new StringBuilder();
+  private Thread drainer;
 
   private ServerProcess(Process process, int port) {
     this.process = process;
@@ -42,11 +44,15 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static ServerProcess start(String... storeArgs) throws IOException, InterruptedException {
-    return start(java.util.Map.of(), storeArgs);
+    return start(Map.of("CASTELLAN_BOOTSTRAP_TOKEN", TOKEN), storeArgs);
   }
 
-  /** Starts with {@code env} added to the environment. */
-  static ServerProcess start(java.util.Map<String, String> env, String... storeArgs)
+  /**
+   * Starts {@code castellan serve} with {@code env} as its only {@code CASTELLAN_*} variables (so
+   * without a bootstrap token unless {@code env} names one), on 127.0.0.1 and a free port unless
+   * {@code args} name them.
+   */
+  static ServerProcess start(Map<String, String> env, String... args)
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -54,15 +60,16 @@ final class ServerProcess implements AutoCloseable {
     command.add(System.getProperty("java.class.path"));
     command.add("dev.castellan.cli.Main");
     command.add("serve");
-    command.add("--host");
-    command.add("127.0.0.1");
-    command.add("--port");
-    command.add("0");
-    command.addAll(List.of(storeArgs));
+    List<String> given = List.of(args);
+    if (!given.contains("--host")) {
+      command.addAll(List.of("--host", "127.0.0.1"));
+    }
+    if (!given.contains("--port")) {
+      command.addAll(List.of("--port", "0"));
+    }
+    command.addAll(given);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("CASTELLAN_BOOTSTRAP_TOKEN", TOKEN);
-    builder.environment().remove("CASTELLAN_PG_URL");
-    builder.environment().remove("CASTELLAN_DATA");
+    builder.environment().keySet().removeIf(name -> name.startsWith("CASTELLAN_"));
     builder.environment().putAll(env);
     Process process = builder.start();
     BufferedReader reader =
@@ -100,20 +107,21 @@ final class ServerProcess implements AutoCloseable {
       server.output.append(seen); // what it logged while starting
     }
     // Keep draining the output so the process never blocks on a full pipe.
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              try {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                  synchronized (server.output) {
-                    server.output.append(line).append('\n');
+    server.drainer =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                      synchronized (server.output) {
+                        server.output.append(line).append('\n');
+                      }
+                    }
+                  } catch (IOException e) {
+                    // process ended
                   }
-                }
-              } catch (IOException e) {
-                // process ended
-              }
-            });
+                });
     return server;
   }
 
@@ -125,11 +133,33 @@ final class ServerProcess implements AutoCloseable {
     return send(HttpRequest.newBuilder(uri(path)).GET());
   }
 
+  /** GET with {@code credential} (a key or token) instead of the bootstrap token. */
+  Response get(String path, String credential) throws IOException, InterruptedException {
+    return send(HttpRequest.newBuilder(uri(path)).GET(), credential);
+  }
+
+  /**
+   * The output once it holds {@code text}, or as it is after 30 s: serve prints its key and hints
+   * just after the line {@link #start} waits for.
+   */
+  String awaitOutput(String text) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!output().contains(text) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    return output();
+  }
+
   private Response send(HttpRequest.Builder request) throws IOException, InterruptedException {
+    return send(request, TOKEN);
+  }
+
+  private Response send(HttpRequest.Builder request, String credential)
+      throws IOException, InterruptedException {
     HttpResponse<String> response =
         http.send(
             request
-                .header("Authorization", "Bearer " + TOKEN)
+                .header("Authorization", "Bearer " + credential)
                 .header("Content-Type", "application/json")
                 .timeout(Duration.ofSeconds(30))
                 .build(),
@@ -163,12 +193,16 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /** Stops the server; afterwards {@link #output()} holds everything it printed. */
   @Override
   public void close() throws InterruptedException {
     process.destroy();
     if (!process.waitFor(20, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       process.waitFor(10, TimeUnit.SECONDS);
+    }
+    if (drainer != null) {
+      drainer.join(java.time.Duration.ofSeconds(10));
     }
   }
 }

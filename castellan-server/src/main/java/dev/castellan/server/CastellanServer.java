@@ -312,6 +312,7 @@ public final class CastellanServer implements AutoCloseable {
   private final StoreRuntime runtime;
   private final Store store;
   private final String generatedToken;
+  private final boolean adminKeyUnknown;
 
   private final String systemStoreId;
   private final Rbac rbac;
@@ -326,6 +327,7 @@ public final class CastellanServer implements AutoCloseable {
       StoreRuntime runtime,
       Store store,
       String generatedToken,
+      boolean adminKeyUnknown,
       String systemStoreId,
       Rbac rbac,
       PolicyWatcher policyWatcher,
@@ -344,6 +346,7 @@ public final class CastellanServer implements AutoCloseable {
     this.runtime = runtime;
     this.store = store;
     this.generatedToken = generatedToken;
+    this.adminKeyUnknown = adminKeyUnknown;
   }
 
   public static CastellanServer start(Options options, Store store) {
@@ -364,33 +367,25 @@ public final class CastellanServer implements AutoCloseable {
     AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
         new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
+    try {
+      return start(options, store, audit, runtime, tls);
+    } catch (RuntimeException e) {
+      // A start that fails (a taken port, an invalid policy file) leaves no thread behind, and
+      // the audit trail keeps what it heard (the rejected policy) before the caller closes the
+      // store.
+      runtime.close();
+      audit.close();
+      throw e;
+    }
+  }
+
+  private static CastellanServer start(
+      Options options, Store store, AuditTrail audit, StoreRuntime runtime, TlsListener tls) {
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
     AccessControl access = AccessControl.open(store);
     SubjectMigration.run(store, access.systemStoreId(), audit, Clock.systemUTC());
-    String generated = "";
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
-    } else if (keys.list().isEmpty()) {
-      // First start on an empty database: make an admin key and hand it out once.
-      ApiKeys.Created created = keys.create("bootstrap");
-      access.grantAdmin(created.principalId());
-      generated = created.key();
-      audit.record(
-          new AuditEvent(
-              java.time.Instant.now(),
-              AuditEvent.Kind.CHANGE,
-              "access-grant",
-              "",
-              created.principalId(),
-              java.util.List.of(),
-              "admin",
-              "castellan:global",
-              AuditEvent.Outcome.OK,
-              "first start: the generated admin key",
-              "",
-              0,
-              "",
-              ""));
     }
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access, audit);
@@ -415,7 +410,6 @@ public final class CastellanServer implements AutoCloseable {
             },
             audit,
             options.maxImportBytes());
-    AdminApi admin = new AdminApi(runtime, keys, access, audit);
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
@@ -430,15 +424,28 @@ public final class CastellanServer implements AutoCloseable {
     AuthFailureLimiter limiter =
         new AuthFailureLimiter(options.authFailureLimit(), Clock.systemUTC());
     Rbac rbac = Rbac.open(runtime, access.systemStoreId(), options.caseInsensitiveClaims());
-    PolicyWatcher watcher =
-        options.rbacFile() == null
-            ? null
-            : PolicyWatcher.start(
-                options.rbacFile(),
-                rbac,
-                options.rbacReloadInterval(),
-                Clock.systemUTC(),
-                status -> audit.record(policyEvent(status)));
+    AdminApi admin =
+        new AdminApi(
+            runtime,
+            keys,
+            access,
+            audit,
+            principal -> rbacRoles(rbac, options.claimRoles(), principal));
+    PolicyWatcher watcher;
+    try {
+      watcher =
+          options.rbacFile() == null
+              ? null
+              : PolicyWatcher.start(
+                  options.rbacFile(),
+                  rbac,
+                  options.rbacReloadInterval(),
+                  Clock.systemUTC(),
+                  status -> audit.record(policyEvent(status)));
+    } catch (RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
     RbacApi rbacApi =
         new RbacApi(
             runtime,
@@ -524,15 +531,30 @@ public final class CastellanServer implements AutoCloseable {
             });
     // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
     // during a long load; start returns once every store is loaded, as before.
-    app.start();
     try {
+      app.start();
       preload(runtime, store);
     } catch (RuntimeException e) {
-      app.stop();
+      try {
+        app.stop();
+      } catch (RuntimeException ignored) {
+        // it may never have started (the port was taken)
+      }
+      if (watcher != null) {
+        watcher.close();
+      }
       metrics.close();
-      runtime.close();
       throw e;
     }
+    // Only now that the server listens and the caller can print the key at once: a key made
+    // before a failed start would exist, unknown to anyone, and no later start would make another.
+    String generated =
+        options.bootstrapToken().isEmpty() && keys.list().isEmpty()
+            ? firstAdminKey(keys, access, audit)
+            : "";
+    runtime.afterWrite(access.systemStoreId());
+    boolean adminKeyUnknown =
+        generated.isEmpty() && options.bootstrapToken().isEmpty() && !adminKeyKnown(access, keys);
     readiness.loaded();
     if (tls != null) {
       tls.watch(status -> audit.record(tlsEvent(status)));
@@ -547,6 +569,7 @@ public final class CastellanServer implements AutoCloseable {
         runtime,
         store,
         generated,
+        adminKeyUnknown,
         access.systemStoreId(),
         rbac,
         watcher,
@@ -554,6 +577,50 @@ public final class CastellanServer implements AutoCloseable {
         audit,
         routeTable,
         tls);
+  }
+
+  /** The roles a caller's token carries, then those it holds in the store, each named once. */
+  private static List<String> rbacRoles(Rbac rbac, ClaimRoles claims, Principal principal) {
+    java.util.Set<String> roles = new java.util.LinkedHashSet<>(claims.roles(principal));
+    try {
+      roles.addAll(rbac.memberships(ClaimRoles.subject(principal)));
+    } catch (CastellanException e) {
+      // A subject no role can name (a token sub with spaces) is a member of none.
+    }
+    return List.copyOf(roles);
+  }
+
+  /** The first start on an empty database: an admin key, to be handed out once. */
+  private static String firstAdminKey(ApiKeys keys, AccessControl access, AuditTrail audit) {
+    ApiKeys.Created created = keys.create("bootstrap");
+    access.grantAdmin(created.principalId());
+    audit.record(
+        new AuditEvent(
+            java.time.Instant.now(),
+            AuditEvent.Kind.CHANGE,
+            "access-grant",
+            "",
+            created.principalId(),
+            java.util.List.of(),
+            "admin",
+            "castellan:global",
+            AuditEvent.Outcome.OK,
+            "first start: the generated admin key",
+            "",
+            0,
+            "",
+            ""));
+    return created.key();
+  }
+
+  /** True when some API key holds the global admin right and was handed to someone when made. */
+  private static boolean adminKeyKnown(AccessControl access, ApiKeys keys) {
+    for (String principal : access.admins(10_000)) {
+      if (principal.startsWith("key:") && keys.handedOut(principal.substring(4))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static AuditEvent policyEvent(PolicyWatcher.Status status) {
@@ -713,6 +780,16 @@ public final class CastellanServer implements AutoCloseable {
    */
   public String generatedToken() {
     return generatedToken;
+  }
+
+  /**
+   * True when this start printed no admin key, none was configured ({@code bootstrapToken}), and no
+   * API key holding the global admin right is known to have been handed to anyone: a database whose
+   * first start failed under an earlier version, or whose admin keys were all revoked. The caller
+   * should say how to make one ({@code castellan keys create --admin}).
+   */
+  public boolean adminKeyUnknown() {
+    return adminKeyUnknown;
   }
 
   /** The id of the built-in store that holds Castellan's own access rights. */

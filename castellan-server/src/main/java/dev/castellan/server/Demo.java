@@ -120,9 +120,12 @@ public final class Demo {
     return id;
   }
 
-  /** Ready-to-paste commands for the demo store. */
+  /**
+   * Ready-to-paste commands for the demo store; {@code key} is an admin key, or a shell variable
+   * such as {@code $CASTELLAN_KEY} that the caller prints a definition of.
+   */
   public static String curlCommands(String base, String storeId, String key) {
-    // Double quotes: when the key is shown as $CASTELLAN_BOOTSTRAP_TOKEN, the shell expands it.
+    // Double quotes: when the key is shown as $CASTELLAN_KEY, the shell expands it.
     String auth = "-H \"Authorization: Bearer " + key + "\"";
     String check = "curl -s " + auth + " " + base + "/stores/" + storeId + "/check -d ";
     return String.join(

@@ -1,6 +1,7 @@
 package dev.castellan.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,13 +35,17 @@ class RbacHttpTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
+  /**
+   * Seed 000's roles, the system roles among them replaced on purpose (as written in the seed, the
+   * file is refused: see {@link #seed000sFileAsWritten_isRefused_namingTheRoleAndWhatItWouldDrop}).
+   */
   static final String SEED_POLICY =
       """
       roles:
-        admin: [create, read, run, delete, share]
-        developer: [create, read, run]
+        admin: {replace_system_role: true, permissions: [create, read, run, delete, share]}
+        developer: {replace_system_role: true, permissions: [create, read, run]}
         analyst: [read, run]
-        viewer: [read]
+        viewer: {replace_system_role: true, permissions: [read]}
       routes:
         - {method: POST, path: /workflows, permission: create}
         - {method: GET, path: /workflows, permission: read}
@@ -317,11 +322,107 @@ class RbacHttpTest {
     assertThat(authorize(analyst, "share").get("allowed").asBoolean()).isTrue();
 
     // Dropping a role from the file deletes it; the file's other roles stay.
-    Files.writeString(policyFile, "roles:\n  admin: [create, read]\n");
+    Files.writeString(
+        policyFile, "roles:\n  admin: {replace_system_role: true, permissions: [create, read]}\n");
     awaitTrue(() -> send(ADMIN, "GET", "/api/roles/analyst", null).statusCode() == 404);
     assertThat(authorize(analyst, "read").get("allowed").asBoolean()).isFalse();
     JsonNode fixed = json(send(ADMIN, "GET", "/api/rbac/status", null), 200);
     assertThat(fixed.get("error").asText()).isEmpty();
+  }
+
+  /** Regression: /api/whoami said admin:false to a token with role admin, and no more. */
+  @Test
+  void whoami_namesTheRbacRoles_fromTheTokenAndTheStore_apartFromCastellanAdministration()
+      throws Exception {
+    assertThat(
+            send(ADMIN, "POST", "/api/roles/analyst/members", "{\"subject\":\"user:alice\"}")
+                .statusCode())
+        .isEqualTo(204);
+    String alice = token("alice", Map.of("role", "admin"));
+    JsonNode whoami = json(send(alice, "GET", "/api/whoami", null), 200);
+    assertThat(whoami.get("castellan_admin").asBoolean()).isFalse();
+    assertThat(whoami.get("admin").asBoolean()).isFalse();
+    assertThat(whoami.get("rbac_subject").asText()).isEqualTo("user:alice");
+    assertThat(whoami.get("rbac_roles").toString()).isEqualTo("[\"admin\",\"analyst\"]");
+    // The RBAC role admin does grant the admin role's permissions.
+    assertThat(authorize(alice, "delete").get("allowed").asBoolean()).isTrue();
+    JsonNode operator = json(send(ADMIN, "GET", "/api/whoami", null), 200);
+    assertThat(operator.get("castellan_admin").asBoolean()).isTrue();
+  }
+
+  /** Seed 000's rbac.yaml, word for word: its admin, developer and viewer are its own roles. */
+  static final String SEED_000_FILE =
+      """
+      roles:
+        admin: [create, read, run, delete, share]
+        developer: [create, read, run]
+        analyst: [read, run]
+        viewer: [read]
+      """;
+
+  /** Regression: seed 000's file silently cut Admin from every permission down to five. */
+  @Test
+  void seed000sFileAsWritten_isRefused_namingTheRoleAndWhatItWouldDrop() throws Exception {
+    int adminBefore = permissionCount("admin");
+    String analyst = token("ann", Map.of("role", "analyst"));
+    Files.writeString(policyFile, SEED_000_FILE.replace("analyst: [read, run]", "analyst: [read]"));
+    awaitTrue(
+        () ->
+            !json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
+                .get("error")
+                .asText()
+                .isEmpty());
+    String error = json(send(ADMIN, "GET", "/api/rbac/status", null), 200).get("error").asText();
+    assertThat(error)
+        .contains("'admin' is a system role")
+        .contains("replace_system_role: true")
+        .contains("permissions: [create, read, run, delete, share]");
+    // The last good policy stays: nothing of the refused file applies, not even analyst's edit.
+    assertThat(permissionCount("admin")).isEqualTo(adminBefore);
+    assertThat(authorize(analyst, "run").get("allowed").asBoolean()).isTrue();
+  }
+
+  @Test
+  void aSystemRoleReplacement_isRefusedOnAFreshServer_withEveryPermissionItWouldDrop()
+      throws Exception {
+    server.close();
+    Path fresh = dir.resolve("fresh.yaml");
+    Files.writeString(fresh, SEED_000_FILE);
+    assertThatThrownBy(
+            () ->
+                CastellanServer.start(
+                    CastellanServer.Options.defaults()
+                        .withPort(0)
+                        .withHost("127.0.0.1")
+                        .withBootstrapToken(ADMIN)
+                        .withRbacFile(fresh),
+                    new MemoryStore()))
+        .hasMessageContaining("roles.admin: 'admin' is a system role")
+        .hasMessageContaining("would replace its 53 permissions with 5, dropping 48: Logs.View")
+        .hasMessageContaining("and 36 more");
+    // Renaming the file's roles, or saying so, is accepted.
+    Files.writeString(
+        fresh,
+        SEED_000_FILE
+            .replace("  admin: [create, read, run, delete, share]", "  workflow-admin: [create]")
+            .replace("developer:", "app-developer:")
+            .replace("viewer: [read]", "viewer: {replace_system_role: true, permissions: [read]}"));
+    server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withBootstrapToken(ADMIN)
+                .withRbacFile(fresh),
+            new MemoryStore());
+    assertThat(permissionCount("admin")).isEqualTo(53);
+    assertThat(permissionCount("viewer")).isEqualTo(1);
+  }
+
+  private int permissionCount(String role) throws Exception {
+    return json(send(ADMIN, "GET", "/api/roles/" + role, null), 200)
+        .get("permission_count")
+        .asInt();
   }
 
   @Test

@@ -13,6 +13,7 @@ import dev.castellan.server.auth.AccessControl.Role;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.Principal;
+import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.store.ApiKeyRecord;
 import io.javalin.http.Context;
 import java.util.Set;
@@ -29,6 +30,15 @@ public final class AdminApi {
   private final ApiKeys keys;
   private final AccessControl access;
   private final AuditLog audit;
+  private final RbacRoles rbacRoles;
+
+  /** The RBAC roles a caller holds, from its token and the store, for {@code /api/whoami}. */
+  @FunctionalInterface
+  public interface RbacRoles {
+    RbacRoles NONE = principal -> java.util.List.of();
+
+    java.util.List<String> of(Principal principal);
+  }
 
   public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access) {
     this(runtime, keys, access, AuditLog.NONE);
@@ -36,10 +46,21 @@ public final class AdminApi {
 
   /** {@code audit} hears every key created or revoked and every right granted or revoked. */
   public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access, AuditLog audit) {
+    this(runtime, keys, access, audit, RbacRoles.NONE);
+  }
+
+  /** {@code rbacRoles} tells {@code /api/whoami} the caller's RBAC roles. */
+  public AdminApi(
+      StoreRuntime runtime,
+      ApiKeys keys,
+      AccessControl access,
+      AuditLog audit,
+      RbacRoles rbacRoles) {
     this.runtime = runtime;
     this.keys = keys;
     this.access = access;
     this.audit = audit;
+    this.rbacRoles = rbacRoles;
   }
 
   public void register(SecuredRoutes routes) {
@@ -57,8 +78,24 @@ public final class AdminApi {
     out.put("subject", principal.id());
     out.put("rbac_subject", dev.castellan.server.rbac.ClaimRoles.subject(principal));
     out.put("name", principal.display());
-    out.put("admin", access.isAdmin(runtime, principal));
-    out.put("auditor", access.isAuditor(runtime, principal));
+    boolean admin = access.isAdmin(runtime, principal);
+    boolean auditor = access.isAuditor(runtime, principal);
+    out.put("admin", admin);
+    out.put("auditor", auditor);
+    // "admin" means two things; whoami spells out both, since a token's role claim decides the one
+    // and never the other.
+    out.put("castellan_admin", admin);
+    out.put("castellan_auditor", auditor);
+    out.put("rbac_subject", ClaimRoles.subject(principal));
+    ArrayNode roles = out.putArray("rbac_roles");
+    rbacRoles.of(principal).forEach(roles::add);
+    out.put(
+        "about",
+        "castellan_admin: may administer Castellan itself (API keys, stores and their access,"
+            + " roles, the policy); only an API key made with --admin or {\"admin\": true} is one."
+            + " rbac_roles: the roles your applications ask about with POST /api/authorize, from"
+            + " the token's role claims and role memberships; a role named admin there grants the"
+            + " admin role's permissions, never Castellan administration.");
     json(ctx, out);
   }
 

@@ -454,7 +454,12 @@ public final class RbacApi {
   private void export(Context ctx) {
     RbacPolicy current = rbac.policy();
     Map<String, List<String>> roles = new java.util.LinkedHashMap<>();
+    // What export writes, --rbac-file reads back as the same state: system roles included.
+    java.util.Set<String> system = new java.util.HashSet<>();
     for (Role role : rbac.roles()) {
+      if (role.system()) {
+        system.add(role.id());
+      }
       List<String> names = new ArrayList<>();
       for (Permission p : rbac.permissions(role.id())) {
         names.add(
@@ -465,7 +470,8 @@ public final class RbacApi {
       roles.put(role.id(), names);
     }
     String yaml =
-        new RbacPolicy(current.defaultResource(), current.permissions(), roles, current.routes())
+        new RbacPolicy(
+                current.defaultResource(), current.permissions(), roles, current.routes(), system)
             .toYaml();
     ctx.contentType("application/yaml").result(yaml);
   }

@@ -192,6 +192,60 @@ public final class AccessControl {
     return engine.check(CheckRequest.of(object, relation, subject)).allowed();
   }
 
+  /**
+   * The principals holding the global admin right directly ({@code key:AbC}, {@code jwt:alice}), at
+   * most {@code limit} of them.
+   */
+  public List<String> admins(int limit) {
+    List<String> out = new java.util.ArrayList<>();
+    String token = "";
+    do {
+      var page =
+          store.read(
+              systemStoreId,
+              new TupleFilter(GLOBAL, "admin", ""),
+              new dev.castellan.store.PageRequest(
+                  dev.castellan.store.PageRequest.MAX_PAGE_SIZE, token));
+      for (var stored : page.items()) {
+        String user = stored.tuple().key().user();
+        if (user.startsWith("principal:") && out.size() < limit) {
+          String id = user.substring("principal:".length());
+          int dot = id.indexOf('.');
+          out.add(dot < 0 ? id : id.substring(0, dot) + ":" + id.substring(dot + 1));
+        }
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty() && out.size() < limit);
+    return out;
+  }
+
+  /**
+   * The rights {@code principalId} holds directly: {@code admin}, {@code auditor}, {@code writer on
+   * 01J...}.
+   */
+  public List<String> rights(String principalId) {
+    List<String> out = new java.util.ArrayList<>();
+    String token = "";
+    do {
+      var page =
+          store.read(
+              systemStoreId,
+              TupleFilter.user(subject(principalId)),
+              new dev.castellan.store.PageRequest(
+                  dev.castellan.store.PageRequest.MAX_PAGE_SIZE, token));
+      for (var stored : page.items()) {
+        TupleKey key = stored.tuple().key();
+        if (key.object().equals(GLOBAL)) {
+          out.add(key.relation());
+        } else if (key.object().startsWith("store:")) {
+          out.add(key.relation() + " on " + key.object().substring("store:".length()));
+        }
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    return out;
+  }
+
   // ------------------------------------------------------------------ grants
 
   public void grantAdmin(String principalId) {

@@ -29,6 +29,9 @@ public final class ApiKeys {
   private static final int MAX_KEY_LENGTH = 200;
   private static final long CACHE_MILLIS = 5_000;
 
+  /** Documents marking the keys whose secret was handed to someone (see {@link #handedOut}). */
+  private static final String HANDED_OUT = "api-key-handed-out";
+
   private final Store store;
   private final Clock clock;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
@@ -52,7 +55,21 @@ public final class ApiKeys {
     String id = random(9);
     String secret = random(32);
     store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, hash(secret), clock.instant()));
+    markHandedOut(id);
     return new Created(id, "key:" + id, "cst_" + id + "_" + secret);
+  }
+
+  /**
+   * True when key {@code id} exists and its secret went to someone when it was made: every key this
+   * version creates is returned to its creator, and a registered bootstrap token is the operator's
+   * own. Keys an earlier version made before a failed first start are the exception.
+   */
+  public boolean handedOut(String id) {
+    return store.apiKey(id).isPresent() && store.document(HANDED_OUT, id).isPresent();
+  }
+
+  private void markHandedOut(String id) {
+    store.putDocument(HANDED_OUT, id, "{\"at\":\"" + clock.instant() + "\"}");
   }
 
   /**
@@ -69,6 +86,9 @@ public final class ApiKeys {
     Optional<ApiKeyRecord> existing = store.apiKey(id);
     if (existing.isEmpty() || !existing.get().secretHash().equals(secretHash)) {
       store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, secretHash, clock.instant()));
+    }
+    if (store.document(HANDED_OUT, id).isEmpty()) {
+      markHandedOut(id);
     }
     return "key:" + id;
   }
@@ -100,6 +120,7 @@ public final class ApiKeys {
 
   public boolean revoke(String id) {
     cache.remove(id);
+    store.deleteDocument(HANDED_OUT, id);
     return store.revokeApiKey(id);
   }
 

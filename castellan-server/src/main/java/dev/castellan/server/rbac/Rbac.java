@@ -126,7 +126,10 @@ public final class Rbac {
   /**
    * Makes {@code next} the policy in force: its permissions join the catalog, each role it names
    * gets exactly the permissions it lists, and roles an earlier file made but this one no longer
-   * names are deleted. Everything is checked before anything changes.
+   * names are deleted. A system role (admin, developer, viewer) is replaced only when the file
+   * marks it {@code replace_system_role: true}: seed 000's file names admin and viewer for its own
+   * application's roles, and taking it as written dropped Admin from every permission but five.
+   * Everything is checked before anything changes.
    *
    * @throws CastellanException {@code VALIDATION_ERROR} naming the first problem
    */
@@ -146,6 +149,13 @@ public final class Rbac {
     }
     for (RbacPolicy.Route route : next.routes()) {
       resolveIn(nextCatalog, next, route.permission(), "route " + route);
+    }
+    for (String name : next.roles().keySet()) {
+      String id = slug(name);
+      if (!next.replacingSystemRoles().contains(name)
+          && document(id).map(json -> role(id, json).system()).orElse(false)) {
+        throw systemRoleReplaced(name, id, grants.get(id), next.roles().get(name));
+      }
     }
     Set<Integer> before = new HashSet<>();
     catalog.all().forEach(p -> before.add(p.id()));
@@ -168,6 +178,45 @@ public final class Rbac {
       grantNewPermissionsToAdmin(before);
     }
     runtime.afterWrite(systemStoreId);
+  }
+
+  /** Why a file may not silently replace a system role, with what it would drop and the fix. */
+  private CastellanException systemRoleReplaced(
+      String name, String id, Set<Integer> wanted, List<String> references) {
+    Set<Integer> current = grantedIds(id);
+    List<String> dropped = new ArrayList<>();
+    for (int permission : current) {
+      if (!wanted.contains(permission)) {
+        dropped.add(catalog.byId(permission).map(Permission::name).orElse("#" + permission));
+      }
+    }
+    int shown = Math.min(dropped.size(), 12);
+    String droppedText =
+        dropped.isEmpty()
+            ? "dropping none of them"
+            : "dropping "
+                + dropped.size()
+                + ": "
+                + String.join(", ", dropped.subList(0, shown))
+                + (dropped.size() > shown ? " and " + (dropped.size() - shown) + " more" : "");
+    return invalid(
+        "roles."
+            + name
+            + ": '"
+            + id
+            + "' is a system role; this file would replace its "
+            + current.size()
+            + " permissions with "
+            + wanted.size()
+            + ", "
+            + droppedText
+            + ". To replace it on purpose write '"
+            + name
+            + ": {replace_system_role: true, permissions: "
+            + references
+            + "}'; to keep it, give the file's role another name (e.g. app-"
+            + id
+            + ")");
   }
 
   private static Permission resolveIn(
@@ -363,6 +412,15 @@ public final class Rbac {
                 true));
     runtime.afterWrite(systemStoreId);
     return result.deleted() > 0;
+  }
+
+  /** The ids of the roles {@code subject} ({@code user:alice}) is a direct member of. */
+  public List<String> memberships(String subject) {
+    List<String> out = new ArrayList<>();
+    for (StoredTuple t : readAll(new TupleFilter("role:", "assignee", memberUser(subject)))) {
+      out.add(t.tuple().key().object().substring("role:".length()));
+    }
+    return out;
   }
 
   /**

@@ -27,8 +27,10 @@ import java.util.regex.Pattern;
  * permissions:                   # extra catalog entries, ids from 1000
  *   - {id: 1001, resource: Datasets, operation: Read}
  * roles:                         # role -> permissions, replaced as a whole on every load
- *   admin: [create, read, run, delete, share]
- *   viewer: [read]
+ *   analyst: [read, run]
+ *   viewer:                      # a system role: replaced only when the file says so
+ *     replace_system_role: true
+ *     permissions: [read]
  * routes:                        # for gateway enforcement (/authz/forward)
  *   - {method: POST, path: /workflows/{id}/run, permission: run}
  * </pre>
@@ -37,16 +39,28 @@ import java.util.regex.Pattern;
  * @param permissions catalog extensions
  * @param roles role name -> permission references, in file order
  * @param routes method and path template -> permission, in file order
+ * @param replacingSystemRoles the names of the roles marked {@code replace_system_role: true}: only
+ *     these may replace the permissions of a system role (admin, developer, viewer)
  */
 public record RbacPolicy(
     String defaultResource,
     List<Permission> permissions,
     Map<String, List<String>> roles,
-    List<Route> routes) {
+    List<Route> routes,
+    Set<String> replacingSystemRoles) {
 
   /** The policy before any file: no extensions, no file roles, no routes. */
   public static final RbacPolicy EMPTY =
       new RbacPolicy(PermissionCatalog.DEFAULT_RESOURCE, List.of(), Map.of(), List.of());
+
+  /** A policy that replaces no system role. */
+  public RbacPolicy(
+      String defaultResource,
+      List<Permission> permissions,
+      Map<String, List<String>> roles,
+      List<Route> routes) {
+    this(defaultResource, permissions, roles, routes, Set.of());
+  }
 
   /** Largest policy file accepted. */
   public static final int MAX_BYTES = 1 << 20;
@@ -83,6 +97,7 @@ public record RbacPolicy(
     permissions = List.copyOf(permissions);
     roles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(roles));
     routes = List.copyOf(routes);
+    replacingSystemRoles = Set.copyOf(replacingSystemRoles);
   }
 
   /**
@@ -142,12 +157,30 @@ public record RbacPolicy(
       throw invalid("at most " + MAX_ENTRIES + " roles");
     }
     Map<String, List<String>> roles = new LinkedHashMap<>();
+    Set<String> replacing = new java.util.HashSet<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = rolesNode.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> role = it.next();
       String where = "roles." + role.getKey();
       Rbac.slug(role.getKey());
+      JsonNode grants = role.getValue();
+      if (grants != null && grants.isObject()) {
+        // The long form: {permissions: [...], replace_system_role: true}.
+        onlyFields(grants, where, Set.of("permissions", "replace_system_role"));
+        JsonNode replace = grants.get("replace_system_role");
+        if (replace != null && !replace.isBoolean()) {
+          throw invalid("'" + where + ".replace_system_role' must be true or false");
+        }
+        if (replace != null && replace.asBoolean()) {
+          replacing.add(role.getKey());
+        }
+        grants = grants.get("permissions");
+        if (grants == null) {
+          throw invalid("'" + where + "' needs 'permissions:' (a list, may be empty)");
+        }
+        where += ".permissions";
+      }
       List<String> refs = new ArrayList<>();
-      for (JsonNode ref : list(role.getValue(), where)) {
+      for (JsonNode ref : list(grants, where)) {
         refs.add(text(ref, where + "[" + refs.size() + "]"));
       }
       roles.put(role.getKey(), refs);
@@ -174,7 +207,7 @@ public record RbacPolicy(
       }
       routes.add(new Route(method, path, text(entry.get("permission"), where + ".permission")));
     }
-    return new RbacPolicy(resource, permissions, roles, routes);
+    return new RbacPolicy(resource, permissions, roles, routes, replacing);
   }
 
   /** Writes the policy back out as YAML, in the form {@link #parse} reads. */
@@ -193,7 +226,14 @@ public record RbacPolicy(
     ObjectNode rolesNode = root.putObject("roles");
     roles.forEach(
         (role, refs) -> {
-          ArrayNode list = rolesNode.putArray(role);
+          ArrayNode list;
+          if (replacingSystemRoles.contains(role)) {
+            ObjectNode entry = rolesNode.putObject(role);
+            entry.put("replace_system_role", true);
+            list = entry.putArray("permissions");
+          } else {
+            list = rolesNode.putArray(role);
+          }
           refs.forEach(list::add);
         });
     if (!routes.isEmpty()) {

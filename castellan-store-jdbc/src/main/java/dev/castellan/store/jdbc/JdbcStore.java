@@ -149,6 +149,16 @@ public final class JdbcStore implements Store {
     return postgres(jdbcUrl, null, null);
   }
 
+  private static final String EMBEDDED_NAME = "castellan";
+
+  /**
+   * The file that holds the embedded store of {@code dataDir}, whether or not it exists yet; while
+   * a process has the store open, H2 keeps a lock on it.
+   */
+  public static Path embeddedFile(Path dataDir) {
+    return dataDir.toAbsolutePath().resolve(EMBEDDED_NAME + ".mv.db");
+  }
+
   /**
    * The embedded store: an H2 database in {@code dataDir} (created when missing). Only one process
    * may open a data directory at a time.
@@ -160,7 +170,7 @@ public final class JdbcStore implements Store {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the data directory " + dataDir, e);
     }
-    String file = dataDir.toAbsolutePath().resolve("castellan").toString();
+    String file = dataDir.toAbsolutePath().resolve(EMBEDDED_NAME).toString();
     HikariConfig config = new HikariConfig();
     config.setPoolName("castellan-h2");
     // WRITE_DELAY=0: a commit is written to the file before it returns, not up to 500 ms later.

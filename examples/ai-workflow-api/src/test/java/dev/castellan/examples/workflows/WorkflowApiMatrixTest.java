@@ -240,7 +240,11 @@ class WorkflowApiMatrixTest {
         assertThat(act(api, "create", viewer).statusCode()).isEqualTo(403);
 
         Files.writeString(
-            policy, Files.readString(policy).replace("viewer: [read]", "viewer: [read, create]"));
+            policy,
+            Files.readString(policy)
+                .replace(
+                    "viewer: {replace_system_role: true, permissions: [read]}",
+                    "viewer: {replace_system_role: true, permissions: [read, create]}"));
         long deadline = System.nanoTime() + 5_000_000_000L;
         int status = 403;
         while (status != 201 && System.nanoTime() < deadline) {

@@ -1,0 +1,103 @@
+package dev.castellan.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.castellan.store.jdbc.JdbcStore;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code castellan keys} as a process: rights are chosen on purpose, and listed. */
+class KeysCommandTest {
+  @TempDir Path dir;
+
+  /** Regression: {@code keys create --name ci} made a key with no rights, without a word. */
+  @Test
+  void aKeyWithoutRights_isRefused_namingTheChoices_andNothingIsCreated() throws Exception {
+    Path data = database();
+    Cli.Result refused = Cli.run(dir, "keys", "create", "--name", "ci", "--data", data.toString());
+    assertThat(refused.exit()).as(refused.toString()).isEqualTo(2);
+    assertThat(refused.errorLines())
+        .singleElement()
+        .asString()
+        .startsWith("error[usage]: say what the key may do")
+        .contains("--admin")
+        .contains("--auditor")
+        .contains("--store ID --role admin|writer|reader")
+        .contains("--no-rights");
+    Cli.Result list = Cli.run(dir, "keys", "list", "--data", data.toString());
+    assertThat(list.exit()).as(list.toString()).isZero();
+    assertThat(list.out()).startsWith("no keys in the embedded store in " + data.toAbsolutePath());
+  }
+
+  /** Regression: {@code keys list} had no header and did not say what a key may do. */
+  @Test
+  void keysList_hasAHeader_andARightsColumn() throws Exception {
+    Path data = dir.resolve("data");
+    String storeId;
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      storeId = store.createStore("docs").id();
+    }
+    String d = data.toString();
+    for (List<String> args :
+        List.of(
+            List.of("--name", "ops", "--admin"),
+            List.of("--name", "compliance", "--auditor"),
+            List.of("--name", "ci", "--store", storeId, "--role", "writer"),
+            List.of("--name", "svc", "--no-rights"))) {
+      String[] command =
+          java.util.stream.Stream.concat(
+                  java.util.stream.Stream.of("keys", "create", "--data", d), args.stream())
+              .toArray(String[]::new);
+      Cli.Result created = Cli.run(dir, command);
+      assertThat(created.exit()).as(created.toString()).isZero();
+      assertThat(created.out()).contains("rights:  ").contains("key:     cst_");
+    }
+    Cli.Result list = Cli.run(dir, "keys", "list", "--data", d);
+    assertThat(list.exit()).as(list.toString()).isZero();
+    List<String> lines = list.out().lines().toList();
+    assertThat(lines.getFirst()).matches("ID\\s+NAME\\s+RIGHTS\\s+CREATED");
+    assertThat(lines).hasSize(5);
+    assertThat(row(lines, "ops")).contains(" admin ");
+    assertThat(row(lines, "compliance")).contains(" auditor ");
+    assertThat(row(lines, "ci")).contains(" writer on " + storeId);
+    assertThat(row(lines, "svc")).contains(" none ");
+  }
+
+  /** Regression: {@code keys list --data /typo} made an empty database there. */
+  @Test
+  void aDataDirectoryWithoutADatabase_isRefused_andLeftAlone() throws Exception {
+    Path typo = dir.resolve("typo");
+    for (String command : List.of("list", "create")) {
+      Cli.Result result =
+          command.equals("list")
+              ? Cli.run(dir, "keys", "list", "--data", typo.toString())
+              : Cli.run(dir, "keys", "create", "--name", "x", "--admin", "--data", typo.toString());
+      assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+      assertThat(result.errorLines())
+          .singleElement()
+          .asString()
+          .startsWith("error[no_database]: no Castellan database in " + typo.toAbsolutePath())
+          .contains("--data")
+          .contains("only 'castellan serve' creates a database");
+    }
+    Cli.Result audit = Cli.run(dir, "audit", "verify");
+    assertThat(audit.errorLines()).singleElement().asString().startsWith("error[no_database]");
+    assertThat(typo).doesNotExist();
+    assertThat(dir.resolve("data")).doesNotExist();
+  }
+
+  private Path database() {
+    Path data = dir.resolve("data");
+    JdbcStore.embedded(data).close();
+    return data;
+  }
+
+  private static String row(List<String> lines, String name) {
+    return lines.stream()
+        .filter(line -> line.split("\\s+").length > 1 && line.split("\\s+")[1].equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no row for " + name + " in " + lines));
+  }
+}
