@@ -44,7 +44,8 @@ import picocli.CommandLine.Parameters;
       TokenCommand.class,
       AuditCommand.class,
       Main.ModelCommand.class,
-      Main.CheckCommand.class
+      Main.CheckCommand.class,
+      HealthcheckCommand.class
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
