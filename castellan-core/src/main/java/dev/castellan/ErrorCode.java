@@ -40,7 +40,19 @@ public enum ErrorCode {
   /** A Castellan resource that exists already (a role name): HTTP 409. */
   ALREADY_EXISTS(2060, "already_exists"),
   UNDEFINED_ENDPOINT(5000, "undefined_endpoint"),
-  INTERNAL_ERROR(4000, "internal_error");
+  INTERNAL_ERROR(4000, "internal_error"),
+  /**
+   * The caller went away before the answer (OpenFGA's InternalErrorCode {@code cancelled}, 4003;
+   * {@code pkg/server/errors/errors.go} ErrRequestCancelled).
+   */
+  CANCELLED(4003, "cancelled"),
+  /**
+   * The request ran out of time (OpenFGA's InternalErrorCode {@code deadline_exceeded}, 4004;
+   * {@code pkg/server/errors/errors.go} ErrRequestDeadlineExceeded, and per item in batch-check,
+   * {@code pkg/server/batch_check.go}). OpenFGA's HTTP gateway serves codes 4000-4999 as 500
+   * ({@code pkg/server/errors/encoded_errors.go} NewEncodedError), and so does Castellan.
+   */
+  DEADLINE_EXCEEDED(4004, "deadline_exceeded");
 
   private final int number;
   private final String wireName;
