@@ -24,6 +24,20 @@ public final class BudgetExceededException extends CastellanException {
     this.elapsed = budget.elapsed();
   }
 
+  /**
+   * The exception for what ran out of {@code budget}, e.g. to report a listing whose last slice was
+   * cut.
+   *
+   * @throws IllegalStateException when nothing has run out
+   */
+  public static BudgetExceededException of(Budget budget) {
+    return new BudgetExceededException(
+        budget
+            .exceeded()
+            .orElseThrow(() -> new IllegalStateException("the budget has not run out")),
+        budget);
+  }
+
   /** What ran out. */
   public Budget.Limit limit() {
     return limit;

@@ -835,6 +835,7 @@ final class Evaluation {
     }
 
     private void process(int object, int rel) {
+      budget.step();
       int objectType = objects.type(object);
       // 1. Usersets: tuples whose user is object#rel.
       for (Relationships source : sources) {

@@ -60,6 +60,7 @@ public final class CastellanServer implements AutoCloseable {
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
     private boolean metricsPublic;
+    private EvaluationLimits evaluation = EvaluationLimits.DEFAULT;
 
     private Options() {}
 
@@ -80,6 +81,7 @@ public final class CastellanServer implements AutoCloseable {
       o.rbacReloadInterval = rbacReloadInterval;
       o.claimRoles = claimRoles;
       o.metricsPublic = metricsPublic;
+      o.evaluation = evaluation;
       return o;
     }
 
@@ -136,6 +138,11 @@ public final class CastellanServer implements AutoCloseable {
      */
     public boolean metricsPublic() {
       return metricsPublic;
+    }
+
+    /** Deadlines, step budget, explanation and result sizes of evaluations (issue 12). */
+    public EvaluationLimits evaluation() {
+      return evaluation;
     }
 
     public Options withHost(String value) {
@@ -202,6 +209,12 @@ public final class CastellanServer implements AutoCloseable {
     public Options withMetricsPublic(boolean value) {
       Options o = copy();
       o.metricsPublic = value;
+      return o;
+    }
+
+    public Options withEvaluation(EvaluationLimits value) {
+      Options o = copy();
+      o.evaluation = java.util.Objects.requireNonNull(value, "evaluation");
       return o;
     }
   }
@@ -295,7 +308,8 @@ public final class CastellanServer implements AutoCloseable {
                 runtime.afterWrite(access.systemStoreId());
               }
             },
-            audit);
+            audit,
+            options.evaluation());
     AdminApi admin = new AdminApi(runtime, keys, access, audit);
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(

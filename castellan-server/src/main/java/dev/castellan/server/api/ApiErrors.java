@@ -24,7 +24,9 @@ public final class ApiErrors {
       case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
       case ALREADY_EXISTS -> 409;
       case CONSISTENCY_TIMEOUT, STORE_UNAVAILABLE -> 503;
-      case INTERNAL_ERROR -> 500;
+      // OpenFGA serves its internal codes (4000-4999) as 500, deadline_exceeded and cancelled
+      // included (pkg/server/errors/encoded_errors.go, NewEncodedError).
+      case INTERNAL_ERROR, DEADLINE_EXCEEDED, CANCELLED -> 500;
       default -> 400;
     };
   }
