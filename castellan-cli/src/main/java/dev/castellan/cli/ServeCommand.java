@@ -2,6 +2,7 @@ package dev.castellan.cli;
 
 import dev.castellan.server.CastellanServer;
 import dev.castellan.server.Demo;
+import dev.castellan.server.EvaluationLimits;
 import dev.castellan.server.Limits;
 import dev.castellan.server.audit.AlertRules;
 import dev.castellan.server.audit.AuditSettings;
@@ -101,6 +102,46 @@ final class ServeCommand implements Callable<Integer> {
   Boolean accessLog;
 
   @Option(
+      names = "--check-timeout",
+      paramLabel = "DURATION",
+      description =
+          "deadline of a check and of each batch-check item, e.g. 1s or 500ms (default 1s, or"
+              + " $CASTELLAN_CHECK_TIMEOUT)")
+  String checkTimeout;
+
+  @Option(
+      names = "--list-timeout",
+      paramLabel = "DURATION",
+      description =
+          "deadline of list-objects, list-users, expand and a whole batch-check (default 3s, or"
+              + " $CASTELLAN_LIST_TIMEOUT)")
+  String listTimeout;
+
+  @Option(
+      names = "--max-evaluation-steps",
+      paramLabel = "N",
+      description =
+          "steps (rewrite nodes, tuples) one evaluation may take (default 1000000, or"
+              + " $CASTELLAN_MAX_EVALUATION_STEPS)")
+  Long maxEvaluationSteps;
+
+  @Option(
+      names = "--max-explanation-bytes",
+      paramLabel = "BYTES",
+      description =
+          "size of an explanation; longer ones are cut with a marker (default 256KiB, or"
+              + " $CASTELLAN_MAX_EXPLANATION_BYTES)")
+  String maxExplanationBytes;
+
+  @Option(
+      names = "--max-result-bytes",
+      paramLabel = "BYTES",
+      description =
+          "results one request builds, e.g. a list page (default 8MiB, or"
+              + " $CASTELLAN_MAX_RESULT_BYTES)")
+  String maxResultBytes;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
@@ -108,8 +149,9 @@ final class ServeCommand implements Callable<Integer> {
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " metrics.public, log.format, log.access, audit (allows, sample_rate, queue_size,"
               + " file, retention) and alerts (webhook, denials, auth_failures, admin_grants,"
-              + " rejected_policy_reloads); nested or dotted. Flags win over environment"
-              + " variables, which win over the file.")
+              + " rejected_policy_reloads), evaluation (check_timeout, list_timeout, max_steps,"
+              + " max_explanation_bytes, max_result_bytes); nested or dotted. Flags win over"
+              + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
@@ -143,7 +185,12 @@ final class ServeCommand implements Callable<Integer> {
           "alerts.auth_failures.more_than",
           "alerts.auth_failures.within",
           "alerts.admin_grants",
-          "alerts.rejected_policy_reloads");
+          "alerts.rejected_policy_reloads",
+          "evaluation.check_timeout",
+          "evaluation.list_timeout",
+          "evaluation.max_steps",
+          "evaluation.max_explanation_bytes",
+          "evaluation.max_result_bytes");
 
   @Override
   public Integer call() throws Exception {
@@ -200,6 +247,7 @@ final class ServeCommand implements Callable<Integer> {
             bool(
                 setting(flag(metricsPublic), "CASTELLAN_METRICS_PUBLIC", "metrics.public", "false"),
                 "metrics.public"));
+    options = options.withEvaluation(evaluationLimits());
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server = CastellanServer.start(options, store, auditSettings());
     AutoCloseable listener =
@@ -316,6 +364,50 @@ final class ServeCommand implements Callable<Integer> {
       values.put(key, entry.getValue().asText());
     }
     return values;
+  }
+
+  /** Deadlines and sizes of evaluations (issue 12). */
+  private EvaluationLimits evaluationLimits() {
+    EvaluationLimits defaults = EvaluationLimits.DEFAULT;
+    String maxSteps =
+        setting(
+            maxEvaluationSteps == null ? null : maxEvaluationSteps.toString(),
+            "CASTELLAN_MAX_EVALUATION_STEPS",
+            "evaluation.max_steps",
+            String.valueOf(defaults.maxSteps()));
+    long explanation =
+        EvaluationLimits.parseBytes(
+            setting(
+                maxExplanationBytes,
+                "CASTELLAN_MAX_EXPLANATION_BYTES",
+                "evaluation.max_explanation_bytes",
+                "256KiB"),
+            "evaluation.max_explanation_bytes");
+    if (explanation > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "evaluation.max_explanation_bytes must be below 2GiB, was " + explanation);
+    }
+    try {
+      return new EvaluationLimits(
+          EvaluationLimits.parseTimeout(
+              setting(checkTimeout, "CASTELLAN_CHECK_TIMEOUT", "evaluation.check_timeout", "1s"),
+              "evaluation.check_timeout"),
+          EvaluationLimits.parseTimeout(
+              setting(listTimeout, "CASTELLAN_LIST_TIMEOUT", "evaluation.list_timeout", "3s"),
+              "evaluation.list_timeout"),
+          Long.parseLong(maxSteps.trim()),
+          (int) explanation,
+          EvaluationLimits.parseBytes(
+              setting(
+                  maxResultBytes,
+                  "CASTELLAN_MAX_RESULT_BYTES",
+                  "evaluation.max_result_bytes",
+                  "8MiB"),
+              "evaluation.max_result_bytes"));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "evaluation.max_steps must be a whole number, e.g. 1000000; not '" + maxSteps + "'");
+    }
   }
 
   /** The audit trail and alert settings: environment variables win over the file. */

@@ -82,6 +82,45 @@ public record EvaluationLimits(
         .start();
   }
 
+  /**
+   * A timeout setting: a number and a unit, {@code ms} or {@code s} ({@code 1s}, {@code 500ms}).
+   *
+   * @throws IllegalArgumentException naming {@code setting} when it is anything else
+   */
+  public static Duration parseTimeout(String text, String setting) {
+    String value = text.trim().toLowerCase(java.util.Locale.ROOT);
+    if (value.matches("\\d{1,9}ms")) {
+      return Duration.ofMillis(Long.parseLong(value.substring(0, value.length() - 2)));
+    }
+    if (value.matches("\\d{1,6}s")) {
+      return Duration.ofSeconds(Long.parseLong(value.substring(0, value.length() - 1)));
+    }
+    throw new IllegalArgumentException(
+        setting + " must be a number and a unit (ms or s), e.g. 1s or 500ms; not '" + text + "'");
+  }
+
+  /**
+   * A size setting in bytes: a number, or a number and {@code KiB} or {@code MiB} ({@code 262144},
+   * {@code 256KiB}, {@code 8MiB}).
+   *
+   * @throws IllegalArgumentException naming {@code setting} when it is anything else
+   */
+  public static long parseBytes(String text, String setting) {
+    String value = text.trim();
+    long unit = 1;
+    if (value.endsWith("KiB")) {
+      unit = 1024;
+    } else if (value.endsWith("MiB")) {
+      unit = 1024 * 1024;
+    }
+    String number = unit == 1 ? value : value.substring(0, value.length() - 3).trim();
+    if (!number.matches("\\d{1,12}")) {
+      throw new IllegalArgumentException(
+          setting + " must be a number of bytes, or with KiB or MiB (256KiB); not '" + text + "'");
+    }
+    return Long.parseLong(number) * unit;
+  }
+
   public EvaluationLimits withCheckTimeout(Duration value) {
     return new EvaluationLimits(value, listTimeout, maxSteps, maxExplanationBytes, maxResultBytes);
   }
