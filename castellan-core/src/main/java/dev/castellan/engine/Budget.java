@@ -34,10 +34,10 @@ public final class Budget {
 
   /**
    * The server's default step budget. Measured 2026-12: no case of OpenFGA's conformance suite
-   * takes more than 349 steps for a check or 579 for a list (they all run under this budget in the
-   * build), checks on the 1,000,000-tuple benchmark dataset at most 128 and its 10,000-result
-   * list-objects 21,950; pathological models run at 5 to 30 million steps a second, so this stops
-   * them within 30 to 200 ms of CPU.
+   * takes more than 349 steps for a check or 626 for a list (they all run under this budget in the
+   * build); on the 1,000,000-tuple benchmark dataset checks take at most 128 and the 10,000-result
+   * list-objects 32,950. The pathological graphs of issue 12 run at 2 to 20 million steps a second
+   * on the 2-core build machine, so this stops them after 50 to 500 ms of CPU.
    */
   public static final long DEFAULT_MAX_STEPS = 1_000_000;
 
