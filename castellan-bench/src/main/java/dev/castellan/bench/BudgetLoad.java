@@ -37,9 +37,9 @@ import java.util.regex.Pattern;
  * /healthz} p99 <= 100 ms, ordinary checks p99 <= 50 ms.
  *
  * <p>The server runs in this JVM with its default settings (1 s check deadline, 1,000,000 steps);
- * {@code -Dcastellan.evaluation.yield=false} switches off the evaluations' yielding of their
- * carrier thread, to measure what it does. Other options: {@code --warmup S} (default 5), {@code
- * --duration S} (default 30).
+ * {@code -Dcastellan.evaluation.share=false} lets long evaluations hold every carrier (see {@code
+ * Budget}), to measure what sharing them does. Other options: {@code --warmup S} (default 5),
+ * {@code --duration S} (default 30).
  *
  * <p>Run: {@code java -cp castellan-benchmarks.jar dev.castellan.bench.BudgetLoad}.
  */
@@ -84,7 +84,7 @@ public final class BudgetLoad {
       System.out.printf(
           Locale.ROOT,
           "BudgetLoad: %d pathological connections, /healthz at %.0f/s, ordinary checks at %.0f/s,"
-              + " warmup %d s, measured %d s; %d cores, Java %s, yield %s%n",
+              + " warmup %d s, measured %d s; %d cores, Java %s, share %s%n",
           pathological,
           healthRate,
           checkRate,
@@ -92,7 +92,7 @@ public final class BudgetLoad {
           duration,
           Runtime.getRuntime().availableProcessors(),
           Runtime.version(),
-          System.getProperty("castellan.evaluation.yield", "true"));
+          System.getProperty("castellan.evaluation.share", "true"));
       System.out.println("load average before: " + loadAverage());
 
       Phase phase = new Phase();

@@ -2,6 +2,8 @@ package dev.castellan.engine;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -10,10 +12,17 @@ import java.util.function.BooleanSupplier;
  * explanation. The evaluation checks it cooperatively: a counter on every step, and every {@value
  * #POLL_EVERY} steps a look at the clock and at whether the caller still waits.
  *
- * <p>On a virtual thread the same poll also yields the carrier about every millisecond of work:
- * virtual threads are never pre-empted, so without it a few CPU-bound evaluations would hold every
- * carrier and stall whatever else the server runs on virtual threads (health checks, ordinary
- * requests) until they finish.
+ * <p>On a virtual thread the same poll keeps long evaluations to a share of the carriers. Virtual
+ * threads are never pre-empted, so a few CPU-bound evaluations would otherwise hold every carrier
+ * and stall whatever else the server runs on virtual threads (health checks, ordinary requests)
+ * until they finish. {@code Thread.yield()} does not help: a yielding virtual thread goes back to
+ * its carrier's local queue when other tasks are queued there, and a carrier drains its local queue
+ * before it looks at newly submitted ones (measured with JDK 25: 8 yielding CPU-bound virtual
+ * threads let 5 of 500 new ones start within 10 s). So an evaluation that has run for more than
+ * {@value #LONG_AFTER_NANOS} ns takes one of {@link #LONG_RUNNING}'s permits, one fewer than there
+ * are carriers, and hands it on every {@value #SLICE_NANOS} ns of work to the next one waiting: one
+ * carrier is always left for everything else, and long evaluations take turns on the others.
+ * Waiting for a permit counts against the deadline. Short evaluations (nearly all) never see it.
  *
  * <p>Not thread-safe: one budget per request (a batch-check gives each item a {@link #part}).
  * Create with {@link #builder()} (the clock starts at {@link Builder#start()}) or {@link
@@ -44,12 +53,29 @@ public final class Budget {
   /** Steps between two looks at the clock and the cancellation signal. */
   static final int POLL_EVERY = 256;
 
-  /** Work between two yields of a virtual thread's carrier. */
-  private static final long YIELD_NANOS = 1_000_000;
+  /** Run time after which an evaluation on a virtual thread is long and needs a permit. */
+  static final long LONG_AFTER_NANOS = 1_000_000;
 
-  /** Yielding can be switched off (-Dcastellan.evaluation.yield=false) to measure its effect. */
-  private static final boolean YIELD =
-      !"false".equals(System.getProperty("castellan.evaluation.yield"));
+  /** Work a long evaluation does with its permit before handing it on. */
+  static final long SLICE_NANOS = 1_000_000;
+
+  /**
+   * Permits for long evaluations on virtual threads: one fewer than the carriers (at least one).
+   * Fair, so that they take turns. Switched off with {@code -Dcastellan.evaluation.share=false}, to
+   * measure what it does.
+   */
+  static final Semaphore LONG_RUNNING =
+      new Semaphore(
+          Math.max(
+              1,
+              Integer.getInteger(
+                      "jdk.virtualThreadScheduler.parallelism",
+                      Runtime.getRuntime().availableProcessors())
+                  - 1),
+          true);
+
+  private static final boolean SHARE =
+      !"false".equals(System.getProperty("castellan.evaluation.share"));
 
   private static final BooleanSupplier NEVER = () -> false;
 
@@ -60,12 +86,12 @@ public final class Budget {
   private final long maxResultBytes;
   private final int maxExplanationBytes;
   private final BooleanSupplier cancelled;
-  private final boolean yields;
 
   private long steps;
   private int untilPoll = POLL_EVERY;
   private long resultBytes;
-  private long lastYield;
+  private boolean holding;
+  private long sliceStart;
   private Limit exceeded;
 
   private Budget(
@@ -83,8 +109,6 @@ public final class Budget {
     this.maxResultBytes = maxResultBytes;
     this.maxExplanationBytes = maxExplanationBytes;
     this.cancelled = cancelled;
-    this.yields = YIELD && Thread.currentThread().isVirtual();
-    this.lastYield = startNanos;
   }
 
   /** No limit at all: for the engine used as a library, tests, and the server's own stores. */
@@ -224,7 +248,7 @@ public final class Budget {
    */
   public void requireTime() {
     try {
-      poll();
+      checkTime(System.nanoTime());
     } catch (Stop stop) {
       throw exception();
     }
@@ -252,19 +276,58 @@ public final class Budget {
   }
 
   private void poll() {
+    long now = System.nanoTime();
+    checkTime(now);
+    if (SHARE && now - startNanos >= LONG_AFTER_NANOS && Thread.currentThread().isVirtual()) {
+      share(now);
+    }
+  }
+
+  private void checkTime(long now) {
     if (exceeded != null) {
       throw new Stop();
     }
-    long now = System.nanoTime();
     if (deadlineNanos != Long.MAX_VALUE && now - deadlineNanos >= 0) {
       throw stop(Limit.DEADLINE);
     }
     if (cancelled.getAsBoolean()) {
       throw stop(Limit.CANCELLED);
     }
-    if (yields && now - lastYield >= YIELD_NANOS) {
-      Thread.yield(); // lets the carrier run other virtual threads; see the class comment
-      lastYield = System.nanoTime();
+  }
+
+  /** Takes a permit for a long evaluation, or hands it on after a slice; see the class comment. */
+  private void share(long now) {
+    if (holding) {
+      if (now - sliceStart < SLICE_NANOS) {
+        return;
+      }
+      holding = false;
+      LONG_RUNNING.release();
+    }
+    try {
+      boolean acquired;
+      if (deadlineNanos == Long.MAX_VALUE) {
+        LONG_RUNNING.acquire();
+        acquired = true;
+      } else {
+        acquired = LONG_RUNNING.tryAcquire(deadlineNanos - now, TimeUnit.NANOSECONDS);
+      }
+      if (!acquired) {
+        throw stop(Limit.DEADLINE);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw stop(Limit.CANCELLED);
+    }
+    holding = true;
+    sliceStart = System.nanoTime();
+  }
+
+  /** The evaluation is over (or paused between list slices): gives back a permit it holds. */
+  void leave() {
+    if (holding) {
+      holding = false;
+      LONG_RUNNING.release();
     }
   }
 

@@ -146,6 +146,7 @@ public final class Engine {
     } catch (Budget.Stop stop) {
       throw budget.exception();
     } finally {
+      budget.leave();
       index.unlockRead(stamp);
     }
   }
@@ -264,6 +265,7 @@ public final class Engine {
     } catch (Budget.Stop stop) {
       throw budget.exception();
     } finally {
+      budget.leave();
       index.unlockRead(stamp);
     }
   }

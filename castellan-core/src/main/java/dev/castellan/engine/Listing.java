@@ -55,6 +55,7 @@ public final class Listing {
       }
       stoppedBy = limit;
     } finally {
+      budget.leave();
       index.unlockRead(stamp);
     }
     List<String> found = List.copyOf(walk.found);

@@ -138,6 +138,37 @@ class BudgetTest {
             e -> assertThat(e.limit()).isEqualTo(Budget.Limit.DEADLINE));
   }
 
+  @Test
+  void longEvaluationsOnVirtualThreads_shareTheCarriers_andGiveEveryPermitBack() throws Exception {
+    Engine engine = engine(Pathological.FOLDERS, Pathological.parentLadder(130));
+    int permits = Budget.LONG_RUNNING.availablePermits();
+    List<Thread> threads = new ArrayList<>();
+    AtomicInteger stopped = new AtomicInteger();
+    for (int i = 0; i < 8; i++) {
+      int n = i;
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    Budget budget =
+                        n % 2 == 0
+                            ? Budget.builder().timeout(Duration.ofMillis(100)).start()
+                            : steps(200_000);
+                    try {
+                      engine.check(
+                          CheckRequest.of(Pathological.top(130), "viewer", "user:anne"), budget);
+                    } catch (BudgetExceededException e) {
+                      stopped.incrementAndGet();
+                    }
+                  }));
+    }
+    for (Thread thread : threads) {
+      thread.join(Duration.ofSeconds(30));
+    }
+    assertThat(stopped.get()).isEqualTo(8);
+    assertThat(Budget.LONG_RUNNING.availablePermits()).isEqualTo(permits);
+  }
+
   // ------------------------------------------------------------------ explain
 
   @Test
