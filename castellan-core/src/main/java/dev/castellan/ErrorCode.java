@@ -50,7 +50,19 @@ public enum ErrorCode {
    * Castellan: too many failed authentications from this client address; the answer (HTTP 429)
    * carries {@code Retry-After}.
    */
-  TOO_MANY_AUTHENTICATION_FAILURES(1501, "too_many_authentication_failures");
+  TOO_MANY_AUTHENTICATION_FAILURES(1501, "too_many_authentication_failures"),
+  /**
+   * The caller went away before the answer (OpenFGA's InternalErrorCode {@code cancelled}, 4003;
+   * {@code pkg/server/errors/errors.go} ErrRequestCancelled).
+   */
+  CANCELLED(4003, "cancelled"),
+  /**
+   * The request ran out of time (OpenFGA's InternalErrorCode {@code deadline_exceeded}, 4004;
+   * {@code pkg/server/errors/errors.go} ErrRequestDeadlineExceeded, and per item in batch-check,
+   * {@code pkg/server/batch_check.go}). OpenFGA's HTTP gateway serves codes 4000-4999 as 500
+   * ({@code pkg/server/errors/encoded_errors.go} NewEncodedError), and so does Castellan.
+   */
+  DEADLINE_EXCEEDED(4004, "deadline_exceeded");
 
   private final int number;
   private final String wireName;

@@ -2,6 +2,7 @@ package dev.castellan.cli;
 
 import dev.castellan.server.CastellanServer;
 import dev.castellan.server.Demo;
+import dev.castellan.server.EvaluationLimits;
 import dev.castellan.server.Limits;
 import dev.castellan.server.audit.AlertRules;
 import dev.castellan.server.audit.AuditSettings;
@@ -186,6 +187,46 @@ final class ServeCommand implements Callable<Integer> {
   String importMaxBytes;
 
   @Option(
+      names = "--check-timeout",
+      paramLabel = "DURATION",
+      description =
+          "deadline of a check and of each batch-check item, e.g. 1s or 500ms (default 1s, or"
+              + " $CASTELLAN_CHECK_TIMEOUT)")
+  String checkTimeout;
+
+  @Option(
+      names = "--list-timeout",
+      paramLabel = "DURATION",
+      description =
+          "deadline of list-objects, list-users, expand and a whole batch-check (default 3s, or"
+              + " $CASTELLAN_LIST_TIMEOUT)")
+  String listTimeout;
+
+  @Option(
+      names = "--max-evaluation-steps",
+      paramLabel = "N",
+      description =
+          "steps (rewrite nodes, tuples) one evaluation may take (default 1000000, or"
+              + " $CASTELLAN_MAX_EVALUATION_STEPS)")
+  Long maxEvaluationSteps;
+
+  @Option(
+      names = "--max-explanation-bytes",
+      paramLabel = "BYTES",
+      description =
+          "size of an explanation; longer ones are cut with a marker (default 256KiB, or"
+              + " $CASTELLAN_MAX_EXPLANATION_BYTES)")
+  String maxExplanationBytes;
+
+  @Option(
+      names = "--max-result-bytes",
+      paramLabel = "BYTES",
+      description =
+          "results one request builds, e.g. a list page (default 8MiB, or"
+              + " $CASTELLAN_MAX_RESULT_BYTES)")
+  String maxResultBytes;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description =
@@ -195,7 +236,8 @@ final class ServeCommand implements Callable<Integer> {
               + " auth_failure_limit, auth_failure_window, import_max_bytes, audit (allows,"
               + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
               + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
-              + " jwt_secret_file, tls (cert, key, only); nested or dotted. Flags win over"
+              + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
+              + " max_steps, max_explanation_bytes, max_result_bytes); nested or dotted. Flags win over"
               + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
@@ -240,7 +282,12 @@ final class ServeCommand implements Callable<Integer> {
           "auth_failure_limit",
           "auth_failure_window",
           "import_max_bytes",
-          "alerts.audit_dropped");
+          "alerts.audit_dropped",
+          "evaluation.check_timeout",
+          "evaluation.list_timeout",
+          "evaluation.max_steps",
+          "evaluation.max_explanation_bytes",
+          "evaluation.max_result_bytes");
 
   @Override
   public Integer call() throws Exception {
@@ -350,6 +397,7 @@ final class ServeCommand implements Callable<Integer> {
                         "import_max_bytes",
                         String.valueOf(CastellanServer.DEFAULT_MAX_IMPORT_BYTES)),
                     "import_max_bytes"));
+    options = options.withEvaluation(evaluationLimits());
     String scheme = options.tls() == null ? "http" : "https";
     Store store = storeOptions.openOrCreate();
     String demoStore = demo ? Demo.load(store) : "";
@@ -597,6 +645,50 @@ final class ServeCommand implements Callable<Integer> {
       values.put(key, entry.getValue().asText());
     }
     return values;
+  }
+
+  /** Deadlines and sizes of evaluations (issue 12). */
+  private EvaluationLimits evaluationLimits() {
+    EvaluationLimits defaults = EvaluationLimits.DEFAULT;
+    String maxSteps =
+        setting(
+            maxEvaluationSteps == null ? null : maxEvaluationSteps.toString(),
+            "CASTELLAN_MAX_EVALUATION_STEPS",
+            "evaluation.max_steps",
+            String.valueOf(defaults.maxSteps()));
+    long explanation =
+        EvaluationLimits.parseBytes(
+            setting(
+                maxExplanationBytes,
+                "CASTELLAN_MAX_EXPLANATION_BYTES",
+                "evaluation.max_explanation_bytes",
+                "256KiB"),
+            "evaluation.max_explanation_bytes");
+    if (explanation > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "evaluation.max_explanation_bytes must be below 2GiB, was " + explanation);
+    }
+    try {
+      return new EvaluationLimits(
+          EvaluationLimits.parseTimeout(
+              setting(checkTimeout, "CASTELLAN_CHECK_TIMEOUT", "evaluation.check_timeout", "1s"),
+              "evaluation.check_timeout"),
+          EvaluationLimits.parseTimeout(
+              setting(listTimeout, "CASTELLAN_LIST_TIMEOUT", "evaluation.list_timeout", "3s"),
+              "evaluation.list_timeout"),
+          Long.parseLong(maxSteps.trim()),
+          (int) explanation,
+          EvaluationLimits.parseBytes(
+              setting(
+                  maxResultBytes,
+                  "CASTELLAN_MAX_RESULT_BYTES",
+                  "evaluation.max_result_bytes",
+                  "8MiB"),
+              "evaluation.max_result_bytes"));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "evaluation.max_steps must be a whole number, e.g. 1000000; not '" + maxSteps + "'");
+    }
   }
 
   /** The audit trail and alert settings: environment variables win over the file. */

@@ -5,23 +5,26 @@ import java.util.Optional;
 
 /** The answer to a {@link CheckRequest}: allowed or not, and why when asked. */
 public final class CheckResult {
-  private static final CheckResult ALLOWED = new CheckResult(true, null);
-  private static final CheckResult DENIED = new CheckResult(false, null);
+  private static final CheckResult ALLOWED = new CheckResult(true, null, 0);
+  private static final CheckResult DENIED = new CheckResult(false, null, 0);
 
   private final boolean allowed;
   private final Explanation explanation;
+  private final long omittedSteps;
 
-  private CheckResult(boolean allowed, Explanation explanation) {
+  private CheckResult(boolean allowed, Explanation explanation, long omittedSteps) {
     this.allowed = allowed;
     this.explanation = explanation;
+    this.omittedSteps = omittedSteps;
   }
 
   static CheckResult of(boolean allowed) {
     return allowed ? ALLOWED : DENIED;
   }
 
-  static CheckResult explained(boolean allowed, Explanation explanation) {
-    return new CheckResult(allowed, Objects.requireNonNull(explanation, "explanation"));
+  static CheckResult explained(boolean allowed, Explanation explanation, long omittedSteps) {
+    return new CheckResult(
+        allowed, Objects.requireNonNull(explanation, "explanation"), omittedSteps);
   }
 
   public boolean allowed() {
@@ -31,6 +34,14 @@ public final class CheckResult {
   /** Present when the request asked for an explanation. */
   public Optional<Explanation> explanation() {
     return Optional.ofNullable(explanation);
+  }
+
+  /**
+   * Steps the explanation leaves out because it reached its size limit (each place they were left
+   * out carries an {@link Explanation.Outcome#OMITTED} marker); 0 when it is complete.
+   */
+  public long explanationOmittedSteps() {
+    return omittedSteps;
   }
 
   @Override

@@ -76,10 +76,21 @@ public final class Engine {
     return index;
   }
 
-  /** Decides a check. */
+  /** Decides a check, without a budget. */
   public CheckResult check(CheckRequest request) {
+    return check(request, Budget.unlimited());
+  }
+
+  /**
+   * Decides a check within {@code budget}; an explanation is cut at the budget's explanation bytes,
+   * with a marker saying how many steps it leaves out.
+   *
+   * @throws BudgetExceededException when the budget runs out first
+   */
+  public CheckResult check(CheckRequest request, Budget budget) {
     return decide(
         request,
+        budget,
         (evaluation, object, type, relation) -> {
           if (!request.explain()) {
             return CheckResult.of(
@@ -87,10 +98,12 @@ public final class Engine {
           }
           Trace root =
               new Trace(
-                  "check " + request.object() + "#" + request.relation() + "@" + request.user());
+                  "check " + request.object() + "#" + request.relation() + "@" + request.user(),
+                  budget.maxExplanationBytes());
           try {
             int result = root.done(evaluation.check(object, type, relation, 0, root));
-            return CheckResult.explained(result == Evaluation.TRUE, root.toExplanation());
+            return CheckResult.explained(
+                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps());
           } catch (CastellanException e) {
             root.failed();
             throw e;
@@ -105,6 +118,7 @@ public final class Engine {
   int subjectSideAnswers(CheckRequest request) {
     return decide(
         request,
+        Budget.unlimited(),
         (evaluation, object, type, relation) -> {
           evaluation.check(object, type, relation, 0, null);
           return evaluation.subjectSideAnswers();
@@ -116,7 +130,7 @@ public final class Engine {
     T decide(Evaluation evaluation, int object, int type, int relation);
   }
 
-  private <T> T decide(CheckRequest request, Decision<T> decision) {
+  private <T> T decide(CheckRequest request, Budget budget, Decision<T> decision) {
     String[] object = Refs.splitObject(request.object());
     if (object == null) {
       throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
@@ -126,9 +140,31 @@ public final class Engine {
     Refs.UserRef user = requireUser(request.user());
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
+      Evaluation evaluation = evaluation(request.contextualTuples(), request.context(), budget);
       evaluation.subject(user);
       return decision.decide(evaluation, evaluation.objectId(request.object()), type, relation);
+    } catch (Budget.Stop stop) {
+      throw budget.exception();
+    } finally {
+      budget.leave();
+      index.unlockRead(stamp);
+    }
+  }
+
+  /**
+   * The list-objects walk of {@code request}, to run in slices under budgets; see {@link Listing}.
+   */
+  public Listing objectListing(ListObjectsRequest request) {
+    int type = requireType(request.type(), ErrorCode.TYPE_NOT_FOUND);
+    int relation =
+        requireRelation(type, request.type(), request.relation(), ErrorCode.RELATION_NOT_FOUND);
+    Refs.UserRef user = requireUser(request.user());
+    long stamp = index.readLock();
+    try {
+      Evaluation evaluation =
+          evaluation(request.contextualTuples(), request.context(), Budget.unlimited());
+      evaluation.subject(user);
+      return new Listing(index, evaluation.new ObjectWalk(type, relation));
     } finally {
       index.unlockRead(stamp);
     }
@@ -136,18 +172,7 @@ public final class Engine {
 
   /** Every object of the request's type the user has the relation on, at most {@code limit}. */
   public List<String> listObjects(ListObjectsRequest request, int limit) {
-    int type = requireType(request.type(), ErrorCode.TYPE_NOT_FOUND);
-    int relation =
-        requireRelation(type, request.type(), request.relation(), ErrorCode.RELATION_NOT_FOUND);
-    Refs.UserRef user = requireUser(request.user());
-    long stamp = index.readLock();
-    try {
-      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
-      evaluation.subject(user);
-      return evaluation.listObjects(type, relation, limit);
-    } finally {
-      index.unlockRead(stamp);
-    }
+    return objectListing(request).all(limit);
   }
 
   /** Every object the user has the relation on, without a limit. */
@@ -155,8 +180,10 @@ public final class Engine {
     return listObjects(request, Integer.MAX_VALUE);
   }
 
-  /** Users of the object's relation that match the filters, at most {@code limit}. */
-  public List<String> listUsers(ListUsersRequest request, int limit) {
+  /**
+   * The list-users walk of {@code request}, to run in slices under budgets; see {@link Listing}.
+   */
+  public Listing userListing(ListUsersRequest request) {
     String[] object = Refs.splitObject(request.object());
     if (object == null) {
       throw invalid("invalid object '" + Refs.shorten(request.object()) + "'");
@@ -182,15 +209,21 @@ public final class Engine {
     }
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(request.contextualTuples(), request.context());
+      Evaluation evaluation =
+          evaluation(request.contextualTuples(), request.context(), Budget.unlimited());
       int objectId = evaluation.objectId(request.object());
       if (objectId < 0) {
-        return List.of();
+        return Listing.empty(index);
       }
-      return evaluation.listUsers(objectId, relation, filters, limit);
+      return new Listing(index, evaluation.new UserWalk(objectId, relation, filters));
     } finally {
       index.unlockRead(stamp);
     }
+  }
+
+  /** Users of the object's relation that match the filters, at most {@code limit}. */
+  public List<String> listUsers(ListUsersRequest request, int limit) {
+    return userListing(request).all(limit);
   }
 
   public List<String> listUsers(ListUsersRequest request) {
@@ -204,6 +237,16 @@ public final class Engine {
 
   /** One level of the userset tree, counting {@code contextualTuples} for this request only. */
   public ExpandNode expand(String object, String relation, List<Tuple> contextualTuples) {
+    return expand(object, relation, contextualTuples, Budget.unlimited());
+  }
+
+  /**
+   * One level of the userset tree within {@code budget}: its steps, time and result bytes.
+   *
+   * @throws BudgetExceededException when the budget runs out first
+   */
+  public ExpandNode expand(
+      String object, String relation, List<Tuple> contextualTuples, Budget budget) {
     String[] parts = Refs.splitObject(object);
     if (parts == null) {
       throw invalid("invalid object '" + Refs.shorten(object) + "'");
@@ -213,13 +256,16 @@ public final class Engine {
     RelationInfo info = model.relation(type, relationId);
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(contextualTuples, Map.of());
+      Evaluation evaluation = evaluation(contextualTuples, Map.of(), budget);
       int objectId = evaluation.objectId(object);
       if (objectId < 0) {
         return emptyExpand(object, info);
       }
       return evaluation.expand(objectId, info);
+    } catch (Budget.Stop stop) {
+      throw budget.exception();
     } finally {
+      budget.leave();
       index.unlockRead(stamp);
     }
   }
@@ -279,11 +325,12 @@ public final class Engine {
     }
   }
 
-  private Evaluation evaluation(List<Tuple> contextualTuples, Map<String, Object> context) {
+  private Evaluation evaluation(
+      List<Tuple> contextualTuples, Map<String, Object> context, Budget budget) {
     Relationships main = index.relationships();
     if (contextualTuples.isEmpty()) {
       return new Evaluation(
-          model, new Relationships[] {main}, context, clock.millis(), subjectSideThreshold);
+          model, new Relationships[] {main}, context, clock.millis(), subjectSideThreshold, budget);
     }
     if (contextualTuples.size() > MAX_CONTEXTUAL_TUPLES) {
       throw new CastellanException(
@@ -302,7 +349,12 @@ public final class Engine {
       overlay.add(tuple);
     }
     return new Evaluation(
-        model, new Relationships[] {main, overlay}, context, clock.millis(), subjectSideThreshold);
+        model,
+        new Relationships[] {main, overlay},
+        context,
+        clock.millis(),
+        subjectSideThreshold,
+        budget);
   }
 
   private int requireType(String type, ErrorCode code) {

@@ -50,9 +50,12 @@ final class Evaluation {
 
   private int subjectSideAnswers;
 
+  /** What this evaluation may still spend; a listing resumed later runs under a new one. */
+  private Budget budget;
+
   Evaluation(
       CompiledModel model, Relationships[] sources, Map<String, Object> context, long nowMillis) {
-    this(model, sources, context, nowMillis, SUBJECT_SIDE_THRESHOLD);
+    this(model, sources, context, nowMillis, SUBJECT_SIDE_THRESHOLD, Budget.unlimited());
   }
 
   /**
@@ -64,8 +67,10 @@ final class Evaluation {
       Relationships[] sources,
       Map<String, Object> context,
       long nowMillis,
-      int subjectSideThreshold) {
+      int subjectSideThreshold,
+      Budget budget) {
     this.subjectSideThreshold = subjectSideThreshold;
+    this.budget = budget;
     this.nowMillis = nowMillis;
     this.model = model;
     this.sources = sources;
@@ -89,6 +94,14 @@ final class Evaluation {
     subjectWildcard = relation < 0 && objects.isWildcard(object);
   }
 
+  void budget(Budget value) {
+    budget = value;
+  }
+
+  Budget budget() {
+    return budget;
+  }
+
   /** How many direct parts the subject-side walk has answered so far (for tests). */
   int subjectSideAnswers() {
     return subjectSideAnswers;
@@ -102,6 +115,7 @@ final class Evaluation {
 
   /** Checks {@code object#relation} for the current subject; {@code object} may be unknown (-1). */
   int check(int object, int type, int relation, int depth, Trace trace) {
+    budget.step();
     RelationInfo info = model.relation(type, relation);
     if (info == null) {
       return FALSE;
@@ -250,6 +264,7 @@ final class Evaluation {
       }
       long[] usersets = p.usersets;
       for (int i = 0; i < usersets.length; i++) {
+        budget.step();
         int userObject = Postings.usersetObject(usersets[i]);
         int userRelation = Postings.usersetRelation(usersets[i]);
         int userType = objects.type(userObject);
@@ -478,6 +493,7 @@ final class Evaluation {
       for (int s = 0; s < sources.length; s++) {
         Relationships source = sources[s];
         for (long key : source.reverse(user, userRelation)) {
+          budget.step();
           int nodeRelation = Postings.usersetRelation(key);
           if (key == target) {
             // A plain subject or wildcard on the key was directMatch's to judge; a userset (a
@@ -594,6 +610,7 @@ final class Evaluation {
       Postings p = source.postings(object, node.tupleset());
       int[] parents = p.plain;
       for (int i = 0; i < parents.length; i++) {
+        budget.step();
         int parent = parents[i];
         int parentType = objects.type(parent);
         TupleMeta meta = p.plainMeta(i);
@@ -673,61 +690,157 @@ final class Evaluation {
   // ---------------------------------------------------------------- list objects
 
   /**
+   * A resumable walk of a list, run in slices: {@link #run} goes on until the walk is complete
+   * (true) or the budget runs out ({@link Budget.Stop}), and can be called again, under a new
+   * budget, to go on from where it stopped. What it found is in {@link #found}, which the caller
+   * drains. {@link #progress} grows with each unit of work finished (a fact processed, a candidate
+   * confirmed), so that a slice that finished nothing can be told apart.
+   */
+  abstract class Walk {
+    final List<String> found = new ArrayList<>();
+    long progress;
+
+    /** Stop (not complete) once this many results are found: for callers that want a few. */
+    int limit = Integer.MAX_VALUE;
+
+    Evaluation evaluation() {
+      return Evaluation.this;
+    }
+
+    abstract boolean run();
+
+    /** A result of this walk: counted as result bytes (its UTF-8 size, bounded). */
+    void found(String name) {
+      found.add(name);
+      budget.resultBytes(3L * name.length() + 8);
+    }
+  }
+
+  /**
    * Objects of {@code type} on which the subject has {@code relation}: a breadth-first walk from
    * the subject through the reverse index, guided by the model. Steps under an intersection or a
    * difference only propose candidates, which a full check then confirms.
+   *
+   * <p>Stopped by its budget, the walk keeps its facts and queue; the fact being processed when it
+   * stopped is processed again on the next run, which only re-derives what is known (derivations
+   * are idempotent) and retries the confirmation that was cut.
    */
-  List<String> listObjects(int type, int relation, int limit) {
-    LongSet facts = new LongSet();
-    LongSet checked = new LongSet();
-    ArrayDeque<long[]> queue = new ArrayDeque<>();
-    int originalObject = subjectObject;
-    int originalRelation = subjectRelation;
-    List<String> out = new ArrayList<>();
-    Deriver deriver =
-        (object, rel, needsCheck) -> {
-          long key = Relationships.key(object, rel);
-          if (facts.contains(key)) {
-            return;
-          }
-          if (needsCheck) {
-            if (!checked.add(key)) {
-              return;
-            }
-            if (!confirm(object, rel)) {
-              return;
-            }
-          }
-          if (facts.add(key)) {
-            queue.add(new long[] {object, rel});
-            if (rel == relation && objects.type(object) == type && out.size() < limit) {
-              out.add(objects.name(object));
-            }
-          }
-        };
-    // Seeds: tuples naming the subject itself, or its type's wildcard.
-    if (originalObject >= 0) {
-      seed(
-          originalObject,
-          originalRelation,
-          originalRelation >= 0 ? originalRelation : -1,
-          subjectWildcard,
-          deriver);
+  final class ObjectWalk extends Walk {
+    private final int type;
+    private final int relation;
+    private final LongSet facts = new LongSet();
+    private final LongSet checked = new LongSet();
+    private final ArrayDeque<long[]> queue = new ArrayDeque<>();
+    private final int originalObject = subjectObject;
+    private final int originalRelation = subjectRelation;
+    private boolean seeded;
+    private long[] current;
+
+    ObjectWalk(int type, int relation) {
+      this.type = type;
+      this.relation = relation;
     }
-    if (originalRelation < 0 && !subjectWildcard) {
-      int wildcard = objects.wildcard(subjectType);
-      if (wildcard >= 0) {
-        seed(wildcard, -1, -1, true, deriver);
+
+    @Override
+    boolean run() {
+      try {
+        if (!seeded) {
+          seedAll();
+          seeded = true;
+          progress++;
+        }
+        while (found.size() < limit) {
+          if (current == null) {
+            current = queue.poll();
+            if (current == null) {
+              return true;
+            }
+          }
+          process((int) current[0], (int) current[1]);
+          current = null;
+          progress++;
+        }
+        return false;
+      } finally {
+        subjectObject = originalObject;
+        subjectRelation = originalRelation;
       }
     }
-    while (!queue.isEmpty() && out.size() < limit) {
-      long[] fact = queue.poll();
-      int object = (int) fact[0];
-      int rel = (int) fact[1];
+
+    private void derive(int object, int rel, boolean needsCheck) {
+      long key = Relationships.key(object, rel);
+      if (facts.contains(key)) {
+        return;
+      }
+      if (needsCheck) {
+        if (checked.contains(key)) {
+          return;
+        }
+        boolean holds = confirm(object, rel);
+        // Marked only once confirmed: a confirmation cut by the budget is retried next run.
+        checked.add(key);
+        progress++;
+        if (!holds) {
+          return;
+        }
+      }
+      if (facts.add(key)) {
+        queue.add(new long[] {object, rel});
+        if (rel == relation && objects.type(object) == type) {
+          found(objects.name(object));
+        }
+      }
+    }
+
+    /** Seeds: tuples naming the subject itself, or its type's wildcard. */
+    private void seedAll() {
+      if (originalObject >= 0) {
+        seed(
+            originalObject,
+            originalRelation,
+            originalRelation >= 0 ? originalRelation : -1,
+            subjectWildcard);
+      }
+      if (originalRelation < 0 && !subjectWildcard) {
+        int wildcard = objects.wildcard(subjectType);
+        if (wildcard >= 0) {
+          seed(wildcard, -1, -1, true);
+        }
+      }
+    }
+
+    private void seed(int user, int userRelation, int relationForAdmit, boolean wildcard) {
+      int userType = objects.type(user);
+      for (Relationships source : sources) {
+        long[] keys = source.reverse(user, userRelation);
+        for (long key : keys) {
+          budget.step();
+          int object = Postings.usersetObject(key);
+          int relation = Postings.usersetRelation(key);
+          RelationInfo info = model.relation(objects.type(object), relation);
+          if (info == null) {
+            continue;
+          }
+          TupleMeta meta =
+              userRelation >= 0
+                  ? usersetMeta(source, object, relation, user, userRelation)
+                  : plainMeta(source, object, relation, user);
+          if (info.admit(userType, relationForAdmit, wildcard, conditionOf(meta)) == null
+              || !conditionHoldsLenient(meta)) {
+            continue;
+          }
+          derive(object, relation, info.directNeedsCheck);
+        }
+      }
+    }
+
+    private void process(int object, int rel) {
+      budget.step();
       int objectType = objects.type(object);
       // 1. Usersets: tuples whose user is object#rel.
       for (Relationships source : sources) {
         for (long key : source.reverse(object, rel)) {
+          budget.step();
           int target = Postings.usersetObject(key);
           int targetRelation = Postings.usersetRelation(key);
           RelationInfo info = model.relation(objects.type(target), targetRelation);
@@ -739,12 +852,13 @@ final class Evaluation {
               || !conditionHoldsLenient(meta)) {
             continue;
           }
-          deriver.derive(target, targetRelation, info.directNeedsCheck);
+          derive(target, targetRelation, info.directNeedsCheck);
         }
       }
       // 2. Relations on the same object computed from this one.
       for (CompiledModel.ComputedDependency dep : model.computedDependencies(objectType, rel)) {
-        deriver.derive(object, dep.relation(), dep.needsCheck());
+        budget.step();
+        derive(object, dep.relation(), dep.needsCheck());
       }
       // 3. Children that name this object as their parent.
       for (CompiledModel.TupleToUsersetDependency dep :
@@ -755,6 +869,7 @@ final class Evaluation {
         }
         for (Relationships source : sources) {
           for (long key : source.reverse(object, Relationships.NO_RELATION)) {
+            budget.step();
             int child = Postings.usersetObject(key);
             if (Postings.usersetRelation(key) != dep.tupleset()
                 || objects.type(child) != dep.childType()) {
@@ -765,37 +880,9 @@ final class Evaluation {
                 || !conditionHoldsLenient(meta)) {
               continue;
             }
-            deriver.derive(child, dep.relation(), dep.needsCheck());
+            derive(child, dep.relation(), dep.needsCheck());
           }
         }
-      }
-    }
-    subjectObject = originalObject;
-    subjectRelation = originalRelation;
-    return out;
-  }
-
-  private void seed(
-      int user, int userRelation, int relationForAdmit, boolean wildcard, Deriver deriver) {
-    int userType = objects.type(user);
-    for (Relationships source : sources) {
-      long[] keys = source.reverse(user, userRelation);
-      for (long key : keys) {
-        int object = Postings.usersetObject(key);
-        int relation = Postings.usersetRelation(key);
-        RelationInfo info = model.relation(objects.type(object), relation);
-        if (info == null) {
-          continue;
-        }
-        TupleMeta meta =
-            userRelation >= 0
-                ? usersetMeta(source, object, relation, user, userRelation)
-                : plainMeta(source, object, relation, user);
-        if (info.admit(userType, relationForAdmit, wildcard, conditionOf(meta)) == null
-            || !conditionHoldsLenient(meta)) {
-          continue;
-        }
-        deriver.derive(object, relation, info.directNeedsCheck);
       }
     }
   }
@@ -835,11 +922,6 @@ final class Evaluation {
     }
   }
 
-  @FunctionalInterface
-  private interface Deriver {
-    void derive(int object, int relation, boolean needsCheck);
-  }
-
   // ---------------------------------------------------------------- list users
 
   /** A user filter resolved to ids: {@code relation} is -1 for plain objects and wildcards. */
@@ -848,35 +930,63 @@ final class Evaluation {
   /**
    * Users of {@code object#relation} matching the filters: candidates come from a forward walk of
    * the rewrite (never the subtracted side), and each candidate is confirmed by a check.
+   *
+   * <p>Stopped by its budget while collecting candidates, the walk collects them again on the next
+   * run; stopped while confirming one, it confirms that one again first.
    */
-  List<String> listUsers(int object, int relation, List<UserFilter> filters, int limit) {
-    int type = objects.type(object);
-    Set<Long> candidates = new LinkedHashSet<>();
-    collectUsers(object, relation, filters, candidates, new HashSet<>(), 0);
-    List<String> out = new ArrayList<>();
-    Set<Long> done = new HashSet<>();
-    ArrayDeque<Long> queue = new ArrayDeque<>(candidates);
-    while (!queue.isEmpty() && out.size() < limit) {
-      long candidate = queue.poll();
-      if (!done.add(candidate)) {
-        continue;
-      }
-      int user = Postings.usersetObject(candidate);
-      int userRelation = Postings.usersetRelation(candidate);
-      subject(user, userRelation);
-      pathSize = 0;
-      if (check(object, type, relation, 0, null) == TRUE) {
-        out.add(
-            userRelation < 0
-                ? objects.name(user)
-                : objects.name(user) + "#" + model.names.name(userRelation));
-      } else if (userRelation < 0 && objects.isWildcard(user)) {
-        // type:* is reachable but excluded as a whole (e.g. "[user:*] but not blocked"): the
-        // users it stands for may still have access one by one, so try every known user.
-        objects.forEachOfType(objects.type(user), u -> queue.add(Postings.userset(u, -1)));
-      }
+  final class UserWalk extends Walk {
+    private final int object;
+    private final int relation;
+    private final List<UserFilter> filters;
+    private final Set<Long> done = new HashSet<>();
+    private ArrayDeque<Long> queue;
+
+    UserWalk(int object, int relation, List<UserFilter> filters) {
+      this.object = object;
+      this.relation = relation;
+      this.filters = List.copyOf(filters);
     }
-    return out;
+
+    @Override
+    boolean run() {
+      int type = objects.type(object);
+      if (queue == null) {
+        Set<Long> candidates = new LinkedHashSet<>();
+        collectUsers(object, relation, filters, candidates, new HashSet<>(), 0);
+        queue = new ArrayDeque<>(candidates);
+        progress++;
+      }
+      while (!queue.isEmpty()) {
+        if (found.size() >= limit) {
+          return false;
+        }
+        long candidate = queue.peek();
+        if (done.contains(candidate)) {
+          queue.poll();
+          continue;
+        }
+        int user = Postings.usersetObject(candidate);
+        int userRelation = Postings.usersetRelation(candidate);
+        subject(user, userRelation);
+        pathSize = 0;
+        boolean holds = check(object, type, relation, 0, null) == TRUE;
+        // Taken off the queue only once answered: a check cut by the budget is asked again.
+        queue.poll();
+        done.add(candidate);
+        progress++;
+        if (holds) {
+          found(
+              userRelation < 0
+                  ? objects.name(user)
+                  : objects.name(user) + "#" + model.names.name(userRelation));
+        } else if (userRelation < 0 && objects.isWildcard(user)) {
+          // type:* is reachable but excluded as a whole (e.g. "[user:*] but not blocked"): the
+          // users it stands for may still have access one by one, so try every known user.
+          objects.forEachOfType(objects.type(user), u -> queue.add(Postings.userset(u, -1)));
+        }
+      }
+      return true;
+    }
   }
 
   private void collectUsers(
@@ -886,6 +996,7 @@ final class Evaluation {
       Set<Long> candidates,
       Set<Long> visited,
       int depth) {
+    budget.step();
     RelationInfo info = model.relation(objects.type(object), relation);
     if (info == null || !visited.add(Relationships.key(object, relation))) {
       return;
@@ -914,6 +1025,7 @@ final class Evaluation {
         for (Relationships source : sources) {
           Postings p = source.postings(object, info.relation);
           for (int user : p.plain) {
+            budget.step();
             int userType = objects.type(user);
             for (UserFilter filter : filters) {
               if (filter.relation() < 0 && filter.type() == userType) {
@@ -922,6 +1034,7 @@ final class Evaluation {
             }
           }
           for (long packed : p.usersets) {
+            budget.step();
             int user = Postings.usersetObject(packed);
             int userRelation = Postings.usersetRelation(packed);
             int userType = objects.type(user);
@@ -978,6 +1091,7 @@ final class Evaluation {
   }
 
   private ExpandNode expand(Node node, RelationInfo info, int object) {
+    budget.step();
     String name = name(object) + "#" + info.name;
     return switch (node) {
       case Node.Direct d -> {
@@ -993,7 +1107,7 @@ final class Evaluation {
                         conditionOf(p.plainMeta(i)))
                     != null
                 && !expired(p.plainMeta(i))) {
-              users.add(objects.name(user));
+              users.add(expanded(objects.name(user)));
             }
           }
           for (int i = 0; i < p.usersets.length; i++) {
@@ -1002,7 +1116,7 @@ final class Evaluation {
             if (info.admit(objects.type(user), userRelation, false, conditionOf(p.usersetMeta(i)))
                     != null
                 && !expired(p.usersetMeta(i))) {
-              users.add(objects.name(user) + "#" + model.names.name(userRelation));
+              users.add(expanded(objects.name(user) + "#" + model.names.name(userRelation)));
             }
           }
         }
@@ -1022,7 +1136,7 @@ final class Evaluation {
                 && tupleset.admit(parentType, -1, false, conditionOf(p.plainMeta(i))) != null
                 && !expired(p.plainMeta(i))
                 && model.relation(parentType, t.computed()) != null) {
-              computed.add(objects.name(parent) + "#" + model.names.name(t.computed()));
+              computed.add(expanded(objects.name(parent) + "#" + model.names.name(t.computed())));
             }
           }
         }
@@ -1036,6 +1150,13 @@ final class Evaluation {
           new ExpandNode.Difference(
               name, expand(d.base(), info, object), expand(d.subtract(), info, object));
     };
+  }
+
+  /** A name in an expand answer: a step, and result bytes. */
+  private String expanded(String name) {
+    budget.step();
+    budget.resultBytes(3L * name.length() + 8);
+    return name;
   }
 
   private List<ExpandNode> expandAll(Node[] children, RelationInfo info, int object) {
@@ -1053,10 +1174,27 @@ final class Evaluation {
   }
 
   static CastellanException tooComplex() {
-    return new CastellanException(
-        ErrorCode.AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX,
-        "authorization model resolution required more than "
-            + MAX_DEPTH
-            + " hops; the model or its tuples are too deep or contain a long chain");
+    return new TooDeep();
+  }
+
+  /**
+   * The depth limit, without a stack trace: a graph deeper than the limit meets it once per path,
+   * and capturing a deep stack each time made such checks cost microseconds per step.
+   */
+  private static final class TooDeep extends CastellanException {
+    private static final long serialVersionUID = 1L;
+
+    TooDeep() {
+      super(
+          ErrorCode.AUTHORIZATION_MODEL_RESOLUTION_TOO_COMPLEX,
+          "authorization model resolution required more than "
+              + MAX_DEPTH
+              + " hops; the model or its tuples are too deep or contain a long chain");
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
   }
 }

@@ -19,7 +19,12 @@ public record Explanation(String step, Outcome outcome, List<Explanation> childr
     /** The step led back to itself; OpenFGA treats this as not granted. */
     CYCLE,
     /** The step failed (resolution too deep, condition context missing). */
-    ERROR
+    ERROR,
+    /**
+     * Not a step of the evaluation: a marker for steps left out because the explanation reached its
+     * size limit; its {@code step} says how many.
+     */
+    OMITTED
   }
 
   public Explanation {

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -162,6 +163,13 @@ public final class IndexFeed implements AutoCloseable {
     awaitRevision(store.revision(storeId), timeout);
   }
 
+  /**
+   * The feed thread's loop. It outlives any failure: a store error backs off and retries, and so
+   * does anything else, an {@link OutOfMemoryError} included (issue 12: one explained check used up
+   * the heap and the error surfaced here, which left the node's index stale for minutes). A batch
+   * that failed half-applied is applied again whole: deletes and writes of the index are
+   * idempotent, and its revision only moves once the batch is in.
+   */
   private void follow() {
     long backoff = options.pollInterval().toMillis();
     while (!closed) {
@@ -180,11 +188,25 @@ public final class IndexFeed implements AutoCloseable {
             storeId,
             e.getMessage());
         backoff = Math.min(backoff * 2, 5_000);
-      } catch (RuntimeException e) {
-        LOG.log(Level.ERROR, "store " + storeId + ": unexpected failure in the index feed", e);
+      } catch (Throwable e) {
+        unexpected(e);
         backoff = Math.min(backoff * 2, 5_000);
       }
-      sleep(backoff);
+      try {
+        sleep(backoff);
+      } catch (Throwable e) {
+        // Waiting allocates a little; without memory, park instead, which does not.
+        LockSupport.parkNanos(backoff * 1_000_000L);
+      }
+    }
+  }
+
+  /** Logs a failure the feed survives; logging itself may fail when the heap is exhausted. */
+  private void unexpected(Throwable e) {
+    try {
+      LOG.log(Level.ERROR, "store " + storeId + ": unexpected failure in the index feed", e);
+    } catch (Throwable ignored) {
+      // Nothing more can be done without memory; the loop goes on.
     }
   }
 

@@ -46,6 +46,41 @@ class IndexFeedTest {
     return engine.check(CheckRequest.of(object, "viewer", user)).allowed();
   }
 
+  /** Issue 12: an OutOfMemoryError in the feed thread killed it, and the index went stale. */
+  @Test
+  void theFeedThread_survivesAnOutOfMemoryError_andGoesOnFollowing() throws Exception {
+    java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(2);
+    Store failing =
+        (Store)
+            java.lang.reflect.Proxy.newProxyInstance(
+                Store.class.getClassLoader(),
+                new Class<?>[] {Store.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("changesAfter") && failed.getCount() > 0) {
+                    failed.countDown();
+                    throw new OutOfMemoryError("Java heap space (a test's)");
+                  }
+                  try {
+                    return method.invoke(store, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    feed =
+        IndexFeed.start(
+            failing,
+            storeId,
+            new IndexFeed.Options(Duration.ofMillis(5), 100, Duration.ZERO),
+            Clock.systemUTC(),
+            0);
+    assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    long revision =
+        store.write(storeId, TupleWrite.writes(Tuple.of("doc:1", "viewer", "user:a"))).revision();
+    feed.awaitRevision(revision, Duration.ofSeconds(10));
+    assertThat(allowed(feed, "doc:1", "user:a")).isTrue();
+  }
+
   @Test
   void start_loadsTheSnapshotAtItsRevision() {
     store.write(storeId, TupleWrite.writes(Tuple.of("doc:1", "viewer", "user:a")));

@@ -75,6 +75,7 @@ public final class CastellanServer implements AutoCloseable {
     private TrustedProxies trustedProxies = TrustedProxies.NONE;
     private AuthFailureLimit authFailureLimit = AuthFailureLimit.DEFAULT;
     private long maxImportBytes = DEFAULT_MAX_IMPORT_BYTES;
+    private EvaluationLimits evaluation = EvaluationLimits.DEFAULT;
 
     private Options() {}
 
@@ -101,6 +102,7 @@ public final class CastellanServer implements AutoCloseable {
       o.trustedProxies = trustedProxies;
       o.authFailureLimit = authFailureLimit;
       o.maxImportBytes = maxImportBytes;
+      o.evaluation = evaluation;
       return o;
     }
 
@@ -196,6 +198,11 @@ public final class CastellanServer implements AutoCloseable {
      */
     public long maxImportBytes() {
       return maxImportBytes;
+    }
+
+    /** Deadlines, step budget, explanation and result sizes of evaluations (issue 12). */
+    public EvaluationLimits evaluation() {
+      return evaluation;
     }
 
     public Options withHost(String value) {
@@ -301,6 +308,12 @@ public final class CastellanServer implements AutoCloseable {
       }
       Options o = copy();
       o.maxImportBytes = value;
+      return o;
+    }
+
+    public Options withEvaluation(EvaluationLimits value) {
+      Options o = copy();
+      o.evaluation = java.util.Objects.requireNonNull(value, "evaluation");
       return o;
     }
   }
@@ -409,7 +422,8 @@ public final class CastellanServer implements AutoCloseable {
               }
             },
             audit,
-            options.maxImportBytes());
+            options.maxImportBytes(),
+            options.evaluation());
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);

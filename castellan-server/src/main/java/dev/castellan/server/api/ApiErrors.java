@@ -26,7 +26,9 @@ public final class ApiErrors {
       case REQUEST_TOO_LARGE -> 413;
       case TOO_MANY_AUTHENTICATION_FAILURES -> 429;
       case CONSISTENCY_TIMEOUT, STORE_UNAVAILABLE -> 503;
-      case INTERNAL_ERROR -> 500;
+      // OpenFGA serves its internal codes (4000-4999) as 500, deadline_exceeded and cancelled
+      // included (pkg/server/errors/encoded_errors.go, NewEncodedError).
+      case INTERNAL_ERROR, DEADLINE_EXCEEDED, CANCELLED -> 500;
       default -> 400;
     };
   }

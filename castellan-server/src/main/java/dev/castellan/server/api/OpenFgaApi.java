@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.engine.Budget;
+import dev.castellan.engine.BudgetExceededException;
 import dev.castellan.engine.CheckRequest;
 import dev.castellan.engine.CheckResult;
 import dev.castellan.engine.Engine;
@@ -13,17 +15,20 @@ import dev.castellan.engine.ExpandNode;
 import dev.castellan.engine.Explanation;
 import dev.castellan.engine.ListObjectsRequest;
 import dev.castellan.engine.ListUsersRequest;
+import dev.castellan.engine.Listing;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.model.AuthorizationModel;
 import dev.castellan.model.InvalidModelException;
 import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
+import dev.castellan.server.EvaluationLimits;
 import dev.castellan.server.Limits;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
+import dev.castellan.server.auth.Principal;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.store.Change;
 import dev.castellan.store.ConsistencyToken;
@@ -93,6 +98,9 @@ public final class OpenFgaApi {
   /** Tuples an import commits at once, each batch in one revision. */
   static final int IMPORT_BATCH = 5_000;
 
+  private final EvaluationLimits evaluation;
+  private final ListPages pages = new ListPages();
+
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
   }
@@ -108,18 +116,23 @@ public final class OpenFgaApi {
       ServerMetrics metrics,
       StoreHooks hooks,
       AuditLog audit) {
-    this(runtime, limits, metrics, hooks, audit, 64L * 1024 * 1024);
+    this(runtime, limits, metrics, hooks, audit, 64L * 1024 * 1024, EvaluationLimits.DEFAULT);
   }
 
-  /** As above, with the largest import body taken ({@code maxImportBytes}). */
+  /**
+   * As above, with the largest import body taken ({@code maxImportBytes}); evaluations run under
+   * budgets made from {@code evaluation}.
+   */
   public OpenFgaApi(
       StoreRuntime runtime,
       Limits limits,
       ServerMetrics metrics,
       StoreHooks hooks,
       AuditLog audit,
-      long maxImportBytes) {
+      long maxImportBytes,
+      EvaluationLimits evaluation) {
     this.maxImportBytes = maxImportBytes;
+    this.evaluation = evaluation;
     this.runtime = runtime;
     this.store = runtime.store();
     this.limits = limits;
@@ -555,7 +568,13 @@ public final class OpenFgaApi {
     Body body = Body.parse(ctx.body(), CHECK_FIELDS);
     Engine engine = engine(storeId, body);
     CheckRequest request = checkRequest(body, "");
-    CheckResult result = engine.check(request);
+    CheckResult result;
+    try {
+      result = engine.check(request, evaluation.check(ClientConnection.gone(ctx)));
+    } catch (BudgetExceededException e) {
+      stopped(ctx, "check", storeId, request.user(), request.relation(), request.object(), e);
+      throw e;
+    }
     audit.record(
         RequestAudit.decision(
             ctx,
@@ -572,6 +591,9 @@ public final class OpenFgaApi {
     out.put("allowed", result.allowed());
     out.put("resolution", result.explanation().map(Explanation::render).orElse(""));
     result.explanation().ifPresent(e -> out.set("explanation", explanationJson(e)));
+    if (result.explanationOmittedSteps() > 0) {
+      out.put("explanation_omitted_steps", result.explanationOmittedSteps());
+    }
     out.put("consistency_token", runtime.token(storeId));
     json(ctx, out);
   }
@@ -612,6 +634,9 @@ public final class OpenFgaApi {
       throw Body.invalid("'checks' must have at least one item");
     }
     Engine engine = engine(storeId, body);
+    // The batch as a whole has the list deadline; each item its own steps and the check deadline
+    // within it, so that one pathological item fails alone.
+    Budget batch = evaluation.list(ClientConnection.gone(ctx));
     ObjectNode out = NODES.objectNode();
     ObjectNode results = out.putObject("result");
     Set<String> seen = new HashSet<>();
@@ -627,9 +652,14 @@ public final class OpenFgaApi {
         throw Body.invalid("duplicate correlation_id '" + correlation + "'");
       }
       ObjectNode result = results.putObject(correlation);
+      CheckRequest request = null;
       try {
-        CheckRequest request = checkRequest(item, where);
-        boolean allowed = engine.check(request).allowed();
+        request = checkRequest(item, where);
+        batch.requireTime();
+        boolean allowed =
+            engine
+                .check(request, batch.part(evaluation.checkTimeout(), evaluation.maxSteps()))
+                .allowed();
         metrics.decision(ServerMetrics.Api.BATCH_CHECK, allowed);
         result.put("allowed", allowed);
         audit.record(
@@ -645,10 +675,23 @@ public final class OpenFgaApi {
                 runtime.feed(storeId).revision()));
       } catch (CastellanException e) {
         metrics.decisionError(ServerMetrics.Api.BATCH_CHECK);
+        if (e instanceof BudgetExceededException exceeded && request != null) {
+          stopped(
+              ctx,
+              "batch-check",
+              storeId,
+              request.user(),
+              request.relation(),
+              request.object(),
+              exceeded);
+        }
+        // OpenFGA's per-item CheckError (pkg/server/batch_check.go): input_error for the step
+        // budget (resolution too complex), internal_error for deadline_exceeded and cancelled.
         ObjectNode error = result.putObject("error");
         if (ApiErrors.status(e.code()) >= 500) {
           error.put("internal_error", e.code().wireName());
-          error.put("message", "internal error");
+          error.put(
+              "message", e instanceof BudgetExceededException ? e.getMessage() : "internal error");
         } else {
           error.put("input_error", e.code().wireName());
           error.put("message", e.getMessage());
@@ -672,7 +715,18 @@ public final class OpenFgaApi {
                 "contextual_tuples"));
     Engine engine = engine(storeId, body);
     TupleKey key = Body.key(body.raw().get("tuple_key"), "tuple_key", false);
-    ExpandNode root = engine.expand(key.object(), key.relation(), contextualTuples(body));
+    ExpandNode root;
+    try {
+      root =
+          engine.expand(
+              key.object(),
+              key.relation(),
+              contextualTuples(body),
+              evaluation.list(ClientConnection.gone(ctx)));
+    } catch (BudgetExceededException e) {
+      stopped(ctx, "expand", storeId, "", key.relation(), key.object(), e);
+      throw e;
+    }
     ObjectNode out = NODES.objectNode();
     out.putObject("tree").set("root", expandJson(root));
     json(ctx, out);
@@ -691,54 +745,157 @@ public final class OpenFgaApi {
           "page_size",
           "continuation_token");
 
-  private List<String> listObjectsResult(Context ctx, String api, String storeId, Body body) {
-    Engine engine = engine(storeId, body);
-    ListObjectsRequest request =
-        ListObjectsRequest.of(
-                body.requiredString("type"),
-                body.requiredString("relation"),
-                body.requiredString("user"))
-            .withContextualTuples(contextualTuples(body))
-            .withContext(body.context("context"));
-    List<String> objects = new ArrayList<>(engine.listObjects(request));
-    Collections.sort(objects);
-    audit.record(
-        RequestAudit.decision(
-            ctx,
-            api,
-            request.user(),
-            request.relation(),
-            request.type(),
-            !objects.isEmpty(),
-            objects.size() + " objects",
-            storeId,
-            runtime.feed(storeId).revision()));
-    return objects;
+  private ListObjectsRequest listObjectsRequest(Body body) {
+    return ListObjectsRequest.of(
+            body.requiredString("type"),
+            body.requiredString("relation"),
+            body.requiredString("user"))
+        .withContextualTuples(contextualTuples(body))
+        .withContext(body.context("context"));
   }
 
   private void listObjects(Context ctx) {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(ctx, "list-objects", storeId, body);
-    metrics.decision(ServerMetrics.Api.LIST_OBJECTS, !all.isEmpty());
+    Engine engine = engine(storeId, body);
+    ListObjectsRequest request = listObjectsRequest(body);
+    ListPages.Page page =
+        listPage(
+            ctx,
+            "list-objects",
+            storeId,
+            body,
+            () -> engine.objectListing(request),
+            request.user(),
+            request.relation(),
+            request.type());
+    metrics.decision(ServerMetrics.Api.LIST_OBJECTS, !page.items().isEmpty());
     ObjectNode out = NODES.objectNode();
     ArrayNode objects = out.putArray("objects");
-    String next = pageOf(all, body, limits.maxListResults()).fill(objects::add);
-    out.put("continuation_token", next);
+    page.items().forEach(objects::add);
+    out.put("continuation_token", page.next());
     out.put("consistency_token", runtime.token(storeId));
     json(ctx, out);
   }
 
+  /**
+   * One page of a list, audited; a page cut by its budget is counted, and its reason says so. Pages
+   * are described in {@link ListPages}.
+   */
+  private ListPages.Page listPage(
+      Context ctx,
+      String api,
+      String storeId,
+      Body body,
+      java.util.function.Supplier<Listing> listing,
+      String subject,
+      String action,
+      String resource) {
+    int pageSize = body.integer("page_size", limits.maxListResults(), 1, limits.maxListResults());
+    ListPages.Request request =
+        new ListPages.Request(
+            storeId,
+            caller(ctx),
+            fingerprint(body),
+            body.string("continuation_token", 1024),
+            pageSize);
+    ListPages.Page page;
+    try {
+      page = pages.page(request, listing, evaluation.list(ClientConnection.gone(ctx)));
+    } catch (BudgetExceededException e) {
+      stopped(ctx, api, storeId, subject, action, resource, e);
+      throw e;
+    }
+    page.cut().ifPresent(limit -> metrics.evaluationStopped(api, limit));
+    String what = api.equals("list-users") ? " users" : " objects";
+    audit.record(
+        RequestAudit.decision(
+            ctx,
+            api,
+            subject,
+            action,
+            resource,
+            !page.items().isEmpty(),
+            page.cut()
+                .map(
+                    limit ->
+                        page.items().size()
+                            + what
+                            + " on this page; the walk was cut by its "
+                            + limit.name().toLowerCase(java.util.Locale.ROOT)
+                            + " limit and goes on with the continuation token")
+                .orElse(page.computed() + what),
+            storeId,
+            runtime.feed(storeId).revision()));
+    return page;
+  }
+
+  /**
+   * Streams every object found, as OpenFGA does (unsorted there; sorted here). A walk cut by its
+   * budget ends the stream with an error line rather than silently: OpenFGA's streamed endpoint has
+   * no continuation token to go on with.
+   */
   private void streamedListObjects(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    List<String> all = listObjectsResult(ctx, "streamed-list-objects", storeId, body);
-    metrics.decision(ServerMetrics.Api.STREAMED_LIST_OBJECTS, !all.isEmpty());
+    Engine engine = engine(storeId, body);
+    ListObjectsRequest request = listObjectsRequest(body);
+    Listing listing = engine.objectListing(request);
+    Budget budget = evaluation.list(ClientConnection.gone(ctx));
+    List<String> found;
+    try {
+      found = new ArrayList<>(listing.run(budget));
+    } catch (BudgetExceededException e) {
+      stopped(
+          ctx,
+          "streamed-list-objects",
+          storeId,
+          request.user(),
+          request.relation(),
+          request.type(),
+          e);
+      throw e;
+    }
+    Collections.sort(found);
+    metrics.decision(ServerMetrics.Api.STREAMED_LIST_OBJECTS, !found.isEmpty());
+    BudgetExceededException cut = listing.complete() ? null : BudgetExceededException.of(budget);
+    if (cut != null) {
+      stopped(
+          ctx,
+          "streamed-list-objects",
+          storeId,
+          request.user(),
+          request.relation(),
+          request.type(),
+          cut);
+    } else {
+      audit.record(
+          RequestAudit.decision(
+              ctx,
+              "streamed-list-objects",
+              request.user(),
+              request.relation(),
+              request.type(),
+              !found.isEmpty(),
+              found.size() + " objects",
+              storeId,
+              runtime.feed(storeId).revision()));
+    }
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
-    for (String object : all) {
+    for (String object : found) {
       ObjectNode line = NODES.objectNode();
       line.putObject("result").put("object", object);
+      out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+    if (cut != null) {
+      // grpc-gateway's shape for an error in a stream, with OpenFGA's numeric code.
+      ObjectNode line = NODES.objectNode();
+      ObjectNode error = line.putObject("error");
+      error.put("code", cut.code().number());
+      error.put(
+          "message", cut.getMessage() + "; the " + found.size() + " objects above are partial");
+      error.put("status", cut.code().wireName());
       out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     }
     out.flush();
@@ -775,25 +932,21 @@ public final class OpenFgaApi {
         ListUsersRequest.of(objectRef, body.requiredString("relation"), filter)
             .withContextualTuples(contextualTuples(body))
             .withContext(body.context("context"));
-    List<String> users = new ArrayList<>(engine.listUsers(request));
-    Collections.sort(users);
-    metrics.decision(ServerMetrics.Api.LIST_USERS, !users.isEmpty());
-    audit.record(
-        RequestAudit.decision(
+    ListPages.Page page =
+        listPage(
             ctx,
             "list-users",
-            filter,
-            body.requiredString("relation"),
-            objectRef,
-            !users.isEmpty(),
-            users.size() + " users",
             storeId,
-            runtime.feed(storeId).revision()));
+            body,
+            () -> engine.userListing(request),
+            filter,
+            request.relation(),
+            objectRef);
+    metrics.decision(ServerMetrics.Api.LIST_USERS, !page.items().isEmpty());
     ObjectNode out = NODES.objectNode();
     ArrayNode items = out.putArray("users");
-    String next =
-        pageOf(users, body, limits.maxListResults()).fill(user -> items.add(userJson(user)));
-    out.put("continuation_token", next);
+    page.items().forEach(user -> items.add(userJson(user)));
+    out.put("continuation_token", page.next());
     out.put("consistency_token", runtime.token(storeId));
     json(ctx, out);
   }
@@ -946,46 +1099,58 @@ public final class OpenFgaApi {
     return value == null ? "" : value;
   }
 
-  /** A page of a sorted result list; the token is the last item returned. */
-  private record ListPage(List<String> items, String next) {
-    String fill(java.util.function.Consumer<String> sink) {
-      items.forEach(sink);
-      return next;
-    }
+  /**
+   * An evaluation stopped by its budget: counted, and audited as a decision that could not be made
+   * (outcome error), with what ran out and what it had spent.
+   */
+  private void stopped(
+      Context ctx,
+      String api,
+      String storeId,
+      String subject,
+      String action,
+      String resource,
+      BudgetExceededException e) {
+    metrics.evaluationStopped(api, e.limit());
+    audit.record(
+        RequestAudit.event(
+            ctx,
+            AuditEvent.Kind.DECISION,
+            api,
+            subject,
+            List.of(),
+            action,
+            resource,
+            AuditEvent.Outcome.ERROR,
+            e.code().wireName()
+                + ": "
+                + e.limit().name().toLowerCase(java.util.Locale.ROOT)
+                + " limit reached after "
+                + e.elapsed().toMillis()
+                + " ms and "
+                + e.steps()
+                + " steps",
+            storeId,
+            runtime.feed(storeId).revision()));
   }
 
-  private static ListPage pageOf(List<String> sorted, Body body, int maxResults) {
-    int pageSize = body.integer("page_size", maxResults, 1, maxResults);
-    String token = body.string("continuation_token", 1024);
-    int start = 0;
-    if (!token.isEmpty()) {
-      String after = decodeToken(token);
-      start = Collections.binarySearch(sorted, after);
-      start = start >= 0 ? start + 1 : -start - 1;
-    }
-    int end = Math.min(sorted.size(), start + pageSize);
-    String next = end < sorted.size() ? encodeToken(sorted.get(end - 1)) : "";
-    return new ListPage(sorted.subList(start, end), next);
+  private static String caller(Context ctx) {
+    Principal principal = ctx.attribute("principal");
+    return principal == null ? "" : principal.id();
   }
 
-  private static String encodeToken(String last) {
-    return java.util.Base64.getUrlEncoder()
-        .withoutPadding()
-        .encodeToString(("l1:" + last).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static String decodeToken(String token) {
+  /** What a continued listing must be asked with again: the body but for paging and consistency. */
+  private static String fingerprint(Body body) {
+    ObjectNode copy = ((ObjectNode) body.raw()).deepCopy();
+    copy.remove(List.of("page_size", "continuation_token", "consistency", "consistency_token"));
     try {
-      String raw =
-          new String(java.util.Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      if (raw.startsWith("l1:")) {
-        return raw.substring(3);
-      }
-    } catch (IllegalArgumentException e) {
-      // fall through
+      return java.util.HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(copy.toString().getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is always available", e);
     }
-    throw new CastellanException(
-        ErrorCode.INVALID_CONTINUATION_TOKEN, "continuation_token is not valid for this request");
   }
 
   static ObjectNode tupleJson(Tuple tuple) {

@@ -1,5 +1,6 @@
 package dev.castellan.server.metrics;
 
+import dev.castellan.engine.Budget;
 import dev.castellan.server.StoreRuntime;
 import io.javalin.config.JavalinState;
 import io.javalin.http.Context;
@@ -149,6 +150,7 @@ public final class ServerMetrics implements AutoCloseable {
    */
   private final List<Supplier<? extends Number>> counterSources = new CopyOnWriteArrayList<>();
 
+  private final Counter[] stopped; // [api][limit]
   private final Map<Endpoint, RouteMeters> routes = new ConcurrentHashMap<>();
   private final Map<String, RouteMeters> unmatched = new ConcurrentHashMap<>();
 
@@ -193,8 +195,28 @@ public final class ServerMetrics implements AutoCloseable {
                 "Requests answered 429 without their credentials being checked, because their"
                     + " client address had too many failed authentications")
             .register(registry);
+    Budget.Limit[] limits = Budget.Limit.values();
+    stopped = new Counter[STOPPABLE.length * limits.length];
+    for (int a = 0; a < STOPPABLE.length; a++) {
+      for (Budget.Limit limit : limits) {
+        stopped[a * limits.length + limit.ordinal()] =
+            Counter.builder("castellan.evaluations.stopped")
+                .description(
+                    "Evaluations stopped by their budget, by API and what ran out; a check, a"
+                        + " batch-check item or an expand fails, a list page returns what it"
+                        + " found with a continuation token")
+                .tag("api", STOPPABLE[a])
+                .tag("limit", limit.name().toLowerCase(Locale.ROOT))
+                .register(registry);
+      }
+    }
     index = runtime == null ? null : new IndexGauges(runtime, registry);
   }
+
+  /** The APIs whose evaluations run under a budget (the {@code api} label values). */
+  private static final String[] STOPPABLE = {
+    "check", "batch-check", "expand", "list-objects", "streamed-list-objects", "list-users"
+  };
 
   /** Metrics for a server over {@code runtime}, with the JVM's meters bound. */
   public static ServerMetrics create(StoreRuntime runtime) {
@@ -216,6 +238,20 @@ public final class ServerMetrics implements AutoCloseable {
   /** One decision that could not be answered (bad input, unknown store, timeout, failure). */
   public void decisionError(Api api) {
     decisions[api.ordinal() * 3 + 2].increment();
+  }
+
+  /**
+   * An evaluation of {@code api} (one of check, batch-check, expand, list-objects,
+   * streamed-list-objects, list-users) stopped by its budget because {@code limit} ran out.
+   */
+  public void evaluationStopped(String api, Budget.Limit limit) {
+    for (int a = 0; a < STOPPABLE.length; a++) {
+      if (STOPPABLE[a].equals(api)) {
+        stopped[a * Budget.Limit.values().length + limit.ordinal()].increment();
+        return;
+      }
+    }
+    throw new IllegalArgumentException("no budget counter for api '" + api + "'");
   }
 
   /** A request refused with 401; {@code header} is only classified, never kept. */
