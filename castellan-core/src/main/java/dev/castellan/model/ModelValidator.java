@@ -23,6 +23,12 @@ public final class ModelValidator {
 
   public static final int MAX_RELATIONS_PER_TYPE = 500;
 
+  /**
+   * Steps the search for why relations have no entry point may take for one model. Real models take
+   * a few hundred; a hostile one took minutes before this bound.
+   */
+  static final int MAX_SEARCH_STEPS = 100_000;
+
   private static final Set<String> SCHEMA_VERSIONS = Set.of("1.1", "1.2");
   private static final Pattern TYPE_NAME = Pattern.compile("^[^:#@*\\s]{1,254}$");
   private static final Pattern RELATION_NAME = Pattern.compile("^[^:#@*\\s]{1,50}$");
@@ -39,6 +45,13 @@ public final class ModelValidator {
 
   /** Relations already known to have an entry point; that answer does not depend on the path. */
   private final Set<String> reachable = new HashSet<>();
+
+  /**
+   * Steps of the path search left for the whole model. The search is exponential in the worst case
+   * (relations that reach each other through several paths and never reach a user), so it runs only
+   * for relations without an entry point, and only as far as this budget goes.
+   */
+  private int searchSteps = MAX_SEARCH_STEPS;
 
   private ModelValidator(AuthorizationModel model, DslParser.SourceMap sources) {
     this.model = model;
@@ -388,13 +401,20 @@ public final class ModelValidator {
   // ------------------------------------------------------------------ phase 3: entry points
 
   private void checkEntryPoints() {
+    Set<String> derivable = derivable();
     for (TypeDefinition type : model.typeDefinitions()) {
       Set<String> cyclic = computedCycles(type);
       for (RelationDefinition relation : type.relations().values()) {
-        EntryPoint result =
-            cyclic.contains(relation.name())
-                ? EntryPoint.LOOP
-                : entryPoint(type.name(), relation.name(), relation.rewrite(), new HashMap<>());
+        EntryPoint result;
+        if (cyclic.contains(relation.name())) {
+          result = EntryPoint.LOOP;
+        } else if (derivable.contains(type.name() + "#" + relation.name())) {
+          // The path search finds an entry point exactly when one is derivable (a shortest
+          // derivation never revisits a relation on its path), so it need not run.
+          result = EntryPoint.FOUND;
+        } else {
+          result = whyNoEntryPoint(type, relation, derivable);
+        }
         if (!result.found()) {
           String reason = result.loop() ? "potential loop" : "no entrypoint";
           error(
@@ -411,6 +431,79 @@ public final class ModelValidator {
         }
       }
     }
+  }
+
+  /**
+   * For a relation without an entry point: whether OpenFGA's path search ends in a loop or finds
+   * nothing, which its message tells apart. When the search budget is spent, "no entrypoint".
+   */
+  private EntryPoint whyNoEntryPoint(
+      TypeDefinition type, RelationDefinition relation, Set<String> derivable) {
+    if (searchSteps <= 0) {
+      return EntryPoint.NONE;
+    }
+    try {
+      return entryPoint(
+          type.name(), relation.name(), relation.rewrite(), new HashSet<>(), derivable);
+    } catch (SearchBudgetSpent e) {
+      return EntryPoint.NONE;
+    }
+  }
+
+  /** Thrown when {@link #searchSteps} runs out; cheap (no stack trace). */
+  private static final class SearchBudgetSpent extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    SearchBudgetSpent() {
+      super("entry point search budget spent", null, false, false);
+    }
+  }
+
+  /**
+   * Every {@code type#relation} some concrete user can have: the least fixpoint of the rules the
+   * path search follows (direct types, usersets and tuple-to-usersets into relations that have one;
+   * unions need one child, intersections and exclusions all). Each round adds at least one
+   * relation, so this takes at most as many rounds as there are relations.
+   */
+  private Set<String> derivable() {
+    Set<String> found = new HashSet<>();
+    boolean changed = true;
+    while (changed) {
+      changed = false;
+      for (TypeDefinition type : types.values()) {
+        for (RelationDefinition relation : type.relations().values()) {
+          String key = type.name() + "#" + relation.name();
+          if (!found.contains(key) && derivable(type, relation, relation.rewrite(), found)) {
+            found.add(key);
+            changed = true;
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  private boolean derivable(
+      TypeDefinition type, RelationDefinition relation, Rewrite rewrite, Set<String> found) {
+    return switch (rewrite) {
+      case Rewrite.This t ->
+          relation.directlyRelatedTypes().stream()
+              .anyMatch(r -> !r.isUserset() || found.contains(r.type() + "#" + r.relation()));
+      case Rewrite.ComputedUserset c -> found.contains(type.name() + "#" + c.relation());
+      case Rewrite.TupleToUserset t -> {
+        RelationDefinition tupleset = type.relations().get(t.tupleset());
+        yield tupleset != null
+            && tupleset.directlyRelatedTypes().stream()
+                .anyMatch(r -> found.contains(r.type() + "#" + t.computedRelation()));
+      }
+      case Rewrite.Union u ->
+          u.children().stream().anyMatch(c -> derivable(type, relation, c, found));
+      case Rewrite.Intersection i ->
+          i.children().stream().allMatch(c -> derivable(type, relation, c, found));
+      case Rewrite.Difference d ->
+          derivable(type, relation, d.base(), found)
+              && derivable(type, relation, d.subtract(), found);
+    };
   }
 
   /**
@@ -471,12 +564,28 @@ public final class ModelValidator {
    * the target relation, and revisiting a relation on the current path is a loop.
    */
   private EntryPoint entryPoint(
-      String type, String relationName, Rewrite rewrite, Map<String, Set<String>> visitedIn) {
+      String type,
+      String relationName,
+      Rewrite rewrite,
+      Set<String> visited,
+      Set<String> derivable) {
     boolean whole = isWholeRelation(type, relationName, rewrite);
     if (whole && reachable.contains(type + "#" + relationName)) {
       return EntryPoint.FOUND;
     }
-    EntryPoint result = entryPointUncached(type, relationName, rewrite, visitedIn);
+    if (--searchSteps < 0) {
+      throw new SearchBudgetSpent();
+    }
+    // The relations on the current path; marked on the way down, unmarked on the way back.
+    boolean marked = visited.add(type + "#" + relationName);
+    EntryPoint result;
+    try {
+      result = entryPointUncached(type, relationName, rewrite, visited, derivable);
+    } finally {
+      if (marked) {
+        visited.remove(type + "#" + relationName);
+      }
+    }
     if (whole && result.found()) {
       reachable.add(type + "#" + relationName);
     }
@@ -489,9 +598,11 @@ public final class ModelValidator {
   }
 
   private EntryPoint entryPointUncached(
-      String type, String relationName, Rewrite rewrite, Map<String, Set<String>> visitedIn) {
-    Map<String, Set<String>> visited = copy(visitedIn);
-    visited.computeIfAbsent(type, k -> new HashSet<>()).add(relationName);
+      String type,
+      String relationName,
+      Rewrite rewrite,
+      Set<String> visited,
+      Set<String> derivable) {
     TypeDefinition definition = types.get(type);
     switch (rewrite) {
       case Rewrite.This t -> {
@@ -505,10 +616,14 @@ public final class ModelValidator {
           if (target == null) {
             return EntryPoint.NONE;
           }
-          if (isVisited(visited, restriction.type(), restriction.relation())) {
+          // Only whether the search finds an entry point counts here, and it cannot find one
+          // that is not derivable: skipping those changes no answer.
+          if (isVisited(visited, restriction.type(), restriction.relation())
+              || !derivable.contains(restriction.type() + "#" + restriction.relation())) {
             continue;
           }
-          if (entryPoint(restriction.type(), restriction.relation(), target.rewrite(), visited)
+          if (entryPoint(
+                  restriction.type(), restriction.relation(), target.rewrite(), visited, derivable)
               .found()) {
             return EntryPoint.FOUND;
           }
@@ -523,7 +638,7 @@ public final class ModelValidator {
         if (isVisited(visited, type, c.relation())) {
           return EntryPoint.LOOP;
         }
-        return entryPoint(type, c.relation(), target.rewrite(), visited);
+        return entryPoint(type, c.relation(), target.rewrite(), visited, derivable);
       }
       case Rewrite.TupleToUserset t -> {
         RelationDefinition tupleset = definition.relations().get(t.tupleset());
@@ -534,10 +649,13 @@ public final class ModelValidator {
           TypeDefinition targetType = types.get(restriction.type());
           RelationDefinition target =
               targetType == null ? null : targetType.relations().get(t.computedRelation());
-          if (target == null || isVisited(visited, restriction.type(), t.computedRelation())) {
+          if (target == null
+              || isVisited(visited, restriction.type(), t.computedRelation())
+              || !derivable.contains(restriction.type() + "#" + t.computedRelation())) {
             continue;
           }
-          if (entryPoint(restriction.type(), t.computedRelation(), target.rewrite(), visited)
+          if (entryPoint(
+                  restriction.type(), t.computedRelation(), target.rewrite(), visited, derivable)
               .found()) {
             return EntryPoint.FOUND;
           }
@@ -545,9 +663,15 @@ public final class ModelValidator {
         return EntryPoint.NONE;
       }
       case Rewrite.Union u -> {
+        RelationDefinition relation = definition.relations().get(relationName);
         boolean loop = false;
         for (Rewrite child : u.children()) {
-          EntryPoint result = entryPoint(type, relationName, child, visited);
+          // Once a child loops, only a child that finds an entry point changes the answer, and
+          // one that is not derivable cannot.
+          if (loop && !derivable(definition, relation, child, derivable)) {
+            continue;
+          }
+          EntryPoint result = entryPoint(type, relationName, child, visited, derivable);
           if (result.found()) {
             return EntryPoint.FOUND;
           }
@@ -557,7 +681,7 @@ public final class ModelValidator {
       }
       case Rewrite.Intersection i -> {
         for (Rewrite child : i.children()) {
-          EntryPoint result = entryPoint(type, relationName, child, visited);
+          EntryPoint result = entryPoint(type, relationName, child, visited, derivable);
           if (!result.found()) {
             return result;
           }
@@ -565,25 +689,18 @@ public final class ModelValidator {
         return EntryPoint.FOUND;
       }
       case Rewrite.Difference d -> {
-        EntryPoint base = entryPoint(type, relationName, d.base(), visited);
+        EntryPoint base = entryPoint(type, relationName, d.base(), visited, derivable);
         if (!base.found()) {
           return base;
         }
-        EntryPoint subtract = entryPoint(type, relationName, d.subtract(), visited);
+        EntryPoint subtract = entryPoint(type, relationName, d.subtract(), visited, derivable);
         return subtract.found() ? EntryPoint.FOUND : subtract;
       }
     }
   }
 
-  private static boolean isVisited(Map<String, Set<String>> visited, String type, String relation) {
-    Set<String> relations = visited.get(type);
-    return relations != null && relations.contains(relation);
-  }
-
-  private static Map<String, Set<String>> copy(Map<String, Set<String>> visited) {
-    Map<String, Set<String>> copy = new HashMap<>();
-    visited.forEach((type, relations) -> copy.put(type, new HashSet<>(relations)));
-    return copy;
+  private static boolean isVisited(Set<String> visited, String type, String relation) {
+    return visited.contains(type + "#" + relation);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -2,7 +2,9 @@ package dev.castellan.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -125,6 +127,55 @@ class ModelLanguageTest {
     assertThat(ModelValidator.validateDsl(dsl.toString()))
         .extracting(ModelError::kind)
         .containsExactly("exceeded-entity-limit");
+  }
+
+  /**
+   * Found by reading the validator beside the fuzz target: relations that reach each other by two
+   * paths at every level and never reach a user made the entry-point search exponential. This
+   * 865-character model took over two minutes to validate (each level doubled the time).
+   */
+  @Test
+  void validate_relationsReachingEachOtherByManyPaths_finishesQuicklyWithOpenFgasVerdict() {
+    int levels = 18;
+    StringBuilder dsl = new StringBuilder("model\n  schema 1.1\ntype user\ntype t\n  relations\n");
+    for (int i = 0; i < levels; i++) {
+      dsl.append("    define r").append(i).append(": r").append(i + 1).append(" or x").append(i);
+      dsl.append("\n    define x").append(i).append(": r").append(i + 1).append('\n');
+    }
+    dsl.append("    define r").append(levels).append(": r0\n");
+
+    List<ModelError> errors =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> ModelValidator.validateDsl(dsl.toString()));
+
+    assertThat(errors).hasSize(2 * levels + 1);
+    assertThat(errors)
+        .allSatisfy(e -> assertThat(e.kind()).isEqualTo("relation-no-entry-point"))
+        .allSatisfy(e -> assertThat(e.message()).endsWith("(potential loop)."));
+  }
+
+  @Test
+  void validate_withoutEntryPointsByExponentiallyManyPaths_staysWithinTheSearchBudget() {
+    int levels = 40; // no loop, so the search cannot stop early: only the budget bounds it
+    StringBuilder dsl =
+        new StringBuilder(
+            "model\n  schema 1.1\ntype user\ntype g\n  relations\n    define m: [user]\n"
+                + "type t\n  relations\n");
+    for (int i = 0; i < levels; i++) {
+      dsl.append("    define r").append(i).append(": r").append(i + 1).append(" or x").append(i);
+      dsl.append("\n    define x").append(i).append(": r").append(i + 1).append('\n');
+    }
+    dsl.append("    define r").append(levels).append(": [g#n]\n");
+    dsl.insert(
+        dsl.indexOf("define m: [user]\n") + "define m: [user]\n".length(),
+        "    define n: m and n\n");
+
+    List<ModelError> errors =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10), () -> ModelValidator.validateDsl(dsl.toString()));
+
+    assertThat(errors).extracting(ModelError::kind).containsOnly("relation-no-entry-point");
+    assertThat(errors).hasSize(2 * levels + 2);
   }
 
   @Test
