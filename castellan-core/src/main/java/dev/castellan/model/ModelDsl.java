@@ -30,8 +30,9 @@ public final class ModelDsl {
   /**
    * Prints {@code model} as DSL.
    *
-   * @throws InvalidModelException when a relation cannot be spelled in the DSL: directly related
-   *     types ({@code this}) anywhere but as a top-level operand, or as what is subtracted
+   * @throws InvalidModelException ({@code unsupported-by-dsl}) when the model cannot be spelled in
+   *     the DSL: directly related types ({@code this}) anywhere but as a top-level operand, or as
+   *     what is subtracted; a condition without parameters
    */
   public static String write(AuthorizationModel model) {
     StringBuilder out = new StringBuilder();
@@ -50,6 +51,15 @@ public final class ModelDsl {
       }
     }
     for (Condition condition : model.conditions().values()) {
+      if (condition.parameters().isEmpty()) {
+        // The DSL's grammar needs at least one parameter: "()" would not parse back.
+        throw unsupported(
+            condition.name(),
+            "the condition '"
+                + condition.name()
+                + "' has no parameters, which the OpenFGA DSL"
+                + " syntax cannot express");
+      }
       String parameters = signature(condition.parameters());
       out.append("\ncondition ")
           .append(condition.name())
@@ -72,18 +82,19 @@ public final class ModelDsl {
     try {
       return new Writer(direct).expression(relation.rewrite(), true);
     } catch (IllegalStateException e) {
-      throw new InvalidModelException(
-          List.of(
-              new ModelError(
-                  "unsupported-by-dsl",
-                  "the '"
-                      + relation.name()
-                      + "' relation definition under the '"
-                      + typeName
-                      + "' type is not supported by the OpenFGA DSL syntax yet",
-                  relation.name(),
-                  SourceSpan.NONE)));
+      throw unsupported(
+          relation.name(),
+          "the '"
+              + relation.name()
+              + "' relation definition under the '"
+              + typeName
+              + "' type is not supported by the OpenFGA DSL syntax yet");
     }
+  }
+
+  private static InvalidModelException unsupported(String symbol, String message) {
+    return new InvalidModelException(
+        List.of(new ModelError("unsupported-by-dsl", message, symbol, SourceSpan.NONE)));
   }
 
   /**

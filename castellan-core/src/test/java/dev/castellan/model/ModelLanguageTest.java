@@ -2,6 +2,7 @@ package dev.castellan.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.time.Duration;
@@ -176,6 +177,29 @@ class ModelLanguageTest {
 
     assertThat(errors).extracting(ModelError::kind).containsOnly("relation-no-entry-point");
     assertThat(errors).hasSize(2 * levels + 2);
+  }
+
+  /** Found by ModelJsonFuzzTest (crash-b6a12e39): the DSL printed "()", which does not parse. */
+  @Test
+  void dslWrite_conditionWithoutParameters_isUnsupportedInsteadOfUnparsable() {
+    AuthorizationModel model =
+        ModelJson.read(
+            """
+            {"schema_version": "1.1", "type_definitions": [{"type": "user"},
+              {"type": "doc", "relations": {"viewer": {"this": {}}},
+               "metadata": {"relations": {"viewer": {"directly_related_user_types":
+                 [{"type": "user", "condition": "always"}]}}}}],
+             "conditions": {"always": {"name": "always", "expression": "true"}}}
+            """);
+    assertThat(ModelValidator.validate(model)).isEmpty();
+
+    assertThatThrownBy(() -> ModelDsl.write(model))
+        .isInstanceOf(InvalidModelException.class)
+        .satisfies(
+            e ->
+                assertThat(((InvalidModelException) e).errors())
+                    .extracting(ModelError::kind, ModelError::symbol)
+                    .containsExactly(tuple("unsupported-by-dsl", "always")));
   }
 
   @Test
