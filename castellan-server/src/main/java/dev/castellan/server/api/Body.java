@@ -3,10 +3,12 @@ package dev.castellan.server.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
@@ -22,8 +24,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A request body read strictly: a JSON object whose fields are all known, whose values have the
- * expected types and sizes. Anything else is a {@code validation_error} naming the field.
+ * A request body read strictly: exactly one JSON object, each key once, whose fields are all known,
+ * whose values have the expected types and sizes. Anything else is a {@code validation_error}
+ * naming the field.
  */
 public final class Body {
 
@@ -43,6 +46,10 @@ public final class Body {
                           .build())
                   .build())
           .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          // One reading only: a proxy, a WAF or a log that reads the first of two keys, or only
+          // the first value of a body, must see what Castellan acts on.
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
 
   /** Longest object, relation or user string accepted (OpenFGA allows 256-byte ids). */
@@ -61,6 +68,8 @@ public final class Body {
     JsonNode node;
     try {
       node = text == null || text.isBlank() ? JSON.createObjectNode() : JSON.readTree(text);
+    } catch (MismatchedInputException e) {
+      throw invalid("the request body must be one JSON object, with nothing after it");
     } catch (JsonProcessingException e) {
       throw invalid("the request body is not valid JSON: " + e.getOriginalMessage());
     }
@@ -106,7 +115,28 @@ public final class Body {
     if (text.length() > maxLength) {
       throw invalid("'" + path(where, field) + "' is longer than " + maxLength + " characters");
     }
+    if (!isValidUnicode(text)) {
+      // A JSON escape of half a surrogate pair, alone: UTF-8 cannot hold it, so a store would keep
+      // '?'
+      // instead, and the tuple would name someone else after a restart.
+      throw invalid("'" + path(where, field) + "' is not valid Unicode (an unpaired surrogate)");
+    }
     return text;
+  }
+
+  /** No unpaired surrogate: the text encodes to UTF-8 and back unchanged. */
+  static boolean isValidUnicode(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public String requiredString(String field) {
