@@ -15,7 +15,7 @@ public record Condition(
 
   public Condition {
     Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(expression, "expression");
+    expression = Objects.requireNonNull(expression, "expression").strip();
     parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
   }
 }

@@ -41,6 +41,20 @@ final class DslLexer {
 
   private static final String PUNCTUATION = "[](),:#*{}<>";
 
+  /** Whether {@code text} reads back as one word: not empty, no blank, no punctuation. */
+  static boolean isWord(String text) {
+    if (text.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isWhitespace(c) || PUNCTUATION.indexOf(c) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private final String source;
   private final int[] lineStarts;
   private int position;

@@ -21,7 +21,7 @@ final class DslParser {
 
   static final int MAX_NESTING = 32;
 
-  private static final Pattern SCHEMA_VERSION = Pattern.compile("[0-9]+\\.[0-9]+");
+  static final Pattern SCHEMA_VERSION = Pattern.compile("[0-9]+\\.[0-9]+");
 
   /** Positions of the parts of a parsed model, for validation messages. Keys are identities. */
   static final class SourceMap {
@@ -286,6 +286,23 @@ final class DslParser {
   private String rawExpression(Token open) {
     String source = lexer.source();
     int start = open.offset() + 1;
+    int end = closingBrace(source, start);
+    if (end < 0) {
+      throw error(open, "the condition expression has no closing '}'");
+    }
+    String expression = source.substring(start, end).strip();
+    if (expression.isEmpty()) {
+      throw error(open, "the condition expression is empty");
+    }
+    lexer.reset(end + 1);
+    return expression;
+  }
+
+  /**
+   * Where the condition body starting at {@code start} (just after its '{') ends: the offset of the
+   * '}' that closes it, or -1. Braces inside string literals do not count.
+   */
+  static int closingBrace(String source, int start) {
     int depth = 0;
     char quote = 0;
     for (int i = start; i < source.length(); i++) {
@@ -302,17 +319,12 @@ final class DslParser {
         depth++;
       } else if (c == '}') {
         if (depth == 0) {
-          String expression = source.substring(start, i).strip();
-          if (expression.isEmpty()) {
-            throw error(open, "the condition expression is empty");
-          }
-          lexer.reset(i + 1);
-          return expression;
+          return i;
         }
         depth--;
       }
     }
-    throw error(open, "the condition expression has no closing '}'");
+    return -1;
   }
 
   // ------------------------------------------------------------------ rewrites

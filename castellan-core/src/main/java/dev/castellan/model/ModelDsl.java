@@ -2,7 +2,6 @@ package dev.castellan.model;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -28,22 +27,30 @@ public final class ModelDsl {
   }
 
   /**
-   * Prints {@code model} as DSL.
+   * Prints {@code model} as DSL; parsing the text gives {@code model} back (with directly related
+   * types first in a union or intersection, where the DSL wants them).
    *
    * @throws InvalidModelException ({@code unsupported-by-dsl}) when the model cannot be spelled in
    *     the DSL: directly related types ({@code this}) anywhere but as a top-level operand, or as
-   *     what is subtracted; a condition without parameters
+   *     what is subtracted, or listed without being used; a name the DSL would not read as one word
+   *     (a blank or any of {@code [](),:#*}{@code {}<>}), or a relation operand named {@code or},
+   *     {@code and}, {@code but} or {@code from}; a condition without parameters or whose
+   *     expression would not end at its closing brace
    */
   public static String write(AuthorizationModel model) {
     StringBuilder out = new StringBuilder();
+    if (!DslParser.SCHEMA_VERSION.matcher(model.schemaVersion()).matches()) {
+      throw unsupported(
+          model.schemaVersion(), "the schema version '" + model.schemaVersion() + "' is not n.n");
+    }
     out.append("model\n  schema ").append(model.schemaVersion()).append('\n');
     for (TypeDefinition type : model.typeDefinitions()) {
-      out.append("\ntype ").append(type.name()).append('\n');
+      out.append("\ntype ").append(word(type.name(), "type")).append('\n');
       if (!type.relations().isEmpty()) {
         out.append("  relations\n");
         for (RelationDefinition relation : type.relations().values()) {
           out.append("    define ")
-              .append(relation.name())
+              .append(word(relation.name(), "relation"))
               .append(": ")
               .append(relationBody(type.name(), relation))
               .append('\n');
@@ -51,45 +58,91 @@ public final class ModelDsl {
       }
     }
     for (Condition condition : model.conditions().values()) {
-      if (condition.parameters().isEmpty()) {
-        // The DSL's grammar needs at least one parameter: "()" would not parse back.
-        throw unsupported(
-            condition.name(),
-            "the condition '"
-                + condition.name()
-                + "' has no parameters, which the OpenFGA DSL"
-                + " syntax cannot express");
-      }
-      String parameters = signature(condition.parameters());
       out.append("\ncondition ")
-          .append(condition.name())
+          .append(word(condition.name(), "condition"))
           .append('(')
-          .append(parameters)
+          .append(signature(condition))
           .append(") {\n  ")
-          .append(condition.expression())
+          .append(expression(condition))
           .append("\n}\n");
     }
     return out.toString();
   }
 
   private static String relationBody(String typeName, RelationDefinition relation) {
+    String unsupported =
+        "the '"
+            + relation.name()
+            + "' relation definition under the '"
+            + typeName
+            + "' type is not supported by the OpenFGA DSL syntax yet";
+    List<TypeRestriction> restrictions = relation.directlyRelatedTypes();
+    if (restrictions.isEmpty() == containsThis(relation.rewrite())) {
+      // "[]" does not parse, and types listed outside a "[...]" would be lost.
+      throw unsupported(relation.name(), unsupported);
+    }
+    for (TypeRestriction r : restrictions) {
+      word(r.type(), "type");
+      if (r.isUserset()) {
+        word(r.relation(), "relation");
+      }
+      if (r.isConditional()) {
+        word(r.condition(), "condition");
+      }
+    }
     String direct =
         "["
-            + relation.directlyRelatedTypes().stream()
-                .map(TypeRestriction::toString)
-                .collect(Collectors.joining(", "))
+            + restrictions.stream().map(TypeRestriction::toString).collect(Collectors.joining(", "))
             + "]";
     try {
       return new Writer(direct).expression(relation.rewrite(), true);
     } catch (IllegalStateException e) {
-      throw unsupported(
-          relation.name(),
-          "the '"
-              + relation.name()
-              + "' relation definition under the '"
-              + typeName
-              + "' type is not supported by the OpenFGA DSL syntax yet");
+      throw unsupported(relation.name(), unsupported);
     }
+  }
+
+  /** {@code name} when the DSL reads it back as one word. */
+  private static String word(String name, String what) {
+    if (!DslLexer.isWord(name)) {
+      throw unsupported(
+          name, "the " + what + " name '" + name + "' is not one word in the OpenFGA DSL syntax");
+    }
+    return name;
+  }
+
+  /** A relation named where an operand may stand: one word, and not an operator. */
+  private static String operand(String relation) {
+    if (OPERATORS.contains(relation)) {
+      throw unsupported(
+          relation,
+          "a relation named '" + relation + "' cannot be an operand in the OpenFGA DSL syntax");
+    }
+    return word(relation, "relation");
+  }
+
+  private static final java.util.Set<String> OPERATORS =
+      java.util.Set.of("or", "and", "but", "from");
+
+  private static String expression(Condition condition) {
+    String text = "\n  " + condition.expression() + "\n}";
+    if (condition.expression().isEmpty() || DslParser.closingBrace(text, 0) != text.length() - 1) {
+      throw unsupported(
+          condition.name(),
+          "the expression of the condition '"
+              + condition.name()
+              + "' does not end at its closing brace (an unbalanced '{', '}' or quote)");
+    }
+    return condition.expression();
+  }
+
+  private static boolean containsThis(Rewrite rewrite) {
+    return switch (rewrite) {
+      case Rewrite.This t -> true;
+      case Rewrite.Union u -> u.children().stream().anyMatch(ModelDsl::containsThis);
+      case Rewrite.Intersection i -> i.children().stream().anyMatch(ModelDsl::containsThis);
+      case Rewrite.Difference d -> containsThis(d.base()) || containsThis(d.subtract());
+      default -> false;
+    };
   }
 
   private static InvalidModelException unsupported(String symbol, String message) {
@@ -136,16 +189,25 @@ public final class ModelDsl {
           }
           yield direct;
         }
-        case Rewrite.ComputedUserset c -> c.relation();
-        case Rewrite.TupleToUserset t -> t.computedRelation() + " from " + t.tupleset();
+        case Rewrite.ComputedUserset c -> ModelDsl.operand(c.relation());
+        case Rewrite.TupleToUserset t ->
+            ModelDsl.operand(t.computedRelation()) + " from " + word(t.tupleset(), "relation");
         default -> "(" + expression(rewrite, directAllowed) + ")";
       };
     }
   }
 
-  private static String signature(Map<String, ConditionParamType> parameters) {
-    return parameters.entrySet().stream()
-        .map(e -> e.getKey() + ": " + e.getValue())
+  private static String signature(Condition condition) {
+    if (condition.parameters().isEmpty()) {
+      // The DSL's grammar needs at least one parameter: "()" would not parse back.
+      throw unsupported(
+          condition.name(),
+          "the condition '"
+              + condition.name()
+              + "' has no parameters, which the OpenFGA DSL syntax cannot express");
+    }
+    return condition.parameters().entrySet().stream()
+        .map(e -> word(e.getKey(), "parameter") + ": " + e.getValue())
         .collect(Collectors.joining(", "));
   }
 }

@@ -202,6 +202,50 @@ class ModelLanguageTest {
                     .containsExactly(tuple("unsupported-by-dsl", "always")));
   }
 
+  /**
+   * Found by ModelJsonFuzzTest (crash-529dc8fc): OpenFGA's naming rule allows a type "u(er", which
+   * the DSL printed as "type u(er" and read back as a syntax error. Names the DSL would split, or
+   * read as an operator, and expressions that end before their closing brace are refused instead.
+   */
+  @Test
+  void dslWrite_whatTheDslWouldReadDifferently_isUnsupported() {
+    String doc =
+        """
+        {"schema_version": "1.1", "type_definitions": [{"type": "user"}, {"type": "doc",
+          "relations": {"%s": {"this": {}}, "v": {"computedUserset": {"relation": "%s"}}},
+          "metadata": {"relations": {"%s": {"directly_related_user_types": [{"type": "user"}]}}}}]}
+        """;
+    String conditional =
+        """
+        {"schema_version": "1.1", "type_definitions": [{"type": "user"}, {"type": "doc",
+          "relations": {"v": {"this": {}}}, "metadata": {"relations": {"v":
+            {"directly_related_user_types": [{"type": "user", "condition": "c"}]}}}}],
+         "conditions": {"c": {"name": "c", "expression": "%s",
+           "parameters": {"%s": {"type_name": "TYPE_NAME_INT"}}}}}
+        """;
+    for (String json :
+        List.of(
+            "{\"schema_version\": \"1.1\", \"type_definitions\": [{\"type\": \"u(er\"}]}",
+            doc.formatted(
+                "a\u2003b", "a\u2003b", "a\u2003b"), // a blank to Java, not to the naming rule
+            doc.formatted("a,b", "a,b", "a,b"),
+            doc.formatted("or", "or", "or"),
+            conditional.formatted("x } || {", "x"),
+            conditional.formatted("x == \\\"}", "x"),
+            conditional.formatted("x > 1", "x<y"))) {
+      AuthorizationModel model = ModelJson.read(json);
+      assertThat(ModelValidator.validate(model)).as(json).isEmpty();
+      assertThatThrownBy(() -> ModelDsl.write(model))
+          .as(json)
+          .isInstanceOf(InvalidModelException.class)
+          .satisfies(
+              e ->
+                  assertThat(((InvalidModelException) e).errors())
+                      .extracting(ModelError::kind)
+                      .containsExactly("unsupported-by-dsl"));
+    }
+  }
+
   @Test
   void malformedJson_isAClearError() {
     for (String bad :
