@@ -552,7 +552,7 @@ public final class OpenFgaApi {
 
   // ------------------------------------------------------------------ queries
 
-  private static final Set<String> CHECK_FIELDS =
+  static final Set<String> CHECK_FIELDS =
       Set.of(
           "tuple_key",
           "contextual_tuples",
