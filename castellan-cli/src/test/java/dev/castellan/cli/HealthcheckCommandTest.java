@@ -185,7 +185,8 @@ class HealthcheckCommandTest {
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err())
-        .startsWith("--url must be an http(s) URL such as http://127.0.0.1:8080/healthz")
+        .startsWith(
+            "error[usage]: --url must be an http(s) URL such as http://127.0.0.1:8080/healthz")
         .doesNotContain("Exception");
   }
 }
