@@ -32,31 +32,31 @@ public final class SecuredRoutes {
   }
 
   public void get(String path, Right right, Handler handler) {
-    add(HandlerType.GET, path, right, handler);
+    route(HandlerType.GET, path, right, handler);
   }
 
   public void head(String path, Right right, Handler handler) {
-    add(HandlerType.HEAD, path, right, handler);
+    route(HandlerType.HEAD, path, right, handler);
   }
 
   public void post(String path, Right right, Handler handler) {
-    add(HandlerType.POST, path, right, handler);
+    route(HandlerType.POST, path, right, handler);
   }
 
   public void put(String path, Right right, Handler handler) {
-    add(HandlerType.PUT, path, right, handler);
+    route(HandlerType.PUT, path, right, handler);
   }
 
   public void patch(String path, Right right, Handler handler) {
-    add(HandlerType.PATCH, path, right, handler);
+    route(HandlerType.PATCH, path, right, handler);
   }
 
   public void delete(String path, Right right, Handler handler) {
-    add(HandlerType.DELETE, path, right, handler);
+    route(HandlerType.DELETE, path, right, handler);
   }
 
   public void options(String path, Right right, Handler handler) {
-    add(HandlerType.OPTIONS, path, right, handler);
+    route(HandlerType.OPTIONS, path, right, handler);
   }
 
   /**
@@ -74,10 +74,6 @@ public final class SecuredRoutes {
 
   /** A route for any method (forward-auth answers every method a gateway forwards). */
   public void route(HandlerType method, String path, Right right, Handler handler) {
-    add(method, path, right, handler);
-  }
-
-  private void add(HandlerType method, String path, Right right, Handler handler) {
     if (right.storeRole().isPresent() && !path.contains("{store_id}")) {
       throw new IllegalArgumentException(
           "a store right needs a {store_id} parameter in the path: " + method + " " + path);

@@ -147,14 +147,6 @@ public final class AccessControl {
     return "principal:" + kind + "." + id;
   }
 
-  /**
-   * Refuses a grant to anything but a caller Castellan defines: an API key ({@code key:<id>}) or a
-   * token's subject ({@code jwt:<subject>}).
-   */
-  public static void requireGrantable(String principalId) {
-    subject(principalId); // refuses other kinds and non-canonical spellings, saying how to write it
-  }
-
   // ------------------------------------------------------------------ decisions
 
   public boolean isAdmin(StoreRuntime runtime, Principal principal) {
