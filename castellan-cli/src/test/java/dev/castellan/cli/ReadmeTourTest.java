@@ -49,6 +49,9 @@ class ReadmeTourTest {
   private static final Pattern PLACEHOLDER = Pattern.compile("([A-Za-z0-9_]+)\\.\\.\\.");
   private static final long STEP_SECONDS = 120;
 
+  /** How the project's own tracker is spoken of ("issue 3", "seed 000"): no newcomer knows it. */
+  static final String INTERNAL_WORDS = "(?i)\\b(issue|seed) #?\\d+";
+
   /** A command as the reader types it, and the output lines the README shows for it. */
   record Step(String command, List<String> expected) {}
 
@@ -101,6 +104,21 @@ class ReadmeTourTest {
     } finally {
       shell.stop();
       server.stop();
+    }
+  }
+
+  /** Regression: the README spoke of "issue 3", "issue 4" and "seed 000", so did the example. */
+  @Test
+  void theReadmeAndTheExamples_speakNoInternalWords() throws IOException {
+    List<Path> files = new ArrayList<>(List.of(README));
+    try (var walk = Files.walk(Path.of("..", "examples"))) {
+      walk.filter(Files::isRegularFile)
+          .filter(f -> !f.toString().contains("/target/") && !f.toString().contains("/src/"))
+          .forEach(files::add);
+    }
+    assertThat(files).hasSizeGreaterThan(5);
+    for (Path file : files) {
+      assertThat(Files.readString(file)).as(file.toString()).doesNotContainPattern(INTERNAL_WORDS);
     }
   }
 
