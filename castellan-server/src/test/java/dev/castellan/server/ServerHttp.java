@@ -39,6 +39,18 @@ public final class ServerHttp {
   public static HttpResponse<String> send(
       CastellanServer server, String token, String method, String path, String body)
       throws IOException, InterruptedException {
+    return send(server, token, method, path, body, Map.of());
+  }
+
+  /** {@link #send(CastellanServer, String, String, String, String)} with {@code headers} too. */
+  public static HttpResponse<String> send(
+      CastellanServer server,
+      String token,
+      String method,
+      String path,
+      String body,
+      Map<String, String> headers)
+      throws IOException, InterruptedException {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
             .method(
@@ -49,6 +61,7 @@ public final class ServerHttp {
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }
+    headers.forEach(request::header);
     return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
