@@ -32,7 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  * package}, on the jar the build just made, against a real Castellan with the example's policy.
  *
  * <p>The Java 17 is the machine's own ({@value #JDK17}) when it has one; otherwise a stand-in
- * {@code java} that reports version 17 and refuses the jar as Java 17 would.
+ * {@code java} that reports version 17 and refuses the jar as Java 17 would. With JAVA_HOME unset
+ * and a 17 on PATH, the script can only find a JDK 21+ under {@code /usr/lib/jvm}, as a newcomer's
+ * machine has it: a machine whose only JDK 21+ is elsewhere fails here with the script's own
+ * message ("no JDK 21 or newer found").
  */
 class RunScriptIT {
   static final String JDK17 = "/usr/lib/jvm/java-17-openjdk-amd64";
