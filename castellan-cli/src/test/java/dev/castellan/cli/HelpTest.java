@@ -74,6 +74,9 @@ class HelpTest {
         assertThat(run.out())
             .as(what)
             .contains("Usage: castellan" + (path.isEmpty() ? "" : " " + String.join(" ", path)));
+        assertThat(run.out())
+            .as(what + " speaks of the project's internal issue or seed numbers")
+            .doesNotContainPattern(ReadmeTourTest.INTERNAL_WORDS);
         if (!path.equals(List.of("help"))) { // picocli's own help command has no examples
           assertThat(run.out()).as(what).contains("Examples:").contains("  castellan ");
         }

@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.store.MemoryStore;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +34,6 @@ class AccessControlHttpTest {
               """));
 
   private static CastellanServer server;
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   record Response(int status, JsonNode body) {}
 
@@ -59,18 +55,7 @@ class AccessControlHttpTest {
 
   private static Response call(String token, String method, String path, String body)
       throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    HttpResponse<String> response =
-        HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = ServerHttp.send(server, token, method, path, body);
     JsonNode json =
         response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());
     return new Response(response.statusCode(), json);

@@ -8,10 +8,7 @@ import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.store.AuditVerification;
 import dev.castellan.store.MemoryStore;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -31,7 +28,6 @@ import org.junit.jupiter.api.Test;
 class AuditHttpTest {
   private static final String ADMIN = "audit-admin-token-0123456789abcdef";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final String MODEL =
       ModelJson.write(
           ModelDsl.parse(
@@ -108,19 +104,7 @@ class AuditHttpTest {
   static Response call(
       String token, String method, String path, String body, Map<String, String> headers)
       throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    headers.forEach(request::header);
-    HttpResponse<String> response =
-        HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = ServerHttp.send(server, token, method, path, body, headers);
     JsonNode json;
     try {
       json = response.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(response.body());

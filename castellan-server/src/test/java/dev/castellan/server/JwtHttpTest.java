@@ -2,18 +2,11 @@ package dev.castellan.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.MemoryStore;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.Date;
+import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,7 +15,6 @@ import org.junit.jupiter.api.Test;
 class JwtHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static CastellanServer server;
   private static String storeId;
 
@@ -50,29 +42,12 @@ class JwtHttpTest {
 
   private static String token(String subject, long expiresInSeconds, String secret)
       throws Exception {
-    SignedJWT jwt =
-        new SignedJWT(
-            new JWSHeader(JWSAlgorithm.HS256),
-            new JWTClaimsSet.Builder()
-                .subject(subject)
-                .expirationTime(new Date(System.currentTimeMillis() + expiresInSeconds * 1000))
-                .build());
-    jwt.sign(new MACSigner(secret));
-    return jwt.serialize();
+    return ServerHttp.hs256(secret, subject, Map.of(), Duration.ofSeconds(expiresInSeconds));
   }
 
   private static HttpResponse<String> send(String token, String method, String path, String body)
       throws Exception {
-    return HTTP.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .header("Authorization", "Bearer " + token)
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return ServerHttp.send(server, token, method, path, body);
   }
 
   @Test

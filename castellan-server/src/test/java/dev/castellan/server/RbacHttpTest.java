@@ -1,15 +1,10 @@
 package dev.castellan.server;
 
+import static dev.castellan.server.ServerHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.MemoryStore;
 import java.net.URI;
@@ -20,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -32,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RbacHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   /**
@@ -874,33 +867,11 @@ class RbacHttpTest {
 
   static String token(String subject, Map<String, Object> claims, long expiresIn, String secret)
       throws Exception {
-    JWTClaimsSet.Builder builder =
-        new JWTClaimsSet.Builder()
-            .subject(subject)
-            .expirationTime(new Date(System.currentTimeMillis() + expiresIn * 1000));
-    claims.forEach(builder::claim);
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
-    jwt.sign(new MACSigner(secret));
-    return jwt.serialize();
+    return ServerHttp.hs256(secret, subject, claims, Duration.ofSeconds(expiresIn));
   }
 
   private HttpResponse<String> send(String token, String method, String path, String body)
       throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static JsonNode json(HttpResponse<String> response, int status) throws Exception {
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
-    return JSON.readTree(response.body());
+    return ServerHttp.send(server, token, method, path, body);
   }
 }

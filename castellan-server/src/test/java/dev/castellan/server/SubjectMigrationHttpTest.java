@@ -1,17 +1,12 @@
 package dev.castellan.server;
 
+import static dev.castellan.server.ServerHttp.JSON;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.engine.Tuple;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.JwtSettings;
@@ -19,12 +14,9 @@ import dev.castellan.store.PageRequest;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import dev.castellan.store.jdbc.JdbcStore;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Date;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -41,8 +33,6 @@ import org.slf4j.LoggerFactory;
 class SubjectMigrationHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   /** By name, not class: the regression also compiles against the code before the fix. */
   private static final String LOGGER = "dev.castellan.server.auth.SubjectMigration";
@@ -209,28 +199,12 @@ class SubjectMigrationHttpTest {
   }
 
   private static String token(String subject, Map<String, Object> claims) throws Exception {
-    JWTClaimsSet.Builder builder =
-        new JWTClaimsSet.Builder()
-            .subject(subject)
-            .expirationTime(new Date(System.currentTimeMillis() + 300_000));
-    claims.forEach(builder::claim);
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
-    jwt.sign(new MACSigner(SECRET));
-    return jwt.serialize();
+    return ServerHttp.hs256(SECRET, subject, claims, Duration.ofMinutes(5));
   }
 
   private HttpResponse<String> send(String token, String method, String path, String body)
       throws Exception {
-    return HTTP.send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .header("Authorization", "Bearer " + token)
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return ServerHttp.send(server, token, method, path, body);
   }
 
   private static ch.qos.logback.classic.Logger logger() {

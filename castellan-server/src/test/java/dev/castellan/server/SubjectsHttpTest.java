@@ -1,25 +1,18 @@
 package dev.castellan.server;
 
+import static dev.castellan.server.ServerHttp.JSON;
+import static dev.castellan.server.ServerHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.MemoryStore;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +29,6 @@ import org.junit.jupiter.api.Test;
 class SubjectsHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final String SECRET = "a-development-secret-of-32-bytes-or-more";
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   /** All five were {@code user:bob_smith} and {@code jwt:bob_smith}. */
   private static final List<String> BOBS =
@@ -346,33 +337,11 @@ class SubjectsHttpTest {
   }
 
   static String token(String subject, Map<String, Object> claims) throws Exception {
-    JWTClaimsSet.Builder builder =
-        new JWTClaimsSet.Builder()
-            .subject(subject)
-            .expirationTime(new Date(System.currentTimeMillis() + 300_000));
-    claims.forEach(builder::claim);
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
-    jwt.sign(new MACSigner(SECRET));
-    return jwt.serialize();
+    return ServerHttp.hs256(SECRET, subject, claims, Duration.ofMinutes(5));
   }
 
   private HttpResponse<String> send(String token, String method, String path, String body)
       throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static JsonNode json(HttpResponse<String> response, int status) throws Exception {
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
-    return JSON.readTree(response.body());
+    return ServerHttp.send(server, token, method, path, body);
   }
 }
