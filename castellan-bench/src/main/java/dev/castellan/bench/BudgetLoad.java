@@ -26,7 +26,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Issue 12: does the server stay responsive while pathological evaluations saturate its CPU?
+ * Evaluation budgets: does the server stay responsive while pathological evaluations saturate its
+ * CPU?
  *
  * <p>{@code --pathological N} connections (default 8) each send, back to back, a check that runs
  * until its budget stops it: a writer's 130-tuple parent graph, two folders wide, whose walk has
@@ -292,7 +293,9 @@ public final class BudgetLoad {
 
   // ------------------------------------------------------------------ the stores
 
-  /** The parent graph of issue 12 (as castellan-core's test fixture {@code Pathological}). */
+  /**
+   * A writer's pathological parent graph (as castellan-core's test fixture {@code Pathological}).
+   */
   static final String FOLDERS =
       """
       model

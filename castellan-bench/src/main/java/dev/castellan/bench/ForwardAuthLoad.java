@@ -20,9 +20,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Gateway forward-auth throughput over loopback (issue 5): the server enforces seed 000's policy
- * and routes; each request is {@code GET /authz/forward} with a user's HS256 token and the original
- * method and path in {@code X-Forwarded-*}, as nginx and Traefik send it. The mix is seed 000's 4
+ * Gateway forward-auth throughput over loopback: the server enforces the example AI workflow API's
+ * policy and routes; each request is {@code GET /authz/forward} with a user's HS256 token and the
+ * original method and path in {@code X-Forwarded-*}, as nginx and Traefik send it. The mix is its 4
  * roles x 5 actions plus unmapped and tricky paths; every answer (200 or 403) is compared with the
  * expected one. Run: {@code java -cp castellan-benchmarks.jar dev.castellan.bench.HttpLoad
  * --forward-auth}.

@@ -647,7 +647,7 @@ final class ServeCommand implements Callable<Integer> {
     return values;
   }
 
-  /** Deadlines and sizes of evaluations (issue 12). */
+  /** Deadlines and sizes of evaluations (ADR 0012). */
   private EvaluationLimits evaluationLimits() {
     EvaluationLimits defaults = EvaluationLimits.DEFAULT;
     String maxSteps =

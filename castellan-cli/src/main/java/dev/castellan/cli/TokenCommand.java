@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code castellan token mint}: an HS256 token for development, signed with the secret the server
- * was given ({@code --jwt-secret-file} or {@code CASTELLAN_JWT_SECRET}); seed 000's token
- * generator.
+ * was given ({@code --jwt-secret-file} or {@code CASTELLAN_JWT_SECRET}), so that a newcomer can try
+ * roles without an identity provider.
  */
 @Command(
     name = "token",

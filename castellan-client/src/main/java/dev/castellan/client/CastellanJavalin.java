@@ -25,8 +25,8 @@ import java.util.function.Function;
  *
  * <p>Every matched route must either carry a requirement, be marked {@link #PUBLIC}, or have been
  * allowed by a before-handler; any other route is refused with 403, so a route added without a
- * permission is closed rather than open. Refusals follow seed 000: 401 with {@code
- * WWW-Authenticate: Bearer} for a missing, invalid or expired token, 403 {@code
+ * permission is closed rather than open. Refusals follow the usual API-gateway shape: 401 with
+ * {@code WWW-Authenticate: Bearer} for a missing, invalid or expired token, 403 {@code
  * {"detail":"Insufficient permissions"}}, 503 when Castellan cannot answer. An allowed request
  * carries the {@link Decision} in the attribute {@value #DECISION_ATTRIBUTE} and the subject in
  * {@value #SUBJECT_ATTRIBUTE} (see {@link #decision(Context)}).

@@ -14,8 +14,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Seed 000's AI workflow API: every route needs the permission the seed's matrix names, and
- * Castellan decides from the caller's token. The app holds no roles, no matrix and no JWT secret.
+ * An AI workflow API: every route needs the permission its role matrix names, and Castellan decides
+ * from the caller's token. The app holds no roles, no matrix and no JWT secret.
  *
  * <pre>
  * POST   /workflows              create
