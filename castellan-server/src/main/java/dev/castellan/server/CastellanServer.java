@@ -778,7 +778,16 @@ public final class CastellanServer implements AutoCloseable {
       return;
     }
     if (auth == AuthMode.NONE) {
-      // Local development: the header is not read, so no credential can fail or be limited.
+      // Local development: the header is not read, so no credential can fail or be limited. What
+      // a browser sends on behalf of a web page is refused, or any page could administer this.
+      Optional<String> foreign =
+          LocalDevelopment.foreignRequest(ctx.header("Host"), ctx.header("Origin"));
+      if (foreign.isPresent()) {
+        audit.record(
+            RequestAudit.decision(
+                ctx, "api-access", "", ctx.method().name(), path, false, foreign.get(), "", 0));
+        throw new CastellanException(ErrorCode.FORBIDDEN, foreign.get());
+      }
       ctx.attribute("principal", LocalDevelopment.CALLER);
       return;
     }

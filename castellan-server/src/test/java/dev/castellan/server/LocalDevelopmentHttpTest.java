@@ -12,9 +12,15 @@ import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.store.MemoryStore;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -115,6 +121,74 @@ class LocalDevelopmentHttpTest {
       try (CastellanServer other = CastellanServer.start(localDev(host), new MemoryStore())) {
         assertThat(other.port()).isPositive();
       }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "127.0.0.1:8080|",
+        "localhost|",
+        "LOCALHOST:80|http://localhost:3000",
+        "[::1]:8080|http://127.0.0.1:5173",
+        "127.0.0.1:8080|http://[::1]:3000"
+      })
+  void requestsFromThisMachine_pass(String hostAndOrigin) {
+    String[] parts = hostAndOrigin.split("\\|", -1);
+    assertThat(LocalDevelopment.foreignRequest(parts[0], parts[1].isEmpty() ? null : parts[1]))
+        .isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "evil.example|",
+        "evil.example:8080|",
+        "127.0.0.1.evil.example|",
+        "0.0.0.0:8080|",
+        "|",
+        "127.0.0.1:8080|https://evil.example",
+        "127.0.0.1:8080|http://localhost.evil.example",
+        "127.0.0.1:8080|null",
+        "127.0.0.1:8080|not a uri"
+      })
+  void requestsAWebPageCouldMake_areRefused(String hostAndOrigin) {
+    String[] parts = hostAndOrigin.split("\\|", -1);
+    assertThat(LocalDevelopment.foreignRequest(parts[0].isEmpty() ? null : parts[0], parts[1]))
+        .isPresent();
+  }
+
+  @Test
+  void aRequestWithAForeignOrigin_orARebindingHost_isForbidden_andNothingHappens()
+      throws Exception {
+    HttpResponse<String> crossSite =
+        send(
+            server,
+            null,
+            "POST",
+            "/stores",
+            "{\"name\":\"csrf\"}",
+            Map.of("Origin", "https://evil.example"));
+    assertThat(crossSite.statusCode()).as(crossSite.body()).isEqualTo(403);
+    assertThat(crossSite.body()).contains("evil.example");
+    String rebound = rawRequest("GET /api/whoami HTTP/1.1\r\nHost: evil.example:8080\r\n");
+    assertThat(rebound).startsWith("HTTP/1.1 403");
+    assertThat(rawRequest("GET /api/whoami HTTP/1.1\r\nHost: localhost\r\n"))
+        .startsWith("HTTP/1.1 200");
+    JsonNode stores = json(send(server, null, "GET", "/stores", null), 200);
+    assertThat(stores.toString()).doesNotContain("csrf");
+  }
+
+  /** Sends {@code head} (request line and headers) as written; the answer's first line. */
+  private static String rawRequest(String head) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", server.port())) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write((head + "Connection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      return new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1))
+          .readLine();
     }
   }
 

@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -50,13 +51,69 @@ public final class LocalDevelopment {
         return all.length > 0;
       }
       // Literals only: getByName parses them without asking DNS.
-      if (IPV4.matcher(h).matches() || (h.contains(":") && h.matches("[0-9A-Fa-f:.]+"))) {
+      if (isLiteral(h)) {
         return InetAddress.getByName(h).isLoopbackAddress();
       }
     } catch (UnknownHostException e) {
       return false;
     }
     return false;
+  }
+
+  /**
+   * Why a request must be refused though the server listens on loopback only: a web page the
+   * developer visits can make the browser send requests to {@code 127.0.0.1} (cross-site requests
+   * carry an {@code Origin}), or point its own name at {@code 127.0.0.1} (DNS rebinding: the {@code
+   * Host} header is still that name). Requests from curl, SDKs and the CLI carry a loopback {@code
+   * Host} and no foreign {@code Origin}, and pass. Either header may be null (absent). Empty: the
+   * request may go on.
+   */
+  public static Optional<String> foreignRequest(String host, String origin) {
+    String name = host == null ? "" : hostName(host);
+    if (!isLoopbackLiteralOrLocalhost(name)) {
+      return Optional.of(
+          "auth none answers only requests addressed to this machine (Host 127.0.0.1, [::1] or"
+              + " localhost), not Host '"
+              + (host == null ? "" : host)
+              + "'");
+    }
+    if (origin != null) {
+      String originHost;
+      try {
+        originHost = java.net.URI.create(origin.strip()).getHost();
+      } catch (IllegalArgumentException e) {
+        originHost = null;
+      }
+      if (originHost == null || !isLoopbackLiteralOrLocalhost(originHost)) {
+        return Optional.of(
+            "auth none refuses requests a web page sent (Origin '"
+                + origin
+                + "'): a page from elsewhere would act as a Castellan administrator");
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@code 127.0.0.1:8080} is {@code 127.0.0.1}, {@code [::1]:8080} is {@code ::1}. */
+  private static String hostName(String hostHeader) {
+    String h = hostHeader.strip();
+    if (h.startsWith("[")) {
+      int end = h.indexOf(']');
+      return end < 0 ? h : h.substring(1, end);
+    }
+    int colon = h.indexOf(':');
+    return colon < 0 ? h : h.substring(0, colon);
+  }
+
+  /** Like {@link #isLoopback} without asking the resolver: {@code localhost} by its name alone. */
+  private static boolean isLoopbackLiteralOrLocalhost(String host) {
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    return h.equalsIgnoreCase("localhost") || (isLiteral(h) && isLoopback(h));
+  }
+
+  private static boolean isLiteral(String h) {
+    return IPV4.matcher(h).matches() || (h.contains(":") && h.matches("[0-9A-Fa-f:.]+"));
   }
 
   /** Why a server in the mode may not listen on {@code host}, and what to do instead. */
@@ -71,10 +128,9 @@ public final class LocalDevelopment {
   /** The warning printed and logged on every start in the mode. */
   public static String banner(String address) {
     return """
-        WARNING: authentication is OFF (--auth none), for local development only.
-        Every request to %s acts as a Castellan administrator (%s), whatever credentials
-        it carries; the Authorization header is not read. Never use this mode where others can \
-        reach the port.\
+        WARNING: authentication is OFF (--auth none): for local development only.
+        Every request to %s acts as the Castellan administrator %s,
+        whatever credentials it carries. Never use this mode where others can reach the port.\
         """
         .formatted(address, CALLER_ID);
   }
