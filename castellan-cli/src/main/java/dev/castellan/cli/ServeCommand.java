@@ -7,7 +7,9 @@ import dev.castellan.server.Limits;
 import dev.castellan.server.audit.AlertRules;
 import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.server.auth.AuthFailureLimit;
+import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
@@ -33,7 +35,8 @@ import picocli.CommandLine.Option;
       "  castellan serve --demo                  ./data, port 8080, a demo store",
       "  castellan serve --data /var/lib/castellan --port 9000",
       "  castellan serve --pg-url 'jdbc:postgresql://127.0.0.1/castellan?user=me'",
-      "  castellan serve --config castellan.yaml  settings from a file"
+      "  castellan serve --config castellan.yaml  settings from a file",
+      "  castellan serve --auth none             local development: no credentials, 127.0.0.1"
     })
 final class ServeCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -43,8 +46,19 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--port", description = "HTTP port (default: 8080, or $CASTELLAN_PORT)")
   Integer port;
 
-  @Option(names = "--host", description = "address to listen on (default: 0.0.0.0)")
+  @Option(
+      names = "--host",
+      description = "address to listen on (default: 0.0.0.0; 127.0.0.1 with --auth none)")
   String host;
+
+  @Option(
+      names = "--auth",
+      paramLabel = "required|none",
+      description =
+          "required (default): callers need an API key or token; none: local development, every"
+              + " request acts as an administrator without credentials, only on a loopback --host"
+              + " (or $CASTELLAN_AUTH)")
+  String auth;
 
   @Option(
       names = "--max-tuples-per-write",
@@ -230,7 +244,7 @@ final class ServeCommand implements Callable<Integer> {
       names = "--config",
       paramLabel = "FILE",
       description =
-          "YAML settings: port, host, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
+          "YAML settings: port, host, auth, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
               + " auth_failure_limit, auth_failure_window, import_max_bytes, audit (allows,"
@@ -247,6 +261,7 @@ final class ServeCommand implements Callable<Integer> {
       java.util.Set.of(
           "port",
           "host",
+          "auth",
           "data",
           "pg_url",
           "bootstrap_token",
@@ -312,7 +327,31 @@ final class ServeCommand implements Callable<Integer> {
       storeOptions.pgUrl = config.get("pg_url");
     }
     demo = demo || bool(config.getOrDefault("demo", "false"), "demo in " + configFile);
-    host = setting(host, "CASTELLAN_HOST", "host", "0.0.0.0");
+    AuthMode authMode;
+    try {
+      authMode =
+          AuthMode.parse(
+              setting(auth, "CASTELLAN_AUTH", "auth", "required"),
+              source(auth, "--auth", "CASTELLAN_AUTH", "auth"));
+    } catch (IllegalArgumentException e) {
+      throw new CliFailure(CliFailure.INVALID_SETTING, e.getMessage(), e);
+    }
+    String hostSource = source(host, "--host", "CASTELLAN_HOST", "host");
+    // Without credentials the port must be this machine's alone: the default follows.
+    host =
+        setting(
+            host, "CASTELLAN_HOST", "host", authMode == AuthMode.NONE ? "127.0.0.1" : "0.0.0.0");
+    if (authMode == AuthMode.NONE && !LocalDevelopment.isLoopback(host)) {
+      throw new CliFailure(
+          CliFailure.INVALID_SETTING,
+          "--auth none listens only on a loopback address (127.0.0.1, ::1 or localhost), since"
+              + " anyone who reaches the port acts as a Castellan administrator without"
+              + " credentials; "
+              + hostSource
+              + " is '"
+              + host
+              + "': drop it (auth none listens on 127.0.0.1) or require credentials");
+    }
     int listenPort = intSetting(port, "--port", "CASTELLAN_PORT", "port", 8080, 0, 65_535);
     int tuplesPerWrite =
         intSetting(
@@ -329,10 +368,18 @@ final class ServeCommand implements Callable<Integer> {
             .withHost(host)
             .withPort(listenPort)
             .withBootstrapToken(bootstrap)
+            .withAuth(authMode)
             .withLimits(Limits.DEFAULT.withMaxTuplesPerWrite(tuplesPerWrite));
     AuditSettings audit;
     try {
       options = options.withJwt(jwtSettings());
+      if (authMode == AuthMode.NONE && options.jwt() != null) {
+        // Before the store is opened: the server would refuse it too, but later.
+        throw new CliFailure(
+            CliFailure.INVALID_SETTING,
+            "--auth none reads no credentials, so the HS256 secret or OIDC issuer given would be"
+                + " ignored; drop them, or require credentials");
+      }
       audit = auditSettings();
     } catch (IllegalArgumentException e) {
       throw new CliFailure(CliFailure.INVALID_SETTING, e.getMessage(), e);
@@ -442,12 +489,19 @@ final class ServeCommand implements Callable<Integer> {
     banner.printf(
         "Castellan is serving on %s://%s:%d (%s), ready in %d ms%n",
         scheme,
-        host.equals("0.0.0.0") ? "localhost" : host,
+        displayHost(host),
         server.port(),
         storeOptions.describe(),
         (System.nanoTime() - started) / 1_000_000);
-    String base =
-        scheme + "://" + (host.equals("0.0.0.0") ? "localhost" : host) + ":" + server.port();
+    String base = scheme + "://" + displayHost(host) + ":" + server.port();
+    if (authMode == AuthMode.NONE) {
+      banner.println();
+      banner.println(LocalDevelopment.banner(base));
+      if (!demo) {
+        banner.println();
+        banner.println("Try:  curl " + base + "/stores");
+      }
+    }
     if (!server.generatedToken().isEmpty()) {
       banner.println();
       banner.println(
@@ -469,7 +523,10 @@ final class ServeCommand implements Callable<Integer> {
       banner.println();
       banner.println("Demo store " + demoStore + " is loaded. Try:");
       banner.println();
-      banner.println(demoKeyLine(server.generatedToken(), bootstrap));
+      banner.println(
+          authMode == AuthMode.NONE
+              ? "export CASTELLAN_KEY=none   # auth none: the server reads no credentials"
+              : demoKeyLine(server.generatedToken(), bootstrap));
       banner.print(Demo.curlCommands(base, demoStore, "$CASTELLAN_KEY"));
     }
     banner.flush();
@@ -477,6 +534,14 @@ final class ServeCommand implements Callable<Integer> {
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /** A host as it goes in a URL: a wildcard as localhost, an IPv6 literal in brackets. */
+  private static String displayHost(String host) {
+    if (host.equals("0.0.0.0")) {
+      return "localhost";
+    }
+    return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
   /** The line that defines {@code $CASTELLAN_KEY} for the demo's curl commands. */

@@ -18,9 +18,11 @@ import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.AuthFailureLimit;
 import dev.castellan.server.auth.AuthFailureLimiter;
+import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
 import dev.castellan.server.auth.TrustedProxies;
@@ -76,6 +78,7 @@ public final class CastellanServer implements AutoCloseable {
     private AuthFailureLimit authFailureLimit = AuthFailureLimit.DEFAULT;
     private long maxImportBytes = DEFAULT_MAX_IMPORT_BYTES;
     private EvaluationLimits evaluation = EvaluationLimits.DEFAULT;
+    private AuthMode auth = AuthMode.REQUIRED;
 
     private Options() {}
 
@@ -103,6 +106,7 @@ public final class CastellanServer implements AutoCloseable {
       o.authFailureLimit = authFailureLimit;
       o.maxImportBytes = maxImportBytes;
       o.evaluation = evaluation;
+      o.auth = auth;
       return o;
     }
 
@@ -203,6 +207,15 @@ public final class CastellanServer implements AutoCloseable {
     /** Deadlines, step budget, explanation and result sizes of evaluations (issue 12). */
     public EvaluationLimits evaluation() {
       return evaluation;
+    }
+
+    /**
+     * Whether callers need credentials; {@link AuthMode#NONE} (local development) starts only on a
+     * loopback {@link #host()} and without JWT settings, whoever starts the server (the CLI or an
+     * embedding application).
+     */
+    public AuthMode auth() {
+      return auth;
     }
 
     public Options withHost(String value) {
@@ -316,6 +329,12 @@ public final class CastellanServer implements AutoCloseable {
       o.evaluation = java.util.Objects.requireNonNull(value, "evaluation");
       return o;
     }
+
+    public Options withAuth(AuthMode value) {
+      Options o = copy();
+      o.auth = java.util.Objects.requireNonNull(value, "auth");
+      return o;
+    }
   }
 
   /** The default of {@link Options#maxImportBytes()}: 64 MiB. */
@@ -368,6 +387,19 @@ public final class CastellanServer implements AutoCloseable {
 
   /** Starts with the audit trail and alerts as {@code auditSettings} say. */
   public static CastellanServer start(Options options, Store store, AuditSettings auditSettings) {
+    if (options.auth() == AuthMode.NONE) {
+      // Checked here, not only in the CLI: an embedding application gets the same guard.
+      if (!LocalDevelopment.isLoopback(options.host())) {
+        throw new CastellanException(
+            ErrorCode.VALIDATION_ERROR, LocalDevelopment.refusal(options.host()));
+      }
+      if (options.jwt() != null && options.jwt().enabled()) {
+        throw new CastellanException(
+            ErrorCode.VALIDATION_ERROR,
+            "auth none reads no credentials, so the JWT settings (an HS256 secret or an OIDC"
+                + " issuer) would be ignored; drop them, or require credentials");
+      }
+    }
     // Bad TLS files stop startup before anything is created or started.
     if (options.tlsOnly() && options.tls() == null) {
       throw new CastellanException(
@@ -395,7 +427,10 @@ public final class CastellanServer implements AutoCloseable {
   private static CastellanServer start(
       Options options, Store store, AuditTrail audit, StoreRuntime runtime, TlsListener tls) {
     ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
-    AccessControl access = AccessControl.open(store);
+    AccessControl access =
+        options.auth() == AuthMode.NONE
+            ? AccessControl.open(store).withLocalDevelopment()
+            : AccessControl.open(store);
     SubjectMigration.run(store, access.systemStoreId(), audit, Clock.systemUTC());
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
@@ -493,7 +528,8 @@ public final class CastellanServer implements AutoCloseable {
                           audit,
                           options.metricsPublic(),
                           options.trustedProxies(),
-                          limiter));
+                          limiter,
+                          options.auth()));
               config.routes.after(ctx -> MDC.remove("request_id"));
               config.requestLogger.http(metrics.requestLogger(config.unsafe));
               SecuredRoutes routes = new SecuredRoutes(config.routes, authorization);
@@ -562,13 +598,18 @@ public final class CastellanServer implements AutoCloseable {
     }
     // Only now that the server listens and the caller can print the key at once: a key made
     // before a failed start would exist, unknown to anyone, and no later start would make another.
+    // Without authentication no key is needed: the first start that requires credentials makes it.
+    boolean keysUsed = options.auth() == AuthMode.REQUIRED;
     String generated =
-        options.bootstrapToken().isEmpty() && keys.list().isEmpty()
+        keysUsed && options.bootstrapToken().isEmpty() && keys.list().isEmpty()
             ? firstAdminKey(keys, access, audit)
             : "";
     runtime.afterWrite(access.systemStoreId());
     boolean adminKeyUnknown =
-        generated.isEmpty() && options.bootstrapToken().isEmpty() && !adminKeyKnown(access, keys);
+        keysUsed
+            && generated.isEmpty()
+            && options.bootstrapToken().isEmpty()
+            && !adminKeyKnown(access, keys);
     readiness.loaded();
     if (tls != null) {
       tls.watch(status -> audit.record(tlsEvent(status)));
@@ -578,6 +619,13 @@ public final class CastellanServer implements AutoCloseable {
         tls == null ? "http" : "https",
         options.host(),
         app.port());
+    if (options.auth() == AuthMode.NONE) {
+      // One line, so that a log shipper keeps it whole; the CLI prints it as a block as well.
+      LOG.warn(
+          LocalDevelopment.banner(
+                  (tls == null ? "http" : "https") + "://" + options.host() + ":" + app.port())
+              .replace('\n', ' '));
+    }
     return new CastellanServer(
         app,
         runtime,
@@ -698,7 +746,8 @@ public final class CastellanServer implements AutoCloseable {
       AuditTrail audit,
       boolean metricsPublic,
       TrustedProxies proxies,
-      AuthFailureLimiter limiter) {
+      AuthFailureLimiter limiter,
+      AuthMode auth) {
     String requestId =
         Optional.ofNullable(ctx.header("X-Request-Id"))
             .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
@@ -726,6 +775,20 @@ public final class CastellanServer implements AutoCloseable {
     if (bare.equals("/healthz")
         || bare.equals("/readyz")
         || (metricsPublic && bare.equals("/metrics"))) {
+      return;
+    }
+    if (auth == AuthMode.NONE) {
+      // Local development: the header is not read, so no credential can fail or be limited. What
+      // a browser sends on behalf of a web page is refused, or any page could administer this.
+      Optional<String> foreign =
+          LocalDevelopment.foreignRequest(ctx.header("Host"), ctx.header("Origin"));
+      if (foreign.isPresent()) {
+        audit.record(
+            RequestAudit.decision(
+                ctx, "api-access", "", ctx.method().name(), path, false, foreign.get(), "", 0));
+        throw new CastellanException(ErrorCode.FORBIDDEN, foreign.get());
+      }
+      ctx.attribute("principal", LocalDevelopment.CALLER);
       return;
     }
     // Forward-auth and /api/authorize pass on end users' credentials for a gateway or an app: a

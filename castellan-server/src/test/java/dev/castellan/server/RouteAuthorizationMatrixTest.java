@@ -11,6 +11,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.server.api.Right;
 import dev.castellan.server.api.SecuredRoutes.Route;
+import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.store.MemoryStore;
 import io.javalin.http.HandlerType;
@@ -55,7 +56,17 @@ class RouteAuthorizationMatrixTest {
     OTHER_STORE_READER,
     AUDITOR,
     RBAC_ONLY_JWT,
-    NO_CREDENTIALS
+    NO_CREDENTIALS,
+    /**
+     * No credentials, on a second server started with {@code auth none} (local development): a
+     * global administrator who still cannot see the system store.
+     */
+    LOCAL_DEV;
+
+    /** Holds every right, as the global admin does. */
+    boolean globalAdmin() {
+      return this == GLOBAL_ADMIN || this == LOCAL_DEV;
+    }
   }
 
   /** How the path is written; the store spelt in it is {@link #effective} of the target store. */
@@ -75,7 +86,9 @@ class RouteAuthorizationMatrixTest {
   }
 
   private static CastellanServer server;
+  private static CastellanServer localDev; // auth none, for LOCAL_DEV
   private static String store; // the store the store callers hold rights on
+  private static String localDevStore; // LOCAL_DEV's target, on localDev
   private static String otherStore; // the store the OTHER_ callers hold rights on
   private static final Map<Caller, String> tokens = new EnumMap<>(Caller.class);
   private static final Map<Caller, String> subjects = new EnumMap<>(Caller.class);
@@ -115,11 +128,20 @@ class RouteAuthorizationMatrixTest {
         "{\"name\":\"or\",\"store_id\":\"" + otherStore + "\",\"role\":\"reader\"}");
     key(Caller.AUDITOR, "{\"name\":\"au\",\"auditor\":true}");
     tokens.put(Caller.RBAC_ONLY_JWT, jwt("mallory", "admin"));
+    localDev =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withPort(0)
+                .withHost("127.0.0.1")
+                .withAuth(AuthMode.NONE),
+            new MemoryStore());
+    localDevStore = createStore(localDev, "matrix");
   }
 
   @AfterAll
   static void stop() {
     server.close();
+    localDev.close();
   }
 
   @Test
@@ -130,6 +152,8 @@ class RouteAuthorizationMatrixTest {
     assertThat(routes.stream().filter(r -> r.right() == Right.PUBLIC))
         .extracting(Route::path)
         .containsExactlyInAnyOrder("/healthz", "/readyz");
+    // LOCAL_DEV runs through this table on the other server: it must serve the same routes.
+    assertThat(localDev.routes()).containsExactlyElementsOf(routes);
   }
 
   @TestFactory
@@ -165,8 +189,10 @@ class RouteAuthorizationMatrixTest {
                 () -> {
                   SoftAssertions soft = new SoftAssertions();
                   for (Caller caller : Caller.values()) {
+                    String id = caller == Caller.LOCAL_DEV ? localDev.systemStoreId() : system;
                     HttpResponse<String> response =
-                        send(route, path(route, system, spelling), tokens.get(caller));
+                        send(
+                            serverOf(caller), route, path(route, id, spelling), tokens.get(caller));
                     int expected = caller == Caller.NO_CREDENTIALS ? 401 : 404;
                     soft.assertThat(response.statusCode())
                         .as("%s %s", caller, response.body())
@@ -275,14 +301,18 @@ class RouteAuthorizationMatrixTest {
 
   private static void run(Route route, Spelling spelling) throws Exception {
     SoftAssertions soft = new SoftAssertions();
-    String target = store;
-    if (route.method() == HandlerType.DELETE && route.path().equals("/stores/{store_id}")) {
-      target = null; // a fresh store per caller: deleting it must not disturb the other cases
-    }
+    // A fresh store per caller for DELETE: deleting it must not disturb the other cases.
+    boolean fresh =
+        route.method() == HandlerType.DELETE && route.path().equals("/stores/{store_id}");
     for (Caller caller : Caller.values()) {
-      String storeId = target == null ? freshStoreForStoreCallers() : target;
+      String storeId;
+      if (caller == Caller.LOCAL_DEV) {
+        storeId = fresh ? createStore(localDev, "doomed") : localDevStore;
+      } else {
+        storeId = fresh ? freshStoreForStoreCallers() : store;
+      }
       String path = path(route, storeId, spelling);
-      HttpResponse<String> response = send(route, path, tokens.get(caller));
+      HttpResponse<String> response = send(serverOf(caller), route, path, tokens.get(caller));
       int status = response.statusCode();
       String as =
           route.method() + " " + path + " " + caller + " -> " + status + " " + response.body();
@@ -338,13 +368,11 @@ class RouteAuthorizationMatrixTest {
     return switch (right) {
       case PUBLIC, AUTHENTICATED -> Expect.ALLOWED;
       case GATEWAY -> Expect.GATEWAY_DECISION;
-      case ADMIN -> caller == Caller.GLOBAL_ADMIN ? Expect.ALLOWED : Expect.FORBIDDEN;
+      case ADMIN -> caller.globalAdmin() ? Expect.ALLOWED : Expect.FORBIDDEN;
       case AUDITOR ->
-          caller == Caller.GLOBAL_ADMIN || caller == Caller.AUDITOR
-              ? Expect.ALLOWED
-              : Expect.FORBIDDEN;
+          caller.globalAdmin() || caller == Caller.AUDITOR ? Expect.ALLOWED : Expect.FORBIDDEN;
       case STORE_READER, STORE_WRITER, STORE_ADMIN -> {
-        if (caller == Caller.GLOBAL_ADMIN) {
+        if (caller.globalAdmin()) {
           yield sameStore ? Expect.ALLOWED : Expect.NOT_FOUND_OR_INVALID;
         }
         yield sameStore && rank(caller) >= rank(right) ? Expect.ALLOWED : Expect.FORBIDDEN;
@@ -395,12 +423,17 @@ class RouteAuthorizationMatrixTest {
     return path;
   }
 
-  private static HttpResponse<String> send(Route route, String path, String token)
-      throws Exception {
+  /** The server a caller's requests go to. */
+  private static CastellanServer serverOf(Caller caller) {
+    return caller == Caller.LOCAL_DEV ? localDev : server;
+  }
+
+  private static HttpResponse<String> send(
+      CastellanServer to, Route route, String path, String token) throws Exception {
     String method = route.method().name();
     boolean withBody = method.equals("POST") || method.equals("PUT") || method.equals("PATCH");
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + path))
             .method(
                 method,
                 withBody
@@ -434,6 +467,18 @@ class RouteAuthorizationMatrixTest {
 
   private static String createStore(String name) throws Exception {
     HttpResponse<String> created = request(ADMIN, "POST", "/stores", "{\"name\":\"" + name + "\"}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    return JSON.readTree(created.body()).get("id").asText();
+  }
+
+  /** A store made on {@code to} by a caller without credentials (the local-dev server). */
+  private static String createStore(CastellanServer to, String name) throws Exception {
+    HttpResponse<String> created =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/stores"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     return JSON.readTree(created.body()).get("id").asText();
   }

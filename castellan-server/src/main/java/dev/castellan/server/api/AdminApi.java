@@ -12,6 +12,7 @@ import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.AccessControl.Role;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authorization;
+import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.store.ApiKeyRecord;
@@ -89,6 +90,19 @@ public final class AdminApi {
     out.put("rbac_subject", ClaimRoles.subject(principal));
     ArrayNode roles = out.putArray("rbac_roles");
     rbacRoles.of(principal).forEach(roles::add);
+    boolean localDevelopment = principal.id().equals(LocalDevelopment.CALLER_ID);
+    out.put("local_development", localDevelopment);
+    if (localDevelopment) {
+      out.put(
+          "about",
+          "the server runs without authentication (--auth none, local development on a loopback"
+              + " address): every request, whatever credentials it carries, is "
+              + LocalDevelopment.CALLER_ID
+              + ", a Castellan administrator and auditor; the system store stays hidden, and"
+              + " audit entries name this caller.");
+      json(ctx, out);
+      return;
+    }
     out.put(
         "about",
         "castellan_admin: may administer Castellan itself (API keys, stores and their access,"
