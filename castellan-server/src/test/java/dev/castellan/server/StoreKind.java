@@ -19,7 +19,8 @@ import java.util.stream.Stream;
  * The stores a server test suite runs over: the same suite runs once per kind, against one server
  * per kind (a {@code @ParameterizedClass} over this enum). {@link #create()} gives a fresh, empty
  * store; PostgreSQL comes from {@code CASTELLAN_TEST_PG_URL} and its absence fails the suite, as
- * the store tests do, rather than skipping it.
+ * the store tests do, rather than skipping it. Surefire's reports name a run by its index in this
+ * enum's order: {@code foo()[1]} ran on memory, {@code [2]} on H2, {@code [3]} on PostgreSQL.
  */
 public enum StoreKind {
   MEMORY("memory") {
