@@ -12,6 +12,7 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.server.api.Right;
 import dev.castellan.server.api.SecuredRoutes.Route;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.store.MemoryStore;
 import io.javalin.http.HandlerType;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,14 +26,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.params.AfterParameterizedClassInvocation;
-import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
-import org.junit.jupiter.params.Parameter;
-import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Every route of the server x every kind of caller x every spelling of its path, with the status
@@ -40,8 +38,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * matrix without anyone writing a line here. It would have caught the percent-encoded system store
  * id that let an admin key write to Castellan's own rights.
  */
-@ParameterizedClass(name = "on {0}")
-@EnumSource(StoreKind.class)
 class RouteAuthorizationMatrixTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final String SECRET = "matrix-test-secret-0123456789abcdef-xyz";
@@ -78,21 +74,16 @@ class RouteAuthorizationMatrixTest {
     }
   }
 
-  /** The store this run of the suite is on; JUnit sets it, and hands it to start. */
-  @Parameter StoreKind kind;
-
-  private static StoreKind.TestStore testStore;
   private static CastellanServer server;
   private static String store; // the store the store callers hold rights on
   private static String otherStore; // the store the OTHER_ callers hold rights on
   private static final Map<Caller, String> tokens = new EnumMap<>(Caller.class);
   private static final Map<Caller, String> subjects = new EnumMap<>(Caller.class);
 
-  @BeforeParameterizedClassInvocation
-  static void start(StoreKind kind) throws Exception {
-    testStore = kind.create();
+  @BeforeAll
+  static void start() throws Exception {
     server =
-        testStore.startServer(
+        CastellanServer.start(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
@@ -101,7 +92,8 @@ class RouteAuthorizationMatrixTest {
                 // The matrix sends hundreds of requests without credentials from one address.
                 .withAuthFailureLimit(
                     new dev.castellan.server.auth.AuthFailureLimit(
-                        0, java.time.Duration.ofMinutes(1))));
+                        0, java.time.Duration.ofMinutes(1))),
+            new MemoryStore());
     store = createStore("matrix");
     otherStore = createStore("other");
     tokens.put(Caller.GLOBAL_ADMIN, ADMIN);
@@ -125,9 +117,9 @@ class RouteAuthorizationMatrixTest {
     tokens.put(Caller.RBAC_ONLY_JWT, jwt("mallory", "admin"));
   }
 
-  @AfterParameterizedClassInvocation
+  @AfterAll
   static void stop() {
-    testStore.close();
+    server.close();
   }
 
   @Test
