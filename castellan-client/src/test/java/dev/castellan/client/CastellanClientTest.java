@@ -77,7 +77,8 @@ class CastellanClientTest {
   void serverErrorsAndRateLimits_areUnavailable() {
     for (int status : new int[] {500, 502, 503, 429}) {
       castellan.answer =
-          new FakeCastellan.Answer(status, "application/json", "{\"code\":\"internal_error\"}", 0);
+          new FakeCastellan.Answer(
+              status, "application/json", "{\"code\":\"internal_error\"}", false);
       assertThatThrownBy(() -> client.authorize("role-admin", "read"))
           .isInstanceOf(CastellanClientException.Unavailable.class)
           .hasMessageContaining(String.valueOf(status));
@@ -87,7 +88,7 @@ class CastellanClientTest {
   @Test
   void anAnswerThatIsNotADecision_isUnavailable_neverAnAllow() {
     for (String body : new String[] {"<html>ok</html>", "{\"allowed\":\"true\"}", "[]", ""}) {
-      castellan.answer = new FakeCastellan.Answer(200, "text/html", body, 0);
+      castellan.answer = new FakeCastellan.Answer(200, "text/html", body, false);
       assertThatThrownBy(() -> client.authorize("role-admin", "read"))
           .as(body)
           .isInstanceOf(CastellanClientException.Unavailable.class);
@@ -97,7 +98,7 @@ class CastellanClientTest {
   @Test
   void anOversizedAnswer_isUnavailable() {
     String huge = "{\"allowed\":true,\"reason\":\"" + "x".repeat(70_000) + "\"}";
-    castellan.answer = new FakeCastellan.Answer(200, "application/json", huge, 0);
+    castellan.answer = new FakeCastellan.Answer(200, "application/json", huge, false);
     assertThatThrownBy(() -> client.authorize("role-admin", "read"))
         .isInstanceOf(CastellanClientException.Unavailable.class)
         .hasMessageContaining("larger than");
@@ -118,7 +119,7 @@ class CastellanClientTest {
   @Test
   void aSlowServer_isUnavailable_afterTheRequestTimeout() {
     castellan.answer =
-        new FakeCastellan.Answer(200, "application/json", "{\"allowed\":true}", 3_000);
+        new FakeCastellan.Answer(200, "application/json", "{\"allowed\":true}", true);
     CastellanClient impatient =
         CastellanClient.builder()
             .baseUrl(castellan.url())
@@ -133,7 +134,7 @@ class CastellanClientTest {
 
   @Test
   void aRedirect_isNotFollowed_soTheTokenGoesNowhereElse() {
-    castellan.answer = new FakeCastellan.Answer(302, "text/plain", "", 0);
+    castellan.answer = new FakeCastellan.Answer(302, "text/plain", "", false);
     assertThatThrownBy(() -> client.authorize("role-admin", "read"))
         .isInstanceOfSatisfying(
             CastellanClientException.Rejected.class, e -> assertThat(e.status()).isEqualTo(302));

@@ -185,7 +185,7 @@ class CastellanFilterTest {
   @Test
   void castellanDownOrFailing_is503_neverAnAllow() throws Exception {
     serve(seedRoutes());
-    castellan.answer = new FakeCastellan.Answer(500, "application/json", "{}", 0);
+    castellan.answer = new FakeCastellan.Answer(500, "application/json", "{}", false);
     HttpResponse<String> failing = send("GET", "/workflows", "role-admin");
     assertThat(failing.statusCode()).isEqualTo(503);
     assertThat(failing.body()).isEqualTo("{\"detail\":\"Authorization service unavailable\"}");

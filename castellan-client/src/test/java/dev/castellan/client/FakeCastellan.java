@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A stand-in for Castellan's {@code POST /api/authorize} over real HTTP (the JDK's server), with
@@ -32,12 +33,15 @@ final class FakeCastellan implements AutoCloseable {
   /** One request as received. */
   record Received(String authorization, JsonNode body) {}
 
-  /** A canned answer. */
-  record Answer(int status, String contentType, String body, long delayMillis) {}
+  /** A canned answer; a {@code held} one is sent only once {@link #release} is counted down. */
+  record Answer(int status, String contentType, String body, boolean held) {}
 
   private final HttpServer server;
   final List<Received> received = new CopyOnWriteArrayList<>();
   volatile Answer answer; // null: answer from the policy
+
+  /** Lets held answers go (the test's doing, or {@link #close()}'s). */
+  final CountDownLatch release = new CountDownLatch(1);
 
   FakeCastellan() throws IOException {
     this("");
@@ -63,9 +67,9 @@ final class FakeCastellan implements AutoCloseable {
       received.add(new Received(authorization, body));
       Answer canned = answer;
       if (canned != null) {
-        if (canned.delayMillis() > 0) {
+        if (canned.held()) {
           try {
-            Thread.sleep(canned.delayMillis());
+            release.await();
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
@@ -136,6 +140,7 @@ final class FakeCastellan implements AutoCloseable {
 
   @Override
   public void close() {
+    release.countDown();
     server.stop(0);
   }
 }

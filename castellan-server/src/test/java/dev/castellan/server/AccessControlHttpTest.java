@@ -6,18 +6,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
-import dev.castellan.store.MemoryStore;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Castellan authorizes its own API with its own engine: admin, writer and reader rights per store,
  * a global admin, keys created, listed and revoked through the API, the system store hidden.
  */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(StoreKind.class)
 class AccessControlHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,24 +37,28 @@ class AccessControlHttpTest {
                   define viewer: [user]
               """));
 
+  /** The store this run of the suite is on; JUnit sets it, and hands it to start. */
+  @Parameter StoreKind kind;
+
+  private static StoreKind.TestStore testStore;
   private static CastellanServer server;
 
   record Response(int status, JsonNode body) {}
 
-  @BeforeAll
-  static void start() {
+  @BeforeParameterizedClassInvocation
+  static void start(StoreKind kind) {
+    testStore = kind.create();
     server =
-        CastellanServer.start(
+        testStore.startServer(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
-            new MemoryStore());
+                .withBootstrapToken(ADMIN));
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
-    server.close();
+    testStore.close();
   }
 
   private static Response call(String token, String method, String path, String body)

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.store.AuditVerification;
-import dev.castellan.store.MemoryStore;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +14,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The audit trail over HTTP: decisions of every query API and every change show up in {@code GET
@@ -25,6 +27,8 @@ import org.junit.jupiter.api.Test;
  * refused; paging, filters and the JSON-lines export work; authentication failures and refused API
  * calls are recorded too.
  */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(StoreKind.class)
 class AuditHttpTest {
   private static final String ADMIN = "audit-admin-token-0123456789abcdef";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,6 +44,10 @@ class AuditHttpTest {
                   define viewer: [user]
               """));
 
+  /** The store this run of the suite is on; JUnit sets it, and hands it to start. */
+  @Parameter StoreKind kind;
+
+  private static StoreKind.TestStore testStore;
   private static CastellanServer server;
   private static String storeId;
   private static String auditor;
@@ -47,18 +55,18 @@ class AuditHttpTest {
 
   record Response(int status, JsonNode body, String text) {}
 
-  @BeforeAll
-  static void start() throws Exception {
+  @BeforeParameterizedClassInvocation
+  static void start(StoreKind kind) throws Exception {
+    testStore = kind.create();
     server =
-        CastellanServer.start(
+        testStore.startServer(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
                 .withBootstrapToken(ADMIN)
                 // Lets a test act as a client of its own address (the first refusal of an address
                 // in a minute is recorded on its own, the rest summed up).
-                .withTrustedProxies(dev.castellan.server.auth.TrustedProxies.parse("127.0.0.1")),
-            new MemoryStore());
+                .withTrustedProxies(dev.castellan.server.auth.TrustedProxies.parse("127.0.0.1")));
     storeId = call(ADMIN, "POST", "/stores", "{\"name\":\"audited\"}").body().get("id").asText();
     assertThat(call(ADMIN, "POST", "/stores/" + storeId + "/authorization-models", MODEL).status())
         .isEqualTo(201);
@@ -70,9 +78,9 @@ class AuditHttpTest {
     reader = key("{\"name\":\"reader\",\"store_id\":\"" + storeId + "\",\"role\":\"reader\"}");
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
-    server.close();
+    testStore.close();
   }
 
   private static String key(String body) throws Exception {

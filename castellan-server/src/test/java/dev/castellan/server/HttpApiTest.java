@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
-import dev.castellan.store.MemoryStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,12 +22,20 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The HTTP API over real HTTP: authentication, hostile input, limits, paging and consistency. */
+/**
+ * The HTTP API over real HTTP: authentication, hostile input, limits, paging and consistency. The
+ * suite runs once per kind of store, against one server per kind.
+ */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(StoreKind.class)
 class HttpApiTest {
   static final String TOKEN = "test-token-0123456789abcdef";
   static final ObjectMapper JSON = new ObjectMapper();
@@ -66,6 +73,10 @@ class HttpApiTest {
       }
       """;
 
+  /** The store this run of the suite is on; JUnit sets it, and hands it to startServer. */
+  @Parameter StoreKind kind;
+
+  static StoreKind.TestStore testStore;
   static CastellanServer server;
   static HttpClient http;
   static String base;
@@ -73,22 +84,22 @@ class HttpApiTest {
   String storeId;
   String modelId;
 
-  @BeforeAll
-  static void startServer() {
+  @BeforeParameterizedClassInvocation
+  static void startServer(StoreKind kind) {
+    testStore = kind.create();
     server =
-        CastellanServer.start(
+        testStore.startServer(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN),
-            new MemoryStore());
+                .withBootstrapToken(TOKEN));
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     base = "http://127.0.0.1:" + server.port();
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stopServer() {
-    server.close();
+    testStore.close();
   }
 
   @BeforeEach

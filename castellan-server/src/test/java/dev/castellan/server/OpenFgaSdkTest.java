@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
-import dev.castellan.store.MemoryStore;
 import dev.openfga.sdk.api.client.ApiClient;
 import dev.openfga.sdk.api.client.ClientAssertion;
 import dev.openfga.sdk.api.client.OpenFgaClient;
@@ -55,12 +54,20 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** Castellan driven by the official OpenFGA Java SDK, as an OpenFGA user would drive it. */
+/**
+ * Castellan driven by the official OpenFGA Java SDK, as an OpenFGA user would drive it. The suite
+ * runs once per kind of store, against one server per kind.
+ */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(StoreKind.class)
 class OpenFgaSdkTest {
   static final String TOKEN = "test-token-0123456789abcdef";
 
@@ -94,6 +101,10 @@ class OpenFgaSdkTest {
       }
       """;
 
+  /** The store this run of the suite is on; JUnit sets it, and hands it to startServer. */
+  @Parameter StoreKind kind;
+
+  static StoreKind.TestStore testStore;
   static CastellanServer server;
   static ApiClient apiClient;
 
@@ -101,21 +112,21 @@ class OpenFgaSdkTest {
   String storeId;
   String modelId;
 
-  @BeforeAll
-  static void startServer() {
+  @BeforeParameterizedClassInvocation
+  static void startServer(StoreKind kind) {
+    testStore = kind.create();
     server =
-        CastellanServer.start(
+        testStore.startServer(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN),
-            new MemoryStore());
+                .withBootstrapToken(TOKEN));
     apiClient = new ApiClient();
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stopServer() {
-    server.close();
+    testStore.close();
   }
 
   static OpenFgaClient newClient(String token) throws Exception {

@@ -288,13 +288,18 @@ class RbacHttpTest {
     long start = System.nanoTime();
     Files.writeString(
         policyFile, SEED_POLICY.replace("analyst: [read, run]", "analyst: [read, share]"));
-    awaitTrue(() -> authorize(analyst, "share").get("allowed").asBoolean());
+    Poll.until(
+        "the reloaded policy",
+        Duration.ofSeconds(5),
+        () -> authorize(analyst, "share").get("allowed").asBoolean());
     long millis = (System.nanoTime() - start) / 1_000_000;
     assertThat(millis).as("applied within 2 s").isLessThan(2_000);
     assertThat(authorize(analyst, "run").get("allowed").asBoolean()).isFalse();
 
     Files.writeString(policyFile, "roles:\n  analyst: [read, fly]\n");
-    awaitTrue(
+    Poll.until(
+        "the policy's error in /api/rbac/status",
+        Duration.ofSeconds(5),
         () ->
             !json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
                 .get("error")
@@ -306,7 +311,9 @@ class RbacHttpTest {
     assertThat(authorize(analyst, "share").get("allowed").asBoolean()).isTrue();
 
     Files.writeString(policyFile, "roles: [this is not a mapping\n");
-    awaitTrue(
+    Poll.until(
+        "the YAML error in /api/rbac/status",
+        Duration.ofSeconds(5),
         () ->
             json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
                 .get("error")
@@ -317,7 +324,10 @@ class RbacHttpTest {
     // Dropping a role from the file deletes it; the file's other roles stay.
     Files.writeString(
         policyFile, "roles:\n  admin: {replace_system_role: true, permissions: [create, read]}\n");
-    awaitTrue(() -> send(ADMIN, "GET", "/api/roles/analyst", null).statusCode() == 404);
+    Poll.until(
+        "the dropped role's removal",
+        Duration.ofSeconds(5),
+        () -> send(ADMIN, "GET", "/api/roles/analyst", null).statusCode() == 404);
     assertThat(authorize(analyst, "read").get("allowed").asBoolean()).isFalse();
     JsonNode fixed = json(send(ADMIN, "GET", "/api/rbac/status", null), 200);
     assertThat(fixed.get("error").asText()).isEmpty();
@@ -359,7 +369,9 @@ class RbacHttpTest {
     int adminBefore = permissionCount("admin");
     String analyst = token("ann", Map.of("role", "analyst"));
     Files.writeString(policyFile, SEED_000_FILE.replace("analyst: [read, run]", "analyst: [read]"));
-    awaitTrue(
+    Poll.until(
+        "the policy's error in /api/rbac/status",
+        Duration.ofSeconds(5),
         () ->
             !json(send(ADMIN, "GET", "/api/rbac/status", null), 200)
                 .get("error")
@@ -752,20 +764,6 @@ class RbacHttpTest {
   }
 
   // ------------------------------------------------------------------ helpers
-
-  interface Condition {
-    boolean holds() throws Exception;
-  }
-
-  static void awaitTrue(Condition condition) throws Exception {
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (!condition.holds()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 5 s");
-      }
-      Thread.sleep(20);
-    }
-  }
 
   private JsonNode authorize(String token, String permission) throws Exception {
     return json(

@@ -187,7 +187,10 @@ class SubjectMigrationHttpTest {
   }
 
   private Map<String, String> awaitReport(int size) throws Exception {
-    RbacHttpTest.awaitTrue(() -> report().size() >= size);
+    Poll.until(
+        size + " entries in the migration report",
+        Duration.ofSeconds(5),
+        () -> report().size() >= size);
     return report();
   }
 

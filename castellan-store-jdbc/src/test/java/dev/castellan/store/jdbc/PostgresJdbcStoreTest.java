@@ -34,12 +34,18 @@ class PostgresJdbcStoreTest extends JdbcStoreTest {
     return JdbcStore.postgres(database.freshSchemaUrl());
   }
 
+  /**
+   * PostgreSQL delivers notifications in the order their transactions committed. So when a write to
+   * a marker store is heard, everything committed before it has been heard too: what has not come
+   * by then was never sent. The test proves absences with that, not with a wait.
+   */
   @Test
   void listen_hearsCommittedWrites_fromAnotherStoreInstance() throws Exception {
     BlockingQueue<String> heard = new LinkedBlockingQueue<>();
     AutoCloseable listener = store.listen(heard::add);
     try (JdbcStore other = JdbcStore.postgres(database.url())) {
       String otherStore = other.createStore("other").id();
+      String marker = other.createStore("marker").id();
       // The listener connects in the background: write until it hears one.
       String first = null;
       for (int i = 0; i < 40 && first == null; i++) {
@@ -47,23 +53,44 @@ class PostgresJdbcStoreTest extends JdbcStoreTest {
         first = heard.poll(250, TimeUnit.MILLISECONDS);
       }
       assertThat(first).isEqualTo(otherStore);
-      Thread.sleep(300);
-      heard.clear();
+      drainThroughMarker(other, marker, heard); // the warm-up writes still on their way
 
       store.write(storeId, TupleWrite.writes(Tuple.of("doc:1", "r", "u:a")));
       assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(storeId);
-      // A write that changes nothing notifies nobody.
+      // A write that changes nothing notifies nobody: the next thing heard is the marker.
       store.write(
           storeId, new TupleWrite(List.of(Tuple.of("doc:1", "r", "u:a")), List.of(), true, false));
-      assertThat(heard.poll(500, TimeUnit.MILLISECONDS)).isNull();
+      other.write(marker, TupleWrite.writes(Tuple.of("doc:no-op", "r", "u:a")));
+      assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(marker);
 
+      // A closed listener hears nothing more: a listener opened after it hears the next write,
+      // and by then the closed one has not.
       listener.close();
-      heard.clear();
-      other.write(otherStore, TupleWrite.writes(Tuple.of("doc:after-close", "r", "u:a")));
-      assertThat(heard.poll(500, TimeUnit.MILLISECONDS)).isNull();
+      BlockingQueue<String> later = new LinkedBlockingQueue<>();
+      try (AutoCloseable second = store.listen(later::add)) {
+        String heardLater = null;
+        for (int i = 0; i < 40 && heardLater == null; i++) {
+          other.write(otherStore, TupleWrite.writes(Tuple.of("doc:after-close-" + i, "r", "u:a")));
+          heardLater = later.poll(250, TimeUnit.MILLISECONDS);
+        }
+        assertThat(heardLater).as("the second listener hears writes").isEqualTo(otherStore);
+        drainThroughMarker(other, marker, later);
+      }
+      assertThat(heard).as("heard by the closed listener").isEmpty();
     } finally {
       listener.close();
     }
+  }
+
+  /** Writes to {@code marker} and takes from {@code heard} until that write is heard. */
+  private static void drainThroughMarker(
+      JdbcStore other, String marker, BlockingQueue<String> heard) throws InterruptedException {
+    other.write(marker, TupleWrite.writes(Tuple.of("doc:" + System.nanoTime(), "r", "u:a")));
+    String next;
+    do {
+      next = heard.poll(10, TimeUnit.SECONDS);
+      assertThat(next).as("the marker write is heard").isNotNull();
+    } while (!next.equals(marker));
   }
 
   @Test
