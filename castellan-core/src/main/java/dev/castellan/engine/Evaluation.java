@@ -135,12 +135,11 @@ final class Evaluation {
       // rule (group:eng#member is a member of group:eng), which needs no tuple: the subject is
       // then unknown too, and named like the object.
       int result =
-          depth == 0
-                  && subjectObject < 0
-                  && subjectRelation == relation
+          subjectObject < 0
+                  && subjectRelation >= 0
                   && subjectType == type
                   && subjectName.equals(unknownObject)
-              ? TRUE
+              ? onItsOwnObject(info, depth)
               : FALSE;
       return t == null ? result : t.done(result);
     }
@@ -172,6 +171,55 @@ final class Evaluation {
     } finally {
       pathSize--;
     }
+  }
+
+  /**
+   * Check on an object nothing was written about, for a subject that is a userset of that same
+   * object: its own relation holds (self-defining), and whatever the rewrite computes from it;
+   * nothing that needs a tuple does.
+   */
+  private int onItsOwnObject(RelationInfo info, int depth) {
+    if (info.relation == subjectRelation) {
+      return TRUE;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw tooComplex();
+    }
+    return onItsOwnObject(info.rewrite, info, depth);
+  }
+
+  private int onItsOwnObject(Node node, RelationInfo info, int depth) {
+    return switch (node) {
+      case Node.Direct d -> FALSE;
+      case Node.TupleToUserset t -> FALSE;
+      case Node.Computed c -> {
+        RelationInfo computed = model.relation(info.type, c.relation());
+        yield computed == null ? FALSE : onItsOwnObject(computed, depth + 1);
+      }
+      case Node.Union u -> {
+        int result = FALSE;
+        for (Node child : u.children()) {
+          if (onItsOwnObject(child, info, depth) == TRUE) {
+            result = TRUE;
+          }
+        }
+        yield result;
+      }
+      case Node.Intersection i -> {
+        int result = TRUE;
+        for (Node child : i.children()) {
+          if (onItsOwnObject(child, info, depth) != TRUE) {
+            result = FALSE;
+          }
+        }
+        yield result;
+      }
+      case Node.Difference diff ->
+          onItsOwnObject(diff.base(), info, depth) == TRUE
+                  && onItsOwnObject(diff.subtract(), info, depth) != TRUE
+              ? TRUE
+              : FALSE;
+    };
   }
 
   private int eval(Node node, RelationInfo info, int object, int depth, Trace trace) {
@@ -834,6 +882,29 @@ final class Evaluation {
     }
 
     /**
+     * Whether {@code relation} is the subject's relation or computed from it without a check (e.g.
+     * {@code define viewer: member}), on an object no tuple names.
+     */
+    private boolean followsWithoutTuples(int from) {
+      LongSet seen = new LongSet(8);
+      ArrayDeque<Integer> todo = new ArrayDeque<>(List.of(from));
+      while (!todo.isEmpty()) {
+        int rel = todo.poll();
+        if (rel == relation) {
+          return true;
+        }
+        if (seen.add(rel)) {
+          for (CompiledModel.ComputedDependency dep : model.computedDependencies(type, rel)) {
+            if (!dep.needsCheck()) {
+              todo.add(dep.relation());
+            }
+          }
+        }
+      }
+      return false;
+    }
+
+    /**
      * Seeds: tuples naming the subject itself, or its type's wildcard; and a userset subject
      * itself, which always has its own relation on its own object (OpenFGA's self-defining rule:
      * listing group#member for group:eng#member includes group:eng).
@@ -842,8 +913,8 @@ final class Evaluation {
       if (originalRelation >= 0) {
         if (originalObject >= 0) {
           derive(originalObject, originalRelation, false);
-        } else if (originalRelation == relation && subjectType == type) {
-          found(subjectName); // nothing was written about it, so nothing follows from it
+        } else if (subjectType == type && followsWithoutTuples(originalRelation)) {
+          found(subjectName); // nothing was written about it: only computed relations follow
         }
       }
       if (originalObject >= 0) {

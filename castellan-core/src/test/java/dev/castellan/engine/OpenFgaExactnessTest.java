@@ -255,6 +255,10 @@ class OpenFgaExactnessTest {
         .isTrue();
     assertThat(engine.check(CheckRequest.of("group:g", "viewer", "group:g#member")).allowed())
         .isTrue();
+    assertThat(engine.check(CheckRequest.of("group:new", "viewer", "group:new#member")).allowed())
+        .isTrue();
+    assertThat(engine.check(CheckRequest.of("group:new", "member", "group:new#viewer")).allowed())
+        .isFalse();
     assertThat(engine.check(CheckRequest.of("group:g", "member", "group:h#member")).allowed())
         .isFalse();
   }
@@ -277,6 +281,10 @@ class OpenFgaExactnessTest {
     assertThat(engine.listObjects(ListObjectsRequest.of("group", "member", "group:new#member")))
         .as("nothing was written about group:new")
         .containsExactly("group:new");
+    assertThat(engine.listObjects(ListObjectsRequest.of("group", "viewer", "group:new#member")))
+        .containsExactly("group:new");
+    assertThat(engine.listObjects(ListObjectsRequest.of("folder", "viewer", "group:new#member")))
+        .isEmpty();
     for (String object :
         engine.listObjects(ListObjectsRequest.of("group", "member", "group:g#member"))) {
       assertThat(engine.check(CheckRequest.of(object, "member", "group:g#member")).allowed())
