@@ -51,9 +51,10 @@ import java.util.stream.Collectors;
 
 /**
  * Compiles a model's conditions once and evaluates them against tuple and request context, with
- * OpenFGA's semantics: context values are converted to the declared parameter types, the tuple's
- * context wins over the request's, and parameters the expression needs but nobody supplied are
- * reported instead of failing. Immutable, so safe to share between threads.
+ * OpenFGA's semantics: context values are converted to the declared parameter types as OpenFGA
+ * converts them ({@link GoNumbers}), the tuple's context wins over the request's, and every
+ * declared parameter nobody supplied is reported, for the caller to fail with (ADR 0004).
+ * Immutable, so safe to share between threads.
  */
 public final class ConditionEvaluator {
 
