@@ -1,7 +1,6 @@
 package dev.castellan.condition;
 
 import com.google.common.net.InetAddresses;
-import com.google.common.primitives.UnsignedLong;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.model.Condition;
@@ -27,13 +26,9 @@ import dev.cel.common.types.OpaqueType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.common.values.NullValue;
 import dev.cel.parser.CelStandardMacro;
-import dev.cel.runtime.CelAttribute;
-import dev.cel.runtime.CelAttributePattern;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelFunctionBinding;
 import dev.cel.runtime.CelRuntime;
-import dev.cel.runtime.CelUnknownSet;
-import dev.cel.runtime.PartialVars;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
@@ -50,16 +45,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
  * Compiles a model's conditions once and evaluates them against tuple and request context, with
- * OpenFGA's semantics: context values are converted to the declared parameter types, the tuple's
- * context wins over the request's, and parameters the expression needs but nobody supplied are
- * reported instead of failing. Immutable, so safe to share between threads.
+ * OpenFGA's semantics: context values are converted to the declared parameter types as OpenFGA
+ * converts them ({@link GoNumbers}), the tuple's context wins over the request's, and every
+ * declared parameter nobody supplied is reported, for the caller to fail with (ADR 0004).
+ * Immutable, so safe to share between threads.
  */
 public final class ConditionEvaluator {
 
@@ -71,8 +66,12 @@ public final class ConditionEvaluator {
 
   private static final OpaqueType IPADDRESS = OpaqueType.create("ipaddress");
   private static final String IN_CIDR_OVERLOAD = "ipaddress_in_cidr_string";
+  private static final String IPADDRESS_OVERLOAD = "string_to_ipaddress";
 
-  /** The environment every condition extends: standard CEL plus OpenFGA's {@code in_cidr}. */
+  /**
+   * The environment every condition extends: standard CEL plus OpenFGA's {@code in_cidr} method and
+   * {@code ipaddress(string)} function.
+   */
   private static final Cel BASE =
       CelFactory.standardCelBuilder()
           .setOptions(
@@ -82,10 +81,15 @@ public final class ConditionEvaluator {
               CelFunctionDecl.newFunctionDeclaration(
                   "in_cidr",
                   CelOverloadDecl.newMemberOverload(
-                      IN_CIDR_OVERLOAD, SimpleType.BOOL, IPADDRESS, SimpleType.STRING)))
+                      IN_CIDR_OVERLOAD, SimpleType.BOOL, IPADDRESS, SimpleType.STRING)),
+              CelFunctionDecl.newFunctionDeclaration(
+                  "ipaddress",
+                  CelOverloadDecl.newGlobalOverload(
+                      IPADDRESS_OVERLOAD, IPADDRESS, SimpleType.STRING)))
           .addFunctionBindings(
               CelFunctionBinding.from(
-                  IN_CIDR_OVERLOAD, IpAddress.class, String.class, IpAddress::inCidr))
+                  IN_CIDR_OVERLOAD, IpAddress.class, String.class, IpAddress::inCidr),
+              CelFunctionBinding.from(IPADDRESS_OVERLOAD, String.class, IpAddress::fromCel))
           .build();
 
   private static final ConditionEvaluator EMPTY = new ConditionEvaluator(Map.of());
@@ -137,7 +141,7 @@ public final class ConditionEvaluator {
     int i = 0;
     for (Map.Entry<String, ConditionParamType> p : condition.parameters().entrySet()) {
       builder.addVar(p.getKey(), celType(p.getValue()));
-      params[i++] = new Param(p.getKey(), p.getValue(), CelAttributePattern.create(p.getKey()));
+      params[i++] = new Param(p.getKey(), p.getValue());
     }
     Cel cel = builder.build();
     CelValidationResult result = cel.compile(expression, name);
@@ -185,20 +189,100 @@ public final class ConditionEvaluator {
   }
 
   /**
-   * tupleContext and requestContext are plain JSON-ish values (String, Integer/Long, Double,
-   * Boolean, BigDecimal, List, Map, null) as Jackson parses them; either may be empty/null. Tuple
-   * context wins when both define a key (OpenFGA's rule). Only declared parameters are used;
-   * undeclared keys are ignored.
+   * Evaluates a condition as OpenFGA does. tupleContext and requestContext are plain JSON-ish
+   * values (String, Integer/Long/BigInteger, Double/BigDecimal, Boolean, List, Map, null) as
+   * Jackson parses them; either may be empty. The tuple's context wins when both define a key.
+   * Undeclared keys are ignored. Every declared parameter that neither context supplies is missing,
+   * whether or not the expression needs it (OpenFGA reports them all and never decides by
+   * short-circuit), and the expression is then not evaluated.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} when a value does not convert to its
+   *     parameter's type, {@code CONDITION_EVALUATION_ERROR} (same wire code) when CEL fails
    */
   public ConditionResult evaluate(
       String conditionName, Map<String, Object> tupleContext, Map<String, Object> requestContext) {
     Compiled c = conditions.get(conditionName);
     if (c == null) {
-      throw new CastellanException(
-          ErrorCode.CONDITION_EVALUATION_ERROR, "condition '" + conditionName + "' is not defined");
+      throw evaluationError(conditionName, "condition was not found");
+    }
+    Map<String, Object> vars = typedParameters(conditionName, c, tupleContext, requestContext);
+    List<String> missing = null;
+    for (Param p : c.params) {
+      if (!vars.containsKey(p.name)) {
+        if (missing == null) {
+          missing = new ArrayList<>();
+        }
+        missing.add(p.name);
+      }
+    }
+    if (missing != null) {
+      missing.sort(null);
+      return ConditionResult.missing(missing);
+    }
+    Object out;
+    try {
+      out = c.program.eval(vars);
+    } catch (CelEvaluationException e) {
+      // CEL reports a missing map key with just the key; say what it is, as cel-go does.
+      String detail =
+          e.getErrorCode() == CelErrorCode.ATTRIBUTE_NOT_FOUND && e.getCause() != null
+              ? "no such key: " + firstLine(e.getCause().getMessage())
+              : firstLine(e.getMessage());
+      throw evaluationError(conditionName, "failed to evaluate condition expression: " + detail);
+    } catch (RuntimeException e) {
+      throw evaluationError(
+          conditionName, "failed to evaluate condition expression: " + firstLine(e.getMessage()));
+    }
+    if (out instanceof Boolean met) {
+      return ConditionResult.of(met);
+    }
+    throw evaluationError(conditionName, "failed to convert condition output to bool");
+  }
+
+  /**
+   * Checks a condition name and the context stored with a tuple (written, contextual, or in an
+   * assertion) as OpenFGA does at write time: every value converts to its parameter's type and
+   * every key is a declared parameter. Missing parameters are fine here (the request may supply
+   * them).
+   *
+   * @return empty when the context is acceptable, else OpenFGA's reason (e.g. {@code found invalid
+   *     context parameter: bogus}), to be reported with the tuple
+   */
+  public Optional<String> contextProblem(String conditionName, Map<String, Object> context) {
+    Compiled c = conditions.get(conditionName);
+    if (c == null) {
+      return Optional.of("undefined condition");
+    }
+    Map<String, Object> typed;
+    try {
+      typed = typedParameters(conditionName, c, context, Map.of());
+    } catch (CastellanException e) {
+      return Optional.of(e.getMessage().substring(EVALUATION_FAILED.length()));
+    }
+    for (String key : context.keySet()) {
+      if (!typed.containsKey(key)) {
+        return Optional.of("found invalid context parameter: " + key);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** OpenFGA's {@code CastContextToTypedParameters} over the merged context. */
+  private static Map<String, Object> typedParameters(
+      String conditionName,
+      Compiled c,
+      Map<String, Object> tupleContext,
+      Map<String, Object> requestContext) {
+    boolean noContext =
+        (tupleContext == null || tupleContext.isEmpty())
+            && (requestContext == null || requestContext.isEmpty());
+    if (noContext) {
+      return Map.of();
+    }
+    if (c.params.length == 0) {
+      throw parameterTypeError(conditionName, "no parameters defined for the condition");
     }
     Map<String, Object> vars = HashMap.newHashMap(c.params.length);
-    List<CelAttributePattern> unknowns = null;
     for (Param p : c.params) {
       Object raw;
       if (tupleContext != null && tupleContext.containsKey(p.name)) {
@@ -206,69 +290,55 @@ public final class ConditionEvaluator {
       } else if (requestContext != null && requestContext.containsKey(p.name)) {
         raw = requestContext.get(p.name);
       } else {
-        if (unknowns == null) {
-          unknowns = new ArrayList<>();
-        }
-        unknowns.add(p.pattern);
         continue;
       }
       try {
         vars.put(p.name, convert(p.type, raw));
       } catch (IllegalArgumentException e) {
-        throw new CastellanException(
-            ErrorCode.VALIDATION_ERROR,
-            "condition '"
-                + conditionName
-                + "': failed to convert context parameter '"
-                + p.name
-                + "': "
-                + e.getMessage());
+        throw parameterTypeError(
+            conditionName,
+            "failed to convert context parameter '" + p.name + "': " + e.getMessage());
       }
     }
-    Object out;
-    try {
-      // Partial evaluation only when something is missing: it decides expressions that do not
-      // need the missing parameters (e.g. `a || b` with a true) and names the ones they do need.
-      out =
-          unknowns == null
-              ? c.program.eval(vars)
-              : c.program.eval(
-                  PartialVars.of(name -> Optional.ofNullable(vars.get(name)), unknowns));
-    } catch (CelEvaluationException e) {
-      // CEL reports a missing map key with just the key; say what it is, as cel-go does.
-      String detail =
-          e.getErrorCode() == CelErrorCode.ATTRIBUTE_NOT_FOUND && e.getCause() != null
-              ? "no such key: " + firstLine(e.getCause().getMessage())
-              : firstLine(e.getMessage());
-      throw evaluationError(conditionName, detail);
-    } catch (RuntimeException e) {
-      throw evaluationError(conditionName, firstLine(e.getMessage()));
-    }
-    if (out instanceof Boolean met) {
-      return ConditionResult.of(met);
-    }
-    if (out instanceof CelUnknownSet unknown) {
-      TreeSet<String> missing = new TreeSet<>();
-      for (CelAttribute attribute : unknown.attributes()) {
-        missing.add(
-            attribute.qualifiers().isEmpty()
-                ? attribute.toString()
-                : attribute.qualifiers().get(0).toIndexFormat());
-      }
-      if (missing.isEmpty() && unknowns != null) {
-        unknowns.forEach(u -> missing.add(u.qualifiers().get(0).asString()));
-      }
-      return ConditionResult.missing(List.copyOf(missing));
-    }
-    throw new CastellanException(
-        ErrorCode.CONDITION_EVALUATION_ERROR,
-        "condition '" + conditionName + "' did not evaluate to a bool");
+    return vars;
+  }
+
+  /** OpenFGA's prefix of every condition error: its {@code ErrEvaluationFailed}. */
+  static final String EVALUATION_FAILED = "failed to evaluate relationship condition: ";
+
+  private static CastellanException parameterTypeError(String conditionName, String detail) {
+    return new CastellanException(
+        ErrorCode.VALIDATION_ERROR,
+        EVALUATION_FAILED
+            + "parameter type error on condition '"
+            + conditionName
+            + "' - "
+            + detail);
   }
 
   private static CastellanException evaluationError(String conditionName, String detail) {
     return new CastellanException(
         ErrorCode.CONDITION_EVALUATION_ERROR,
-        "failed to evaluate condition '" + conditionName + "': " + detail);
+        EVALUATION_FAILED + "'" + conditionName + "' - " + detail);
+  }
+
+  /**
+   * The error for a tuple whose condition lacks parameters, worded as OpenFGA's.
+   *
+   * @param tuple the tuple as {@code object#relation@user}
+   */
+  public static CastellanException missingParameters(
+      String conditionName, String tuple, List<String> missing) {
+    return new CastellanException(
+        ErrorCode.VALIDATION_ERROR,
+        EVALUATION_FAILED
+            + "'"
+            + conditionName
+            + "' - tuple '"
+            + tuple
+            + "' is missing context parameters '["
+            + String.join(" ", missing)
+            + "]'");
   }
 
   private static String firstLine(String message) {
@@ -281,117 +351,142 @@ public final class ConditionEvaluator {
 
   // ---------------------------------------------------------------- value conversion
 
-  /** Converts a JSON value to the Java value CEL expects for the declared type. */
+  /**
+   * Converts a JSON value to the Java value CEL expects for the declared type, with OpenFGA's rules
+   * and messages. JSON numbers are doubles there (protobuf's {@code Struct}), so every number is
+   * read as a double first; numeric strings are read as Go's {@code big.ParseFloat} does, at 64
+   * bits of precision.
+   */
   static Object convert(ConditionParamType type, Object value) {
-    if (value == null && type.kind() != ConditionParamType.Kind.ANY) {
-      throw new IllegalArgumentException("a " + type + " value is expected, but found null");
-    }
     return switch (type.kind()) {
-      case ANY -> normalize(value);
-      case BOOL -> expect(Boolean.class, type, value);
-      case STRING -> expect(String.class, type, value);
-      case INT -> {
-        BigDecimal n = number(type, value);
+      case ANY -> any(value);
+      case BOOL -> primitive(Boolean.class, "bool", value);
+      case STRING -> primitive(String.class, "string", value);
+      case INT -> GoNumbers.toInt(value);
+      case UINT -> GoNumbers.toUint(value);
+      case DOUBLE -> GoNumbers.toDouble(value);
+      case DURATION -> {
+        if (!(value instanceof String text)) {
+          throw new IllegalArgumentException(
+              "expected a duration string, but found: "
+                  + GoNumbers.goType(value)
+                  + " '"
+                  + GoNumbers.goValue(value)
+                  + "'");
+        }
         try {
-          yield n.longValueExact();
-        } catch (ArithmeticException e) {
-          throw new IllegalArgumentException("a int value is expected, but found `" + value + "`");
+          yield parseGoDuration(text);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "expected a valid duration string, but found: '" + text + "'");
         }
       }
-      case UINT -> {
-        BigDecimal n = number(type, value);
+      case TIMESTAMP -> {
+        if (!(value instanceof String text)) {
+          throw new IllegalArgumentException(
+              "expected RFC 3339 formatted timestamp string, but found: "
+                  + GoNumbers.goType(value)
+                  + " '"
+                  + GoNumbers.goValue(value)
+                  + "'");
+        }
+        yield parseTimestamp(text);
+      }
+      case IPADDRESS -> {
+        if (!(value instanceof String text)) {
+          throw new IllegalArgumentException(
+              "expected an ipaddress string, but found: "
+                  + GoNumbers.goType(value)
+                  + " '"
+                  + GoNumbers.goValue(value)
+                  + "'");
+        }
         try {
-          BigInteger big = n.toBigIntegerExact();
-          if (big.signum() < 0 || big.bitLength() > 64) {
-            throw new ArithmeticException();
-          }
-          yield UnsignedLong.valueOf(big);
-        } catch (ArithmeticException e) {
-          throw new IllegalArgumentException("a uint value is expected, but found `" + value + "`");
+          yield IpAddress.parse(text);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "expected a well-formed IP address, but found: '" + text + "'");
         }
       }
-      case DOUBLE ->
-          value instanceof Number n && !(n instanceof BigDecimal) && !(n instanceof BigInteger)
-              ? n.doubleValue()
-              : number(type, value).doubleValue();
-      case DURATION -> parseGoDuration(expect(String.class, type, value));
-      case TIMESTAMP -> parseTimestamp(expect(String.class, type, value));
-      case IPADDRESS -> IpAddress.parse(expect(String.class, type, value));
       case LIST -> {
-        List<?> list = expect(List.class, type, value);
+        if (!(value instanceof List<?> list)) {
+          throw new IllegalArgumentException(
+              "list requires a list, found: " + GoNumbers.goType(value));
+        }
         List<Object> out = new ArrayList<>(list.size());
-        for (Object element : list) {
-          out.add(convert(type.generics().get(0), element));
+        for (int i = 0; i < list.size(); i++) {
+          try {
+            out.add(convert(type.generics().get(0), list.get(i)));
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                "found an invalid list item at index `" + i + "`: " + e.getMessage());
+          }
         }
         yield out;
       }
       case MAP -> {
-        Map<?, ?> map = expect(Map.class, type, value);
+        if (!(value instanceof Map<?, ?> map)) {
+          throw new IllegalArgumentException(
+              "map requires a map, found: " + GoNumbers.goType(value));
+        }
         Map<String, Object> out = LinkedHashMap.newLinkedHashMap(map.size());
         for (Map.Entry<?, ?> e : map.entrySet()) {
-          out.put(String.valueOf(e.getKey()), convert(type.generics().get(0), e.getValue()));
+          try {
+            out.put(String.valueOf(e.getKey()), convert(type.generics().get(0), e.getValue()));
+          } catch (IllegalArgumentException ex) {
+            throw new IllegalArgumentException(
+                "found an invalid value for key '" + e.getKey() + "': " + ex.getMessage());
+          }
         }
         yield out;
       }
     };
   }
 
-  private static <T> T expect(Class<T> javaType, ConditionParamType type, Object value) {
+  private static <T> T primitive(Class<T> javaType, String goName, Object value) {
     if (!javaType.isInstance(value)) {
       throw new IllegalArgumentException(
-          "a " + type + " value is expected, but found `" + value + "`");
+          "expected type value '" + goName + "', but found '" + GoNumbers.reflectType(value) + "'");
     }
     return javaType.cast(value);
   }
 
-  /** Numbers, or numeric strings as OpenFGA also accepts them. */
-  private static BigDecimal number(ConditionParamType type, Object value) {
-    try {
-      return switch (value) {
-        case BigDecimal d -> d;
-        case BigInteger b -> new BigDecimal(b);
-        case Double d -> new BigDecimal(d);
-        case Float f -> new BigDecimal(f);
-        case Number n -> BigDecimal.valueOf(n.longValue());
-        case String s -> new BigDecimal(s.trim());
-        default -> throw new NumberFormatException();
-      };
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "a " + type + " value is expected, but found `" + value + "`");
-    }
-  }
-
-  /** {@code any} parameters keep their JSON shape, with numbers in CEL's int and double. */
-  private static Object normalize(Object value) {
+  /**
+   * {@code any} parameters keep their JSON shape as protobuf's {@code Struct} gives it to OpenFGA:
+   * every number a double.
+   */
+  private static Object any(Object value) {
     return switch (value) {
       case null -> NullValue.NULL_VALUE;
-      case Integer i -> i.longValue();
-      case Short s -> s.longValue();
-      case Byte b -> b.longValue();
-      case BigInteger b -> b.bitLength() < 64 ? (Object) b.longValue() : (Object) b.doubleValue();
-      case BigDecimal d -> d.doubleValue();
-      case Float f -> f.doubleValue();
+      case Number n -> GoNumbers.jsonDouble(n);
       case List<?> list -> {
         List<Object> out = new ArrayList<>(list.size());
-        list.forEach(element -> out.add(normalize(element)));
+        list.forEach(element -> out.add(any(element)));
         yield out;
       }
       case Map<?, ?> map -> {
         Map<Object, Object> out = LinkedHashMap.newLinkedHashMap(map.size());
-        map.forEach((k, v) -> out.put(k, normalize(v)));
+        map.forEach((k, v) -> out.put(k, any(v)));
         yield out;
       }
       default -> value;
     };
   }
 
+  private static final Pattern RFC_3339 =
+      Pattern.compile(
+          "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})");
+
+  /** Go's {@code time.Parse(time.RFC3339, ...)}: seconds required, {@code T} and {@code Z}. */
   private static Instant parseTimestamp(String text) {
     try {
+      if (!RFC_3339.matcher(text).matches()) {
+        throw new DateTimeParseException("not RFC 3339", text, 0);
+      }
       return OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException(
-          "could not parse RFC 3339 formatted timestamp string `" + text + "`");
+          "expected RFC 3339 formatted timestamp string, but found '" + text + "'");
     }
   }
 
@@ -433,18 +528,52 @@ public final class ConditionEvaluator {
 
   // ---------------------------------------------------------------- compiled state
 
-  private record Param(String name, ConditionParamType type, CelAttributePattern pattern) {}
+  private record Param(String name, ConditionParamType type) {}
 
   private record Compiled(Param[] params, CelRuntime.Program program) {}
 
   /** The runtime value of an {@code ipaddress} parameter: an address parsed without DNS. */
   record IpAddress(byte[] bytes) {
 
+    /**
+     * Go's {@code netip.ParseAddr}, then unmapped: an IPv4-mapped IPv6 address is its IPv4 address,
+     * so that it matches IPv4 ranges (as OpenFGA does).
+     */
     static IpAddress parse(String text) {
+      String address = text;
+      int zone = text.indexOf('%');
+      if (zone >= 0) {
+        // netip keeps a zone on an IPv6 address; it does not change which ranges match.
+        if (zone == text.length() - 1 || text.indexOf(':') < 0) {
+          throw new IllegalArgumentException("malformed address: " + text);
+        }
+        address = text.substring(0, zone);
+      }
+      if (address.indexOf(':') < 0 && hasLeadingZeroOctet(address)) {
+        throw new IllegalArgumentException("IPv4 field has octet with leading zero: " + text);
+      }
       try {
-        return new IpAddress(InetAddresses.forString(text).getAddress());
+        return new IpAddress(InetAddresses.forString(address).getAddress());
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("could not parse string as an ipaddress `" + text + "`");
+        throw new IllegalArgumentException("ParseAddr(\"" + text + "\"): malformed address", e);
+      }
+    }
+
+    private static boolean hasLeadingZeroOctet(String v4) {
+      for (String octet : v4.split("\\.", -1)) {
+        if (octet.length() > 1 && octet.charAt(0) == '0') {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** OpenFGA's {@code ipaddress("10.0.0.1")}: a malformed address is an evaluation error. */
+    static IpAddress fromCel(String text) throws CelEvaluationException {
+      try {
+        return parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CelEvaluationException(e.getMessage());
       }
     }
 
@@ -457,17 +586,36 @@ public final class ConditionEvaluator {
         if (slash < 0 || cidr.indexOf('%') >= 0) {
           throw new IllegalArgumentException();
         }
-        InetAddress address = InetAddresses.forString(cidr.substring(0, slash));
+        String host = cidr.substring(0, slash);
+        if (host.indexOf(':') < 0 && hasLeadingZeroOctet(host)) {
+          throw new IllegalArgumentException();
+        }
+        InetAddress address = InetAddresses.forString(host);
         network = address.getAddress();
         String length = cidr.substring(slash + 1);
         if (length.isEmpty()
             || length.length() > 3
+            || (length.length() > 1 && length.charAt(0) == '0')
             || !length.chars().allMatch(Character::isDigit)) {
           throw new IllegalArgumentException();
         }
         bits = Integer.parseInt(length);
-        if (bits > network.length * 8) {
+        boolean written6 = host.indexOf(':') >= 0;
+        if (bits > (written6 ? 128 : 32)) {
           throw new IllegalArgumentException();
+        }
+        if (written6 && network.length == 4) {
+          // An IPv4-mapped IPv6 range (::ffff:10.0.0.0/104) is unmapped, as OpenFGA does; with
+          // fewer than 96 bits it stays an IPv6 range.
+          if (bits >= 96) {
+            bits -= 96;
+          } else {
+            byte[] mapped = new byte[16];
+            mapped[10] = (byte) 0xff;
+            mapped[11] = (byte) 0xff;
+            System.arraycopy(network, 0, mapped, 12, 4);
+            network = mapped;
+          }
         }
       } catch (IllegalArgumentException e) {
         throw new CelEvaluationException("'" + cidr + "' is a malformed CIDR string");

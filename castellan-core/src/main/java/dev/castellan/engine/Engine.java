@@ -140,7 +140,8 @@ public final class Engine {
     Refs.UserRef user = requireUser(request.user());
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(request.contextualTuples(), request.context(), budget);
+      Evaluation evaluation =
+          evaluation(request.contextualTuples(), request.context(), budget, true);
       evaluation.subject(user);
       return decision.decide(evaluation, evaluation.objectId(request.object()), type, relation);
     } catch (Budget.Stop stop) {
@@ -162,7 +163,7 @@ public final class Engine {
     long stamp = index.readLock();
     try {
       Evaluation evaluation =
-          evaluation(request.contextualTuples(), request.context(), Budget.unlimited());
+          evaluation(request.contextualTuples(), request.context(), Budget.unlimited(), false);
       evaluation.subject(user);
       return new Listing(index, evaluation.new ObjectWalk(type, relation));
     } finally {
@@ -210,9 +211,16 @@ public final class Engine {
     long stamp = index.readLock();
     try {
       Evaluation evaluation =
-          evaluation(request.contextualTuples(), request.context(), Budget.unlimited());
+          evaluation(request.contextualTuples(), request.context(), Budget.unlimited(), false);
       int objectId = evaluation.objectId(request.object());
       if (objectId < 0) {
+        // Nothing was written about the object; a filter naming its own relation still finds the
+        // object's userset itself (OpenFGA's self-defining rule).
+        for (Evaluation.UserFilter filter : filters) {
+          if (filter.type() == type && filter.relation() == relation) {
+            return Listing.of(index, List.of(request.object() + "#" + request.relation()));
+          }
+        }
         return Listing.empty(index);
       }
       return new Listing(index, evaluation.new UserWalk(objectId, relation, filters));
@@ -256,7 +264,7 @@ public final class Engine {
     RelationInfo info = model.relation(type, relationId);
     long stamp = index.readLock();
     try {
-      Evaluation evaluation = evaluation(contextualTuples, Map.of(), budget);
+      Evaluation evaluation = evaluation(contextualTuples, Map.of(), budget, false);
       int objectId = evaluation.objectId(object);
       if (objectId < 0) {
         return emptyExpand(object, info);
@@ -306,10 +314,23 @@ public final class Engine {
             key, "relation '" + user.type() + "#" + user.relation() + "' is not defined");
       }
     }
-    if (tuple.isConditional() && !model.source.conditions().containsKey(tuple.condition())) {
-      throw invalidTuple(key, "condition '" + tuple.condition() + "' is not defined in the model");
+    if (info.admit(userType, userRelation, user.wildcard(), tuple.condition()) != null) {
+      if (tuple.isConditional()) {
+        model
+            .conditions
+            .contextProblem(tuple.condition(), tuple.conditionContext())
+            .ifPresent(reason -> invalidConditionalTuple(tuple, reason));
+      }
+      return;
     }
-    if (info.admit(userType, userRelation, user.wildcard(), tuple.condition()) == null) {
+    boolean admittedOtherwise = false;
+    boolean conditionFitsType = false;
+    for (Restriction r : info.restrictions) {
+      admittedOtherwise |=
+          r.type() == userType && r.relation() == userRelation && r.wildcard() == user.wildcard();
+      conditionFitsType |= r.type() == userType && r.condition().equals(tuple.condition());
+    }
+    if (!admittedOtherwise) {
       String what =
           user.wildcard()
               ? user.type() + ":*"
@@ -323,10 +344,48 @@ public final class Engine {
               + info
               + "'");
     }
+    // The subject is admitted, with other conditions: OpenFGA's condition errors (code 2000).
+    if (!tuple.isConditional()) {
+      invalidConditionalTuple(tuple, "condition is missing");
+    }
+    if (!model.source.conditions().containsKey(tuple.condition())) {
+      invalidConditionalTuple(tuple, "undefined condition");
+    }
+    invalidConditionalTuple(
+        tuple,
+        conditionFitsType
+            ? "condition '"
+                + tuple.condition()
+                + "' is not allowed for '"
+                + user.type()
+                + (user.wildcard() ? ":*" : user.isUserset() ? "#" + user.relation() : "")
+                + "' on '"
+                + info
+                + "'"
+            : "invalid condition for type restriction");
+  }
+
+  /**
+   * OpenFGA's {@code InvalidConditionalTupleError}: a validation error (2000) on writes, assertions
+   * and list and expand requests; check reports it as an invalid tuple (2027).
+   */
+  private static void invalidConditionalTuple(Tuple tuple, String reason) {
+    TupleKey key = tuple.key();
+    throw new CastellanException(
+        ErrorCode.VALIDATION_ERROR,
+        "Invalid tuple '"
+            + key.object()
+            + "#"
+            + key.relation()
+            + "@"
+            + key.user()
+            + (tuple.isConditional() ? " (condition " + tuple.condition() + ")" : "")
+            + "'. Reason: "
+            + reason);
   }
 
   private Evaluation evaluation(
-      List<Tuple> contextualTuples, Map<String, Object> context, Budget budget) {
+      List<Tuple> contextualTuples, Map<String, Object> context, Budget budget, boolean forCheck) {
     Relationships main = index.relationships();
     if (contextualTuples.isEmpty()) {
       return new Evaluation(
@@ -341,7 +400,15 @@ public final class Engine {
               + contextualTuples.size());
     }
     for (Tuple tuple : contextualTuples) {
-      validateTuple(tuple);
+      try {
+        validateTuple(tuple);
+      } catch (CastellanException e) {
+        if (forCheck && e.code() == ErrorCode.VALIDATION_ERROR) {
+          // OpenFGA's check wraps every contextual-tuple error as an invalid tuple.
+          throw new CastellanException(ErrorCode.INVALID_TUPLE, e.getMessage());
+        }
+        throw e;
+      }
     }
     Relationships overlay =
         new Relationships(main.names, main.objects.child(), contextualTuples.size());

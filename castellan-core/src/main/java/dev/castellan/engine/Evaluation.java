@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.condition.ConditionEvaluator;
 import dev.castellan.condition.ConditionResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -41,6 +42,8 @@ final class Evaluation {
   private final int subjectSideThreshold;
 
   private int subjectObject = -1;
+  private String subjectName = "";
+  private String unknownObject = "";
   private int subjectType = -1;
   private int subjectRelation = -1;
   private boolean subjectWildcard;
@@ -81,6 +84,7 @@ final class Evaluation {
   // ---------------------------------------------------------------- subject
 
   void subject(Refs.UserRef user) {
+    subjectName = user.object();
     subjectType = model.names.find(user.type());
     subjectObject = objects.find(user.object());
     subjectRelation = user.isUserset() ? model.names.find(user.relation()) : -1;
@@ -107,8 +111,13 @@ final class Evaluation {
     return subjectSideAnswers;
   }
 
+  /** The object's id, or -1 when nothing was written about it (then remembered by name). */
   int objectId(String name) {
-    return objects.find(name);
+    int id = objects.find(name);
+    if (id < 0) {
+      unknownObject = name;
+    }
+    return id;
   }
 
   // ---------------------------------------------------------------- check
@@ -122,9 +131,17 @@ final class Evaluation {
     }
     Trace t = trace == null ? null : trace.child(name(object) + "#" + info.name);
     if (object < 0) {
-      // An object nothing was ever written about still grants through a wildcard-free path only
-      // if it has tuples, which it does not; computed relations cannot change that.
-      return t == null ? FALSE : t.done(FALSE);
+      // An object nothing was ever written about grants nothing, but for OpenFGA's self-defining
+      // rule (group:eng#member is a member of group:eng), which needs no tuple: the subject is
+      // then unknown too, and named like the object.
+      int result =
+          subjectObject < 0
+                  && subjectRelation >= 0
+                  && subjectType == type
+                  && subjectName.equals(unknownObject)
+              ? onItsOwnObject(info, depth)
+              : FALSE;
+      return t == null ? result : t.done(result);
     }
     if (subjectRelation == relation && subjectObject == object) {
       // A userset always contains itself: group:eng#member is a member of group:eng.
@@ -154,6 +171,55 @@ final class Evaluation {
     } finally {
       pathSize--;
     }
+  }
+
+  /**
+   * Check on an object nothing was written about, for a subject that is a userset of that same
+   * object: its own relation holds (self-defining), and whatever the rewrite computes from it;
+   * nothing that needs a tuple does.
+   */
+  private int onItsOwnObject(RelationInfo info, int depth) {
+    if (info.relation == subjectRelation) {
+      return TRUE;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw tooComplex();
+    }
+    return onItsOwnObject(info.rewrite, info, depth);
+  }
+
+  private int onItsOwnObject(Node node, RelationInfo info, int depth) {
+    return switch (node) {
+      case Node.Direct d -> FALSE;
+      case Node.TupleToUserset t -> FALSE;
+      case Node.Computed c -> {
+        RelationInfo computed = model.relation(info.type, c.relation());
+        yield computed == null ? FALSE : onItsOwnObject(computed, depth + 1);
+      }
+      case Node.Union u -> {
+        int result = FALSE;
+        for (Node child : u.children()) {
+          if (onItsOwnObject(child, info, depth) == TRUE) {
+            result = TRUE;
+          }
+        }
+        yield result;
+      }
+      case Node.Intersection i -> {
+        int result = TRUE;
+        for (Node child : i.children()) {
+          if (onItsOwnObject(child, info, depth) != TRUE) {
+            result = FALSE;
+          }
+        }
+        yield result;
+      }
+      case Node.Difference diff ->
+          onItsOwnObject(diff.base(), info, depth) == TRUE
+                  && onItsOwnObject(diff.subtract(), info, depth) != TRUE
+              ? TRUE
+              : FALSE;
+    };
   }
 
   private int eval(Node node, RelationInfo info, int object, int depth, Trace trace) {
@@ -285,7 +351,7 @@ final class Evaluation {
                         + "#"
                         + model.names.name(userRelation));
         try {
-          if (!conditionHolds(meta)) {
+          if (!conditionHolds(meta, object, info.relation, userObject, userRelation)) {
             continue;
           }
           int r = check(userObject, userType, userRelation, depth + 1, edge);
@@ -346,7 +412,7 @@ final class Evaluation {
     if (info.admit(subjectType, relation, wildcard, conditionOf(meta)) == null) {
       return false;
     }
-    boolean holds = conditionHolds(meta);
+    boolean holds = conditionHolds(meta, object, info.relation, user, relation);
     if (t != null) {
       String who = relation >= 0 ? name(user) + "#" + model.names.name(relation) : name(user);
       String suffix = meta == null ? "" : " with " + meta.condition();
@@ -618,7 +684,7 @@ final class Evaluation {
           continue;
         }
         try {
-          if (!conditionHolds(meta)) {
+          if (!conditionHolds(meta, object, node.tupleset(), parent, -1)) {
             continue;
           }
           int r = check(parent, parentType, node.computed(), depth + 1, t);
@@ -649,8 +715,12 @@ final class Evaluation {
     return meta != null && meta.isExpiredAt(nowMillis);
   }
 
-  /** True when the tuple is unconditional or its condition is met; throws on missing context. */
-  private boolean conditionHolds(TupleMeta meta) {
+  /**
+   * True when the tuple {@code object#relation@user[#userRelation]} is unconditional or its
+   * condition is met; throws OpenFGA's error 2000 when its condition lacks parameters or fails.
+   */
+  private boolean conditionHolds(
+      TupleMeta meta, int object, int relation, int user, int userRelation) {
     if (meta == null) {
       return true;
     }
@@ -662,30 +732,38 @@ final class Evaluation {
     }
     ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
     if (!result.missingParameters().isEmpty()) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "condition '"
-              + meta.condition()
-              + "' is missing context parameters "
-              + result.missingParameters());
+      String tuple =
+          name(object)
+              + "#"
+              + model.names.name(relation)
+              + "@"
+              + name(user)
+              + (userRelation >= 0 ? "#" + model.names.name(userRelation) : "");
+      throw ConditionEvaluator.missingParameters(
+          meta.condition(), tuple, result.missingParameters());
     }
     return result.met();
   }
 
-  /** For list operations: a tuple whose condition lacks context simply does not count. */
-  private boolean conditionHoldsLenient(TupleMeta meta) {
-    if (meta == null) {
-      return true;
-    }
-    if (expired(meta)) {
+  /**
+   * For lists: a tuple whose condition fails does not count, and the first such failure is kept for
+   * the walk, which reports it once complete (OpenFGA's reverse expansion and list-users go on past
+   * a failing tuple and then answer with its error).
+   */
+  private boolean conditionHoldsListing(
+      TupleMeta meta, int object, int relation, int user, int userRelation) {
+    try {
+      return conditionHolds(meta, object, relation, user, userRelation);
+    } catch (CastellanException e) {
+      if (conditionError == null) {
+        conditionError = e;
+      }
       return false;
     }
-    if (meta.condition().isEmpty()) {
-      return true;
-    }
-    ConditionResult result = model.conditions.evaluate(meta.condition(), meta.context(), context);
-    return result.missingParameters().isEmpty() && result.met();
   }
+
+  /** The first condition failure a list walk met; see {@link #conditionHoldsListing}. */
+  private CastellanException conditionError;
 
   // ---------------------------------------------------------------- list objects
 
@@ -708,6 +786,17 @@ final class Evaluation {
     }
 
     abstract boolean run();
+
+    /**
+     * Throws the first condition failure the walk met, once it is complete: OpenFGA answers such a
+     * list with error 2000 instead of leaving the tuple out.
+     */
+    boolean completed() {
+      if (conditionError != null) {
+        throw conditionError;
+      }
+      return true;
+    }
 
     /** A result of this walk: counted as result bytes (its UTF-8 size, bounded). */
     void found(String name) {
@@ -753,7 +842,7 @@ final class Evaluation {
           if (current == null) {
             current = queue.poll();
             if (current == null) {
-              return true;
+              return completed();
             }
           }
           process((int) current[0], (int) current[1]);
@@ -792,8 +881,42 @@ final class Evaluation {
       }
     }
 
-    /** Seeds: tuples naming the subject itself, or its type's wildcard. */
+    /**
+     * Whether {@code relation} is the subject's relation or computed from it without a check (e.g.
+     * {@code define viewer: member}), on an object no tuple names.
+     */
+    private boolean followsWithoutTuples(int from) {
+      LongSet seen = new LongSet(8);
+      ArrayDeque<Integer> todo = new ArrayDeque<>(List.of(from));
+      while (!todo.isEmpty()) {
+        int rel = todo.poll();
+        if (rel == relation) {
+          return true;
+        }
+        if (seen.add(rel)) {
+          for (CompiledModel.ComputedDependency dep : model.computedDependencies(type, rel)) {
+            if (!dep.needsCheck()) {
+              todo.add(dep.relation());
+            }
+          }
+        }
+      }
+      return false;
+    }
+
+    /**
+     * Seeds: tuples naming the subject itself, or its type's wildcard; and a userset subject
+     * itself, which always has its own relation on its own object (OpenFGA's self-defining rule:
+     * listing group#member for group:eng#member includes group:eng).
+     */
     private void seedAll() {
+      if (originalRelation >= 0) {
+        if (originalObject >= 0) {
+          derive(originalObject, originalRelation, false);
+        } else if (subjectType == type && followsWithoutTuples(originalRelation)) {
+          found(subjectName); // nothing was written about it: only computed relations follow
+        }
+      }
       if (originalObject >= 0) {
         seed(
             originalObject,
@@ -826,7 +949,7 @@ final class Evaluation {
                   ? usersetMeta(source, object, relation, user, userRelation)
                   : plainMeta(source, object, relation, user);
           if (info.admit(userType, relationForAdmit, wildcard, conditionOf(meta)) == null
-              || !conditionHoldsLenient(meta)) {
+              || !conditionHoldsListing(meta, object, relation, user, userRelation)) {
             continue;
           }
           derive(object, relation, info.directNeedsCheck);
@@ -849,7 +972,7 @@ final class Evaluation {
           }
           TupleMeta meta = usersetMeta(source, target, targetRelation, object, rel);
           if (info.admit(objectType, rel, false, conditionOf(meta)) == null
-              || !conditionHoldsLenient(meta)) {
+              || !conditionHoldsListing(meta, target, targetRelation, object, rel)) {
             continue;
           }
           derive(target, targetRelation, info.directNeedsCheck);
@@ -877,7 +1000,7 @@ final class Evaluation {
             }
             TupleMeta meta = plainMeta(source, child, dep.tupleset(), object);
             if (tupleset.admit(objectType, -1, false, conditionOf(meta)) == null
-                || !conditionHoldsLenient(meta)) {
+                || !conditionHoldsListing(meta, child, dep.tupleset(), object, -1)) {
               continue;
             }
             derive(child, dep.relation(), dep.needsCheck());
@@ -912,12 +1035,20 @@ final class Evaluation {
     return i >= 0 ? p.usersetMeta(i) : null;
   }
 
-  /** A full check of a candidate; errors (depth, missing context) exclude it. */
+  /**
+   * A full check of a candidate: one too deep is excluded; a condition failure excludes it and is
+   * kept for the walk to report, as OpenFGA's list-objects reports a failed check of a candidate.
+   */
   private boolean confirm(int object, int relation) {
     pathSize = 0;
     try {
       return check(object, objects.type(object), relation, 0, null) == TRUE;
+    } catch (TooDeep e) {
+      return false;
     } catch (CastellanException e) {
+      if (conditionError == null) {
+        conditionError = e;
+      }
       return false;
     }
   }
@@ -985,7 +1116,7 @@ final class Evaluation {
           objects.forEachOfType(objects.type(user), u -> queue.add(Postings.userset(u, -1)));
         }
       }
-      return true;
+      return completed();
     }
   }
 
@@ -1024,22 +1155,31 @@ final class Evaluation {
       case Node.Direct d -> {
         for (Relationships source : sources) {
           Postings p = source.postings(object, info.relation);
-          for (int user : p.plain) {
+          for (int i = 0; i < p.plain.length; i++) {
             budget.step();
+            int user = p.plain[i];
             int userType = objects.type(user);
+            TupleMeta meta = p.plainMeta(i);
+            if (meta != null
+                && (info.admit(userType, -1, objects.isWildcard(user), meta.condition()) == null
+                    || !conditionHoldsListing(meta, object, info.relation, user, -1))) {
+              continue; // OpenFGA's list-users evaluates every tuple it expands
+            }
             for (UserFilter filter : filters) {
               if (filter.relation() < 0 && filter.type() == userType) {
                 candidates.add(Postings.userset(user, -1));
               }
             }
           }
-          for (long packed : p.usersets) {
+          for (int i = 0; i < p.usersets.length; i++) {
             budget.step();
+            long packed = p.usersets[i];
             int user = Postings.usersetObject(packed);
             int userRelation = Postings.usersetRelation(packed);
             int userType = objects.type(user);
-            if (info.admit(userType, userRelation, false, "") == null
-                && !admitsConditional(info, userType, userRelation)) {
+            TupleMeta meta = p.usersetMeta(i);
+            if (info.admit(userType, userRelation, false, conditionOf(meta)) == null
+                || !conditionHoldsListing(meta, object, info.relation, user, userRelation)) {
               continue;
             }
             for (UserFilter filter : filters) {
@@ -1054,8 +1194,17 @@ final class Evaluation {
       case Node.Computed c ->
           collectUsers(object, c.relation(), filters, candidates, visited, depth + 1);
       case Node.TupleToUserset t -> {
+        RelationInfo tupleset = model.relation(info.type, t.tupleset());
         for (Relationships source : sources) {
-          for (int parent : source.postings(object, t.tupleset()).plain) {
+          Postings p = source.postings(object, t.tupleset());
+          for (int i = 0; i < p.plain.length && tupleset != null; i++) {
+            int parent = p.plain[i];
+            TupleMeta meta = p.plainMeta(i);
+            if (meta != null
+                && (tupleset.admit(objects.type(parent), -1, false, meta.condition()) == null
+                    || !conditionHoldsListing(meta, object, t.tupleset(), parent, -1))) {
+              continue;
+            }
             collectUsers(parent, t.computed(), filters, candidates, visited, depth + 1);
           }
         }
@@ -1073,15 +1222,6 @@ final class Evaluation {
       case Node.Difference diff ->
           collectUsers(diff.base(), info, object, filters, candidates, visited, depth);
     }
-  }
-
-  private static boolean admitsConditional(RelationInfo info, int type, int relation) {
-    for (Restriction r : info.restrictions) {
-      if (r.type() == type && r.relation() == relation && !r.condition().isEmpty()) {
-        return true;
-      }
-    }
-    return false;
   }
 
   // ---------------------------------------------------------------- expand

@@ -23,6 +23,15 @@ public final class Listing {
     this.walk = walk;
   }
 
+  /** A listing whose results are known without a walk. */
+  static Listing of(TupleIndex index, List<String> results) {
+    Listing listing = new Listing(index, null);
+    listing.known = List.copyOf(results);
+    return listing;
+  }
+
+  private List<String> known = List.of();
+
   /** A listing with nothing to find (e.g. list-users of an object nothing was written about). */
   static Listing empty(TupleIndex index) {
     Listing listing = new Listing(index, null);
@@ -39,6 +48,12 @@ public final class Listing {
    *     end
    */
   public List<String> run(Budget budget) {
+    if (walk == null) {
+      complete = true;
+      List<String> out = known;
+      known = List.of();
+      return out;
+    }
     if (complete) {
       return List.of();
     }

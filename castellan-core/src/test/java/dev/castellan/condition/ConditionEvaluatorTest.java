@@ -89,13 +89,14 @@ class ConditionEvaluatorTest {
   }
 
   @Test
-  void missingParameterThatIsNotNeededDoesNotBlockTheResult() {
-    ConditionEvaluator evaluator = single("a || b", "a", bool(), "b", bool());
+  void missingParameterIsReportedEvenWhenTheResultWouldNotNeedIt() {
+    // OpenFGA reports every declared parameter nobody supplied and never decides by short-circuit.
+    ConditionEvaluator evaluator = single("x < 100 || y < 50", "x", INT, "y", INT);
 
-    assertThat(evaluator.evaluate("c", Map.of(), Map.of("a", true)))
-        .isEqualTo(new ConditionResult(true, List.of()));
-    assertThat(evaluator.evaluate("c", Map.of(), Map.of("a", false)).missingParameters())
-        .containsExactly("b");
+    assertThat(evaluator.evaluate("c", Map.of(), Map.of("x", 1)))
+        .isEqualTo(ConditionResult.missing(List.of("y")));
+    assertThat(evaluator.evaluate("c", Map.of(), Map.of("x", 1, "y", 99)))
+        .isEqualTo(ConditionResult.of(true));
   }
 
   @Test

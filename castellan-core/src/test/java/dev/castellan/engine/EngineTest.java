@@ -334,8 +334,13 @@ class EngineTest {
     assertThatThrownBy(() -> abac.check(request))
         .isInstanceOf(CastellanException.class)
         .hasMessageContaining("ip");
-    assertThat(abac.listObjects(ListObjectsRequest.of("model_version", "deployer", "user:ml-eng")))
-        .isEmpty();
+    assertThatThrownBy(
+            () ->
+                abac.listObjects(ListObjectsRequest.of("model_version", "deployer", "user:ml-eng")))
+        .isInstanceOf(CastellanException.class)
+        .hasMessage(
+            "failed to evaluate relationship condition: 'in_office_network' - tuple"
+                + " 'model_version:v7#deployer@user:ml-eng' is missing context parameters '[ip]'");
     assertThat(
             abac.listObjects(
                 ListObjectsRequest.of("model_version", "deployer", "user:ml-eng")

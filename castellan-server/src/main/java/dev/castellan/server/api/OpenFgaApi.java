@@ -996,6 +996,19 @@ public final class OpenFgaApi {
       TupleKey key = Body.key(assertion.raw().get("tuple_key"), where + ".tuple_key", true);
       requireInModel(model.model(), key, where + ".tuple_key");
       assertion.bool("expectation");
+      List<Tuple> contextual = contextualTuples(assertion);
+      if (!contextual.isEmpty()) {
+        // As OpenFGA does: an assertion's contextual tuples are validated as writes are, and
+        // any error is a validation error (2000).
+        Engine engine = runtime.engine(storeId, modelId, null, false);
+        for (Tuple tuple : contextual) {
+          try {
+            engine.validateTuple(tuple);
+          } catch (CastellanException e) {
+            throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
+          }
+        }
+      }
     }
     ArrayNode array = NODES.arrayNode();
     assertions.forEach(array::add);
