@@ -100,6 +100,7 @@ public final class OpenFgaApi {
 
   private final EvaluationLimits evaluation;
   private final ListPages pages = new ListPages();
+  private final boolean strictResponses;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
@@ -131,6 +132,23 @@ public final class OpenFgaApi {
       AuditLog audit,
       long maxImportBytes,
       EvaluationLimits evaluation) {
+    this(runtime, limits, metrics, hooks, audit, maxImportBytes, evaluation, false);
+  }
+
+  /**
+   * As above; with {@code strictResponses} the responses of OpenFGA's routes carry OpenFGA's fields
+   * only, without Castellan's extensions (listed in {@link OpenFgaShapes#EXTENSIONS}).
+   */
+  public OpenFgaApi(
+      StoreRuntime runtime,
+      Limits limits,
+      ServerMetrics metrics,
+      StoreHooks hooks,
+      AuditLog audit,
+      long maxImportBytes,
+      EvaluationLimits evaluation,
+      boolean strictResponses) {
+    this.strictResponses = strictResponses;
     this.maxImportBytes = maxImportBytes;
     this.evaluation = evaluation;
     this.runtime = runtime;
@@ -199,14 +217,14 @@ public final class OpenFgaApi {
     }
     ObjectNode out = NODES.objectNode();
     ArrayNode stores = out.putArray("stores");
-    items.forEach(s -> stores.add(storeJson(s)));
+    items.forEach(s -> stores.add(storeJson(s).putNull("deleted_at")));
     out.put("continuation_token", page.continuationToken());
     json(ctx, out);
   }
 
   private void getStore(Context ctx) {
     String id = PathParams.storeId(ctx);
-    json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))));
+    json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))).putNull("deleted_at"));
   }
 
   private void deleteStore(Context ctx) {
@@ -285,10 +303,7 @@ public final class OpenFgaApi {
     node.put("id", stored.id());
     ObjectNode tree = ModelJson.toTree(stored.model());
     tree.fields().forEachRemaining(e -> node.set(e.getKey(), e.getValue()));
-    if (!node.has("conditions")) {
-      node.putObject("conditions");
-    }
-    return node;
+    return OpenFgaShapes.model(node);
   }
 
   // ------------------------------------------------------------------ writes and reads
@@ -895,7 +910,11 @@ public final class OpenFgaApi {
       error.put("code", cut.code().number());
       error.put(
           "message", cut.getMessage() + "; the " + found.size() + " objects above are partial");
+      error.putArray("details");
       error.put("status", cut.code().wireName());
+      if (strictResponses) {
+        OpenFgaShapes.strip(ctx.endpoint().path, line);
+      }
       out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     }
     out.flush();
@@ -1038,7 +1057,9 @@ public final class OpenFgaApi {
     String modelId = PathParams.param(ctx, "id");
     ObjectNode out = NODES.objectNode();
     out.put("authorization_model_id", modelId);
-    out.set("assertions", Body.JSON.readTree(store.readAssertions(storeId, modelId)));
+    out.set(
+        "assertions",
+        OpenFgaShapes.assertions(Body.JSON.readTree(store.readAssertions(storeId, modelId))));
     json(ctx, out);
   }
 
@@ -1163,6 +1184,8 @@ public final class OpenFgaApi {
       condition.put("name", tuple.condition());
       condition.set(
           "context", Body.JSON.valueToTree(new LinkedHashMap<>(tuple.conditionContext())));
+    } else {
+      node.putNull("condition"); // as OpenFGA's gateway writes an unset message
     }
     if (tuple.expires()) {
       node.put("expires_at", tuple.expiresAt().toString());
@@ -1227,7 +1250,10 @@ public final class OpenFgaApi {
    * made by {@link Body#JSON}, whose buffers are pooled, rather than by {@code JsonNode.toString()}
    * (the same text), whose buffers are per thread and so new on each request's virtual thread.
    */
-  private static void json(Context ctx, JsonNode body) {
+  private void json(Context ctx, JsonNode body) {
+    if (strictResponses) {
+      OpenFgaShapes.strip(ctx.endpoint().path, body);
+    }
     ctx.contentType("application/json");
     java.nio.charset.Charset charset = ctx.responseCharset();
     byte[] bytes;
