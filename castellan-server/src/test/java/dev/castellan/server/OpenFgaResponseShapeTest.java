@@ -366,7 +366,12 @@ class OpenFgaResponseShapeTest {
                 + "\"context\":\"null\"},"
                 + "{\"tuple_key\":%s,\"expectation\":\"boolean\","
                 + "\"contextual_tuples\":[%s,%s],\"context\":\"object\"}]}")
-            .formatted(assertionKey, assertionKey, PLAIN_KEY, CONDITIONAL_KEY));
+            .formatted(
+                assertionKey,
+                assertionKey,
+                PLAIN_KEY,
+                // Sent without a context, which OpenFGA keeps unset.
+                TUPLE_KEY.formatted("{\"name\":\"string\",\"context\":\"null\"}")));
   }
 
   @ParameterizedTest(name = "strict responses: {0}")

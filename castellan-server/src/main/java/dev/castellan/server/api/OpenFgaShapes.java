@@ -199,7 +199,9 @@ final class OpenFgaShapes {
   }
 
   /**
-   * A request's tuple key as OpenFGA's {@code TupleKey}, an empty condition context as {@code {}}.
+   * A stored request's tuple key as OpenFGA's {@code TupleKey}. OpenFGA keeps assertions as the
+   * messages it was sent, so a condition sent without a context has {@code "context": null} here,
+   * where a stored tuple's has {@code {}}.
    */
   private static ObjectNode tupleKey(JsonNode tuple) {
     ObjectNode key = NODES.objectNode();
@@ -211,7 +213,7 @@ final class OpenFgaShapes {
       ObjectNode out = key.putObject("condition");
       out.put("name", condition.path("name").asText());
       JsonNode context = condition.get("context");
-      out.set("context", context != null && context.isObject() ? context : NODES.objectNode());
+      out.set("context", context != null && context.isObject() ? context : NODES.nullNode());
     } else {
       key.putNull("condition");
     }
