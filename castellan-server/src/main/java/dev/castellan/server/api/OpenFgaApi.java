@@ -58,7 +58,9 @@ import java.util.Set;
  * OpenFGA's HTTP API: same paths, JSON field names, status codes and error bodies, so OpenFGA's
  * SDKs and CLI work unchanged. Castellan's additions are extra fields only: {@code
  * consistency_token}, check's {@code resolution} explanation, paging on list-objects and
- * list-users, tuple {@code expires_at}, and {@code POST /stores/{id}/delete-tuples}.
+ * list-users, tuple {@code expires_at}, and {@code POST /stores/{id}/delete-tuples}. The response
+ * fields among them are listed in {@link OpenFgaShapes#EXTENSIONS} and left out with strict
+ * responses; everything else has the shape OpenFGA's gateway gives it ({@link OpenFgaShapes}).
  */
 public final class OpenFgaApi {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
