@@ -906,10 +906,11 @@ public final class OpenFgaApi {
       out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     }
     if (cut != null) {
-      // grpc-gateway's shape for an error in a stream, with OpenFGA's numeric code.
+      // grpc-gateway's shape for an error in a stream, with the gRPC code OpenFGA's gateway
+      // writes there; Castellan's `status` names the error.
       ObjectNode line = NODES.objectNode();
       ObjectNode error = line.putObject("error");
-      error.put("code", cut.code().number());
+      error.put("code", OpenFgaShapes.grpcCode(cut.code()));
       error.put(
           "message", cut.getMessage() + "; the " + found.size() + " objects above are partial");
       error.putArray("details");

@@ -50,6 +50,21 @@ final class OpenFgaShapes {
 
   private OpenFgaShapes() {}
 
+  /**
+   * The gRPC status code OpenFGA's gateway writes in a stream's error line: its stream error
+   * handler turns OpenFGA's code into an encoded error and writes that error's gRPC status, whose
+   * code depends on the range of OpenFGA's code alone (pkg/server/errors/encoded_errors.go).
+   */
+  static int grpcCode(dev.castellan.ErrorCode code) {
+    return switch (code.number() / 1000) {
+      case 1 -> 16; // unauthenticated
+      case 2 -> 3; // invalid_argument
+      case 3 -> 8; // resource_exhausted
+      case 4 -> 13; // internal, deadline_exceeded and cancelled included
+      default -> 5; // not_found
+    };
+  }
+
   /** Removes {@code route}'s extensions from {@code body}, in place. */
   static void strip(String route, JsonNode body) {
     for (String path : EXTENSIONS.getOrDefault(route, List.of())) {
