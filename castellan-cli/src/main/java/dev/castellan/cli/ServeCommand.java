@@ -134,6 +134,15 @@ final class ServeCommand implements Callable<Integer> {
   Boolean metricsPublic;
 
   @Option(
+      names = "--strict-responses",
+      description =
+          "answer OpenFGA's routes with OpenFGA's response fields only, without Castellan's"
+              + " extensions (consistency_token, written/deleted, paging on list-objects and"
+              + " list-users, ...), for clients that refuse unknown fields (or"
+              + " $CASTELLAN_STRICT_RESPONSES=true; default: false)")
+  Boolean strictResponses;
+
+  @Option(
       names = "--log-format",
       paramLabel = "text|json",
       description =
@@ -251,7 +260,7 @@ final class ServeCommand implements Callable<Integer> {
               + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
               + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
               + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
-              + " max_steps, max_explanation_bytes, max_result_bytes); nested or dotted. Flags win over"
+              + " max_steps, max_explanation_bytes, max_result_bytes), strict_responses; nested or dotted. Flags win over"
               + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
@@ -302,7 +311,8 @@ final class ServeCommand implements Callable<Integer> {
           "evaluation.list_timeout",
           "evaluation.max_steps",
           "evaluation.max_explanation_bytes",
-          "evaluation.max_result_bytes");
+          "evaluation.max_result_bytes",
+          "strict_responses");
 
   @Override
   public Integer call() throws Exception {
@@ -445,6 +455,19 @@ final class ServeCommand implements Callable<Integer> {
                         String.valueOf(CastellanServer.DEFAULT_MAX_IMPORT_BYTES)),
                     "import_max_bytes"));
     options = options.withEvaluation(evaluationLimits());
+    options =
+        options.withStrictResponses(
+            bool(
+                setting(
+                    flag(strictResponses),
+                    "CASTELLAN_STRICT_RESPONSES",
+                    "strict_responses",
+                    "false"),
+                source(
+                    strictResponses,
+                    "--strict-responses",
+                    "CASTELLAN_STRICT_RESPONSES",
+                    "strict_responses")));
     String scheme = options.tls() == null ? "http" : "https";
     Store store = storeOptions.openOrCreate();
     String demoStore = demo ? Demo.load(store) : "";

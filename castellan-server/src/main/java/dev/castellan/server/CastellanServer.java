@@ -79,6 +79,7 @@ public final class CastellanServer implements AutoCloseable {
     private long maxImportBytes = DEFAULT_MAX_IMPORT_BYTES;
     private EvaluationLimits evaluation = EvaluationLimits.DEFAULT;
     private AuthMode auth = AuthMode.REQUIRED;
+    private boolean strictResponses;
 
     private Options() {}
 
@@ -107,6 +108,7 @@ public final class CastellanServer implements AutoCloseable {
       o.maxImportBytes = maxImportBytes;
       o.evaluation = evaluation;
       o.auth = auth;
+      o.strictResponses = strictResponses;
       return o;
     }
 
@@ -216,6 +218,16 @@ public final class CastellanServer implements AutoCloseable {
      */
     public AuthMode auth() {
       return auth;
+    }
+
+    /**
+     * Answer OpenFGA's routes with OpenFGA's response fields only, leaving out Castellan's
+     * extensions ({@code consistency_token}, {@code written}/{@code deleted} on write, paging on
+     * list-objects and list-users, ...; docs/conformance.md lists them), for clients that refuse
+     * unknown fields. Off by default.
+     */
+    public boolean strictResponses() {
+      return strictResponses;
     }
 
     public Options withHost(String value) {
@@ -333,6 +345,12 @@ public final class CastellanServer implements AutoCloseable {
     public Options withAuth(AuthMode value) {
       Options o = copy();
       o.auth = java.util.Objects.requireNonNull(value, "auth");
+      return o;
+    }
+
+    public Options withStrictResponses(boolean value) {
+      Options o = copy();
+      o.strictResponses = value;
       return o;
     }
   }
@@ -458,7 +476,8 @@ public final class CastellanServer implements AutoCloseable {
             },
             audit,
             options.maxImportBytes(),
-            options.evaluation());
+            options.evaluation(),
+            options.strictResponses());
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);

@@ -351,7 +351,11 @@ class EvaluationBudgetHttpTest {
     String[] lines = answer.text().split("\n");
     assertThat(lines.length).isGreaterThan(2);
     JsonNode last = JSON.readTree(lines[lines.length - 1]);
-    assertThat(last.get("error").get("code").asInt()).isEqualTo(2002);
+    // OpenFGA's gateway writes the gRPC code of resolution_too_complex (2002): invalid_argument.
+    assertThat(last.get("error").get("code").asInt()).isEqualTo(3);
+    assertThat(last.get("error").get("status").asText())
+        .isEqualTo("authorization_model_resolution_too_complex");
+    assertThat(last.get("error").get("details").isArray()).isTrue();
     assertThat(last.get("error").get("message").asText()).contains("partial");
     assertThat(JSON.readTree(lines[0]).get("result").get("object").asText()).startsWith("folder:");
   }

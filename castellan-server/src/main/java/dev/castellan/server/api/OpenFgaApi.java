@@ -58,7 +58,9 @@ import java.util.Set;
  * OpenFGA's HTTP API: same paths, JSON field names, status codes and error bodies, so OpenFGA's
  * SDKs and CLI work unchanged. Castellan's additions are extra fields only: {@code
  * consistency_token}, check's {@code resolution} explanation, paging on list-objects and
- * list-users, tuple {@code expires_at}, and {@code POST /stores/{id}/delete-tuples}.
+ * list-users, tuple {@code expires_at}, and {@code POST /stores/{id}/delete-tuples}. The response
+ * fields among them are listed in {@link OpenFgaShapes#EXTENSIONS} and left out with strict
+ * responses; everything else has the shape OpenFGA's gateway gives it ({@link OpenFgaShapes}).
  */
 public final class OpenFgaApi {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -100,6 +102,7 @@ public final class OpenFgaApi {
 
   private final EvaluationLimits evaluation;
   private final ListPages pages = new ListPages();
+  private final boolean strictResponses;
 
   public OpenFgaApi(StoreRuntime runtime, Limits limits) {
     this(runtime, limits, ServerMetrics.detached(), StoreHooks.NONE);
@@ -131,6 +134,23 @@ public final class OpenFgaApi {
       AuditLog audit,
       long maxImportBytes,
       EvaluationLimits evaluation) {
+    this(runtime, limits, metrics, hooks, audit, maxImportBytes, evaluation, false);
+  }
+
+  /**
+   * As above; with {@code strictResponses} the responses of OpenFGA's routes carry OpenFGA's fields
+   * only, without Castellan's extensions (listed in {@link OpenFgaShapes#EXTENSIONS}).
+   */
+  public OpenFgaApi(
+      StoreRuntime runtime,
+      Limits limits,
+      ServerMetrics metrics,
+      StoreHooks hooks,
+      AuditLog audit,
+      long maxImportBytes,
+      EvaluationLimits evaluation,
+      boolean strictResponses) {
+    this.strictResponses = strictResponses;
     this.maxImportBytes = maxImportBytes;
     this.evaluation = evaluation;
     this.runtime = runtime;
@@ -199,14 +219,14 @@ public final class OpenFgaApi {
     }
     ObjectNode out = NODES.objectNode();
     ArrayNode stores = out.putArray("stores");
-    items.forEach(s -> stores.add(storeJson(s)));
+    items.forEach(s -> stores.add(storeJson(s).putNull("deleted_at")));
     out.put("continuation_token", page.continuationToken());
     json(ctx, out);
   }
 
   private void getStore(Context ctx) {
     String id = PathParams.storeId(ctx);
-    json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))));
+    json(ctx, storeJson(store.getStore(id).orElseThrow(() -> notFound(id))).putNull("deleted_at"));
   }
 
   private void deleteStore(Context ctx) {
@@ -285,10 +305,7 @@ public final class OpenFgaApi {
     node.put("id", stored.id());
     ObjectNode tree = ModelJson.toTree(stored.model());
     tree.fields().forEachRemaining(e -> node.set(e.getKey(), e.getValue()));
-    if (!node.has("conditions")) {
-      node.putObject("conditions");
-    }
-    return node;
+    return OpenFgaShapes.model(node);
   }
 
   // ------------------------------------------------------------------ writes and reads
@@ -889,13 +906,18 @@ public final class OpenFgaApi {
       out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     }
     if (cut != null) {
-      // grpc-gateway's shape for an error in a stream, with OpenFGA's numeric code.
+      // grpc-gateway's shape for an error in a stream, with the gRPC code OpenFGA's gateway
+      // writes there; Castellan's `status` names the error.
       ObjectNode line = NODES.objectNode();
       ObjectNode error = line.putObject("error");
-      error.put("code", cut.code().number());
+      error.put("code", OpenFgaShapes.grpcCode(cut.code()));
       error.put(
           "message", cut.getMessage() + "; the " + found.size() + " objects above are partial");
+      error.putArray("details");
       error.put("status", cut.code().wireName());
+      if (strictResponses) {
+        OpenFgaShapes.strip(ctx.endpoint().path, line);
+      }
       out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     }
     out.flush();
@@ -1051,7 +1073,9 @@ public final class OpenFgaApi {
     String modelId = PathParams.param(ctx, "id");
     ObjectNode out = NODES.objectNode();
     out.put("authorization_model_id", modelId);
-    out.set("assertions", Body.JSON.readTree(store.readAssertions(storeId, modelId)));
+    out.set(
+        "assertions",
+        OpenFgaShapes.assertions(Body.JSON.readTree(store.readAssertions(storeId, modelId))));
     json(ctx, out);
   }
 
@@ -1176,6 +1200,8 @@ public final class OpenFgaApi {
       condition.put("name", tuple.condition());
       condition.set(
           "context", Body.JSON.valueToTree(new LinkedHashMap<>(tuple.conditionContext())));
+    } else {
+      node.putNull("condition"); // as OpenFGA's gateway writes an unset message
     }
     if (tuple.expires()) {
       node.put("expires_at", tuple.expiresAt().toString());
@@ -1240,7 +1266,10 @@ public final class OpenFgaApi {
    * made by {@link Body#JSON}, whose buffers are pooled, rather than by {@code JsonNode.toString()}
    * (the same text), whose buffers are per thread and so new on each request's virtual thread.
    */
-  private static void json(Context ctx, JsonNode body) {
+  private void json(Context ctx, JsonNode body) {
+    if (strictResponses) {
+      OpenFgaShapes.strip(ctx.endpoint().path, body);
+    }
     ctx.contentType("application/json");
     java.nio.charset.Charset charset = ctx.responseCharset();
     byte[] bytes;
