@@ -2,30 +2,32 @@ package dev.castellan.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.castellan.store.MemoryStore;
 import dev.openfga.sdk.api.client.ApiClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 
 /**
  * OpenFGA's Java SDK against a server with strict responses: every SDK call of {@link
  * OpenFgaSdkTest} works when the responses carry OpenFGA's fields only.
  */
 class OpenFgaSdkStrictResponsesTest extends OpenFgaSdkTest {
-  @BeforeAll
-  static void startServer() {
+  /**
+   * Hides the suite's own start (same signature), so that each store's run gets a strict server.
+   */
+  @BeforeParameterizedClassInvocation
+  static void startServer(StoreKind kind) {
+    testStore = kind.create();
     server =
-        CastellanServer.start(
+        testStore.startServer(
             CastellanServer.Options.defaults()
                 .withPort(0)
                 .withHost("127.0.0.1")
                 .withBootstrapToken(TOKEN)
-                .withStrictResponses(true),
-            new MemoryStore());
+                .withStrictResponses(true));
     apiClient = new ApiClient();
   }
 
