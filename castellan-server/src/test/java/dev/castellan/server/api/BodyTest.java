@@ -18,7 +18,8 @@ class BodyTest {
   private static final Set<String> CHECK = OpenFgaApi.CHECK_FIELDS;
 
   /**
-   * Found by OpenFgaRequestFuzzTest#check (crash-99c8841a): what followed the object was ignored.
+   * Found by OpenFgaRequestFuzzTest, fuzzing the check body (crash-99c8841a): what followed the
+   * object was ignored.
    */
   @Test
   void parse_dataAfterTheObject_isAValidationError() {
@@ -61,8 +62,9 @@ class BodyTest {
   }
 
   /**
-   * Found by OpenFgaRequestFuzzTest#check (crash-78f9c456): the JSON escape of half a surrogate
-   * pair was accepted in a user; UTF-8 cannot hold it, so a store encoding it keeps '?' instead.
+   * Found by OpenFgaRequestFuzzTest, fuzzing the check body (crash-78f9c456): the JSON escape of
+   * half a surrogate pair was accepted in a user; UTF-8 cannot hold it, so a store encoding it
+   * keeps '?' instead.
    */
   @Test
   void string_withAnUnpairedSurrogate_isAValidationError() {
@@ -114,8 +116,12 @@ class BodyTest {
           .hasMessageContaining("outside the range of a double")
           .satisfies(e -> assertCode(e, ErrorCode.VALIDATION_ERROR));
     }
-    // Beyond an int, Jackson's parser throws NumberFormatException: it was a 500.
-    for (String number : new String[] {"1e-2147483648", "1e99999999999", "-2e-99999999999"}) {
+    // Beyond an int, Jackson's parser throws NumberFormatException: it was a 500. The last one was
+    // found by OpenFgaRequestFuzzTest#request (crash-43e633a0).
+    for (String number :
+        new String[] {
+          "1e-2147483648", "1e99999999999", "-2e-99999999999", "123E-9999999934567890"
+        }) {
       assertThatThrownBy(() -> Body.parse("{\"context\":{\"x\":" + number + "}}", CHECK))
           .as(number)
           .isInstanceOf(CastellanException.class)

@@ -215,6 +215,8 @@ class OpenFgaRequestFuzzTest {
     "\"deletes\":{\"tuple_keys\":[",
     "\"expires_at\":\"",
     "e99999999",
+    "E-99999999",
+    "1e99999999",
     "e-400",
     "18446744073709551616",
     "\\ud800"
