@@ -347,15 +347,22 @@ public final class ConditionEvaluator {
   /** Numbers, or numeric strings as OpenFGA also accepts them. */
   private static BigDecimal number(ConditionParamType type, Object value) {
     try {
-      return switch (value) {
-        case BigDecimal d -> d;
-        case BigInteger b -> new BigDecimal(b);
-        case Double d -> new BigDecimal(d);
-        case Float f -> new BigDecimal(f);
-        case Number n -> BigDecimal.valueOf(n.longValue());
-        case String s -> new BigDecimal(s.trim());
-        default -> throw new NumberFormatException();
-      };
+      BigDecimal number =
+          switch (value) {
+            case BigDecimal d -> d;
+            case BigInteger b -> new BigDecimal(b);
+            case Double d -> new BigDecimal(d);
+            case Float f -> new BigDecimal(f);
+            case Number n -> BigDecimal.valueOf(n.longValue());
+            case String s when s.length() <= 1000 -> new BigDecimal(s.trim());
+            default -> throw new NumberFormatException();
+          };
+      // A guard, not a range check: "1e99999999" (a request body refuses it as a number, not as a
+      // string) would make toBigIntegerExact build a number of 330 million bits, minutes of CPU.
+      if (number.scale() < -400 || number.scale() > 1400) {
+        throw new NumberFormatException();
+      }
+      return number;
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
           "a " + type + " value is expected, but found `" + value + "`");

@@ -115,6 +115,22 @@ class ContextNumbersHttpTest {
         .startsWith("'line 1.condition.context.x' is the number 1E+999999999");
   }
 
+  /**
+   * A string is not a number to the body reader, but a uint condition converts a numeric string:
+   * {@code "1e99999999"} took minutes there too, for a request context or a written tuple's.
+   */
+  @Test
+  void check_withANumericStringWithAHugeExponent_isAValidationError_quickly() throws Exception {
+    JsonNode error =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(10),
+            () -> post("/stores/" + storeId + "/check", check("\"1e99999999\""), 400));
+    assertThat(error.get("message").asText())
+        .isEqualTo(
+            "condition 'small': failed to convert context parameter 'x': a uint value is expected,"
+                + " but found `1e99999999`");
+  }
+
   private static String check(String number) {
     return "{\"tuple_key\":{\"object\":\"doc:1\",\"relation\":\"viewer\",\"user\":\"user:a\"},"
         + "\"context\":{\"x\":"
