@@ -26,8 +26,8 @@ import java.util.Set;
 
 /**
  * A request body read strictly: exactly one JSON object, each key once, whose fields are all known,
- * whose values have the expected types and sizes. Anything else is a {@code validation_error}
- * naming the field.
+ * whose values have the expected types and sizes, and whose numbers, wherever they are, lie in the
+ * range of a double. Anything else is a {@code validation_error} naming the field.
  */
 public final class Body {
 
@@ -247,6 +247,26 @@ public final class Body {
    * {@code doubleValue}, both cheap whatever the exponent.
    */
   static void requireNumbersInRange(JsonNode node, String where) {
+    if (!allNumbersInRange(node)) {
+      nameNumberOutOfRange(node, where); // builds the paths, so only when there is one to name
+    }
+  }
+
+  private static boolean allNumbersInRange(JsonNode node) {
+    if (node.isNumber()) {
+      return inDoubleRange(node);
+    }
+    if (node.isContainerNode()) {
+      for (JsonNode child : node) {
+        if (!allNumbersInRange(child)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static void nameNumberOutOfRange(JsonNode node, String where) {
     if (node.isNumber()) {
       if (!inDoubleRange(node)) {
         String text = node.isBigDecimal() ? node.decimalValue().toString() : node.asText();
@@ -260,11 +280,11 @@ public final class Body {
       }
     } else if (node.isObject()) {
       for (Map.Entry<String, JsonNode> field : node.properties()) {
-        requireNumbersInRange(field.getValue(), path(where, field.getKey()));
+        nameNumberOutOfRange(field.getValue(), path(where, field.getKey()));
       }
     } else if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        requireNumbersInRange(node.get(i), where + "[" + i + "]");
+        nameNumberOutOfRange(node.get(i), where + "[" + i + "]");
       }
     }
   }
