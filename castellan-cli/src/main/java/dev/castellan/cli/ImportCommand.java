@@ -1,13 +1,13 @@
 package dev.castellan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.engine.Engine;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleIndex;
 import dev.castellan.engine.TupleKey;
+import dev.castellan.server.api.Body;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoredModel;
 import dev.castellan.store.WriteResult;
@@ -51,8 +51,6 @@ import picocli.CommandLine.Parameters;
       "  castellan import tuples.csv --store 01J... --pg-url \"$CASTELLAN_PG_URL\""
     })
 final class ImportCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Mixin StoreOptions storeOptions = new StoreOptions();
@@ -166,19 +164,15 @@ final class ImportCommand implements Callable<Integer> {
       String text = line;
       line = null;
       try {
-        JsonNode node = JSON.readTree(text);
+        JsonNode node = Body.JSON.readTree(text);
         JsonNode key = node.has("tuple_key") ? node.get("tuple_key") : node;
         String condition = "";
         Map<String, Object> context = Map.of();
         JsonNode conditionNode = key.get("condition");
         if (conditionNode != null && conditionNode.isObject()) {
           condition = conditionNode.path("name").asText("");
-          if (conditionNode.has("context")) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> map =
-                JSON.convertValue(conditionNode.get("context"), LinkedHashMap.class);
-            context = map;
-          }
+          // As the server reads it: numbers exact, and refused outside the range of a double.
+          context = Body.context(conditionNode.get("context"), "condition.context");
         }
         Instant expires =
             key.hasNonNull("expires_at") ? Instant.parse(key.get("expires_at").asText()) : null;
@@ -187,6 +181,14 @@ final class ImportCommand implements Callable<Integer> {
             condition,
             context,
             expires);
+      } catch (CastellanException e) {
+        throw new CastellanException(e.code(), "line " + number + ": " + e.getMessage());
+      } catch (NumberFormatException | ArithmeticException e) {
+        throw new CastellanException(
+            ErrorCode.VALIDATION_ERROR,
+            "line "
+                + number
+                + ": holds a number outside the range of a double (its exponent is out of range)");
       } catch (IOException | RuntimeException e) {
         throw new CastellanException(
             ErrorCode.VALIDATION_ERROR, "line " + number + ": not a tuple: " + e.getMessage());

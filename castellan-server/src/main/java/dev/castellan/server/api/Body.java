@@ -14,6 +14,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -25,8 +26,8 @@ import java.util.Set;
 
 /**
  * A request body read strictly: exactly one JSON object, each key once, whose fields are all known,
- * whose values have the expected types and sizes. Anything else is a {@code validation_error}
- * naming the field.
+ * whose values have the expected types and sizes, and whose numbers, wherever they are, lie in the
+ * range of a double. Anything else is a {@code validation_error} naming the field.
  */
 public final class Body {
 
@@ -72,7 +73,10 @@ public final class Body {
       throw invalid("the request body must be one JSON object, with nothing after it");
     } catch (JsonProcessingException e) {
       throw invalid("the request body is not valid JSON: " + e.getOriginalMessage());
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw numberOutOfRange("the request body");
     }
+    requireNumbersInRange(node, "");
     return of(node, "", fields);
   }
 
@@ -199,18 +203,133 @@ public final class Body {
     return out;
   }
 
-  /** A JSON object of free-form values (a condition context), as plain Java values. */
+  /** The condition context in {@code field}: see {@link #context(JsonNode, String)}. */
   public Map<String, Object> context(String field) {
-    JsonNode value = node.get(field);
-    if (value == null || value.isNull()) {
+    return context(node.get(field), path(where, field));
+  }
+
+  /**
+   * Reads a condition context: a JSON object of free-form values, as plain Java values (maps,
+   * lists, strings, booleans, null, and numbers as {@link #JSON} reads them). Every context
+   * Castellan accepts is read here: in request bodies, in the server's import lines and by {@code
+   * castellan import}. Missing or {@code null} is the empty context.
+   *
+   * <p>Refused with {@code validation_error}: a value that is not an object, a number outside the
+   * range of a double (what OpenFGA's protobuf {@code Struct} holds), and a string or key with an
+   * unpaired surrogate. The numbers are refused before anything converts them: {@code 1e99999999}
+   * is one small {@code BigDecimal}, but turned into an integer it takes a hundred million digits
+   * of work.
+   *
+   * @param where the value's path in the body, for the error message
+   */
+  public static Map<String, Object> context(JsonNode value, String where) {
+    if (value == null || value.isNull() || value.isMissingNode()) {
       return Map.of();
     }
     if (!value.isObject()) {
-      throw invalid("'" + path(where, field) + "' must be an object");
+      throw invalid("'" + where + "' must be an object");
     }
+    requireNumbersInRange(value, where);
+    requireValidUnicode(value, where);
     @SuppressWarnings("unchecked")
     Map<String, Object> map = JSON.convertValue(value, LinkedHashMap.class);
     return map;
+  }
+
+  /** Beyond these scales a number is refused whatever its value: no double needs them. */
+  private static final int MIN_SCALE = -400;
+
+  private static final int MAX_SCALE = 1400;
+
+  /**
+   * Every number in {@code node} (at any depth) lies in the range of a double: finite, and zero or
+   * not closer to zero than {@link Double#MIN_VALUE}. Decided from the number's exponent and its
+   * {@code doubleValue}, both cheap whatever the exponent.
+   */
+  static void requireNumbersInRange(JsonNode node, String where) {
+    if (!allNumbersInRange(node)) {
+      nameNumberOutOfRange(node, where); // builds the paths, so only when there is one to name
+    }
+  }
+
+  private static boolean allNumbersInRange(JsonNode node) {
+    if (node.isNumber()) {
+      return inDoubleRange(node);
+    }
+    if (node.isContainerNode()) {
+      for (JsonNode child : node) {
+        if (!allNumbersInRange(child)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static void nameNumberOutOfRange(JsonNode node, String where) {
+    if (node.isNumber()) {
+      if (!inDoubleRange(node)) {
+        String text = node.isBigDecimal() ? node.decimalValue().toString() : node.asText();
+        throw invalid(
+            "'"
+                + (where.isEmpty() ? "the request body" : where)
+                + "' is the number "
+                + (text.length() > 40 ? text.substring(0, 40) + "..." : text)
+                + ", outside the range of a double (at most about 1.8e308 in size, and 0 or at"
+                + " least 4.9e-324)");
+      }
+    } else if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> field : node.properties()) {
+        nameNumberOutOfRange(field.getValue(), path(where, field.getKey()));
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        nameNumberOutOfRange(node.get(i), where + "[" + i + "]");
+      }
+    }
+  }
+
+  /**
+   * The error for a number Jackson cannot even hold (an exponent beyond an {@code int}: its parser
+   * throws {@link NumberFormatException} or {@link ArithmeticException}, not a parse error).
+   */
+  static CastellanException numberOutOfRange(String what) {
+    return invalid(
+        what + " holds a number outside the range of a double (its exponent is out of range)");
+  }
+
+  static boolean inDoubleRange(JsonNode number) {
+    if (number.isBigDecimal()) {
+      BigDecimal d = number.decimalValue();
+      if (d.scale() < MIN_SCALE || d.scale() > MAX_SCALE) {
+        return false;
+      }
+      double v = d.doubleValue();
+      return Double.isFinite(v) && (v != 0 || d.signum() == 0);
+    }
+    if (number.isBigInteger()) {
+      return Double.isFinite(number.bigIntegerValue().doubleValue());
+    }
+    // int and long fit; a double or float node was rounded by its parser, maybe to infinity.
+    return Double.isFinite(number.doubleValue());
+  }
+
+  /** Every string and key in {@code node} is valid Unicode (see {@link #isValidUnicode}). */
+  private static void requireValidUnicode(JsonNode node, String where) {
+    if (node.isTextual() && !isValidUnicode(node.textValue())) {
+      throw invalid("'" + where + "' is not valid Unicode (an unpaired surrogate)");
+    } else if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> field : node.properties()) {
+        if (!isValidUnicode(field.getKey())) {
+          throw invalid("a key in '" + where + "' is not valid Unicode (an unpaired surrogate)");
+        }
+        requireValidUnicode(field.getValue(), path(where, field.getKey()));
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        requireValidUnicode(node.get(i), where + "[" + i + "]");
+      }
+    }
   }
 
   // ------------------------------------------------------------------ tuples

@@ -78,6 +78,8 @@ final class TupleLines implements Iterator<Tuple> {
       node = Body.JSON.readTree(line, 0, lineLength);
     } catch (IOException e) {
       throw Body.invalid(where + " is not valid JSON");
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw Body.numberOutOfRange(where);
     }
     Tuple tuple = Body.tuple(node, where);
     validate.accept(tuple);
