@@ -123,26 +123,31 @@ class ConditionEvaluatorTest {
 
   /**
    * A numeric string with a huge exponent reached {@code toBigIntegerExact}, which built a number
-   * of 330 million bits for {@code "1e99999999"}: minutes of CPU per check. It is refused at once.
+   * of 330 million bits for {@code "1e99999999"}: minutes of CPU per check. It is decided at once.
    */
   @Test
-  void numericStringsWithHugeExponents_areRefusedQuickly() {
+  void numericStringsWithHugeExponents_areDecidedQuickly() {
+    // OpenFGA saturates int and uint and refuses a double beyond float64; either way at once.
     long start = System.nanoTime();
     for (Kind kind : new Kind[] {Kind.UINT, Kind.INT, Kind.DOUBLE}) {
       ConditionEvaluator evaluator = single("n == n", "n", ConditionParamType.of(kind));
       for (Object value :
           new Object[] {
-            "1e99999999", "-1e-99999999", new BigDecimal("1e99999999"), "1".repeat(1001)
+            "1e99999999", "-1e-99999999", new BigDecimal("1e99999999"), "1".repeat(1025)
           }) {
-        assertThatThrownBy(() -> evaluator.evaluate("c", Map.of(), Map.of("n", value)))
-            .as("%s %s", kind, value.toString().substring(0, 10))
-            .isInstanceOf(CastellanException.class)
-            .hasMessageContaining("value is expected")
-            .extracting(e -> ((CastellanException) e).code())
-            .isEqualTo(ErrorCode.VALIDATION_ERROR);
+        try {
+          evaluator.evaluate("c", Map.of(), Map.of("n", value));
+        } catch (CastellanException e) {
+          assertThat(e.code())
+              .as("%s %s", kind, value.toString().substring(0, 10))
+              .isEqualTo(ErrorCode.VALIDATION_ERROR);
+        }
       }
       assertThat(met(evaluator, Map.of("n", "12e2"))).isTrue();
     }
+    ConditionEvaluator doubles = single("n == n", "n", ConditionParamType.of(Kind.DOUBLE));
+    assertThatThrownBy(() -> doubles.evaluate("c", Map.of(), Map.of("n", "1e99999999")))
+        .isInstanceOf(CastellanException.class);
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
   }
 
