@@ -213,10 +213,9 @@ public final class ModularModel {
         combined.add(merged);
       }
       AuthorizationModel model = new AuthorizationModel(SCHEMA_VERSION, combined, conditions);
-      if (errors.isEmpty()) {
-        for (ModelError error : ModelValidator.validate(model, sources)) {
-          errors.add(new FileError(fileOfSpan.getOrDefault(error.span(), ""), error));
-        }
+      // Validated even after combination errors, as OpenFGA does: every problem in one run.
+      for (ModelError error : ModelValidator.validate(model, sources)) {
+        errors.add(new FileError(fileOfSpan.getOrDefault(error.span(), ""), error));
       }
       if (!errors.isEmpty()) {
         throw new InvalidModularModelException(errors);
