@@ -80,7 +80,11 @@ final class CliErrors {
     }
     if (e instanceof FgaModFile.InvalidManifestException invalid) {
       for (ModelError error : invalid.errors()) {
-        err.println("error[" + CliFailure.INVALID_FILE + "]: fga.mod:" + clean(error.describe()));
+        err.println(
+            "error["
+                + CliFailure.INVALID_FILE
+                + "]: "
+                + clean(invalid.file() + ":" + error.describe()));
       }
       err.flush();
       return EXIT;

@@ -44,8 +44,13 @@ record FgaModFile(Property schema, Property contents, List<Property> files) {
   static final class InvalidManifestException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final transient List<ModelError> errors;
+    private final String file;
 
     InvalidManifestException(List<ModelError> errors) {
+      this(errors, "fga.mod");
+    }
+
+    private InvalidManifestException(List<ModelError> errors, String file) {
       super(
           String.join(
               "; ", errors.stream().map(ModelError::describe).toList().toArray(new String[0])),
@@ -53,10 +58,21 @@ record FgaModFile(Property schema, Property contents, List<Property> files) {
           false,
           false);
       this.errors = List.copyOf(errors);
+      this.file = file;
+    }
+
+    /** The same errors, of the manifest at {@code path}. */
+    InvalidManifestException in(String path) {
+      return new InvalidManifestException(errors, path);
     }
 
     List<ModelError> errors() {
       return errors;
+    }
+
+    /** The manifest's path as given on the command line ({@code fga.mod} until known). */
+    String file() {
+      return file;
     }
   }
 

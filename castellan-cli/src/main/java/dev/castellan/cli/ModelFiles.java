@@ -81,7 +81,12 @@ final class ModelFiles {
   }
 
   private static AuthorizationModel combine(Path manifest) {
-    FgaModFile mod = FgaModFile.parse(Main.readText(manifest));
+    FgaModFile mod;
+    try {
+      mod = FgaModFile.parse(Main.readText(manifest));
+    } catch (FgaModFile.InvalidManifestException e) {
+      throw e.in(manifest.toString());
+    }
     Path dir = manifest.toAbsolutePath().getParent().normalize();
     List<ModularModel.SourceFile> files = new ArrayList<>();
     for (FgaModFile.Property item : mod.files()) {

@@ -108,6 +108,22 @@ class ModularModelCommandTest {
   }
 
   @Test
+  void transform_anInvalidManifest_isOneErrorLinePerProblem_namingTheManifest() throws Exception {
+    Files.writeString(manifest, "contents:\n  - core.txt\n");
+
+    Run run = run("model", "transform", manifest.toString());
+
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err().lines())
+        .containsExactly(
+            "error[invalid_file]: "
+                + manifest
+                + ":2:5: contents items should use fga file extension, got core.txt",
+            "error[invalid_file]: " + manifest + ":1:1: missing schema field");
+  }
+
+  @Test
   void transform_aManifest_printsTheCombinedModelWithModuleMetadata() throws Exception {
     Run json = run("model", "transform", manifest.toString());
 
