@@ -67,6 +67,28 @@ final class CliErrors {
       err.flush();
       return EXIT;
     }
+    if (e instanceof dev.castellan.model.ModularModel.InvalidModularModelException invalid) {
+      for (dev.castellan.model.ModularModel.FileError error : invalid.errors()) {
+        err.println(
+            "error["
+                + ErrorCode.INVALID_AUTHORIZATION_MODEL.wireName()
+                + "]: "
+                + clean(error.describe()));
+      }
+      err.flush();
+      return EXIT;
+    }
+    if (e instanceof FgaModFile.InvalidManifestException invalid) {
+      for (ModelError error : invalid.errors()) {
+        err.println(
+            "error["
+                + CliFailure.INVALID_FILE
+                + "]: "
+                + clean(invalid.file() + ":" + error.describe()));
+      }
+      err.flush();
+      return EXIT;
+    }
     print(err, describe(e, command.getCommandSpec().qualifiedName()));
     return EXIT;
   }

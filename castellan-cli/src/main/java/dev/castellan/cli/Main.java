@@ -6,7 +6,6 @@ import dev.castellan.engine.Engine;
 import dev.castellan.engine.TupleIndex;
 import dev.castellan.model.AuthorizationModel;
 import dev.castellan.model.ModelDsl;
-import dev.castellan.model.ModelError;
 import dev.castellan.model.ModelJson;
 import dev.castellan.model.ModelValidator;
 import java.io.PrintWriter;
@@ -72,8 +71,7 @@ public final class Main implements Runnable {
   }
 
   static AuthorizationModel readModel(Path file) {
-    String text = readText(file);
-    return text.stripLeading().startsWith("{") ? ModelJson.read(text) : ModelDsl.parse(text);
+    return ModelFiles.read(file);
   }
 
   /** A text file named on the command line; a missing or unreadable one is a one-line error. */
@@ -98,12 +96,15 @@ public final class Main implements Runnable {
       footerHeading = "%nExamples:%n",
       footer = {
         "  castellan model validate examples/models/rag.fga",
-        "  castellan model test examples/models/rag.fga.yaml"
+        "  castellan model validate fga.mod              a modular model (schema 1.2)",
+        "  castellan model test examples/models/rag.fga.yaml",
+        "  castellan model write --store ID fga.mod"
       },
       subcommands = {
         ModelCommand.Validate.class,
         ModelCommand.Transform.class,
-        ModelCommand.Test.class
+        ModelCommand.Test.class,
+        ModelCommand.Write.class
       })
   static final class ModelCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -117,36 +118,29 @@ public final class Main implements Runnable {
         name = "validate",
         mixinStandardHelpOptions = true,
         description = {
-          "Check a model (DSL or JSON) against OpenFGA's rules.",
-          "Exits 0 when it is valid, 1 listing each error with line:column."
+          "Check a model (DSL, JSON, or a modular model's fga.mod) against OpenFGA's rules.",
+          "Exits 0 when it is valid, 1 listing each error with file:line:column."
         },
         footerHeading = "%nExamples:%n",
         footer = {
           "  castellan model validate examples/models/rag.fga",
-          "  castellan model validate model.json"
+          "  castellan model validate model.json",
+          "  castellan model validate fga.mod    the module files its contents list, combined"
         })
     static final class Validate implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-      @Parameters(paramLabel = "FILE", description = "a .fga (DSL) or .json model")
+      @Parameters(paramLabel = "FILE", description = "a .fga (DSL) or .json model, or fga.mod")
       Path file;
 
       @Override
       public Integer call() throws Exception {
-        String text = readText(file);
-        List<ModelError> errors =
-            text.stripLeading().startsWith("{")
-                ? ModelValidator.validate(ModelJson.read(text))
-                : ModelValidator.validateDsl(text);
-        if (errors.isEmpty()) {
+        List<String> problems = ModelFiles.problems(file);
+        if (problems.isEmpty()) {
           spec.commandLine().getOut().println(file + ": valid");
           return 0;
         }
-        for (ModelError error : errors) {
-          spec.commandLine()
-              .getErr()
-              .println(file + ":" + error.describe() + " [" + error.kind() + "]");
-        }
+        problems.forEach(spec.commandLine().getErr()::println);
         return 1;
       }
     }
@@ -154,26 +148,33 @@ public final class Main implements Runnable {
     @Command(
         name = "transform",
         mixinStandardHelpOptions = true,
-        description = "Convert a model between the DSL and JSON.",
+        description = {
+          "Convert a model between the DSL and JSON.",
+          "An fga.mod manifest gives its combined modular model, JSON by default, with each",
+          "part's module and file (OpenFGA's metadata; comments in the DSL)."
+        },
         footerHeading = "%nExamples:%n",
         footer = {
           "  castellan model transform examples/models/rag.fga > rag.json     DSL to JSON",
-          "  castellan model transform rag.json --to dsl"
+          "  castellan model transform rag.json --to dsl",
+          "  castellan model transform fga.mod > model.json    for POST .../authorization-models"
         })
     static final class Transform implements Callable<Integer> {
       @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-      @Parameters(paramLabel = "FILE", description = "a .fga (DSL) or .json model")
+      @Parameters(paramLabel = "FILE", description = "a .fga (DSL) or .json model, or fga.mod")
       Path file;
 
-      @Option(names = "--to", description = "json or dsl (default: the other form)")
+      @Option(
+          names = "--to",
+          description = "json or dsl (default: the other form; json for fga.mod)")
       String to = "";
 
       @Override
       public Integer call() throws Exception {
-        String text = readText(file);
-        boolean isJson = text.stripLeading().startsWith("{");
-        AuthorizationModel model = isJson ? ModelJson.read(text) : ModelDsl.parse(text);
+        boolean isJson =
+            !ModelFiles.isManifest(file) && readText(file).stripLeading().startsWith("{");
+        AuthorizationModel model = ModelFiles.read(file);
         String target = to.isEmpty() ? (isJson ? "dsl" : "json") : to;
         switch (target) {
           case "json" -> spec.commandLine().getOut().println(ModelJson.write(model));
@@ -236,6 +237,49 @@ public final class Main implements Runnable {
         }
         out.println(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
+      }
+    }
+
+    @Command(
+        name = "write",
+        mixinStandardHelpOptions = true,
+        description = {
+          "Write a model (DSL, JSON, or a modular model's fga.mod) to a store, after checking it",
+          "against OpenFGA's rules; prints the new authorization_model_id. Like `import`, it",
+          "writes to the database (--data or --pg-url); over HTTP, POST the JSON of",
+          "`castellan model transform` to /stores/{id}/authorization-models."
+        },
+        footerHeading = "%nExamples:%n",
+        footer = {
+          "  castellan model write --store 01HV... examples/models/rag.fga",
+          "  castellan model write --store 01HV... --pg-url jdbc:postgresql://... fga.mod"
+        })
+    static final class Write implements Callable<Integer> {
+      @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+      @CommandLine.Mixin StoreOptions storeOptions = new StoreOptions();
+
+      @Parameters(paramLabel = "FILE", description = "a .fga (DSL) or .json model, or fga.mod")
+      Path file;
+
+      @Option(names = "--store", required = true, description = "the store id to write to")
+      String storeId;
+
+      @Override
+      public Integer call() {
+        AuthorizationModel model = ModelFiles.read(file);
+        ModelValidator.requireValid(model);
+        dev.castellan.condition.ConditionEvaluator.compile(model.conditions());
+        try (dev.castellan.store.Store store = storeOptions.open()) {
+          if (store.getStore(storeId).isEmpty()) {
+            throw new dev.castellan.CastellanException(
+                dev.castellan.ErrorCode.STORE_ID_NOT_FOUND,
+                "no store " + storeId + " in the " + storeOptions.describe());
+          }
+          String id = store.writeModel(storeId, model);
+          spec.commandLine().getOut().println(id);
+        }
+        return 0;
       }
     }
   }

@@ -79,15 +79,19 @@ record StoreFile(String name, AuthorizationModel model, List<Tuple> tuples, List
         root,
         "store file",
         Set.of("name", "model", "model_file", "tuples", "tuple_file", "tuple_files", "tests"));
-    String dsl;
+    AuthorizationModel model;
     if (root.has("model")) {
-      dsl = root.get("model").asText();
+      model = ModelDsl.parse(root.get("model").asText());
     } else if (root.has("model_file")) {
-      dsl = Files.readString(dir.resolve(root.get("model_file").asText()));
+      Path modelFile = dir.resolve(root.get("model_file").asText());
+      // A modular model's fga.mod is combined from its module files, as `fga model test` does.
+      model =
+          ModelFiles.isManifest(modelFile)
+              ? ModelFiles.read(modelFile)
+              : ModelDsl.parse(Files.readString(modelFile));
     } else {
       throw invalid("'model' or 'model_file' must be present keys");
     }
-    AuthorizationModel model = ModelDsl.parse(dsl);
     List<Tuple> tuples = new ArrayList<>(tuples(root.get("tuples")));
     if (root.has("tuple_file")) {
       tuples.addAll(tupleFile(dir.resolve(root.get("tuple_file").asText())));

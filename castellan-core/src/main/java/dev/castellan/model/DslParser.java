@@ -10,9 +10,11 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Recursive-descent parser for the schema 1.1 DSL. Stops at the first syntax error (later errors in
- * the same file are usually consequences of the first); collects duplicate definitions, which do
- * not stop parsing. Nesting of parentheses is bounded so hostile input cannot exhaust the stack.
+ * Recursive-descent parser for the DSL: model files (schema 1.1 and 1.2) and the module files of
+ * modular models ({@code module}, {@code extend type}). Stops at the first syntax error (later
+ * errors in the same file are usually consequences of the first); collects duplicate definitions,
+ * which do not stop parsing. Nesting of parentheses is bounded so hostile input cannot exhaust the
+ * stack.
  */
 final class DslParser {
 
@@ -29,6 +31,12 @@ final class DslParser {
     final Map<Object, SourceSpan> tuplesetSpans = new IdentityHashMap<>();
     final Map<Object, SourceSpan> conditionReferenceSpans = new IdentityHashMap<>();
     SourceSpan schemaSpan = SourceSpan.NONE;
+
+    /** The module a module file declares ({@code module name}); empty for a model file. */
+    String module = "";
+
+    /** Types a module file extends ({@code extend type name}) rather than declares. */
+    final java.util.Set<String> extendedTypes = new java.util.LinkedHashSet<>();
 
     SourceSpan of(Object part) {
       return spans.getOrDefault(part, SourceSpan.NONE);
@@ -94,10 +102,7 @@ final class DslParser {
     skipNewlines();
     Token header = lexer.next();
     if (header.isWord("module")) {
-      throw error(
-          header,
-          "modular models ('module' and 'extend', schema 1.2) are not supported; "
-              + "combine the modules into one model");
+      return module(header);
     }
     if (!header.isWord("model")) {
       throw error(header, "expected 'model' at the start of the model, found " + header.describe());
@@ -114,7 +119,27 @@ final class DslParser {
     }
     sourceMap.schemaSpan = version.span();
     endOfLine();
+    return body(version.text());
+  }
 
+  /**
+   * A module file of a modular model (schema 1.2): {@code module name}, then types, {@code extend
+   * type}s and conditions. It has no schema of its own (the {@code fga.mod} manifest gives it), so
+   * validating it alone reports a missing schema at its start, as OpenFGA does.
+   */
+  private AuthorizationModel module(Token header) {
+    Token name = lexer.next();
+    if (name.kind() != Kind.WORD) {
+      throw error(name, "expected a module name after 'module', found " + name.describe());
+    }
+    endOfLine();
+    sourceMap.module = name.text();
+    sourceMap.schemaSpan = new SourceSpan(header.line(), header.line(), 0, 0);
+    return body("");
+  }
+
+  private AuthorizationModel body(String schemaVersion) {
+    boolean modular = !sourceMap.module.isEmpty();
     List<TypeDefinition> types = new ArrayList<>();
     Map<String, Condition> conditions = new LinkedHashMap<>();
     while (true) {
@@ -123,29 +148,51 @@ final class DslParser {
       if (token.kind() == Kind.EOF) {
         break;
       } else if (token.isWord("type")) {
-        types.add(typeDefinition());
+        types.add(typeDefinition(false));
       } else if (token.isWord("condition")) {
         condition(conditions);
       } else if (token.isWord("extend")) {
         lexer.next();
         Token next = lexer.peek();
-        throw error(
-            next.isWord("type") ? next : token, "extend can only be used in a modular model");
+        if (!modular) {
+          throw error(
+              next.isWord("type") ? next : token, "extend can only be used in a modular model");
+        }
+        if (!next.isWord("type")) {
+          throw error(next, "expected 'type' after 'extend', found " + next.describe());
+        }
+        types.add(typeDefinition(true));
       } else if (token.isWord("module")) {
-        throw error(token, "'module' cannot follow 'model'; modular models are not supported");
+        throw error(
+            token,
+            modular
+                ? "a file can only declare one module"
+                : "'module' cannot follow 'model'; a module file starts with 'module name'");
+      } else if (token.isWord("model") && modular) {
+        throw error(token, "a module file has no 'model' header; its schema is in fga.mod");
       } else if (token.isWord("define")) {
         throw error(token, "'define' must follow a 'relations' line inside a type");
       } else {
         throw error(token, "expected 'type' or 'condition', found " + token.describe());
       }
     }
-    return new AuthorizationModel(version.text(), types, conditions);
+    return new AuthorizationModel(schemaVersion, types, conditions);
   }
 
-  private TypeDefinition typeDefinition() {
+  private TypeDefinition typeDefinition(boolean extension) {
     lexer.next(); // type
     Token name = name("a type name");
     endOfLine();
+    if (extension && !sourceMap.extendedTypes.add(name.text())) {
+      // OpenFGA reports this and goes on parsing; so do we.
+      errors.add(
+          new ModelError(
+              "syntax-error",
+              "'" + name.text() + "' is already extended in file.",
+              name.text(),
+              name.span()));
+    }
+    ModuleSource module = new ModuleSource(sourceMap.module, "");
     Map<String, RelationDefinition> relations = new LinkedHashMap<>();
     skipNewlines();
     if (lexer.peek().isWord("relations")) {
@@ -157,7 +204,8 @@ final class DslParser {
             lexer.peek(), "expected 'define' after 'relations', found " + lexer.peek().describe());
       }
       while (lexer.peek().isWord("define")) {
-        RelationDefinition relation = relationDefinition(name.text());
+        RelationDefinition relation =
+            relationDefinition(name.text(), extension ? module : ModuleSource.NONE);
         if (relations.containsKey(relation.name())) {
           errors.add(
               new ModelError(
@@ -174,19 +222,19 @@ final class DslParser {
         throw error(keyword, "'relations' needs at least one 'define'");
       }
     }
-    TypeDefinition type = new TypeDefinition(name.text(), relations);
+    TypeDefinition type = new TypeDefinition(name.text(), relations, module);
     sourceMap.spans.put(type, name.span());
     return type;
   }
 
-  private RelationDefinition relationDefinition(String typeName) {
+  private RelationDefinition relationDefinition(String typeName, ModuleSource source) {
     lexer.next(); // define
     Token name = name("a relation name");
     expect(":");
     List<TypeRestriction> direct = new ArrayList<>();
     Rewrite rewrite = expression(0, direct, true);
     endOfLine();
-    RelationDefinition relation = new RelationDefinition(name.text(), rewrite, direct);
+    RelationDefinition relation = new RelationDefinition(name.text(), rewrite, direct, source);
     sourceMap.spans.put(relation, name.span());
     return relation;
   }
@@ -233,7 +281,8 @@ final class DslParser {
       throw error(open, "expected '{' to start the condition expression, found " + open.describe());
     }
     String expression = rawExpression(open);
-    Condition condition = new Condition(name.text(), parameters, expression);
+    Condition condition =
+        new Condition(name.text(), parameters, expression, new ModuleSource(sourceMap.module, ""));
     sourceMap.spans.put(condition, name.span());
     if (conditions.containsKey(name.text())) {
       errors.add(

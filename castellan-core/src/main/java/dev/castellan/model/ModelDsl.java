@@ -5,9 +5,11 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * OpenFGA's schema 1.1 DSL: {@link #parse} reads it (syntax only; see {@link ModelValidator} for
- * the semantic rules), {@link #write} prints a model in the layout {@code fga model transform}
- * uses.
+ * OpenFGA's DSL (schema 1.1 and 1.2): {@link #parse} reads it (syntax only; see {@link
+ * ModelValidator} for the semantic rules), {@link #write} prints a model in the layout {@code fga
+ * model transform} uses, with the module and file of each part of a combined modular model as a
+ * comment. A module file ({@code module name}) parses to a model without a schema version; {@link
+ * ModularModel} combines module files.
  */
 public final class ModelDsl {
 
@@ -45,7 +47,10 @@ public final class ModelDsl {
     }
     out.append("model\n  schema ").append(model.schemaVersion()).append('\n');
     for (TypeDefinition type : model.typeDefinitions()) {
-      out.append("\ntype ").append(word(type.name(), "type")).append('\n');
+      out.append("\ntype ")
+          .append(word(type.name(), "type"))
+          .append(sourceComment("", type.source()))
+          .append('\n');
       if (!type.relations().isEmpty()) {
         out.append("  relations\n");
         for (RelationDefinition relation : type.relations().values()) {
@@ -53,6 +58,7 @@ public final class ModelDsl {
               .append(word(relation.name(), "relation"))
               .append(": ")
               .append(relationBody(type.name(), relation))
+              .append(sourceComment("extended by: ", relation.source()))
               .append('\n');
         }
       }
@@ -64,9 +70,34 @@ public final class ModelDsl {
           .append(signature(condition))
           .append(") {\n  ")
           .append(expression(condition))
-          .append("\n}\n");
+          .append("\n}")
+          .append(sourceComment("", condition.source()))
+          .append('\n');
     }
     return out.toString();
+  }
+
+  /**
+   * Where a part of a modular model comes from, as the comment OpenFGA's transformer writes after
+   * it ({@code # module: core, file: core.fga}); empty for other parts. The parser skips it.
+   */
+  private static String sourceComment(String prefix, ModuleSource source) {
+    if (!source.isPresent()) {
+      return "";
+    }
+    List<String> parts = new ArrayList<>();
+    if (!source.module().isEmpty()) {
+      parts.add("module: " + source.module());
+    }
+    if (!source.file().isEmpty()) {
+      parts.add("file: " + source.file());
+    }
+    String comment = String.join(", ", parts);
+    if (comment.indexOf('\n') >= 0 || comment.indexOf('\r') >= 0) {
+      // A line break would end the comment and let the rest be read as model text.
+      throw unsupported(comment, "the module or file name '" + comment + "' has a line break");
+    }
+    return " # " + prefix + comment;
   }
 
   private static String relationBody(String typeName, RelationDefinition relation) {

@@ -107,8 +107,8 @@ public final class ModelJson {
       ObjectNode metadataRelations = metadata.putObject("relations");
       for (RelationDefinition relation : type.relations().values()) {
         relations.set(relation.name(), rewrite(relation.rewrite()));
-        ArrayNode direct =
-            metadataRelations.putObject(relation.name()).putArray("directly_related_user_types");
+        ObjectNode relationMetadata = metadataRelations.putObject(relation.name());
+        ArrayNode direct = relationMetadata.putArray("directly_related_user_types");
         for (TypeRestriction restriction : relation.directlyRelatedTypes()) {
           ObjectNode node = direct.addObject();
           node.put("type", restriction.type());
@@ -122,8 +122,13 @@ public final class ModelJson {
             node.put("condition", restriction.condition());
           }
         }
+        putSource(relationMetadata, relation.source());
       }
-      if (!type.relations().isEmpty()) {
+      putSource(metadata, type.source());
+      if (type.relations().isEmpty()) {
+        metadata.remove("relations");
+      }
+      if (!metadata.isEmpty()) {
         typeNode.set("metadata", metadata);
       }
     }
@@ -135,12 +140,39 @@ public final class ModelJson {
         node.put("expression", condition.expression());
         ObjectNode parameters = node.putObject("parameters");
         condition.parameters().forEach((name, type) -> parameters.set(name, paramType(type)));
+        if (condition.source().isPresent()) {
+          putSource(node.putObject("metadata"), condition.source());
+        }
       }
     }
     return root;
   }
 
+  /** OpenFGA's {@code module} and {@code source_info.file} metadata, where there is a source. */
+  private static void putSource(ObjectNode metadata, ModuleSource source) {
+    if (!source.module().isEmpty()) {
+      metadata.put("module", source.module());
+    }
+    if (!source.file().isEmpty()) {
+      metadata.putObject("source_info").put("file", source.file());
+    }
+  }
+
   // ------------------------------------------------------------------ reading
+
+  /** The {@code module} and {@code source_info.file} of a metadata object; NONE without them. */
+  private static ModuleSource source(JsonNode metadata) {
+    if (metadata == null || !metadata.isObject()) {
+      return ModuleSource.NONE;
+    }
+    String module = text(metadata.get("module"), "module");
+    JsonNode info = field(metadata, "source_info", "sourceInfo");
+    String file = null;
+    if (info != null && info.isObject()) {
+      file = text(info.get("file"), "source_info.file");
+    }
+    return new ModuleSource(module == null ? "" : module, file == null ? "" : file);
+  }
 
   private static TypeDefinition typeDefinition(JsonNode node) {
     if (!node.isObject()) {
@@ -151,6 +183,7 @@ public final class ModelJson {
       throw invalid("invalid-json", "a type definition needs a 'type' name");
     }
     Map<String, List<TypeRestriction>> direct = new LinkedHashMap<>();
+    Map<String, ModuleSource> relationSources = new LinkedHashMap<>();
     JsonNode metadata = node.get("metadata");
     if (metadata != null && metadata.isObject()) {
       JsonNode relationMetadata = metadata.get("relations");
@@ -164,6 +197,7 @@ public final class ModelJson {
             restrictions.add(restriction(reference));
           }
           direct.put(entry.getKey(), restrictions);
+          relationSources.put(entry.getKey(), source(entry.getValue()));
         }
       }
     }
@@ -179,10 +213,13 @@ public final class ModelJson {
         relations.put(
             entry.getKey(),
             new RelationDefinition(
-                entry.getKey(), rewrite, direct.getOrDefault(entry.getKey(), List.of())));
+                entry.getKey(),
+                rewrite,
+                direct.getOrDefault(entry.getKey(), List.of()),
+                relationSources.getOrDefault(entry.getKey(), ModuleSource.NONE)));
       }
     }
-    return new TypeDefinition(name, relations);
+    return new TypeDefinition(name, relations, source(metadata));
   }
 
   private static TypeRestriction restriction(JsonNode node) {
@@ -290,7 +327,7 @@ public final class ModelJson {
         parameters.put(entry.getKey(), paramType(entry.getValue(), 0));
       }
     }
-    return new Condition(key, parameters, expression);
+    return new Condition(key, parameters, expression, source(node.get("metadata")));
   }
 
   private static ConditionParamType paramType(JsonNode node, int depth) {

@@ -63,6 +63,11 @@ public final class ModelValidator {
     return new ModelValidator(model, new DslParser.SourceMap()).run();
   }
 
+  /** Every rule broken, with the positions {@code sources} knows (a combined modular model). */
+  static List<ModelError> validate(AuthorizationModel model, DslParser.SourceMap sources) {
+    return new ModelValidator(model, sources).run();
+  }
+
   /** Syntax errors, or else every semantic rule broken, with DSL positions. */
   public static List<ModelError> validateDsl(String dsl) {
     DslParser.Result parsed = DslParser.parse(dsl);
@@ -136,6 +141,7 @@ public final class ModelValidator {
   // ------------------------------------------------------------------ phase 1: names
 
   private void checkNames() {
+    errors.addAll(ModularModel.filesWithSeveralModules(model));
     for (TypeDefinition type : model.typeDefinitions()) {
       SourceSpan span = sources.of(type);
       String name = type.name();

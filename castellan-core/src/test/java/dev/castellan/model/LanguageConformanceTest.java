@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -28,16 +27,7 @@ class LanguageConformanceTest {
   private static final YAMLMapper YAML = new YAMLMapper();
 
   /** Case name -> why we differ. Keep in sync with docs/conformance.md. */
-  static final Map<String, String> KNOWN_DIFFERENCES =
-      Map.of(
-          "disallows multiple extends for same type",
-          "modular models (schema 1.2, module/extend) are not supported; we report that instead",
-          "supports parsing a modular model but throws schema required error",
-          "modular models are not supported; we report that instead of a missing schema",
-          "allows extend in modular model",
-          "modular models are not supported; we report that instead of a missing schema",
-          "file can only include one module",
-          "module metadata in JSON is ignored: there are no modular models to split into files");
+  static final Map<String, String> KNOWN_DIFFERENCES = Map.of();
 
   @TestFactory
   Stream<DynamicTest> dslSyntaxCases() throws IOException {
@@ -67,14 +57,6 @@ class LanguageConformanceTest {
             assertThat(Identifiers.isValidObjectId(c.get("object_id").asText()))
                 .as(c.get("object_id").asText())
                 .isEqualTo(c.get("valid").asBoolean()));
-  }
-
-  @Test
-  void modularModelsAreRefusedWithAClearMessage() {
-    assertThatThrownBy(() -> ModelDsl.parse("module core\n\ntype user\n"))
-        .isInstanceOf(InvalidModelException.class)
-        .hasMessageContaining("modular models")
-        .hasMessageStartingWith("1:1:");
   }
 
   // ------------------------------------------------------------------ case kinds
