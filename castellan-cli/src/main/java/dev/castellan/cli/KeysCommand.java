@@ -157,7 +157,7 @@ final class KeysCommand implements Runnable {
         .auditRecords()
         .append(
             java.util.List.of(
-                new dev.castellan.store.AuditEntry(
+                new dev.castellan.audit.AuditEntry(
                     java.time.Instant.now(),
                     "change",
                     api,

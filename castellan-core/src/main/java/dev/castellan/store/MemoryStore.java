@@ -2,6 +2,7 @@ package dev.castellan.store;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.audit.AuditRecords;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.model.AuthorizationModel;
@@ -37,8 +38,7 @@ public final class MemoryStore implements Store {
 
   private final Clock clock;
   private final ConcurrentSkipListMap<String, State> stores = new ConcurrentSkipListMap<>();
-  private final MemoryAuditRecords audit =
-      new MemoryAuditRecords(MemoryAuditRecords.DEFAULT_CAPACITY);
+  private final AuditRecords audit = AuditRecords.inMemory(AuditRecords.DEFAULT_MEMORY_CAPACITY);
 
   /** One store's data; every access holds its monitor. */
   private static final class State {

@@ -1,5 +1,6 @@
 package dev.castellan.store;
 
+import dev.castellan.audit.AuditRecords;
 import dev.castellan.model.AuthorizationModel;
 import java.time.Instant;
 import java.util.List;

@@ -1610,7 +1610,7 @@ public final class JdbcStore implements Store {
   }
 
   @Override
-  public dev.castellan.store.AuditRecords auditRecords() {
+  public dev.castellan.audit.AuditRecords auditRecords() {
     return audit;
   }
 
