@@ -13,12 +13,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Consumer;
@@ -162,89 +160,53 @@ public final class MemoryStore implements Store {
   @Override
   public WriteResult write(String storeId, TupleWrite write) {
     State state = state(storeId);
-    Set<TupleKey> seen = new HashSet<>();
-    for (Tuple tuple : write.writes()) {
-      if (!seen.add(tuple.key())) {
-        throw duplicateInRequest(tuple.key());
-      }
-    }
-    for (TupleKey key : write.deletes()) {
-      if (!seen.add(key)) {
-        throw duplicateInRequest(key);
-      }
-    }
+    WritePlanner.Checked checked = WritePlanner.check(write);
     synchronized (state) {
-      List<TupleKey> deletes = new ArrayList<>();
-      for (TupleKey key : write.deletes()) {
-        if (state.tuples.containsKey(key)) {
-          deletes.add(key);
-        } else if (!write.ignoreMissing()) {
-          throw new CastellanException(
-              ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT,
-              "cannot delete a tuple which does not exist: " + key);
+      Map<TupleKey, Tuple> stored = new HashMap<>();
+      for (TupleKey key : checked.keys()) {
+        StoredTuple existing = state.tuples.get(key);
+        if (existing != null) {
+          stored.put(key, existing.tuple());
         }
       }
-      List<Tuple> writes = new ArrayList<>();
-      for (Tuple tuple : write.writes()) {
-        StoredTuple existing = state.tuples.get(tuple.key());
-        if (existing == null) {
-          writes.add(tuple);
-        } else if (!write.ignoreDuplicates() || !existing.tuple().equals(tuple)) {
-          throw new CastellanException(
-              ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT,
-              "cannot write a tuple which already exists: " + tuple.key());
-        }
-      }
-      if (writes.isEmpty() && deletes.isEmpty()) {
+      WritePlanner.Plan plan = WritePlanner.plan(checked, stored, tuple -> tuple);
+      if (plan.isEmpty()) {
         return new WriteResult(state.revision, 0, 0);
       }
-      long revision = commit(state, writes, deletes);
-      return new WriteResult(revision, writes.size(), deletes.size());
+      long revision = commit(state, plan);
+      return new WriteResult(revision, plan.writes().size(), plan.deletes().size());
     }
   }
 
   @Override
   public WriteResult deleteMatching(String storeId, TupleFilter filter) {
-    requireDeleteFilter(filter);
+    WritePlanner.requireDeleteFilter(filter);
     State state = state(storeId);
     synchronized (state) {
-      List<TupleKey> deletes = new ArrayList<>();
-      for (TupleKey key : state.tuples.keySet()) {
-        if (filter.matches(key)) {
-          deletes.add(key);
+      List<Tuple> deletes = new ArrayList<>();
+      for (StoredTuple tuple : state.tuples.values()) {
+        if (filter.matches(tuple.tuple().key())) {
+          deletes.add(tuple.tuple());
         }
       }
       if (deletes.isEmpty()) {
         return new WriteResult(state.revision, 0, 0);
       }
-      return new WriteResult(commit(state, List.of(), deletes), 0, deletes.size());
+      return new WriteResult(
+          commit(state, new WritePlanner.Plan(deletes, List.of())), 0, deletes.size());
     }
   }
 
-  /** A delete filter must name an object, an object type with a relation, or a user. */
-  static void requireDeleteFilter(TupleFilter filter) {
-    boolean object = !filter.objectId().isEmpty();
-    boolean typeAndRelation = !filter.objectType().isEmpty() && !filter.relation().isEmpty();
-    if (!object && !typeAndRelation && filter.user().isEmpty()) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "delete by filter needs an object, an object type and relation, or a user");
-    }
-  }
-
-  private long commit(State state, List<Tuple> writes, List<TupleKey> deletes) {
+  private long commit(State state, WritePlanner.Plan plan) {
     long revision = ++state.revision;
     Instant now = clock.instant();
-    int sequence = 0;
-    for (TupleKey key : deletes) {
-      StoredTuple removed = state.tuples.remove(key);
-      state.changelog.add(
-          new Change(revision, sequence++, Change.Operation.DELETE, removed.tuple(), now));
+    for (Tuple tuple : plan.deletes()) {
+      state.tuples.remove(tuple.key());
     }
-    for (Tuple tuple : writes) {
+    for (Tuple tuple : plan.writes()) {
       state.tuples.put(tuple.key(), new StoredTuple(tuple, now));
-      state.changelog.add(new Change(revision, sequence++, Change.Operation.WRITE, tuple, now));
     }
+    state.changelog.addAll(plan.changes(revision, now));
     state.updatedAt = now;
     return revision;
   }
@@ -369,14 +331,14 @@ public final class MemoryStore implements Store {
   public int purgeExpired(String storeId, Instant now) {
     State state = state(storeId);
     synchronized (state) {
-      List<TupleKey> expired = new ArrayList<>();
+      List<Tuple> expired = new ArrayList<>();
       for (StoredTuple tuple : state.tuples.values()) {
-        if (tuple.tuple().isExpiredAt(now)) {
-          expired.add(tuple.tuple().key());
+        if (WritePlanner.isExpired(tuple.tuple(), now)) {
+          expired.add(tuple.tuple());
         }
       }
       if (!expired.isEmpty()) {
-        commit(state, List.of(), expired);
+        commit(state, new WritePlanner.Plan(expired, List.of()));
       }
       return expired.size();
     }
@@ -478,12 +440,6 @@ public final class MemoryStore implements Store {
       throw new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
     }
     return state;
-  }
-
-  private static CastellanException duplicateInRequest(TupleKey key) {
-    return new CastellanException(
-        ErrorCode.CANNOT_ALLOW_DUPLICATE_TUPLES_IN_ONE_REQUEST,
-        "duplicate tuple in one write: " + key);
   }
 
   private static String objectType(TupleKey key) {

@@ -13,12 +13,14 @@ import dev.castellan.store.Change;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.Store;
+import dev.castellan.store.StoreCatalog;
 import dev.castellan.store.StoreInfo;
 import dev.castellan.store.StoredModel;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import dev.castellan.store.Ulids;
+import dev.castellan.store.WritePlanner;
 import dev.castellan.store.WriteResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,7 +38,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -62,12 +63,6 @@ public final class JdbcStore implements Store {
   static final String NOTIFY_CHANNEL = "castellan_changes";
   private static final int POOL_SIZE = 8;
   private static final int SNAPSHOT_FETCH_SIZE = 10_000;
-  private static final int MAX_OBJECT_TYPE = 254;
-  private static final int MAX_OBJECT_ID = 512;
-  private static final int MAX_RELATION = 254;
-  private static final int MAX_USER = 1024;
-  private static final int MAX_CONDITION = 254;
-  private static final int MAX_STORE_NAME = 1024;
 
   private static final short OP_WRITE = 0;
   private static final short OP_DELETE = 1;
@@ -303,10 +298,10 @@ public final class JdbcStore implements Store {
   @Override
   public StoreInfo createStore(String name) {
     Objects.requireNonNull(name, "name");
-    if (name.length() > MAX_STORE_NAME) {
+    if (name.length() > StoreCatalog.MAX_STORE_NAME) {
       throw new CastellanException(
           ErrorCode.VALIDATION_ERROR,
-          "store name must be at most " + MAX_STORE_NAME + " characters");
+          "store name must be at most " + StoreCatalog.MAX_STORE_NAME + " characters");
     }
     String id = Ulids.next();
     Instant now = now();
@@ -513,35 +508,15 @@ public final class JdbcStore implements Store {
 
   /** A tuple's key split into its columns. */
   private record Row(String objectType, String objectId, String relation, String user) {
+    /** The columns of {@code key}, which must pass {@link WritePlanner#checkKey}. */
     static Row of(TupleKey key) {
+      WritePlanner.checkKey(key);
       int colon = key.object().indexOf(':');
-      if (colon <= 0 || colon == key.object().length() - 1) {
-        throw new CastellanException(
-            ErrorCode.VALIDATION_ERROR,
-            "invalid object '" + key.object() + "' in " + key + ": expected type:id");
-      }
-      Row row =
-          new Row(
-              key.object().substring(0, colon),
-              key.object().substring(colon + 1),
-              key.relation(),
-              key.user());
-      check(row.objectType, MAX_OBJECT_TYPE, "object type", key);
-      check(row.objectId, MAX_OBJECT_ID, "object id", key);
-      check(row.relation, MAX_RELATION, "relation", key);
-      check(row.user, MAX_USER, "user", key);
-      if (row.relation.isEmpty() || row.user.isEmpty()) {
-        throw new CastellanException(
-            ErrorCode.VALIDATION_ERROR, "relation and user must not be empty in " + key);
-      }
-      return row;
-    }
-
-    private static void check(String value, int max, String what, TupleKey key) {
-      if (value.length() > max) {
-        throw new CastellanException(
-            ErrorCode.VALIDATION_ERROR, what + " must be at most " + max + " characters in " + key);
-      }
+      return new Row(
+          key.object().substring(0, colon),
+          key.object().substring(colon + 1),
+          key.relation(),
+          key.user());
     }
 
     void bind(PreparedStatement statement, int first) throws SQLException {
@@ -549,15 +524,6 @@ public final class JdbcStore implements Store {
       statement.setString(first + 1, objectId);
       statement.setString(first + 2, relation);
       statement.setString(first + 3, user);
-    }
-  }
-
-  private static void validate(Tuple tuple) {
-    Row.of(tuple.key());
-    if (tuple.condition().length() > MAX_CONDITION) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "condition name must be at most " + MAX_CONDITION + " characters in " + tuple.key());
     }
   }
 
@@ -627,76 +593,28 @@ public final class JdbcStore implements Store {
 
   private WriteResult writeOnce(String storeId, TupleWrite write) {
     Objects.requireNonNull(write, "write");
-    Set<TupleKey> keys = new HashSet<>();
-    for (TupleKey key : write.deletes()) {
-      Row.of(key);
-      if (!keys.add(key)) {
-        throw duplicateInRequest(key);
-      }
-    }
-    for (Tuple tuple : write.writes()) {
-      validate(tuple);
-      if (!keys.add(tuple.key())) {
-        throw duplicateInRequest(tuple.key());
-      }
-    }
+    WritePlanner.Checked checked = WritePlanner.check(write);
     Instant now = now();
     return transaction(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
           Map<TupleKey, Tuple> existing =
               dialect == Dialect.POSTGRESQL
-                  ? existingPostgres(connection, storeId, keys)
-                  : existing(connection, storeId, keys);
-          List<Tuple> deleted = new ArrayList<>();
-          for (TupleKey key : write.deletes()) {
-            Tuple old = existing.get(key);
-            if (old != null) {
-              deleted.add(old);
-            } else if (!write.ignoreMissing()) {
-              throw new CastellanException(
-                  ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT,
-                  "cannot delete a tuple which does not exist: " + key);
-            }
-          }
-          List<Tuple> written = new ArrayList<>();
-          for (Tuple tuple : write.writes()) {
-            Tuple fresh = normalized(tuple);
-            Tuple old = existing.get(tuple.key());
-            if (old == null) {
-              written.add(fresh);
-            } else if (!write.ignoreDuplicates() || !old.equals(fresh)) {
-              throw new CastellanException(
-                  ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT,
-                  "cannot write a tuple which already exists: " + tuple.key());
-            }
-          }
-          if (deleted.isEmpty() && written.isEmpty()) {
+                  ? existingPostgres(connection, storeId, checked.keys())
+                  : existing(connection, storeId, checked.keys());
+          WritePlanner.Plan plan = WritePlanner.plan(checked, existing, JdbcStore::normalized);
+          if (plan.isEmpty()) {
             connection.rollback();
             return new WriteResult(revision - 1, 0, 0);
           }
-          deleteTuples(connection, storeId, deleted);
-          insertTuples(connection, storeId, written, revision, now);
-          List<Change> changes = new ArrayList<>(deleted.size() + written.size());
-          for (Tuple tuple : deleted) {
-            changes.add(new Change(revision, changes.size(), Change.Operation.DELETE, tuple, now));
-          }
-          for (Tuple tuple : written) {
-            changes.add(new Change(revision, changes.size(), Change.Operation.WRITE, tuple, now));
-          }
-          insertChanges(connection, storeId, changes);
+          deleteTuples(connection, storeId, plan.deletes());
+          insertTuples(connection, storeId, plan.writes(), revision, now);
+          insertChanges(connection, storeId, plan.changes(revision, now));
           notifyChange(connection, storeId, revision);
-          return new WriteResult(revision, written.size(), deleted.size());
+          return new WriteResult(revision, plan.writes().size(), plan.deletes().size());
         });
   }
 
-  private static CastellanException duplicateInRequest(TupleKey key) {
-    return new CastellanException(
-        ErrorCode.CANNOT_ALLOW_DUPLICATE_TUPLES_IN_ONE_REQUEST,
-        "duplicate tuple in write request: " + key);
-  }
-
-  /** The stored tuples among {@code keys}. */
   /**
    * The stored tuples among {@code keys}, on PostgreSQL: the keys go as arrays and are joined
    * against the primary key, one index probe each, whatever the planner's statistics say.
@@ -871,13 +789,7 @@ public final class JdbcStore implements Store {
   @Override
   public WriteResult deleteMatching(String storeId, TupleFilter filter) {
     Objects.requireNonNull(filter, "filter");
-    boolean object = !filter.objectId().isEmpty();
-    boolean typeAndRelation = !filter.objectType().isEmpty() && !filter.relation().isEmpty();
-    if (!object && !typeAndRelation && filter.user().isEmpty()) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "delete by filter needs an object, an object type and relation, or a user");
-    }
+    WritePlanner.requireDeleteFilter(filter);
     return deleteWhere(storeId, where(storeId, filter));
   }
 
@@ -1387,7 +1299,7 @@ public final class JdbcStore implements Store {
       buffer.clear();
       while (buffer.size() < batch && tuples.hasNext()) {
         Tuple tuple = tuples.next();
-        validate(tuple);
+        WritePlanner.checkTuple(tuple);
         buffer.add(tuple);
       }
       if (buffer.isEmpty()) {
