@@ -15,6 +15,19 @@ public interface DocumentStore {
   /** Longest document key accepted. */
   int MAX_KEY = 256;
 
+  /**
+   * Refuses a kind or key over its limit, as every implementation does before it saves.
+   *
+   * @throws dev.castellan.CastellanException {@code VALIDATION_ERROR}
+   */
+  static void checkSize(String kind, String key) {
+    if (kind.length() > MAX_KIND || key.length() > MAX_KEY) {
+      throw new dev.castellan.CastellanException(
+          dev.castellan.ErrorCode.VALIDATION_ERROR,
+          "a document kind is at most " + MAX_KIND + " characters, a key " + MAX_KEY);
+    }
+  }
+
   /** The document {@code kind/key}, or empty. */
   Optional<String> document(String kind, String key);
 
