@@ -39,6 +39,7 @@ final class MemoryCatalog implements StoreCatalog {
 
   @Override
   public StoreInfo createStore(String name) {
+    StoreCatalog.checkName(name);
     Tenant tenant = new Tenant(Ulids.next(), name, clock.instant());
     stores.put(tenant.id(), tenant);
     return tenant.info();

@@ -3,6 +3,8 @@ package dev.castellan.store;
 import static dev.castellan.store.MemoryTokens.decode;
 import static dev.castellan.store.MemoryTokens.encode;
 
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.model.AuthorizationModel;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -88,6 +90,11 @@ final class MemoryModels implements ModelStore {
   public void writeAssertions(String storeId, String modelId, String assertionsJson) {
     State state = state(storeId);
     synchronized (state) {
+      if (!state.models.containsKey(modelId)) {
+        throw new CastellanException(
+            ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+            "authorization model " + modelId + " not found");
+      }
       state.assertions.put(modelId, assertionsJson);
     }
   }

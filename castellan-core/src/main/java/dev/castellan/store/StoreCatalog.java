@@ -14,6 +14,20 @@ public interface StoreCatalog {
   /** Longest store name accepted. */
   int MAX_STORE_NAME = 1024;
 
+  /**
+   * Refuses a store name over {@link #MAX_STORE_NAME}, as every implementation does.
+   *
+   * @throws dev.castellan.CastellanException {@code VALIDATION_ERROR}
+   */
+  static void checkName(String name) {
+    if (name.length() > MAX_STORE_NAME) {
+      throw new dev.castellan.CastellanException(
+          dev.castellan.ErrorCode.VALIDATION_ERROR,
+          "store name must be at most " + MAX_STORE_NAME + " characters");
+    }
+  }
+
+  /** Creates a store; its id is a ULID, so ids sort by creation time. */
   StoreInfo createStore(String name);
 
   Optional<StoreInfo> getStore(String storeId);

@@ -89,11 +89,7 @@ final class JdbcStoreCatalog implements StoreCatalog {
   @Override
   public StoreInfo createStore(String name) {
     Objects.requireNonNull(name, "name");
-    if (name.length() > StoreCatalog.MAX_STORE_NAME) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "store name must be at most " + StoreCatalog.MAX_STORE_NAME + " characters");
-    }
+    StoreCatalog.checkName(name);
     String id = Ulids.next();
     Instant now = now();
     return transactions.run(
