@@ -1,5 +1,6 @@
 package dev.castellan.store;
 
+import dev.castellan.audit.AuditRecordsContract;
 import org.junit.jupiter.api.Nested;
 
 /** Every store contract on the in-memory parts. */
@@ -43,6 +44,14 @@ class MemoryStoreContractTest {
 
   @Nested
   class Documents extends DocumentStoreContract {
+    @Override
+    protected Store newStore() {
+      return fresh();
+    }
+  }
+
+  @Nested
+  class Audit extends AuditRecordsContract {
     @Override
     protected Store newStore() {
       return fresh();

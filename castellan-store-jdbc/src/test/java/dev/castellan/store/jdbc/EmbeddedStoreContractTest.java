@@ -1,5 +1,6 @@
 package dev.castellan.store.jdbc;
 
+import dev.castellan.audit.AuditRecordsContract;
 import dev.castellan.store.CredentialStoreContract;
 import dev.castellan.store.DocumentStoreContract;
 import dev.castellan.store.ModelStoreContract;
@@ -52,6 +53,14 @@ class EmbeddedStoreContractTest {
 
   @Nested
   class Documents extends DocumentStoreContract {
+    @Override
+    protected Store newStore() {
+      return fresh();
+    }
+  }
+
+  @Nested
+  class Audit extends AuditRecordsContract {
     @Override
     protected Store newStore() {
       return fresh();
