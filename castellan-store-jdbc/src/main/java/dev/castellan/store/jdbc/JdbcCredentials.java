@@ -20,8 +20,6 @@ final class JdbcCredentials implements CredentialStore {
     this.transactions = transactions;
   }
 
-  // ------------------------------------------------------------------ credentials
-
   @Override
   public void saveApiKey(ApiKeyRecord key) {
     transactions.run(

@@ -19,8 +19,6 @@ final class JdbcDocuments implements DocumentStore {
     this.dialect = dialect;
   }
 
-  // ------------------------------------------------------------------ documents
-
   @Override
   public Optional<String> document(String kind, String key) {
     return transactions.run(

@@ -84,8 +84,6 @@ final class JdbcStoreCatalog implements StoreCatalog {
     return requireStore(connection, storeId);
   }
 
-  // ------------------------------------------------------------------ stores
-
   @Override
   public StoreInfo createStore(String name) {
     Objects.requireNonNull(name, "name");

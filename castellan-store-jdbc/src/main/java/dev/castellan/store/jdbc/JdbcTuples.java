@@ -637,7 +637,7 @@ final class JdbcTuples implements TupleStore {
         });
   }
 
-  // ------------------------------------------------------------------ beyond the SPI
+  // ------------------------------------------------------------------ bulk import
 
   /**
    * Bulk import: writes every tuple of {@code tuples} in one transaction under one new revision,
