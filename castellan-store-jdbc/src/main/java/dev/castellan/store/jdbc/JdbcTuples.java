@@ -52,11 +52,11 @@ final class JdbcTuples implements TupleStore {
 
   private static final int SNAPSHOT_FETCH_SIZE = 10_000;
 
-  private static final short OP_WRITE = 0;
+  static final short OP_WRITE = 0;
   private static final short OP_DELETE = 1;
 
   /** Columns of a tuple, in the order {@link #readTuple} reads them. */
-  private static final String TUPLE_COLUMNS =
+  static final String TUPLE_COLUMNS =
       "object_type, object_id, relation, user_key, condition_name, condition_context, expires_at";
 
   private static final String KEY_ORDER = "object_type, object_id, relation, user_key";
@@ -92,7 +92,7 @@ final class JdbcTuples implements TupleStore {
   // ------------------------------------------------------------------ tuples
 
   /** A tuple's key split into its columns. */
-  private record Row(String objectType, String objectId, String relation, String user) {
+  record Row(String objectType, String objectId, String relation, String user) {
     /** The columns of {@code key}, which must pass {@link WritePlanner#checkKey}. */
     static Row of(TupleKey key) {
       WritePlanner.checkKey(key);
@@ -136,7 +136,7 @@ final class JdbcTuples implements TupleStore {
   }
 
   /** Binds store_id and the 7 tuple columns starting at {@code first}. */
-  private static void bindTuple(PreparedStatement statement, int first, String storeId, Tuple tuple)
+  static void bindTuple(PreparedStatement statement, int first, String storeId, Tuple tuple)
       throws SQLException {
     statement.setString(first, storeId);
     Row.of(tuple.key()).bind(statement, first + 1);
@@ -308,7 +308,7 @@ final class JdbcTuples implements TupleStore {
     }
   }
 
-  private static void insertChanges(Connection connection, String storeId, List<Change> changes)
+  static void insertChanges(Connection connection, String storeId, List<Change> changes)
       throws SQLException {
     if (changes.isEmpty()) {
       return;
@@ -695,9 +695,7 @@ final class JdbcTuples implements TupleStore {
           long revision = nextRevision(connection, storeId, now);
           long written;
           try (BatchImporter importer =
-              dialect == Dialect.POSTGRESQL
-                  ? new PostgresImporter(connection, storeId, revision, now)
-                  : new H2Importer(connection, storeId, revision, now)) {
+              BatchImporter.open(dialect, connection, storeId, revision, now)) {
             written = importer.insert(batch, 0);
           }
           if (written == 0) {
@@ -707,154 +705,5 @@ final class JdbcTuples implements TupleStore {
           notifyChange(connection, storeId, revision);
           return new WriteResult(revision, (int) written, 0);
         });
-  }
-
-  /** Writes batches of an import: tuples not yet stored, each with its changelog entry. */
-  private interface BatchImporter extends AutoCloseable {
-    /**
-     * Inserts the tuples of {@code batch} whose keys are not stored yet, logging them with sequence
-     * numbers from {@code firstSequence}; returns how many it inserted.
-     */
-    int insert(List<Tuple> batch, int firstSequence) throws SQLException;
-
-    @Override
-    void close() throws SQLException;
-  }
-
-  /**
-   * PostgreSQL: one statement per batch. The batch travels as arrays (one per column) that {@code
-   * unnest} turns back into rows; {@code ON CONFLICT DO NOTHING ... RETURNING} yields the rows
-   * actually inserted, which the same statement appends to the changelog.
-   */
-  private static final class PostgresImporter implements BatchImporter {
-    private static final String SQL =
-        "WITH input AS (SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]),"
-            + " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
-            + " CAST(? AS text[])) AS u("
-            + TUPLE_COLUMNS
-            + ")), written AS (INSERT INTO tuples (store_id, "
-            + TUPLE_COLUMNS
-            + ", revision, written_at) SELECT ?, object_type, object_id, relation, user_key,"
-            + " condition_name, condition_context, CAST(expires_at AS timestamptz), ?, ?"
-            + " FROM input ON CONFLICT DO NOTHING RETURNING "
-            + TUPLE_COLUMNS
-            + ") INSERT INTO changelog (store_id, revision, seq, operation, "
-            + TUPLE_COLUMNS
-            + ", created_at) SELECT ?, ?, CAST(? + ROW_NUMBER() OVER () - 1 AS integer), "
-            + OP_WRITE
-            + ", "
-            + TUPLE_COLUMNS
-            + ", ? FROM written";
-
-    private final Connection connection;
-    private final PreparedStatement statement;
-
-    PostgresImporter(Connection connection, String storeId, long revision, Instant now)
-        throws SQLException {
-      this.connection = connection;
-      this.statement = connection.prepareStatement(SQL);
-      statement.setString(8, storeId);
-      statement.setLong(9, revision);
-      setTimestamp(statement, 10, now);
-      statement.setString(11, storeId);
-      statement.setLong(12, revision);
-      setTimestamp(statement, 14, now);
-    }
-
-    @Override
-    public int insert(List<Tuple> batch, int firstSequence) throws SQLException {
-      int n = batch.size();
-      String[][] columns = new String[7][n];
-      for (int i = 0; i < n; i++) {
-        Tuple tuple = batch.get(i);
-        Row row = Row.of(tuple.key());
-        columns[0][i] = row.objectType();
-        columns[1][i] = row.objectId();
-        columns[2][i] = row.relation();
-        columns[3][i] = row.user();
-        columns[4][i] = tuple.condition();
-        columns[5][i] = ContextJson.write(tuple.conditionContext());
-        columns[6][i] =
-            tuple.expiresAt() == null
-                ? null
-                : tuple.expiresAt().truncatedTo(ChronoUnit.MICROS).toString();
-      }
-      for (int c = 0; c < columns.length; c++) {
-        statement.setArray(c + 1, connection.createArrayOf("text", columns[c]));
-      }
-      statement.setInt(13, firstSequence);
-      return statement.executeUpdate();
-    }
-
-    @Override
-    public void close() throws SQLException {
-      statement.close();
-    }
-  }
-
-  /**
-   * H2: a batch of {@code MERGE ... WHEN NOT MATCHED THEN INSERT}, whose per-row counts tell which
-   * tuples were new, then a batch of changelog inserts for those.
-   */
-  private static final class H2Importer implements BatchImporter {
-    private static final String MERGE =
-        "MERGE INTO tuples t USING (SELECT CAST(? AS VARCHAR(26)) store_id,"
-            + " CAST(? AS VARCHAR(254)) object_type, CAST(? AS VARCHAR(512)) object_id,"
-            + " CAST(? AS VARCHAR(254)) relation, CAST(? AS VARCHAR(1024)) user_key) s"
-            + " ON t.store_id = s.store_id AND t.object_type = s.object_type"
-            + " AND t.object_id = s.object_id AND t.relation = s.relation"
-            + " AND t.user_key = s.user_key"
-            + " WHEN NOT MATCHED THEN INSERT (store_id, "
-            + TUPLE_COLUMNS
-            + ", revision, written_at) VALUES (s.store_id, s.object_type, s.object_id,"
-            + " s.relation, s.user_key, ?, ?, ?, ?, ?)";
-
-    private final Connection connection;
-    private final PreparedStatement merge;
-    private final String storeId;
-    private final long revision;
-    private final Instant now;
-
-    H2Importer(Connection connection, String storeId, long revision, Instant now)
-        throws SQLException {
-      this.connection = connection;
-      this.merge = connection.prepareStatement(MERGE);
-      this.storeId = storeId;
-      this.revision = revision;
-      this.now = now;
-    }
-
-    @Override
-    public int insert(List<Tuple> batch, int firstSequence) throws SQLException {
-      for (Tuple tuple : batch) {
-        bindTuple(merge, 1, storeId, tuple);
-        merge.setLong(9, revision);
-        setTimestamp(merge, 10, now);
-        merge.addBatch();
-      }
-      int[] counts = merge.executeBatch();
-      List<Change> changes = new ArrayList<>();
-      for (int i = 0; i < counts.length; i++) {
-        if (counts[i] < 0) {
-          throw new SQLException("the database did not report which tuples it inserted");
-        }
-        if (counts[i] > 0) {
-          changes.add(
-              new Change(
-                  revision,
-                  firstSequence + changes.size(),
-                  Change.Operation.WRITE,
-                  batch.get(i),
-                  now));
-        }
-      }
-      insertChanges(connection, storeId, changes);
-      return changes.size();
-    }
-
-    @Override
-    public void close() throws SQLException {
-      merge.close();
-    }
   }
 }
