@@ -1,9 +1,9 @@
 package dev.castellan.cli;
 
-import dev.castellan.store.AuditFilter;
-import dev.castellan.store.AuditRecord;
-import dev.castellan.store.AuditRecords;
-import dev.castellan.store.AuditVerification;
+import dev.castellan.audit.AuditFilter;
+import dev.castellan.audit.AuditRecord;
+import dev.castellan.audit.AuditRecords;
+import dev.castellan.audit.AuditVerification;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.Store;
 import java.util.List;

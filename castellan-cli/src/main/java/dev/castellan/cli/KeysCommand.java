@@ -114,7 +114,7 @@ final class KeysCommand implements Runnable {
                   + "; GET /stores with an admin key lists them");
         }
         AccessControl access = AccessControl.open(store);
-        ApiKeys.Created created = new ApiKeys(store, Clock.systemUTC()).create(name);
+        ApiKeys.Created created = new ApiKeys(store, store, Clock.systemUTC()).create(name);
         String subject = created.principalId();
         audit(store, "key-create", subject, "create", "key:" + created.id(), "");
         if (admin) {
@@ -157,7 +157,7 @@ final class KeysCommand implements Runnable {
         .auditRecords()
         .append(
             java.util.List.of(
-                new dev.castellan.store.AuditEntry(
+                new dev.castellan.audit.AuditEntry(
                     java.time.Instant.now(),
                     "change",
                     api,
@@ -225,7 +225,7 @@ final class KeysCommand implements Runnable {
     @Override
     public Integer call() {
       try (Store store = storeOptions.open()) {
-        if (!new ApiKeys(store, Clock.systemUTC()).revoke(id)) {
+        if (!new ApiKeys(store, store, Clock.systemUTC()).revoke(id)) {
           throw new CastellanException(
               ErrorCode.NOT_FOUND, "no key " + id + "; 'castellan keys list' shows the ids");
         }

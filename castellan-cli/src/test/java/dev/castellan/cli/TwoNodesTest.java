@@ -121,8 +121,8 @@ class TwoNodesTest {
     }
     try (dev.castellan.store.jdbc.JdbcStore store =
         dev.castellan.store.jdbc.JdbcStore.postgres(databaseUrl)) {
-      dev.castellan.store.AuditVerification result =
-          dev.castellan.store.AuditVerification.of(store.auditRecords());
+      dev.castellan.audit.AuditVerification result =
+          dev.castellan.audit.AuditVerification.of(store.auditRecords());
       assertThat(result.intact()).as(result.describe()).isTrue();
       assertThat(result.entries()).isGreaterThanOrEqualTo(20);
     }

@@ -37,7 +37,7 @@ public final class IndexFeed implements AutoCloseable {
         new Options(Duration.ofMillis(200), 10_000, Duration.ofMinutes(1));
   }
 
-  private final Store store;
+  private final TupleStore store;
   private final String storeId;
   private final Options options;
   private final Clock clock;
@@ -50,7 +50,7 @@ public final class IndexFeed implements AutoCloseable {
   private volatile Thread follower;
   private long lastPurge;
 
-  private IndexFeed(Store store, String storeId, Options options, Clock clock, int expected) {
+  private IndexFeed(TupleStore store, String storeId, Options options, Clock clock, int expected) {
     this.store = store;
     this.storeId = storeId;
     this.options = options;
@@ -64,7 +64,7 @@ public final class IndexFeed implements AutoCloseable {
    * @param expectedTuples a sizing hint for the index (0 when unknown)
    */
   public static IndexFeed start(
-      Store store, String storeId, Options options, Clock clock, int expectedTuples) {
+      TupleStore store, String storeId, Options options, Clock clock, int expectedTuples) {
     IndexFeed feed = new IndexFeed(store, storeId, options, clock, expectedTuples);
     feed.load();
     feed.lastPurge = clock.millis();
@@ -74,7 +74,7 @@ public final class IndexFeed implements AutoCloseable {
     return feed;
   }
 
-  public static IndexFeed start(Store store, String storeId) {
+  public static IndexFeed start(TupleStore store, String storeId) {
     return start(store, storeId, Options.DEFAULT, Clock.systemUTC(), 0);
   }
 

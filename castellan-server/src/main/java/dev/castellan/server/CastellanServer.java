@@ -444,12 +444,12 @@ public final class CastellanServer implements AutoCloseable {
 
   private static CastellanServer start(
       Options options, Store store, AuditTrail audit, StoreRuntime runtime, TlsListener tls) {
-    ApiKeys keys = new ApiKeys(store, Clock.systemUTC());
+    ApiKeys keys = new ApiKeys(store, store, Clock.systemUTC());
     AccessControl access =
         options.auth() == AuthMode.NONE
             ? AccessControl.open(store).withLocalDevelopment()
             : AccessControl.open(store);
-    SubjectMigration.run(store, access.systemStoreId(), audit, Clock.systemUTC());
+    SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC());
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }

@@ -2,9 +2,9 @@ package dev.castellan.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.castellan.store.AuditFilter;
-import dev.castellan.store.AuditRecord;
-import dev.castellan.store.AuditRecords;
+import dev.castellan.audit.AuditFilter;
+import dev.castellan.audit.AuditRecord;
+import dev.castellan.audit.AuditRecords;
 import dev.castellan.store.MemoryStore;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.castellan.audit.AuditFilter;
+import dev.castellan.audit.AuditRecord;
 import dev.castellan.server.auth.AuthFailureLimit;
 import dev.castellan.server.auth.TrustedProxies;
-import dev.castellan.store.AuditFilter;
-import dev.castellan.store.AuditRecord;
 import dev.castellan.store.MemoryStore;
 import dev.castellan.store.PageRequest;
 import java.net.URI;

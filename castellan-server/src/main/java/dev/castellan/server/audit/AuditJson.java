@@ -3,8 +3,8 @@ package dev.castellan.server.audit;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.castellan.store.AuditEntry;
-import dev.castellan.store.AuditRecord;
+import dev.castellan.audit.AuditEntry;
+import dev.castellan.audit.AuditRecord;
 
 /** The JSON form of audit entries: the query API, the export and the file sink share it. */
 final class AuditJson {

@@ -1,9 +1,9 @@
 package dev.castellan.server.audit;
 
-import dev.castellan.store.AuditEntry;
-import dev.castellan.store.AuditLines;
-import dev.castellan.store.AuditRecord;
-import dev.castellan.store.AuditRecords;
+import dev.castellan.audit.AuditEntry;
+import dev.castellan.audit.AuditLines;
+import dev.castellan.audit.AuditRecord;
+import dev.castellan.audit.AuditRecords;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

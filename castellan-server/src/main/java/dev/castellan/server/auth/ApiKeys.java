@@ -3,7 +3,8 @@ package dev.castellan.server.auth;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.store.ApiKeyRecord;
-import dev.castellan.store.Store;
+import dev.castellan.store.CredentialStore;
+import dev.castellan.store.DocumentStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,14 +33,20 @@ public final class ApiKeys {
   /** Documents marking the keys whose secret was handed to someone (see {@link #handedOut}). */
   private static final String HANDED_OUT = "api-key-handed-out";
 
-  private final Store store;
+  private final CredentialStore credentials;
+  private final DocumentStore documents;
   private final Clock clock;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
   private record Cached(ApiKeyRecord record, long at) {}
 
-  public ApiKeys(Store store, Clock clock) {
-    this.store = store;
+  /**
+   * @param credentials where key records are kept
+   * @param documents where the marks of handed-out keys are kept
+   */
+  public ApiKeys(CredentialStore credentials, DocumentStore documents, Clock clock) {
+    this.credentials = credentials;
+    this.documents = documents;
     this.clock = clock;
   }
 
@@ -54,7 +61,7 @@ public final class ApiKeys {
     }
     String id = random(9);
     String secret = random(32);
-    store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, hash(secret), clock.instant()));
+    credentials.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, hash(secret), clock.instant()));
     markHandedOut(id);
     return new Created(id, "key:" + id, "cst_" + id + "_" + secret);
   }
@@ -65,11 +72,11 @@ public final class ApiKeys {
    * own. Keys an earlier version made before a failed first start are the exception.
    */
   public boolean handedOut(String id) {
-    return store.apiKey(id).isPresent() && store.document(HANDED_OUT, id).isPresent();
+    return credentials.apiKey(id).isPresent() && documents.document(HANDED_OUT, id).isPresent();
   }
 
   private void markHandedOut(String id) {
-    store.putDocument(HANDED_OUT, id, "{\"at\":\"" + clock.instant() + "\"}");
+    documents.putDocument(HANDED_OUT, id, "{\"at\":\"" + clock.instant() + "\"}");
   }
 
   /**
@@ -83,11 +90,11 @@ public final class ApiKeys {
     }
     String id = parts != null ? parts[0] : freeFormId(key);
     String secretHash = hash(parts != null ? parts[1] : key);
-    Optional<ApiKeyRecord> existing = store.apiKey(id);
+    Optional<ApiKeyRecord> existing = credentials.apiKey(id);
     if (existing.isEmpty() || !existing.get().secretHash().equals(secretHash)) {
-      store.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, secretHash, clock.instant()));
+      credentials.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, secretHash, clock.instant()));
     }
-    if (store.document(HANDED_OUT, id).isEmpty()) {
+    if (documents.document(HANDED_OUT, id).isEmpty()) {
       markHandedOut(id);
     }
     return "key:" + id;
@@ -115,13 +122,13 @@ public final class ApiKeys {
   }
 
   public List<ApiKeyRecord> list() {
-    return store.apiKeys();
+    return credentials.apiKeys();
   }
 
   public boolean revoke(String id) {
     cache.remove(id);
-    store.deleteDocument(HANDED_OUT, id);
-    return store.revokeApiKey(id);
+    documents.deleteDocument(HANDED_OUT, id);
+    return credentials.revokeApiKey(id);
   }
 
   private ApiKeyRecord lookup(String id) {
@@ -130,7 +137,7 @@ public final class ApiKeys {
     if (cached != null && now - cached.at() < CACHE_MILLIS) {
       return cached.record();
     }
-    ApiKeyRecord record = store.apiKey(id).orElse(null);
+    ApiKeyRecord record = credentials.apiKey(id).orElse(null);
     if (record != null) {
       cache.put(id, new Cached(record, now));
     } else {

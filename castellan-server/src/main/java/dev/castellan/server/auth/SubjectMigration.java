@@ -6,11 +6,12 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
+import dev.castellan.store.DocumentStore;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
-import dev.castellan.store.Store;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleStore;
 import dev.castellan.store.TupleWrite;
 import java.io.IOException;
 import java.time.Clock;
@@ -86,8 +87,13 @@ public final class SubjectMigration {
    *
    * @param audit hears one change per rewritten or reported subject
    */
-  public static Report run(Store store, String systemStoreId, AuditLog audit, Clock clock) {
-    if (version(store) >= VERSION) {
+  public static Report run(
+      TupleStore store,
+      DocumentStore documents,
+      String systemStoreId,
+      AuditLog audit,
+      Clock clock) {
+    if (version(documents) >= VERSION) {
       return new Report(List.of(), List.of());
     }
     Map<String, List<Tuple>> byUser = new TreeMap<>();
@@ -145,13 +151,13 @@ public final class SubjectMigration {
         }
       }
     }
-    record(store, clock);
+    record(documents, clock);
     report(systemStoreId, audit, clock, rewritten, toReview);
     return new Report(List.copyOf(rewritten), List.copyOf(toReview));
   }
 
   /** The scheme version this database is at; 1 when it never recorded one. */
-  static int version(Store store) {
+  static int version(DocumentStore store) {
     return store
         .document(DOCUMENT_KIND, DOCUMENT_KEY)
         .map(
@@ -216,7 +222,7 @@ public final class SubjectMigration {
    * already; returns the id the tuples now have.
    */
   private static String rewrite(
-      Store store,
+      TupleStore store,
       String systemStoreId,
       String type,
       String id,
@@ -258,7 +264,7 @@ public final class SubjectMigration {
     return canonical;
   }
 
-  private static void record(Store store, Clock clock) {
+  private static void record(DocumentStore store, Clock clock) {
     ObjectNode doc = JSON.createObjectNode();
     doc.put("version", VERSION);
     doc.put("migrated_at", clock.instant().toString());

@@ -1,6 +1,6 @@
 package dev.castellan.server.metrics;
 
-import dev.castellan.store.Store;
+import dev.castellan.store.TupleStore;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -32,7 +32,7 @@ public final class Readiness {
    *     answers
    * @param limit how long a probe waits for the database
    */
-  public Readiness(Store store, String pingStoreId, Duration limit) {
+  public Readiness(TupleStore store, String pingStoreId, Duration limit) {
     this.ping = new Probe<>(() -> store.revision(pingStoreId), limit);
   }
 

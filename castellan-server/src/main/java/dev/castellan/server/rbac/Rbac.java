@@ -11,11 +11,12 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.auth.SubjectIds;
+import dev.castellan.store.DocumentStore;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
-import dev.castellan.store.Store;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleStore;
 import dev.castellan.store.TupleWrite;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -49,7 +50,8 @@ public final class Rbac {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final StoreRuntime runtime;
-  private final Store store;
+  private final TupleStore store;
+  private final DocumentStore documents;
   private final String systemStoreId;
   private final boolean caseInsensitiveClaims;
   private volatile RbacPolicy policy = RbacPolicy.EMPTY;
@@ -72,6 +74,7 @@ public final class Rbac {
   private Rbac(StoreRuntime runtime, String systemStoreId, boolean caseInsensitiveClaims) {
     this.runtime = runtime;
     this.store = runtime.store();
+    this.documents = runtime.store();
     this.systemStoreId = systemStoreId;
     this.caseInsensitiveClaims = caseInsensitiveClaims;
   }
@@ -239,7 +242,7 @@ public final class Rbac {
   /** Every role, system roles first, then by id. */
   public List<Role> roles() {
     List<Role> out = new ArrayList<>();
-    for (Map.Entry<String, String> entry : store.documents(ROLE_DOCUMENT).entrySet()) {
+    for (Map.Entry<String, String> entry : documents.documents(ROLE_DOCUMENT).entrySet()) {
       out.add(role(entry.getKey(), entry.getValue()));
     }
     out.sort(java.util.Comparator.comparing((Role r) -> !r.system()).thenComparing(r -> r.id()));
@@ -291,7 +294,7 @@ public final class Rbac {
   private void deleteRoleData(String id) {
     setPermissions(id, Set.of());
     store.deleteMatching(systemStoreId, TupleFilter.object("role:" + id));
-    store.deleteDocument(ROLE_DOCUMENT, id);
+    documents.deleteDocument(ROLE_DOCUMENT, id);
     names = RoleNames.STALE; // after the write, so that a reload cannot miss it
   }
 
@@ -553,7 +556,7 @@ public final class Rbac {
   /** Grants the admin role the permissions that joined the catalog since it last looked. */
   private void grantNewPermissionsToAdmin(Set<Integer> alsoKnown) {
     Set<Integer> known = new TreeSet<>(alsoKnown);
-    store
+    documents
         .document(STATE_DOCUMENT, KNOWN_PERMISSIONS)
         .ifPresent(
             json -> {
@@ -576,13 +579,13 @@ public final class Rbac {
       setPermissions("admin", admin);
     }
     known.addAll(ids);
-    store.putDocument(STATE_DOCUMENT, KNOWN_PERMISSIONS, JSON.valueToTree(known).toString());
+    documents.putDocument(STATE_DOCUMENT, KNOWN_PERMISSIONS, JSON.valueToTree(known).toString());
   }
 
   // ------------------------------------------------------------------ documents
 
   private Optional<String> document(String id) {
-    return store.document(ROLE_DOCUMENT, id);
+    return documents.document(ROLE_DOCUMENT, id);
   }
 
   private boolean saveDocument(
@@ -594,9 +597,9 @@ public final class Rbac {
     doc.put("source", source);
     boolean saved = true;
     if (replace) {
-      store.putDocument(ROLE_DOCUMENT, id, doc.toString());
+      documents.putDocument(ROLE_DOCUMENT, id, doc.toString());
     } else {
-      saved = store.createDocument(ROLE_DOCUMENT, id, doc.toString());
+      saved = documents.createDocument(ROLE_DOCUMENT, id, doc.toString());
     }
     names = RoleNames.STALE; // after the write, so that a reload cannot miss it
     return saved;
@@ -681,7 +684,7 @@ public final class Rbac {
     long now = System.nanoTime();
     if (current.stale() || now - current.loadedAt() > NAMES_NANOS) {
       Map<String, String> byId = new java.util.HashMap<>();
-      for (Map.Entry<String, String> entry : store.documents(ROLE_DOCUMENT).entrySet()) {
+      for (Map.Entry<String, String> entry : documents.documents(ROLE_DOCUMENT).entrySet()) {
         try {
           byId.put(entry.getKey(), JSON.readTree(entry.getValue()).path("name").asText(""));
         } catch (IOException e) {

@@ -1,6 +1,6 @@
 package dev.castellan.server.audit;
 
-import dev.castellan.store.AuditRecords;
+import dev.castellan.audit.AuditRecords;
 import dev.castellan.store.Store;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;

@@ -2,11 +2,11 @@ package dev.castellan.store.jdbc;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
-import dev.castellan.store.AuditEntry;
-import dev.castellan.store.AuditFilter;
-import dev.castellan.store.AuditLines;
-import dev.castellan.store.AuditRecord;
-import dev.castellan.store.AuditRecords;
+import dev.castellan.audit.AuditEntry;
+import dev.castellan.audit.AuditFilter;
+import dev.castellan.audit.AuditLines;
+import dev.castellan.audit.AuditRecord;
+import dev.castellan.audit.AuditRecords;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import java.sql.Connection;
@@ -46,7 +46,7 @@ final class JdbcAuditRecords implements AuditRecords {
   private static final ThreadLocal<AuditLines.Encoder> ENCODER =
       ThreadLocal.withInitial(() -> new AuditLines.Encoder(8 * 1024));
 
-  private final DataSource pool;
+  private final Transactions transactions;
   private final int scanLimit;
 
   JdbcAuditRecords(DataSource pool) {
@@ -54,33 +54,8 @@ final class JdbcAuditRecords implements AuditRecords {
   }
 
   JdbcAuditRecords(DataSource pool, int scanLimit) {
-    this.pool = pool;
+    this.transactions = new Transactions(pool, "the audit trail database");
     this.scanLimit = scanLimit;
-  }
-
-  @FunctionalInterface
-  private interface SqlWork<T> {
-    T run(Connection connection) throws SQLException;
-  }
-
-  private <T> T transaction(SqlWork<T> work) {
-    try (Connection connection = pool.getConnection()) {
-      try {
-        T result = work.run(connection);
-        connection.commit();
-        return result;
-      } catch (SQLException | RuntimeException | Error e) {
-        try {
-          connection.rollback();
-        } catch (SQLException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw new CastellanException(
-          ErrorCode.STORE_UNAVAILABLE, "the audit trail database is unavailable", e);
-    }
   }
 
   private static Head lockHead(Connection connection, boolean lock) throws SQLException {
@@ -102,7 +77,7 @@ final class JdbcAuditRecords implements AuditRecords {
     if (entries.isEmpty()) {
       return List.of();
     }
-    return transaction(
+    return transactions.run(
         connection -> {
           Head head = lockHead(connection, true);
           List<AuditRecord> records = new ArrayList<>(entries.size());
@@ -195,7 +170,7 @@ final class JdbcAuditRecords implements AuditRecords {
       parameters.add(filter.until().atOffset(ZoneOffset.UTC));
     }
     sql.append(" ORDER BY first_seq LIMIT ").append(SEGMENTS_PER_QUERY);
-    return transaction(
+    return transactions.run(
         connection -> {
           List<AuditRecord> items = new ArrayList<>();
           long position = after; // the highest seq looked at
@@ -267,12 +242,12 @@ final class JdbcAuditRecords implements AuditRecords {
 
   @Override
   public Head head() {
-    return transaction(connection -> lockHead(connection, false));
+    return transactions.run(connection -> lockHead(connection, false));
   }
 
   @Override
   public long deleteOlderThan(Instant cutoff) {
-    return transaction(
+    return transactions.run(
         connection -> {
           Head head = lockHead(connection, true);
           // The oldest segment holding an entry at or after the cutoff is kept whole, with its

@@ -43,7 +43,7 @@ final class PgListener implements AutoCloseable {
       try (Connection connection = DriverManager.getConnection(url, properties)) {
         connection.setAutoCommit(true);
         try (Statement statement = connection.createStatement()) {
-          statement.execute("LISTEN " + JdbcStore.NOTIFY_CHANNEL);
+          statement.execute("LISTEN " + JdbcTuples.NOTIFY_CHANNEL);
         }
         PGConnection pg = connection.unwrap(PGConnection.class);
         while (!closed) {

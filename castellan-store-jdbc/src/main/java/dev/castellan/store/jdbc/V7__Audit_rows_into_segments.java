@@ -2,9 +2,9 @@ package dev.castellan.store.jdbc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.castellan.store.AuditEntry;
-import dev.castellan.store.AuditLines;
-import dev.castellan.store.AuditRecord;
+import dev.castellan.audit.AuditEntry;
+import dev.castellan.audit.AuditLines;
+import dev.castellan.audit.AuditRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -2,12 +2,12 @@ package dev.castellan.store.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.castellan.store.AuditEntry;
-import dev.castellan.store.AuditFilter;
-import dev.castellan.store.AuditLines;
-import dev.castellan.store.AuditRecord;
-import dev.castellan.store.AuditRecords;
-import dev.castellan.store.AuditVerification;
+import dev.castellan.audit.AuditEntry;
+import dev.castellan.audit.AuditFilter;
+import dev.castellan.audit.AuditLines;
+import dev.castellan.audit.AuditRecord;
+import dev.castellan.audit.AuditRecords;
+import dev.castellan.audit.AuditVerification;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import java.nio.charset.StandardCharsets;

@@ -32,9 +32,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What the JDBC store does beyond {@link dev.castellan.store.StoreContract}, on each database: the
- * revision and changelog discipline under concurrency, rollback of failed writes, paging, bulk
- * import and the error mapping.
+ * What the JDBC store does beyond the store contracts ({@link
+ * dev.castellan.store.TupleStoreContract} and its siblings), on each database: the revision and
+ * changelog discipline under concurrency, rollback of failed writes, paging, bulk import and the
+ * error mapping.
  */
 abstract class JdbcStoreTest {
 

@@ -1,4 +1,7 @@
-package dev.castellan.store;
+package dev.castellan.audit;
+
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
 
 /**
  * The outcome of walking an audit chain from its head's first entry to its last.

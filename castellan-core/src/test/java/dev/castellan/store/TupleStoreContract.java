@@ -1,14 +1,9 @@
 package dev.castellan.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
-import dev.castellan.engine.TupleKey;
-import dev.castellan.model.AuthorizationModel;
-import dev.castellan.model.ModelDsl;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -19,131 +14,36 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The behaviour every {@link Store} must have. Each implementation's test extends this class; the
- * in-memory, embedded and PostgreSQL stores all run it.
+ * What every {@link TupleStore} does: revisions, the write rules, reads, the changelog, snapshots
+ * and expiry. The in-memory, H2 and PostgreSQL ones all run it.
  */
-public abstract class StoreContract {
-
-  /** A fresh, empty store implementation for one test. */
-  protected abstract Store newStore();
-
-  protected Store store;
-  protected String storeId;
-
-  private static final AuthorizationModel MODEL =
-      ModelDsl.parse(
-          """
-          model
-            schema 1.1
-          type user
-          type doc
-            relations
-              define viewer: [user, user with office]
-          condition office(ip: ipaddress) {
-            ip.in_cidr("10.0.0.0/8")
-          }
-          """);
+public abstract class TupleStoreContract extends StoreFixture {
+  protected TupleStore tuples;
 
   @BeforeEach
-  void open() {
-    store = newStore();
-    storeId = store.createStore("contract").id();
-  }
-
-  @AfterEach
-  void closeStore() {
-    store.close();
-  }
-
-  private static Tuple tuple(String object, String relation, String user) {
-    return Tuple.of(object, relation, user);
-  }
-
-  private static TupleKey key(String object, String relation, String user) {
-    return new TupleKey(object, relation, user);
-  }
-
-  private List<Tuple> all(String id) {
-    List<Tuple> out = new ArrayList<>();
-    store.snapshot(id, t -> out.add(t.tuple()));
-    return out;
-  }
-
-  private static void assertCode(Runnable action, ErrorCode code) {
-    assertThatThrownBy(action::run)
-        .isInstanceOf(CastellanException.class)
-        .satisfies(e -> assertThat(((CastellanException) e).code()).isEqualTo(code));
-  }
-
-  // ------------------------------------------------------------------ stores
-
-  @Test
-  void stores_areCreatedListedAndDeleted() {
-    StoreInfo second = store.createStore("second");
-    assertThat(Ulids.isValid(second.id())).isTrue();
-    assertThat(store.getStore(second.id())).map(StoreInfo::name).contains("second");
-    Page<StoreInfo> first = store.listStores(PageRequest.first(1));
-    assertThat(first.items()).extracting(StoreInfo::id).containsExactly(storeId);
-    Page<StoreInfo> rest = store.listStores(new PageRequest(10, first.continuationToken()));
-    assertThat(rest.items()).extracting(StoreInfo::id).containsExactly(second.id());
-    assertThat(rest.hasMore()).isFalse();
-
-    assertThat(store.deleteStore(second.id())).isTrue();
-    assertThat(store.getStore(second.id())).isEmpty();
-    assertThat(store.deleteStore(second.id())).isFalse();
-    assertCode(
-        () -> store.write(second.id(), TupleWrite.writes(tuple("doc:1", "viewer", "user:a"))),
-        ErrorCode.STORE_ID_NOT_FOUND);
-    assertCode(() -> store.revision("01ARZ3NDEKTSV4RRFFQ69G5FAV"), ErrorCode.STORE_ID_NOT_FOUND);
-  }
-
-  @Test
-  void stores_areIsolated() {
-    String other = store.createStore("other").id();
-    store.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
-    assertThat(all(other)).isEmpty();
-    assertThat(store.revision(other)).isZero();
-    assertThat(store.revision(storeId)).isEqualTo(1);
-  }
-
-  // ------------------------------------------------------------------ models
-
-  @Test
-  void models_roundTripAndTheLatestIsTheNewest() throws InterruptedException {
-    assertThat(store.latestModel(storeId)).isEmpty();
-    String first = store.writeModel(storeId, MODEL);
-    String second = store.writeModel(storeId, MODEL);
-    assertThat(second).isGreaterThan(first);
-    assertThat(store.readModel(storeId, first)).map(StoredModel::model).contains(MODEL);
-    assertThat(store.latestModel(storeId)).map(StoredModel::id).contains(second);
-    Page<StoredModel> page = store.listModels(storeId, PageRequest.first(1));
-    assertThat(page.items()).extracting(StoredModel::id).containsExactly(second);
-    assertThat(store.listModels(storeId, new PageRequest(5, page.continuationToken())).items())
-        .extracting(StoredModel::id)
-        .containsExactly(first);
-    assertThat(store.readModel(storeId, "01ARZ3NDEKTSV4RRFFQ69G5FAV")).isEmpty();
+  void parts() {
+    tuples = store.tupleStore();
   }
 
   // ------------------------------------------------------------------ writes
 
   @Test
   void eachWrite_takesTheNextRevision_andLogsItsChanges() {
-    WriteResult a = store.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    WriteResult a = tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
     WriteResult b =
-        store.write(
+        tuples.write(
             storeId,
             TupleWrite.of(
                 List.of(tuple("doc:2", "viewer", "user:b")),
                 List.of(key("doc:1", "viewer", "user:a"))));
     assertThat(a.revision()).isEqualTo(1);
     assertThat(b).isEqualTo(new WriteResult(2, 1, 1));
-    assertThat(store.revision(storeId)).isEqualTo(2);
-    List<Change> changes = store.changesAfter(storeId, 0, 100);
+    assertThat(tuples.revision(storeId)).isEqualTo(2);
+    List<Change> changes = tuples.changesAfter(storeId, 0, 100);
     assertThat(changes)
         .extracting(c -> c.revision() + " " + c.operation() + " " + c.tuple().key())
         .containsExactly(
@@ -155,24 +55,24 @@ public abstract class StoreContract {
 
   @Test
   void writingAnExistingTuple_failsAndWritesNothing() {
-    store.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
     assertCode(
         () ->
-            store.write(
+            tuples.write(
                 storeId,
                 TupleWrite.writes(
                     tuple("doc:2", "viewer", "user:b"), tuple("doc:1", "viewer", "user:a"))),
         ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT);
     assertThat(all(storeId)).containsExactly(tuple("doc:1", "viewer", "user:a"));
-    assertThat(store.revision(storeId)).isEqualTo(1);
+    assertThat(tuples.revision(storeId)).isEqualTo(1);
   }
 
   @Test
   void deletingAMissingTuple_failsAndDeletesNothing() {
-    store.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
     assertCode(
         () ->
-            store.write(
+            tuples.write(
                 storeId,
                 TupleWrite.deletes(
                     key("doc:1", "viewer", "user:a"), key("doc:9", "viewer", "user:z"))),
@@ -183,16 +83,16 @@ public abstract class StoreContract {
   @Test
   void ignoreDuplicatesAndMissing_makeWritesIdempotent() {
     Tuple a = tuple("doc:1", "viewer", "user:a");
-    store.write(storeId, TupleWrite.writes(a));
-    WriteResult again = store.write(storeId, new TupleWrite(List.of(a), List.of(), true, false));
+    tuples.write(storeId, TupleWrite.writes(a));
+    WriteResult again = tuples.write(storeId, new TupleWrite(List.of(a), List.of(), true, false));
     assertThat(again).isEqualTo(new WriteResult(1, 0, 0));
     WriteResult missing =
-        store.write(
+        tuples.write(
             storeId,
             new TupleWrite(List.of(), List.of(key("doc:9", "viewer", "user:z")), false, true));
     assertThat(missing).isEqualTo(new WriteResult(1, 0, 0));
     WriteResult mixed =
-        store.write(
+        tuples.write(
             storeId,
             new TupleWrite(
                 List.of(a, tuple("doc:2", "viewer", "user:b")),
@@ -204,11 +104,11 @@ public abstract class StoreContract {
 
   @Test
   void ignoreDuplicates_stillRefusesAConflictingCondition() {
-    store.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
     Tuple conditional =
         Tuple.conditional("doc:1", "viewer", "user:a", "office", Map.of("ip", "10.0.0.1"));
     assertCode(
-        () -> store.write(storeId, new TupleWrite(List.of(conditional), List.of(), true, false)),
+        () -> tuples.write(storeId, new TupleWrite(List.of(conditional), List.of(), true, false)),
         ErrorCode.WRITE_FAILED_DUE_TO_INVALID_INPUT);
   }
 
@@ -216,12 +116,12 @@ public abstract class StoreContract {
   void theSameTupleTwiceInOneRequest_isRefused() {
     assertCode(
         () ->
-            store.write(
+            tuples.write(
                 storeId,
                 TupleWrite.writes(
                     tuple("doc:1", "viewer", "user:a"), tuple("doc:1", "viewer", "user:a"))),
         ErrorCode.CANNOT_ALLOW_DUPLICATE_TUPLES_IN_ONE_REQUEST);
-    assertThat(store.revision(storeId)).isZero();
+    assertThat(tuples.revision(storeId)).isZero();
   }
 
   @Test
@@ -235,7 +135,7 @@ public abstract class StoreContract {
                 "office",
                 Map.of("ip", "10.0.0.1", "tags", List.of("x", "y"), "limits", Map.of("n", 3)))
             .expiringAt(expiry);
-    store.write(storeId, TupleWrite.writes(conditional));
+    tuples.write(storeId, TupleWrite.writes(conditional));
     Tuple read = all(storeId).get(0);
     assertThat(read.condition()).isEqualTo("office");
     assertThat(read.conditionContext().get("ip")).isEqualTo("10.0.0.1");
@@ -243,7 +143,7 @@ public abstract class StoreContract {
     assertThat(((Map<?, ?>) read.conditionContext().get("limits")).get("n"))
         .satisfies(n -> assertThat(((Number) n).intValue()).isEqualTo(3));
     assertThat(read.expiresAt()).isEqualTo(expiry);
-    assertThat(store.changesAfter(storeId, 0, 10).get(0).tuple().expiresAt()).isEqualTo(expiry);
+    assertThat(tuples.changesAfter(storeId, 0, 10).get(0).tuple().expiresAt()).isEqualTo(expiry);
   }
 
   @Test
@@ -278,7 +178,7 @@ public abstract class StoreContract {
       int total = threads * writesPerThread;
       assertThat(revisions).hasSize(total);
       assertThat(revisions).allMatch(r -> r >= 1 && r <= total);
-      List<Change> changes = store.changesAfter(storeId, 0, 10_000);
+      List<Change> changes = tuples.changesAfter(storeId, 0, 10_000);
       assertThat(changes).extracting(Change::revision).isSorted().hasSize(total);
       assertThat(changes.get(total - 1).revision()).isEqualTo(total);
     } finally {
@@ -289,7 +189,7 @@ public abstract class StoreContract {
   // ------------------------------------------------------------------ reads
 
   private void writeSample() {
-    store.write(
+    tuples.write(
         storeId,
         TupleWrite.writes(
             tuple("doc:1", "viewer", "user:a"),
@@ -314,7 +214,7 @@ public abstract class StoreContract {
     List<Tuple> out = new ArrayList<>();
     String token = "";
     do {
-      Page<StoredTuple> page = store.read(storeId, filter, new PageRequest(2, token));
+      Page<StoredTuple> page = tuples.read(storeId, filter, new PageRequest(2, token));
       assertThat(page.items().size()).isLessThanOrEqualTo(2);
       page.items().forEach(t -> out.add(t.tuple()));
       token = page.continuationToken();
@@ -327,33 +227,33 @@ public abstract class StoreContract {
   void read_refusesAForeignContinuationToken() {
     writeSample();
     assertCode(
-        () -> store.read(storeId, TupleFilter.ALL, new PageRequest(2, "not-a-token")),
+        () -> tuples.read(storeId, TupleFilter.ALL, new PageRequest(2, "not-a-token")),
         ErrorCode.INVALID_CONTINUATION_TOKEN);
   }
 
   @Test
   void deleteMatching_removesByUserObjectOrRelationInOneRevision() {
     writeSample();
-    WriteResult byUser = store.deleteMatching(storeId, new TupleFilter("doc:", "", "user:a"));
+    WriteResult byUser = tuples.deleteMatching(storeId, new TupleFilter("doc:", "", "user:a"));
     assertThat(byUser).isEqualTo(new WriteResult(2, 0, 3));
     assertThat(all(storeId))
         .containsExactlyInAnyOrder(
             tuple("doc:1", "viewer", "user:b"), tuple("folder:1", "viewer", "user:a"));
-    WriteResult none = store.deleteMatching(storeId, TupleFilter.object("doc:9"));
+    WriteResult none = tuples.deleteMatching(storeId, TupleFilter.object("doc:9"));
     assertThat(none).isEqualTo(new WriteResult(2, 0, 0));
-    assertThat(store.deleteMatching(storeId, TupleFilter.object("folder:1")).deleted())
+    assertThat(tuples.deleteMatching(storeId, TupleFilter.object("folder:1")).deleted())
         .isEqualTo(1);
-    assertCode(() -> store.deleteMatching(storeId, TupleFilter.ALL), ErrorCode.VALIDATION_ERROR);
+    assertCode(() -> tuples.deleteMatching(storeId, TupleFilter.ALL), ErrorCode.VALIDATION_ERROR);
   }
 
   @Test
   void changesAfter_neverSplitsARevision() {
     writeSample(); // revision 1: five changes
-    store.write(storeId, TupleWrite.writes(tuple("doc:3", "viewer", "user:c")));
-    List<Change> firstBatch = store.changesAfter(storeId, 0, 3);
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:3", "viewer", "user:c")));
+    List<Change> firstBatch = tuples.changesAfter(storeId, 0, 3);
     assertThat(firstBatch).hasSize(5).allMatch(c -> c.revision() == 1);
-    assertThat(store.changesAfter(storeId, 1, 3)).hasSize(1);
-    assertThat(store.changesAfter(storeId, 2, 3)).isEmpty();
+    assertThat(tuples.changesAfter(storeId, 1, 3)).hasSize(1);
+    assertThat(tuples.changesAfter(storeId, 2, 3)).isEmpty();
   }
 
   @Test
@@ -363,7 +263,7 @@ public abstract class StoreContract {
     List<Change> docs = new ArrayList<>();
     String token = "";
     while (true) {
-      Page<Change> page = store.readChanges(storeId, "doc", before, new PageRequest(2, token));
+      Page<Change> page = tuples.readChanges(storeId, "doc", before, new PageRequest(2, token));
       if (page.items().isEmpty()) {
         assertThat(page.continuationToken()).as("the poller keeps its place").isEqualTo(token);
         break;
@@ -373,11 +273,11 @@ public abstract class StoreContract {
       assertThat(token).isNotEmpty();
     }
     assertThat(docs).hasSize(4).allMatch(c -> c.tuple().key().object().startsWith("doc:"));
-    store.write(storeId, TupleWrite.writes(tuple("doc:9", "viewer", "user:z")));
-    assertThat(store.readChanges(storeId, "doc", before, new PageRequest(2, token)).items())
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:9", "viewer", "user:z")));
+    assertThat(tuples.readChanges(storeId, "doc", before, new PageRequest(2, token)).items())
         .extracting(c -> c.tuple().key().object())
         .containsExactly("doc:9");
-    assertThat(store.readChanges(storeId, "", null, PageRequest.first(100)).items()).hasSize(6);
+    assertThat(tuples.readChanges(storeId, "", null, PageRequest.first(100)).items()).hasSize(6);
     assertThat(
             store
                 .readChanges(
@@ -390,7 +290,7 @@ public abstract class StoreContract {
   void snapshot_returnsEveryTupleAndItsRevision() {
     writeSample();
     List<StoredTuple> seen = new ArrayList<>();
-    long revision = store.snapshot(storeId, seen::add);
+    long revision = tuples.snapshot(storeId, seen::add);
     assertThat(revision).isEqualTo(1);
     assertThat(seen).hasSize(5).allMatch(t -> t.writtenAt() != null);
   }
@@ -398,74 +298,61 @@ public abstract class StoreContract {
   @Test
   void purgeExpired_deletesOnlyExpiredTuples_asLoggedDeletes() {
     Instant now = Instant.now();
-    store.write(
+    tuples.write(
         storeId,
         TupleWrite.writes(
             tuple("doc:1", "viewer", "user:a").expiringAt(now.minusSeconds(5)),
             tuple("doc:2", "viewer", "user:a").expiringAt(now.plusSeconds(3600)),
             tuple("doc:3", "viewer", "user:a")));
-    assertThat(store.purgeExpired(storeId, now)).isEqualTo(1);
+    assertThat(tuples.purgeExpired(storeId, now)).isEqualTo(1);
     assertThat(all(storeId))
         .extracting(t -> t.key().object())
         .containsExactlyInAnyOrder("doc:2", "doc:3");
-    List<Change> changes = store.changesAfter(storeId, 1, 10);
+    List<Change> changes = tuples.changesAfter(storeId, 1, 10);
     assertThat(changes)
         .extracting(c -> c.operation() + " " + c.tuple().key().object())
         .containsExactly("DELETE doc:1");
-    assertThat(store.purgeExpired(storeId, now)).isZero();
-    assertThat(store.revision(storeId)).isEqualTo(2);
+    assertThat(tuples.purgeExpired(storeId, now)).isZero();
+    assertThat(tuples.revision(storeId)).isEqualTo(2);
   }
 
-  // ------------------------------------------------------------------ assertions
-
   @Test
-  void assertions_roundTripPerModel() {
-    String model = store.writeModel(storeId, MODEL);
-    assertThat(store.readAssertions(storeId, model)).isEqualTo("[]");
-    String json =
-        "[{\"tuple_key\":{\"object\":\"doc:1\",\"relation\":\"viewer\",\"user\":\"user:a\"},\"expectation\":true}]";
-    store.writeAssertions(storeId, model, json);
-    assertThat(store.readAssertions(storeId, model)).isEqualTo(json);
-    store.writeAssertions(storeId, model, "[]");
-    assertThat(store.readAssertions(storeId, model)).isEqualTo("[]");
+  void aPartOverItsLimit_isRefusedBeforeAnythingIsWritten() {
+    String longId = "x".repeat(WritePlanner.MAX_OBJECT_ID + 1);
+    assertCode(
+        () ->
+            tuples.write(
+                storeId,
+                TupleWrite.writes(
+                    tuple("doc:1", "viewer", "user:a"),
+                    tuple("doc:" + longId, "viewer", "user:a"))),
+        ErrorCode.VALIDATION_ERROR);
+    assertCode(
+        () -> tuples.write(storeId, TupleWrite.writes(tuple("doc", "viewer", "user:a"))),
+        ErrorCode.VALIDATION_ERROR);
+    assertThat(tuples.revision(storeId)).isZero();
   }
 
-  // ------------------------------------------------------------------ credentials
-
   @Test
-  void apiKeys_areSavedListedAndRevoked() {
-    Instant created = Instant.parse("2030-01-01T00:00:00Z");
-    ApiKeyRecord first = new ApiKeyRecord("k1", "ci", "admin", "a".repeat(64), created);
-    ApiKeyRecord second =
-        new ApiKeyRecord("k2", "reader", "apikey:reader", "b".repeat(64), created.plusSeconds(1));
-    store.saveApiKey(first);
-    store.saveApiKey(second);
-    assertThat(store.apiKey("k1")).contains(first);
-    assertThat(store.apiKeys()).containsExactly(first, second);
-    assertThat(store.revokeApiKey("k1")).isTrue();
-    assertThat(store.revokeApiKey("k1")).isFalse();
-    assertThat(store.apiKey("k1")).isEmpty();
-    assertThat(store.apiKeys()).containsExactly(second);
-  }
-
-  // ------------------------------------------------------------------ documents
-
-  @Test
-  void documents_areCreatedOnceReplacedListedByKindAndDeleted() {
-    assertThat(store.createDocument("role", "admin", "{\"name\":\"Admin\"}")).isTrue();
-    assertThat(store.createDocument("role", "admin", "{\"name\":\"Other\"}")).isFalse();
-    assertThat(store.document("role", "admin")).contains("{\"name\":\"Admin\"}");
-    store.putDocument("role", "viewer", "{\"name\":\"Viewer\"}");
-    store.putDocument("role", "admin", "{\"name\":\"Root\"}");
-    store.putDocument("other", "x", "{}");
-    assertThat(store.documents("role"))
-        .containsExactly(
-            java.util.Map.entry("admin", "{\"name\":\"Root\"}"),
-            java.util.Map.entry("viewer", "{\"name\":\"Viewer\"}"));
-    assertThat(store.deleteDocument("role", "admin")).isTrue();
-    assertThat(store.deleteDocument("role", "admin")).isFalse();
-    assertThat(store.document("role", "admin")).isEmpty();
-    assertThat(store.documents("role")).containsOnlyKeys("viewer");
-    assertThat(store.documents("none")).isEmpty();
+  void importTuples_skipsStoredAndRepeatedTuples_oneRevisionPerBatch() {
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    List<Tuple> input =
+        List.of(
+            tuple("doc:1", "viewer", "user:a"),
+            tuple("doc:2", "viewer", "user:a"),
+            tuple("doc:2", "viewer", "user:a"),
+            tuple("doc:3", "viewer", "user:a"),
+            tuple("doc:4", "viewer", "user:a"));
+    List<Long> progress = new ArrayList<>();
+    WriteResult result = tuples.importTuples(storeId, input.iterator(), 2, progress::add);
+    assertThat(result.written()).isEqualTo(3);
+    assertThat(result.revision()).isEqualTo(tuples.revision(storeId));
+    assertThat(all(storeId))
+        .extracting(t -> t.key().object())
+        .containsExactlyInAnyOrder("doc:1", "doc:2", "doc:3", "doc:4");
+    assertThat(progress).isNotEmpty().isSorted().last().isEqualTo(5L);
+    assertThat(tuples.changesAfter(storeId, 1, 100))
+        .extracting(c -> c.tuple().key().object())
+        .containsExactlyInAnyOrder("doc:2", "doc:3", "doc:4");
   }
 }

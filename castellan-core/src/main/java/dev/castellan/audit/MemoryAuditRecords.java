@@ -1,5 +1,7 @@
-package dev.castellan.store;
+package dev.castellan.audit;
 
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,9 +9,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The audit chain of a {@link MemoryStore}; every method holds this object's monitor. It keeps the
- * newest {@code capacity} entries, moving the chain's start past older ones as retention does, so a
- * long-running embedded server does not grow without bound.
+ * The audit chain held in memory ({@link AuditRecords#inMemory}); every method holds this object's
+ * monitor. It keeps the newest {@code capacity} entries, moving the chain's start past older ones
+ * as retention does, so a long-running embedded server does not grow without bound.
  */
 final class MemoryAuditRecords implements AuditRecords {
   static final int DEFAULT_CAPACITY = 1_000_000;

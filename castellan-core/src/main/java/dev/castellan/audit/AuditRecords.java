@@ -1,7 +1,9 @@
-package dev.castellan.store;
+package dev.castellan.audit;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -9,10 +11,24 @@ import java.util.List;
 
 /**
  * The audit trail's storage: one hash chain of {@link AuditRecord}s per database, appended to by
- * every node that shares it. Kept apart from {@link Store} because its life is apart: append-only,
- * retention by age, and its own verification.
+ * every node that shares it. Kept apart from the tuple store because its life is apart:
+ * append-only, retention by age, and its own verification.
  */
 public interface AuditRecords {
+
+  /** Entries an in-memory chain keeps unless told otherwise. */
+  int DEFAULT_MEMORY_CAPACITY = MemoryAuditRecords.DEFAULT_CAPACITY;
+
+  /**
+   * A chain held in memory that keeps the newest {@code capacity} entries, moving its start past
+   * older ones as retention does (for tests and embedded use).
+   */
+  static AuditRecords inMemory(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be positive, was " + capacity);
+    }
+    return new MemoryAuditRecords(capacity);
+  }
 
   /**
    * Appends {@code entries}, in order, to the end of the chain in one transaction and returns them

@@ -1,4 +1,4 @@
-package dev.castellan.store;
+package dev.castellan.audit;
 
 import java.util.Objects;
 

@@ -1,9 +1,11 @@
-package dev.castellan.store;
+package dev.castellan.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.castellan.CastellanException;
+import dev.castellan.store.Page;
+import dev.castellan.store.PageRequest;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -91,8 +93,7 @@ class MemoryAuditRecordsTest {
 
   @Test
   void appendReadAndRetention_keepTheChainVerifiable() {
-    MemoryStore store = new MemoryStore();
-    AuditRecords records = store.auditRecords();
+    AuditRecords records = AuditRecords.inMemory(AuditRecords.DEFAULT_MEMORY_CAPACITY);
     records.append(List.of(entry(1, "allow"), entry(2, "deny"), entry(3, "deny")));
     records.append(List.of(entry(4, "allow")));
     assertThat(AuditVerification.of(records)).isEqualTo(new AuditVerification(true, 4, 0, ""));

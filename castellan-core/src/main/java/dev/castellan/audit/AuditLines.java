@@ -1,4 +1,4 @@
-package dev.castellan.store;
+package dev.castellan.audit;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
