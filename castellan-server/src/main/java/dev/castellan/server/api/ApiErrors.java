@@ -79,7 +79,8 @@ public final class ApiErrors {
   }
 
   public static void write(Context ctx, int status, String code, String message) {
-    if (STREAMED.matcher(ctx.path()).find()) {
+    // A wrong method is refused by the router, before any stream: the plain body.
+    if (status != 405 && STREAMED.matcher(ctx.path()).find()) {
       ObjectNode line = JsonNodeFactory.instance.objectNode();
       ObjectNode error = line.putObject("error");
       error.put("code", grpcCode(code));
