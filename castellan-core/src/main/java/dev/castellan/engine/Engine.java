@@ -331,17 +331,25 @@ public final class Engine {
       conditionFitsType |= r.type() == userType && r.condition().equals(tuple.condition());
     }
     if (!admittedOtherwise) {
-      String what =
-          user.wildcard()
-              ? user.type() + ":*"
-              : user.isUserset() ? user.type() + "#" + user.relation() : user.type();
-      throw invalidTuple(
-          key,
-          "'"
-              + what
-              + (tuple.isConditional() ? " with " + tuple.condition() : "")
-              + "' is not an allowed type restriction for '"
-              + info
+      // OpenFGA's validateTypeRestrictions (internal/validation), which ignores conditions: its
+      // write and assertions answer 2000 with this message, its checks and lists 2027.
+      String objectRelation = info.toString();
+      throw new CastellanException(
+          ErrorCode.INVALID_TUPLE,
+          "Invalid tuple '"
+              + key.object()
+              + "#"
+              + key.relation()
+              + "@"
+              + key.user()
+              + "'. Reason: "
+              + (user.isUserset()
+                  ? "'" + user.type() + "#" + user.relation() + "'"
+                  : user.wildcard()
+                      ? "the typed wildcard '" + key.user() + "'"
+                      : "type '" + user.type() + "'")
+              + " is not an allowed type restriction for '"
+              + objectRelation
               + "'");
     }
     // The subject is admitted, with other conditions: OpenFGA's condition errors (code 2000).

@@ -89,6 +89,21 @@ class ConditionsHttpTest {
     assertThat(error.get("message").asText()).isEqualTo(message);
   }
 
+  /**
+   * A streamed list-objects refused before its stream starts: OpenFGA's gateway answers with the
+   * status and the error as a stream line, {@code code} being the gRPC code (3, invalid_argument).
+   */
+  private static void assertStreamValidationError(HttpResponse<String> response, String message)
+      throws Exception {
+    JsonNode line = json(response, 400);
+    assertThat(line.fieldNames()).toIterable().containsExactly("error");
+    JsonNode error = line.get("error");
+    assertThat(error.fieldNames()).toIterable().containsExactly("code", "message", "details");
+    assertThat(error.get("code").asInt()).isEqualTo(3);
+    assertThat(error.get("message").asText()).isEqualTo(message);
+    assertThat(error.get("details")).isEmpty();
+  }
+
   private static final String MISSING_Y =
       "failed to evaluate relationship condition: 'either' - tuple"
           + " 'document:1#viewer@user:anne' is missing context parameters '[y]'";
@@ -104,7 +119,7 @@ class ConditionsHttpTest {
         MISSING_Y);
     String listObjects = "{\"type\":\"document\",\"relation\":\"viewer\",\"user\":\"user:anne\"}";
     assertValidationError(post("/stores/" + store + "/list-objects", listObjects), MISSING_Y);
-    assertValidationError(
+    assertStreamValidationError(
         post("/stores/" + store + "/streamed-list-objects", listObjects), MISSING_Y);
     assertValidationError(
         post(

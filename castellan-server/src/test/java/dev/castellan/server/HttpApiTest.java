@@ -688,6 +688,35 @@ class HttpApiTest {
   // ------------------------------------------------------------------ writes
 
   @Test
+  void aWriteOutsideTheTypeRestrictions_isOpenFgasValidationError() throws Exception {
+    // OpenFGA's write (commands/write.go) answers validateTypeRestrictions' errors with 2000.
+    String path = "/stores/" + storeId + "/write";
+    String[][] cases = {
+      {"doc:1", "owner", "group:g", "type 'group'"},
+      {"doc:1", "owner", "user:*", "the typed wildcard 'user:*'"},
+      {"doc:1", "owner", "group:g#member", "'group#member'"},
+    };
+    for (String[] c : cases) {
+      HttpResponse<String> refused = send("POST", path, writeBody(c[0], c[1], c[2]));
+      assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+      JsonNode error = json(refused);
+      assertThat(error.get("code").asText()).isEqualTo("validation_error");
+      assertThat(error.get("message").asText())
+          .isEqualTo(
+              "Invalid tuple '"
+                  + c[0]
+                  + "#"
+                  + c[1]
+                  + "@"
+                  + c[2]
+                  + "'. Reason: "
+                  + c[3]
+                  + " is not an allowed type restriction for 'doc#owner'");
+    }
+    assertThat(readAll()).isEmpty();
+  }
+
+  @Test
   void onDuplicateIgnore_makesARepeatedWriteSucceed() throws Exception {
     String path = "/stores/" + storeId + "/write";
     assertThat(send("POST", path, writeBody("doc:1", "owner", "user:anne")).statusCode())

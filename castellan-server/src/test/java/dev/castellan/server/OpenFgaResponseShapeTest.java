@@ -385,6 +385,23 @@ class OpenFgaResponseShapeTest {
     assertShape(
         withStore.call("POST", withStore.store("/check"), "{\"tuple_key\":{}}", 400),
         "{\"code\":\"string\",\"message\":\"string\"}");
+
+    // A stream refused before it starts: OpenFGA's gateway writes the error as a stream line, with
+    // the HTTP status and the gRPC code (3 invalid_argument, 5 not_found).
+    String streamError = "{\"error\":{\"code\":\"number\",\"message\":\"string\",\"details\":[]}}";
+    JsonNode invalid =
+        withStore.call(
+            "POST", withStore.store("/streamed-list-objects"), "{\"type\":\"doc\"}", 400);
+    assertShape(invalid, streamError);
+    assertThat(invalid.get("error").get("code").asInt()).isEqualTo(3);
+    JsonNode unknownStore =
+        api.call(
+            "POST",
+            "/stores/01ARZ3NDEKTSV4RRFFQ69G5FAV/streamed-list-objects",
+            "{\"type\":\"doc\",\"relation\":\"viewer\",\"user\":\"user:u\"}",
+            404);
+    assertShape(unknownStore, streamError);
+    assertThat(unknownStore.get("error").get("code").asInt()).isEqualTo(5);
   }
 
   // ------------------------------------------------------------------ the comparison

@@ -5,15 +5,23 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import io.javalin.http.Context;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Turns failures into OpenFGA's error bodies, {@code {"code", "message"}}, with OpenFGA's status
  * codes. 5xx bodies never carry internals; the cause goes to the log with the request id.
+ *
+ * <p>A streamed-list-objects request refused before its stream starts answers as OpenFGA's HTTP
+ * gateway answers a server stream that fails before its first message (its stream error handler in
+ * {@code cmd/run/run.go}, grpc-gateway's {@code ForwardResponseStream}): the same status, and the
+ * body {@code {"error": {"code": <gRPC code>, "message", "details": []}}}.
  */
 public final class ApiErrors {
   private static final Logger LOG = LoggerFactory.getLogger(ApiErrors.class);
+
+  private static final Pattern STREAMED = Pattern.compile("^/stores/[^/]+/streamed-list-objects$");
 
   private ApiErrors() {}
 
@@ -60,7 +68,27 @@ public final class ApiErrors {
     write(ctx, 500, ErrorCode.INTERNAL_ERROR.wireName(), "internal server error");
   }
 
+  /** The gRPC code OpenFGA's gateway writes for an error named {@code wireName}. */
+  private static int grpcCode(String wireName) {
+    for (ErrorCode code : ErrorCode.values()) {
+      if (code.wireName().equals(wireName)) {
+        return OpenFgaShapes.grpcCode(code);
+      }
+    }
+    return OpenFgaShapes.grpcCode(ErrorCode.INTERNAL_ERROR);
+  }
+
   public static void write(Context ctx, int status, String code, String message) {
+    // A wrong method is refused by the router, before any stream: the plain body.
+    if (status != 405 && STREAMED.matcher(ctx.path()).find()) {
+      ObjectNode line = JsonNodeFactory.instance.objectNode();
+      ObjectNode error = line.putObject("error");
+      error.put("code", grpcCode(code));
+      error.put("message", message);
+      error.putArray("details");
+      ctx.status(status).contentType("application/json").result(line.toString());
+      return;
+    }
     ObjectNode body = JsonNodeFactory.instance.objectNode();
     body.put("code", code);
     body.put("message", message);

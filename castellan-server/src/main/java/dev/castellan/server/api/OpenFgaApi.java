@@ -337,7 +337,15 @@ public final class OpenFgaApi {
     List<Tuple> tuples = new ArrayList<>();
     for (int i = 0; i < writeNodes.size(); i++) {
       Tuple tuple = Body.tuple(writeNodes.get(i), "writes.tuple_keys[" + i + "]");
-      engine.validateTuple(tuple);
+      try {
+        engine.validateTuple(tuple);
+      } catch (CastellanException e) {
+        // OpenFGA's write answers every tuple its model refuses with a validation error (2000),
+        // the type restrictions included (commands/write.go, ValidationError).
+        throw e.code() == ErrorCode.INVALID_TUPLE
+            ? new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage())
+            : e;
+      }
       tuples.add(tuple);
     }
     // Deletes are not checked against the model, as in OpenFGA: a delete names a tuple by its key
