@@ -125,7 +125,7 @@ public final class ChangeFeed implements AutoCloseable {
   private void run() {
     long interval = options.pollInterval().toMillis();
     long backoff = interval;
-    long nextPoll = 0;
+    long nextPoll = System.nanoTime(); // nanoTime may be negative: never compare it with 0
     while (!closed) {
       boolean failed = false;
       try {
