@@ -27,7 +27,8 @@ public final class IndexFeed implements AutoCloseable {
   /**
    * How the feed runs.
    *
-   * @param pollInterval longest wait between two looks at the changelog; bounds replication lag
+   * @param pollInterval longest wait between two polls of the node's {@link ChangeFeed} for the
+   *     revisions of its stores; bounds replication lag when notifications are lost or off
    * @param batchLimit changes read per query
    * @param purgeInterval how often expired tuples are deleted from the store; zero: never
    */
