@@ -13,7 +13,6 @@ import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
-import dev.castellan.store.jdbc.JdbcStore;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -489,18 +488,11 @@ final class ServeCommand implements Callable<Integer> {
       }
       throw e;
     }
-    AutoCloseable listener =
-        store instanceof JdbcStore jdbc ? jdbc.listen(server.runtime()::wake) : () -> {};
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  try {
-                    listener.close();
-                  } catch (Exception e) {
-                    // shutting down anyway
-                  }
                   server.close();
                   stopped.countDown();
                 },

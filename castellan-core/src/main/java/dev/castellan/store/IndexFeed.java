@@ -10,14 +10,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Keeps one store's in-memory index in step with the store: loads a snapshot at start, then follows
- * the changelog, applying each revision as one batch, in order. It polls, and can be woken early
- * ({@link #wake()}: a PostgreSQL notification, or a write made on this node).
+ * the changelog, applying each revision as one batch, in order. It has no thread of its own: the
+ * node's {@link ChangeFeed} applies its changes when a poll or a notification says the store
+ * changed ({@link #wake()} asks for that at once), and a node applies its own writes on the
+ * writer's thread ({@link #catchUp()}).
  *
  * <p>Several nodes over one database each run a feed; a consistency token makes a node wait until
  * its feed has applied the token's revision.
@@ -28,7 +27,8 @@ public final class IndexFeed implements AutoCloseable {
   /**
    * How the feed runs.
    *
-   * @param pollInterval longest wait between two looks at the changelog; bounds replication lag
+   * @param pollInterval longest wait between two polls of the node's {@link ChangeFeed} for the
+   *     revisions of its stores; bounds replication lag when notifications are lost or off
    * @param batchLimit changes read per query
    * @param purgeInterval how often expired tuples are deleted from the store; zero: never
    */
@@ -40,38 +40,55 @@ public final class IndexFeed implements AutoCloseable {
   private final TupleStore store;
   private final String storeId;
   private final Options options;
-  private final Clock clock;
+  private final ChangeFeed changes;
+  private final boolean ownsChanges;
   private final TupleIndex index;
-  private final ReentrantLock wakeLock = new ReentrantLock();
-  private final Condition wakeSignal = wakeLock.newCondition();
   private final Object applyLock = new Object();
-  private boolean woken;
-  private volatile boolean closed;
-  private volatile Thread follower;
-  private long lastPurge;
 
-  private IndexFeed(TupleStore store, String storeId, Options options, Clock clock, int expected) {
+  private IndexFeed(
+      TupleStore store,
+      String storeId,
+      Options options,
+      ChangeFeed changes,
+      boolean ownsChanges,
+      int expected) {
     this.store = store;
     this.storeId = storeId;
     this.options = options;
-    this.clock = clock;
+    this.changes = changes;
+    this.ownsChanges = ownsChanges;
     this.index = TupleIndex.create(expected);
   }
 
+  /** Loads a store for {@code changes}, which follows it from then on. */
+  static IndexFeed load(
+      TupleStore store,
+      String storeId,
+      Options options,
+      ChangeFeed changes,
+      boolean ownsChanges,
+      int expected) {
+    IndexFeed feed = new IndexFeed(store, storeId, options, changes, ownsChanges, expected);
+    feed.load();
+    return feed;
+  }
+
   /**
-   * Loads {@code storeId} into a new index and starts following its changelog.
+   * Loads {@code storeId} into a new index and follows its changelog with a {@link ChangeFeed} of
+   * its own (one thread): for a single store, in tools and tests. A node with many stores follows
+   * them all with one {@link ChangeFeed#follow}.
    *
    * @param expectedTuples a sizing hint for the index (0 when unknown)
    */
   public static IndexFeed start(
       TupleStore store, String storeId, Options options, Clock clock, int expectedTuples) {
-    IndexFeed feed = new IndexFeed(store, storeId, options, clock, expectedTuples);
-    feed.load();
-    feed.lastPurge = clock.millis();
-    Thread thread =
-        Thread.ofPlatform().daemon().name("castellan-feed-" + storeId).start(feed::follow);
-    feed.follower = thread;
-    return feed;
+    ChangeFeed own = ChangeFeed.start(store, options, clock);
+    try {
+      return own.follow(storeId, expectedTuples, true);
+    } catch (RuntimeException e) {
+      own.close();
+      throw e;
+    }
   }
 
   public static IndexFeed start(TupleStore store, String storeId) {
@@ -105,13 +122,7 @@ public final class IndexFeed implements AutoCloseable {
 
   /** Look at the changelog now instead of at the next poll. */
   public void wake() {
-    wakeLock.lock();
-    try {
-      woken = true;
-      wakeSignal.signalAll();
-    } finally {
-      wakeLock.unlock();
-    }
+    changes.wake(storeId);
   }
 
   /**
@@ -163,83 +174,6 @@ public final class IndexFeed implements AutoCloseable {
     awaitRevision(store.revision(storeId), timeout);
   }
 
-  /**
-   * The feed thread's loop. It outlives any failure: a store error backs off and retries, and so
-   * does anything else, an {@link OutOfMemoryError} included (issue 12: one explained check used up
-   * the heap and the error surfaced here, which left the node's index stale for minutes). A batch
-   * that failed half-applied is applied again whole: deletes and writes of the index are
-   * idempotent, and its revision only moves once the batch is in.
-   */
-  private void follow() {
-    long backoff = options.pollInterval().toMillis();
-    while (!closed) {
-      try {
-        catchUp();
-        purgeWhenDue();
-        backoff = options.pollInterval().toMillis();
-      } catch (CastellanException e) {
-        if (e.code() == ErrorCode.STORE_ID_NOT_FOUND) {
-          LOG.log(Level.INFO, "store {0} was deleted; its feed stops", storeId);
-          return;
-        }
-        LOG.log(
-            Level.WARNING,
-            "store {0}: following the changelog failed: {1}",
-            storeId,
-            e.getMessage());
-        backoff = Math.min(backoff * 2, 5_000);
-      } catch (Throwable e) {
-        unexpected(e);
-        backoff = Math.min(backoff * 2, 5_000);
-      }
-      try {
-        sleep(backoff);
-      } catch (Throwable e) {
-        // Waiting allocates a little; without memory, park instead, which does not.
-        LockSupport.parkNanos(backoff * 1_000_000L);
-      }
-    }
-  }
-
-  /** Logs a failure the feed survives; logging itself may fail when the heap is exhausted. */
-  private void unexpected(Throwable e) {
-    try {
-      LOG.log(Level.ERROR, "store " + storeId + ": unexpected failure in the index feed", e);
-    } catch (Throwable ignored) {
-      // Nothing more can be done without memory; the loop goes on.
-    }
-  }
-
-  private void purgeWhenDue() {
-    if (options.purgeInterval().isZero()) {
-      return;
-    }
-    long now = clock.millis();
-    if (now - lastPurge >= options.purgeInterval().toMillis()) {
-      lastPurge = now;
-      int purged = store.purgeExpired(storeId, clock.instant());
-      if (purged > 0) {
-        LOG.log(Level.INFO, "store {0}: purged {1} expired tuples", storeId, purged);
-      }
-    }
-  }
-
-  private void sleep(long millis) {
-    wakeLock.lock();
-    try {
-      long nanos = Duration.ofMillis(millis).toNanos();
-      while (!woken && !closed && nanos > 0) {
-        nanos = wakeSignal.awaitNanos(nanos);
-      }
-      woken = false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      closed = true;
-    } finally {
-      wakeLock.unlock();
-    }
-  }
-
   /** Applies changes revision by revision; each revision is one atomic batch in the index. */
   private void apply(List<Change> changes) {
     int start = 0;
@@ -262,17 +196,12 @@ public final class IndexFeed implements AutoCloseable {
     }
   }
 
+  /** Stops following the store; with a feed started on its own, stops its thread too. */
   @Override
   public void close() {
-    closed = true;
-    wake();
-    Thread thread = follower;
-    if (thread != null) {
-      try {
-        thread.join(2_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    changes.unfollow(this);
+    if (ownsChanges) {
+      changes.close();
     }
   }
 }

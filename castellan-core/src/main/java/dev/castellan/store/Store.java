@@ -4,8 +4,10 @@ import dev.castellan.audit.AuditRecords;
 import dev.castellan.engine.Tuple;
 import dev.castellan.model.AuthorizationModel;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.function.Consumer;
@@ -103,6 +105,23 @@ public interface Store
   @Override
   default long revision(String storeId) {
     return tupleStore().revision(storeId);
+  }
+
+  @Override
+  default Map<String, Long> revisions(Collection<String> storeIds) {
+    return tupleStore().revisions(storeIds);
+  }
+
+  /**
+   * Calls {@code storeIdCallback} with the id of a store each time a write to it commits, from any
+   * process writing to the same database, where the database can push that (PostgreSQL's
+   * LISTEN/NOTIFY). Notifications are hints that let a {@link ChangeFeed} apply a change before its
+   * next poll; the poll alone converges. This default pushes nothing.
+   *
+   * @return closing it stops listening
+   */
+  default AutoCloseable listen(Consumer<String> storeIdCallback) {
+    return () -> {};
   }
 
   @Override

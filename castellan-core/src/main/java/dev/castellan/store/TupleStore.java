@@ -1,8 +1,12 @@
 package dev.castellan.store;
 
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,6 +83,26 @@ public interface TupleStore {
 
   /** The store's latest committed revision (0 before its first write). */
   long revision(String storeId);
+
+  /**
+   * The latest committed revision of each of {@code storeIds} that still exists, in one look: what
+   * a node's {@link ChangeFeed} polls to learn which of its stores changed. A store missing from
+   * the result was deleted (or never existed). An implementation over a database answers with one
+   * query; this default asks store by store.
+   */
+  default Map<String, Long> revisions(Collection<String> storeIds) {
+    Map<String, Long> out = new HashMap<>();
+    for (String storeId : storeIds) {
+      try {
+        out.put(storeId, revision(storeId));
+      } catch (CastellanException e) {
+        if (e.code() != ErrorCode.STORE_ID_NOT_FOUND) {
+          throw e;
+        }
+      }
+    }
+    return out;
+  }
 
   /**
    * Changes after {@code revision}, in revision and sequence order (a revision's deletes before its

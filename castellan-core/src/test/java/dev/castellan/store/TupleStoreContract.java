@@ -29,6 +29,22 @@ public abstract class TupleStoreContract extends StoreFixture {
     tuples = store.tupleStore();
   }
 
+  // ------------------------------------------------------------------ revisions
+
+  @Test
+  void revisions_giveTheLatestOfEachLiveStore_inOneLook_andLeaveOutDeletedOrUnknownOnes() {
+    String other = store.createStore("other").id();
+    String gone = store.createStore("gone").id();
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    tuples.write(storeId, TupleWrite.writes(tuple("doc:2", "viewer", "user:a")));
+    tuples.write(gone, TupleWrite.writes(tuple("doc:1", "viewer", "user:a")));
+    store.deleteStore(gone);
+
+    assertThat(tuples.revisions(List.of(storeId, other, gone, "01UNKNOWNSTORE000000000000")))
+        .isEqualTo(Map.of(storeId, 2L, other, 0L));
+    assertThat(tuples.revisions(List.of())).isEmpty();
+  }
+
   // ------------------------------------------------------------------ writes
 
   @Test

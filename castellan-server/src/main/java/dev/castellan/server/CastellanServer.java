@@ -65,6 +65,7 @@ public final class CastellanServer implements AutoCloseable {
     private String bootstrapToken = "";
     private Limits limits = Limits.DEFAULT;
     private IndexFeed.Options feed = IndexFeed.Options.DEFAULT;
+    private boolean changeNotifications = true;
     private Duration consistencyTimeout = Duration.ofSeconds(5);
     private JwtSettings jwt;
     private Path rbacFile;
@@ -94,6 +95,7 @@ public final class CastellanServer implements AutoCloseable {
       o.bootstrapToken = bootstrapToken;
       o.limits = limits;
       o.feed = feed;
+      o.changeNotifications = changeNotifications;
       o.consistencyTimeout = consistencyTimeout;
       o.jwt = jwt;
       o.rbacFile = rbacFile;
@@ -133,6 +135,11 @@ public final class CastellanServer implements AutoCloseable {
 
     public IndexFeed.Options feed() {
       return feed;
+    }
+
+    /** Whether the node listens to the database's change notifications (PostgreSQL's NOTIFY). */
+    public boolean changeNotifications() {
+      return changeNotifications;
     }
 
     /** How long a request waits for its consistency token's revision. */
@@ -258,6 +265,17 @@ public final class CastellanServer implements AutoCloseable {
     public Options withFeed(IndexFeed.Options value) {
       Options o = copy();
       o.feed = value;
+      return o;
+    }
+
+    /**
+     * Whether the node listens to the database's change notifications (default: yes). Without them
+     * its change feed finds other nodes' writes by polling alone, within the feed's poll interval:
+     * for a database that speaks PostgreSQL's protocol without LISTEN/NOTIFY.
+     */
+    public Options withChangeNotifications(boolean value) {
+      Options o = copy();
+      o.changeNotifications = value;
       return o;
     }
 
@@ -429,7 +447,12 @@ public final class CastellanServer implements AutoCloseable {
         options.tls() == null ? null : TlsListener.open(options.tls(), Clock.systemUTC());
     AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
-        new StoreRuntime(store, options.feed(), options.consistencyTimeout(), Clock.systemUTC());
+        new StoreRuntime(
+            store,
+            options.feed(),
+            options.consistencyTimeout(),
+            Clock.systemUTC(),
+            options.changeNotifications());
     try {
       return start(options, store, audit, runtime, tls);
     } catch (RuntimeException e) {

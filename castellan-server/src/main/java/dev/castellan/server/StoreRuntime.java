@@ -3,6 +3,7 @@ package dev.castellan.server;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.engine.Engine;
+import dev.castellan.store.ChangeFeed;
 import dev.castellan.store.ConsistencyToken;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.Store;
@@ -14,7 +15,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What a node holds per store: its index feed (loaded on first use) and one compiled engine per
- * model. Requests get their engine here after any consistency wait.
+ * model. Requests get their engine here after any consistency wait. One {@link ChangeFeed} (one
+ * thread) keeps every loaded store up to date, woken by the database's notifications where it sends
+ * them ({@link Store#listen}) and polling otherwise; an application that embeds the server gets it
+ * with the runtime.
  */
 public final class StoreRuntime implements AutoCloseable {
 
@@ -22,9 +26,10 @@ public final class StoreRuntime implements AutoCloseable {
   private static final long LATEST_MODEL_TTL_MILLIS = 1_000;
 
   private final Store store;
-  private final IndexFeed.Options feedOptions;
   private final Duration consistencyTimeout;
   private final Clock clock;
+  private final ChangeFeed changes;
+  private final AutoCloseable notifications;
   private final Map<String, IndexFeed> feeds = new ConcurrentHashMap<>();
   private final Map<String, Engine> engines = new ConcurrentHashMap<>();
   private final Map<String, Latest> latest = new ConcurrentHashMap<>();
@@ -33,10 +38,38 @@ public final class StoreRuntime implements AutoCloseable {
 
   public StoreRuntime(
       Store store, IndexFeed.Options feedOptions, Duration consistencyTimeout, Clock clock) {
+    this(store, feedOptions, consistencyTimeout, clock, true);
+  }
+
+  /**
+   * @param notifications whether to listen to the database's change notifications; without them the
+   *     feed converges by polling alone, within {@code feedOptions.pollInterval()}
+   */
+  public StoreRuntime(
+      Store store,
+      IndexFeed.Options feedOptions,
+      Duration consistencyTimeout,
+      Clock clock,
+      boolean notifications) {
     this.store = store;
-    this.feedOptions = feedOptions;
     this.consistencyTimeout = consistencyTimeout;
     this.clock = clock;
+    this.changes = ChangeFeed.start(store, feedOptions, clock);
+    AutoCloseable listening = () -> {};
+    if (notifications) {
+      try {
+        listening = store.listen(changes::wake);
+      } catch (RuntimeException e) {
+        changes.close();
+        throw e;
+      }
+    }
+    this.notifications = listening;
+  }
+
+  /** The node's change feed, which follows every loaded store. */
+  public ChangeFeed changeFeed() {
+    return changes;
   }
 
   public Store store() {
@@ -50,7 +83,7 @@ public final class StoreRuntime implements AutoCloseable {
       return feed;
     }
     store.getStore(storeId).orElseThrow(() -> storeNotFound(storeId));
-    return feeds.computeIfAbsent(storeId, id -> IndexFeed.start(store, id, feedOptions, clock, 0));
+    return feeds.computeIfAbsent(storeId, id -> changes.follow(id, 0));
   }
 
   /** The feeds this node holds now, by store id: what its metrics report on. */
@@ -60,10 +93,7 @@ public final class StoreRuntime implements AutoCloseable {
 
   /** Wakes the feed of {@code storeId} if this node follows it (a notification from elsewhere). */
   public void wake(String storeId) {
-    IndexFeed feed = feeds.get(storeId);
-    if (feed != null) {
-      feed.wake();
-    }
+    changes.wake(storeId);
   }
 
   /** After a write on this node: apply it here now, so the writer reads its own write. */
@@ -148,7 +178,12 @@ public final class StoreRuntime implements AutoCloseable {
 
   @Override
   public void close() {
-    feeds.values().forEach(IndexFeed::close);
+    try {
+      notifications.close();
+    } catch (Exception e) {
+      // Closing anyway: the listener's connection goes with the store's pool.
+    }
+    changes.close();
     feeds.clear();
   }
 }

@@ -135,7 +135,7 @@ public enum StoreKind {
     }
   }
 
-  private static void sql(String url, String statement) {
+  static void sql(String url, String statement) {
     try (Connection connection = DriverManager.getConnection(url);
         Statement sql = connection.createStatement()) {
       sql.execute(statement);

@@ -156,6 +156,7 @@ public final class JdbcStore implements Store {
    *
    * @return closing it stops listening
    */
+  @Override
   public AutoCloseable listen(Consumer<String> storeIdCallback) {
     Objects.requireNonNull(storeIdCallback, "storeIdCallback");
     if (dialect != Dialect.POSTGRESQL) {

@@ -27,6 +27,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -504,6 +505,40 @@ final class JdbcTuples implements TupleStore {
   @Override
   public long revision(String storeId) {
     return transactions.run(connection -> requireStore(connection, storeId));
+  }
+
+  /** Ids per query of {@link #revisions}: a bound on the statement's parameters. */
+  private static final int REVISIONS_CHUNK = 500;
+
+  @Override
+  public Map<String, Long> revisions(Collection<String> storeIds) {
+    List<String> ids = List.copyOf(storeIds);
+    if (ids.isEmpty()) {
+      return Map.of();
+    }
+    return transactions.run(
+        connection -> {
+          Map<String, Long> out = new HashMap<>();
+          for (int from = 0; from < ids.size(); from += REVISIONS_CHUNK) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + REVISIONS_CHUNK));
+            String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
+            try (PreparedStatement statement =
+                connection.prepareStatement(
+                    "SELECT id, revision FROM stores WHERE deleted_at IS NULL AND id IN ("
+                        + marks
+                        + ")")) {
+              for (int i = 0; i < chunk.size(); i++) {
+                statement.setString(i + 1, chunk.get(i));
+              }
+              try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                  out.put(rs.getString(1), rs.getLong(2));
+                }
+              }
+            }
+          }
+          return out;
+        });
   }
 
   // ------------------------------------------------------------------ changelog
