@@ -11,7 +11,6 @@ import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.TrustedProxies;
-import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.io.PrintWriter;
