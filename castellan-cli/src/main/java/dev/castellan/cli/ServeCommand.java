@@ -856,7 +856,7 @@ final class ServeCommand implements Callable<Integer> {
       String prefix, com.fasterxml.jackson.databind.JsonNode node) {
     java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> out =
         new java.util.LinkedHashMap<>();
-    for (var it = node.fields(); it.hasNext(); ) {
+    for (var it = node.properties().iterator(); it.hasNext(); ) {
       var entry = it.next();
       String key = prefix + entry.getKey();
       if (entry.getValue().isObject()) {

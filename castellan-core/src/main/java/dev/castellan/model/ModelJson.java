@@ -77,7 +77,8 @@ public final class ModelJson {
       if (!conditionNodes.isObject()) {
         throw invalid("invalid-json", "'conditions' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = conditionNodes.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = conditionNodes.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         conditions.put(entry.getKey(), condition(entry.getKey(), entry.getValue()));
       }
@@ -188,7 +189,8 @@ public final class ModelJson {
     if (metadata != null && metadata.isObject()) {
       JsonNode relationMetadata = metadata.get("relations");
       if (relationMetadata != null && relationMetadata.isObject()) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = relationMetadata.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = relationMetadata.properties().iterator();
+            it.hasNext(); ) {
           Map.Entry<String, JsonNode> entry = it.next();
           JsonNode list =
               field(entry.getValue(), "directly_related_user_types", "directlyRelatedUserTypes");
@@ -207,7 +209,8 @@ public final class ModelJson {
       if (!relationNodes.isObject()) {
         throw invalid("invalid-json", "'relations' of type '" + name + "' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = relationNodes.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = relationNodes.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         Rewrite rewrite = rewrite(entry.getValue(), 0);
         relations.put(
@@ -322,7 +325,8 @@ public final class ModelJson {
       if (!params.isObject()) {
         throw invalid("invalid-json", "parameters of condition '" + key + "' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = params.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = params.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         parameters.put(entry.getKey(), paramType(entry.getValue(), 0));
       }

@@ -696,7 +696,6 @@ public final class JdbcStore implements Store {
         "duplicate tuple in write request: " + key);
   }
 
-  /** The stored tuples among {@code keys}. */
   /**
    * The stored tuples among {@code keys}, on PostgreSQL: the keys go as arrays and are joined
    * against the primary key, one index probe each, whatever the planner's statistics say.
