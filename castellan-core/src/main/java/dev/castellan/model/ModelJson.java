@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * OpenFGA's JSON form of a model, as {@code WriteAuthorizationModel} takes it and {@code fga model
@@ -355,7 +356,7 @@ public final class ModelJson {
     try {
       return new ConditionParamType(kind, generics);
     } catch (IllegalArgumentException e) {
-      throw invalid("invalid-json", e.getMessage());
+      throw invalid("invalid-json", String.valueOf(e.getMessage()));
     }
   }
 
@@ -406,7 +407,7 @@ public final class ModelJson {
     return value != null ? value : node.get(camel);
   }
 
-  private static Iterable<JsonNode> array(JsonNode node, String name) {
+  private static Iterable<JsonNode> array(@Nullable JsonNode node, String name) {
     if (node == null || node.isNull()) {
       return List.of();
     }
@@ -416,7 +417,7 @@ public final class ModelJson {
     return node;
   }
 
-  private static String text(JsonNode node, String name) {
+  private static @Nullable String text(@Nullable JsonNode node, String name) {
     if (node == null || node.isNull()) {
       return null;
     }
