@@ -11,7 +11,6 @@ import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.TrustedProxies;
-import dev.castellan.server.metrics.LogSettings;
 import dev.castellan.store.Store;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -849,7 +848,7 @@ final class ServeCommand implements Callable<Integer> {
       String prefix, com.fasterxml.jackson.databind.JsonNode node) {
     java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> out =
         new java.util.LinkedHashMap<>();
-    for (var it = node.fields(); it.hasNext(); ) {
+    for (var it = node.properties().iterator(); it.hasNext(); ) {
       var entry = it.next();
       String key = prefix + entry.getKey();
       if (entry.getValue().isObject()) {

@@ -44,10 +44,12 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Compiles a model's conditions once and evaluates them against tuple and request context, with
@@ -257,7 +259,8 @@ public final class ConditionEvaluator {
     try {
       typed = typedParameters(conditionName, c, context, Map.of());
     } catch (CastellanException e) {
-      return Optional.of(e.getMessage().substring(EVALUATION_FAILED.length()));
+      return Optional.of(
+          Objects.requireNonNull(e.getMessage()).substring(EVALUATION_FAILED.length()));
     }
     for (String key : context.keySet()) {
       if (!typed.containsKey(key)) {
@@ -341,7 +344,7 @@ public final class ConditionEvaluator {
             + "]'");
   }
 
-  private static String firstLine(String message) {
+  private static String firstLine(@Nullable String message) {
     if (message == null) {
       return "unknown error";
     }

@@ -1,6 +1,7 @@
 package dev.castellan.model;
 
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Splits DSL source into words, punctuation and newlines on demand. Comments ({@code #} at the
@@ -58,7 +59,7 @@ final class DslLexer {
   private final String source;
   private final int[] lineStarts;
   private int position;
-  private Token lookahead;
+  private @Nullable Token lookahead;
 
   DslLexer(String source) {
     this.source = source;

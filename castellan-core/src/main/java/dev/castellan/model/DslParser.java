@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Recursive-descent parser for the DSL: model files (schema 1.1 and 1.2) and the module files of
@@ -43,7 +44,15 @@ final class DslParser {
     }
   }
 
-  record Result(AuthorizationModel model, SourceMap sourceMap, List<ModelError> errors) {}
+  record Result(@Nullable AuthorizationModel model, SourceMap sourceMap, List<ModelError> errors) {
+    /** The model, which a parse without errors always has. */
+    AuthorizationModel parsedModel() {
+      if (model == null) {
+        throw new IllegalStateException("no model: the parse failed with " + errors);
+      }
+      return model;
+    }
+  }
 
   /** A syntax error: aborts the parse. */
   private static final class SyntaxError extends RuntimeException {
@@ -322,7 +331,7 @@ final class DslParser {
     return new ConditionParamType(kind, List.of(element));
   }
 
-  private static ConditionParamType.Kind paramKind(String name) {
+  private static ConditionParamType.@Nullable Kind paramKind(String name) {
     for (ConditionParamType.Kind kind : ConditionParamType.Kind.values()) {
       if (kind.dslName().equals(name)) {
         return kind;
@@ -425,7 +434,7 @@ final class DslParser {
     };
   }
 
-  private static Operator operator(Token token) {
+  private static @Nullable Operator operator(Token token) {
     if (token.isWord("or")) {
       return Operator.OR;
     } else if (token.isWord("and")) {

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
  * engine itself only refuses what would make a tuple ambiguous ({@code #}, {@code :}, blanks);
  * these stricter rules are for clients and importers that want OpenFGA's portable subset.
  */
-public final class Identifiers {
+final class Identifiers {
 
   private static final Pattern OBJECT_ID =
       Pattern.compile("^[a-zA-Z0-9_|@.+/\\-][a-zA-Z0-9_|*@.+/\\-]*$");

@@ -25,7 +25,7 @@ public final class ModelDsl {
     if (!result.errors().isEmpty()) {
       throw new InvalidModelException(result.errors());
     }
-    return result.model();
+    return result.parsedModel();
   }
 
   /**

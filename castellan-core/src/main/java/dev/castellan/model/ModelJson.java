@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * OpenFGA's JSON form of a model, as {@code WriteAuthorizationModel} takes it and {@code fga model
@@ -77,7 +78,8 @@ public final class ModelJson {
       if (!conditionNodes.isObject()) {
         throw invalid("invalid-json", "'conditions' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = conditionNodes.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = conditionNodes.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         conditions.put(entry.getKey(), condition(entry.getKey(), entry.getValue()));
       }
@@ -188,7 +190,8 @@ public final class ModelJson {
     if (metadata != null && metadata.isObject()) {
       JsonNode relationMetadata = metadata.get("relations");
       if (relationMetadata != null && relationMetadata.isObject()) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = relationMetadata.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = relationMetadata.properties().iterator();
+            it.hasNext(); ) {
           Map.Entry<String, JsonNode> entry = it.next();
           JsonNode list =
               field(entry.getValue(), "directly_related_user_types", "directlyRelatedUserTypes");
@@ -207,7 +210,8 @@ public final class ModelJson {
       if (!relationNodes.isObject()) {
         throw invalid("invalid-json", "'relations' of type '" + name + "' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = relationNodes.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = relationNodes.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         Rewrite rewrite = rewrite(entry.getValue(), 0);
         relations.put(
@@ -322,7 +326,8 @@ public final class ModelJson {
       if (!params.isObject()) {
         throw invalid("invalid-json", "parameters of condition '" + key + "' must be an object");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = params.fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = params.properties().iterator();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> entry = it.next();
         parameters.put(entry.getKey(), paramType(entry.getValue(), 0));
       }
@@ -351,7 +356,7 @@ public final class ModelJson {
     try {
       return new ConditionParamType(kind, generics);
     } catch (IllegalArgumentException e) {
-      throw invalid("invalid-json", e.getMessage());
+      throw invalid("invalid-json", String.valueOf(e.getMessage()));
     }
   }
 
@@ -402,7 +407,7 @@ public final class ModelJson {
     return value != null ? value : node.get(camel);
   }
 
-  private static Iterable<JsonNode> array(JsonNode node, String name) {
+  private static Iterable<JsonNode> array(@Nullable JsonNode node, String name) {
     if (node == null || node.isNull()) {
       return List.of();
     }
@@ -412,7 +417,7 @@ public final class ModelJson {
     return node;
   }
 
-  private static String text(JsonNode node, String name) {
+  private static @Nullable String text(@Nullable JsonNode node, String name) {
     if (node == null || node.isNull()) {
       return null;
     }

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -74,7 +75,7 @@ public final class ModelValidator {
     if (!parsed.errors().isEmpty()) {
       return parsed.errors();
     }
-    return new ModelValidator(parsed.model(), parsed.sourceMap()).run();
+    return new ModelValidator(parsed.parsedModel(), parsed.sourceMap()).run();
   }
 
   /**
@@ -94,12 +95,12 @@ public final class ModelValidator {
     DslParser.Result parsed = DslParser.parse(dsl);
     List<ModelError> errors =
         parsed.errors().isEmpty()
-            ? new ModelValidator(parsed.model(), parsed.sourceMap()).run()
+            ? new ModelValidator(parsed.parsedModel(), parsed.sourceMap()).run()
             : parsed.errors();
     if (!errors.isEmpty()) {
       throw new InvalidModelException(errors);
     }
-    return parsed.model();
+    return parsed.parsedModel();
   }
 
   private List<ModelError> run() {
@@ -532,7 +533,7 @@ public final class ModelValidator {
       while (!stack.isEmpty()) {
         String next = stack.remove(stack.size() - 1);
         if (next.equals(start)) {
-          if (containsThis(type.relations().get(start).rewrite())) {
+          if (containsThis(Objects.requireNonNull(type.relations().get(start)).rewrite())) {
             cyclic.add(start);
           }
           break;
@@ -599,7 +600,8 @@ public final class ModelValidator {
   }
 
   private boolean isWholeRelation(String type, String relationName, Rewrite rewrite) {
-    RelationDefinition relation = types.get(type).relations().get(relationName);
+    RelationDefinition relation =
+        Objects.requireNonNull(types.get(type)).relations().get(relationName);
     return relation != null && relation.rewrite() == rewrite;
   }
 
@@ -609,16 +611,19 @@ public final class ModelValidator {
       Rewrite rewrite,
       Set<String> visited,
       Set<String> derivable) {
-    TypeDefinition definition = types.get(type);
+    TypeDefinition definition = Objects.requireNonNull(types.get(type));
     switch (rewrite) {
       case Rewrite.This t -> {
-        RelationDefinition relation = definition.relations().get(relationName);
+        RelationDefinition relation =
+            Objects.requireNonNull(definition.relations().get(relationName));
         for (TypeRestriction restriction : relation.directlyRelatedTypes()) {
           if (!restriction.isUserset()) {
             return EntryPoint.FOUND;
           }
           RelationDefinition target =
-              types.get(restriction.type()).relations().get(restriction.relation());
+              Objects.requireNonNull(types.get(restriction.type()))
+                  .relations()
+                  .get(restriction.relation());
           if (target == null) {
             return EntryPoint.NONE;
           }
@@ -669,7 +674,8 @@ public final class ModelValidator {
         return EntryPoint.NONE;
       }
       case Rewrite.Union u -> {
-        RelationDefinition relation = definition.relations().get(relationName);
+        RelationDefinition relation =
+            Objects.requireNonNull(definition.relations().get(relationName));
         boolean loop = false;
         for (Rewrite child : u.children()) {
           // Once a child loops, only a child that finds an entry point changes the answer, and

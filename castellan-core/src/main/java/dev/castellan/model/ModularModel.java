@@ -163,7 +163,7 @@ public final class ModularModel {
           continue;
         }
         remember(file, fileSources);
-        for (TypeDefinition type : parsed.model().typeDefinitions()) {
+        for (TypeDefinition type : parsed.parsedModel().typeDefinitions()) {
           if (fileSources.extendedTypes.contains(type.name())) {
             extensions.add(new Extension(file, type, fileSources));
           } else if (types.containsKey(type.name())) {
@@ -182,7 +182,7 @@ public final class ModularModel {
             relations.put(type.name(), new LinkedHashMap<>(type.relations()));
           }
         }
-        for (Condition condition : parsed.model().conditions().values()) {
+        for (Condition condition : parsed.parsedModel().conditions().values()) {
           if (conditions.containsKey(condition.name())) {
             error(
                 file,
@@ -208,7 +208,8 @@ public final class ModularModel {
       List<TypeDefinition> combined = new ArrayList<>();
       for (TypeDefinition type : types.values()) {
         TypeDefinition merged =
-            new TypeDefinition(type.name(), relations.get(type.name()), type.source());
+            new TypeDefinition(
+                type.name(), Objects.requireNonNull(relations.get(type.name())), type.source());
         sources.spans.put(merged, sources.of(type));
         combined.add(merged);
       }

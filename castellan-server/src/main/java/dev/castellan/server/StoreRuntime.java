@@ -82,7 +82,9 @@ public final class StoreRuntime implements AutoCloseable {
     if (feed != null) {
       return feed;
     }
-    store.getStore(storeId).orElseThrow(() -> storeNotFound(storeId));
+    if (store.getStore(storeId).isEmpty()) {
+      throw storeNotFound(storeId);
+    }
     return feeds.computeIfAbsent(storeId, id -> changes.follow(id, 0));
   }
 

@@ -304,7 +304,7 @@ public final class OpenFgaApi {
     ObjectNode node = NODES.objectNode();
     node.put("id", stored.id());
     ObjectNode tree = ModelJson.toTree(stored.model());
-    tree.fields().forEachRemaining(e -> node.set(e.getKey(), e.getValue()));
+    tree.properties().forEach(e -> node.set(e.getKey(), e.getValue()));
     return OpenFgaShapes.model(node);
   }
 

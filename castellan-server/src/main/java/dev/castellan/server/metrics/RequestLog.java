@@ -1,7 +1,5 @@
 package dev.castellan.server.metrics;
 
-import static net.logstash.logback.argument.StructuredArguments.kv;
-
 import dev.castellan.server.auth.Principal;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
@@ -11,8 +9,11 @@ import org.slf4j.MDC;
 
 /**
  * The access log: one line per finished request with its method, path, route template, status,
- * duration, caller and request id. Off unless {@link LogSettings#accessLog()}; when off it costs
- * one level check per request. Headers are never logged, so no credential can reach it.
+ * duration, caller and request id. Off unless the logger is on (the CLI's {@code --access-log});
+ * when off it costs one level check per request. Headers are never logged, so no credential can
+ * reach it. The fields are SLF4J key-value pairs (fields of their own in a JSON encoder that writes
+ * them, such as logstash-logback-encoder's) and are repeated as {@code key=value} in the message
+ * for text logs.
  */
 public final class RequestLog {
   /** The logger's name, to turn it on or off in a logback configuration. */
@@ -32,14 +33,27 @@ public final class RequestLog {
     // The request's MDC was cleared by the after-handler; this line belongs to the request too.
     MDC.put("request_id", requestId == null ? "" : requestId);
     try {
-      LOG.info(
-          "{} {} {} {} {} {}",
-          kv("method", ctx.method().name()),
-          kv("path", ctx.path()),
-          kv("route", endpoint == null ? "unmatched" : endpoint.path),
-          kv("status", ctx.statusCode()),
-          kv("duration_ms", Math.round(millis * 1000.0) / 1000.0),
-          kv("caller", principal == null ? "" : principal.id()));
+      String method = ctx.method().name();
+      String path = ctx.path();
+      String route = endpoint == null ? "unmatched" : endpoint.path;
+      int status = ctx.statusCode();
+      double duration = Math.round(millis * 1000.0) / 1000.0;
+      String caller = principal == null ? "" : principal.id();
+      LOG.atInfo()
+          .addKeyValue("method", method)
+          .addKeyValue("path", path)
+          .addKeyValue("route", route)
+          .addKeyValue("status", status)
+          .addKeyValue("duration_ms", duration)
+          .addKeyValue("caller", caller)
+          .log(
+              "method={} path={} route={} status={} duration_ms={} caller={}",
+              method,
+              path,
+              route,
+              status,
+              duration,
+              caller);
     } finally {
       MDC.remove("request_id");
     }

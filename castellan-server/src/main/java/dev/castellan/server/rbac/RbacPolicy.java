@@ -158,7 +158,8 @@ public record RbacPolicy(
     }
     Map<String, List<String>> roles = new LinkedHashMap<>();
     Set<String> replacing = new java.util.HashSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = rolesNode.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = rolesNode.properties().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, JsonNode> role = it.next();
       String where = "roles." + role.getKey();
       Rbac.slug(role.getKey());

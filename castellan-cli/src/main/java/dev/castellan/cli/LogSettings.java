@@ -1,9 +1,10 @@
-package dev.castellan.server.metrics;
+package dev.castellan.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
+import dev.castellan.server.metrics.RequestLog;
 import java.net.URL;
 import java.util.Locale;
 import java.util.Objects;
@@ -15,23 +16,26 @@ import org.slf4j.LoggerFactory;
  * request id ({@code request_id} in JSON, {@code [id]} in text) on every line logged while serving
  * a request.
  *
+ * <p>Logback is the distribution's choice (the CLI, its shaded jar and the image): the server
+ * library logs through SLF4J only, so an embedding application keeps its own backend.
+ *
  * @param format text or JSON
  * @param accessLog one line per request on the {@value RequestLog#LOGGER} logger (method, path,
  *     route, status, duration, caller, request id; never credentials)
  */
-public record LogSettings(Format format, boolean accessLog) {
-  public static final LogSettings DEFAULT = new LogSettings(Format.TEXT, false);
+record LogSettings(Format format, boolean accessLog) {
+  static final LogSettings DEFAULT = new LogSettings(Format.TEXT, false);
 
   public LogSettings {
     Objects.requireNonNull(format, "format");
   }
 
-  public enum Format {
+  enum Format {
     TEXT,
     JSON;
 
     /** {@code text} or {@code json}, in any case. */
-    public static Format parse(String value) {
+    static Format parse(String value) {
       return switch (value.trim().toLowerCase(Locale.ROOT)) {
         case "text" -> TEXT;
         case "json" -> JSON;
@@ -46,7 +50,7 @@ public record LogSettings(Format format, boolean accessLog) {
    * Reconfigures logback for this process: {@code logback-json.xml} from the classpath for JSON
    * (the same loggers and levels as {@code logback.xml}), and the access logger's level.
    */
-  public void apply() {
+  void apply() {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
       return; // another SLF4J backend: its own configuration decides
     }
