@@ -355,4 +355,49 @@ public abstract class DirectoryStoreContract extends StoreFixture {
     assertThat(directory.createUser(draft("alice")).id()).isNotEqualTo(alice.id());
     assertThat(directory.findUsers(DirectoryQuery.ALL, 1, 10).totalResults()).isEqualTo(2);
   }
+
+  @Test
+  void concurrentWriters_oneWinsAndTheOthersGetTheirConflictCode() throws Exception {
+    DirectoryUser user = directory.createUser(draft("alice"));
+    int writers = 6;
+    List<ErrorCode> creates = race(writers, i -> directory.createUser(draft("Bob")));
+    List<ErrorCode> updates =
+        race(writers, i -> directory.updateUser(user.id(), 1, draft("alice" + i)));
+    assertThat(creates).filteredOn(c -> c == null).hasSize(1);
+    assertThat(creates).filteredOn(c -> c != null).containsOnly(ErrorCode.UNIQUENESS_CONFLICT);
+    assertThat(updates).filteredOn(c -> c == null).hasSize(1);
+    assertThat(updates).filteredOn(c -> c != null).containsOnly(ErrorCode.VERSION_MISMATCH);
+    assertThat(directory.user(user.id()).orElseThrow().version()).isEqualTo(2);
+    assertThat(directory.findUsers(DirectoryQuery.ALL, 1, 10).totalResults()).isEqualTo(2);
+  }
+
+  /** Runs {@code writers} calls at once; null for each that succeeded, else its error code. */
+  private static List<ErrorCode> race(int writers, java.util.function.IntConsumer call)
+      throws Exception {
+    java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+    try (java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(writers)) {
+      List<java.util.concurrent.Future<ErrorCode>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < writers; i++) {
+        int n = i;
+        results.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  try {
+                    call.accept(n);
+                    return null;
+                  } catch (dev.castellan.CastellanException e) {
+                    return e.code();
+                  }
+                }));
+      }
+      start.countDown();
+      List<ErrorCode> codes = new java.util.ArrayList<>();
+      for (java.util.concurrent.Future<ErrorCode> result : results) {
+        codes.add(result.get(60, java.util.concurrent.TimeUnit.SECONDS));
+      }
+      return codes;
+    }
+  }
 }
