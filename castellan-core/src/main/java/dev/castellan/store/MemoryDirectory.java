@@ -110,7 +110,7 @@ final class MemoryDirectory implements DirectoryStore {
     identities.values().removeIf(id::equals);
     Instant now = now();
     for (DirectoryGroup group : List.copyOf(groups.values())) {
-      if (group.members().contains(id)) {
+      if (isMember(group, id)) {
         List<String> members = new ArrayList<>(group.members());
         members.remove(id);
         groups.put(
@@ -118,6 +118,11 @@ final class MemoryDirectory implements DirectoryStore {
       }
     }
     return true;
+  }
+
+  /** Members are kept sorted: a binary search, not a scan of a 100,000-member list. */
+  private static boolean isMember(DirectoryGroup group, String userId) {
+    return java.util.Collections.binarySearch(group.members(), userId) >= 0;
   }
 
   @Override
@@ -286,7 +291,7 @@ final class MemoryDirectory implements DirectoryStore {
   @Override
   public synchronized List<String> groupsOf(String userId) {
     return groups.values().stream()
-        .filter(g -> g.members().contains(userId))
+        .filter(g -> isMember(g, userId))
         .map(DirectoryGroup::id)
         .toList();
   }
