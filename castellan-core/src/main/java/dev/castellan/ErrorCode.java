@@ -39,6 +39,10 @@ public enum ErrorCode {
   NOT_FOUND(5004, "not_found"),
   /** A Castellan resource that exists already (a role name): HTTP 409. */
   ALREADY_EXISTS(2060, "already_exists"),
+  /** Castellan: a value that must be unique is taken (a directory userName, an identity): 409. */
+  UNIQUENESS_CONFLICT(2061, "uniqueness_conflict"),
+  /** Castellan: an update names a version that is no longer the stored one (HTTP 412). */
+  VERSION_MISMATCH(2062, "version_mismatch"),
   UNDEFINED_ENDPOINT(5000, "undefined_endpoint"),
   INTERNAL_ERROR(4000, "internal_error"),
   /**

@@ -15,6 +15,7 @@ public final class MemoryStore implements Store {
   private final MemoryModels models;
   private final MemoryCredentials credentials = new MemoryCredentials();
   private final MemoryDocuments documents = new MemoryDocuments();
+  private final MemoryDirectory directory;
   private final AuditRecords audit = AuditRecords.inMemory(AuditRecords.DEFAULT_MEMORY_CAPACITY);
 
   public MemoryStore() {
@@ -26,6 +27,7 @@ public final class MemoryStore implements Store {
     this.catalog = new MemoryCatalog(clock);
     this.tuples = new MemoryTuples(catalog);
     this.models = new MemoryModels(catalog);
+    this.directory = new MemoryDirectory(clock);
   }
 
   @Override
@@ -51,6 +53,11 @@ public final class MemoryStore implements Store {
   @Override
   public DocumentStore documentStore() {
     return documents;
+  }
+
+  @Override
+  public DirectoryStore directoryStore() {
+    return directory;
   }
 
   @Override

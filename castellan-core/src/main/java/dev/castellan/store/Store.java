@@ -42,6 +42,12 @@ public interface Store
   /** Small documents. */
   DocumentStore documentStore();
 
+  /**
+   * The node's user directory. Unlike the other parts it is reached only through this accessor: no
+   * existing call site needs its methods on the facade.
+   */
+  DirectoryStore directoryStore();
+
   /** The audit trail's hash chain in this store's database. */
   AuditRecords auditRecords();
 

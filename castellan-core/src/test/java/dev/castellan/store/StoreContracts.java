@@ -54,6 +54,14 @@ public abstract class StoreContracts {
   }
 
   @Nested
+  class Directory extends DirectoryStoreContract {
+    @Override
+    protected Store newStore() {
+      return fresh();
+    }
+  }
+
+  @Nested
   class Audit extends AuditRecordsContract {
     @Override
     protected Store newStore() {

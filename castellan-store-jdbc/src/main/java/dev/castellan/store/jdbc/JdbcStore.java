@@ -6,6 +6,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.audit.AuditRecords;
 import dev.castellan.store.CredentialStore;
+import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DocumentStore;
 import dev.castellan.store.ModelStore;
 import dev.castellan.store.Store;
@@ -31,9 +32,9 @@ import org.flywaydb.core.Flyway;
  * Castellan's data on a SQL database, PostgreSQL in production, H2 (a file in a data directory)
  * embedded: one connection pool and schema, and a part per concern over it ({@link
  * #storeCatalog()}, {@link #tupleStore()}, {@link #modelStore()}, {@link #credentialStore()},
- * {@link #documentStore()}, {@link #auditRecords()}), each running its transactions through one
- * {@link Transactions}. This class opens and migrates the database, wires the parts, and listens
- * for other nodes' commits.
+ * {@link #documentStore()}, {@link #directoryStore()}, {@link #auditRecords()}), each running its
+ * transactions through one {@link Transactions}. This class opens and migrates the database, wires
+ * the parts, and listens for other nodes' commits.
  */
 public final class JdbcStore implements Store {
   static final String NOTIFY_CHANNEL = JdbcTuples.NOTIFY_CHANNEL;
@@ -49,6 +50,7 @@ public final class JdbcStore implements Store {
   private final JdbcModels models;
   private final JdbcCredentials credentials;
   private final JdbcDocuments documents;
+  private final JdbcDirectory directory;
   private final JdbcAuditRecords audit;
 
   private JdbcStore(Dialect dialect, HikariConfig config, Properties connectionProperties) {
@@ -87,6 +89,7 @@ public final class JdbcStore implements Store {
     this.catalog = new JdbcStoreCatalog(transactions, storeTables);
     this.credentials = new JdbcCredentials(transactions);
     this.documents = new JdbcDocuments(transactions, dialect);
+    this.directory = new JdbcDirectory(transactions);
     this.audit = new JdbcAuditRecords(dataSource);
   }
 
@@ -204,6 +207,11 @@ public final class JdbcStore implements Store {
   @Override
   public DocumentStore documentStore() {
     return documents;
+  }
+
+  @Override
+  public DirectoryStore directoryStore() {
+    return directory;
   }
 
   @Override

@@ -27,6 +27,23 @@ class EmbeddedJdbcStoreTest extends JdbcStoreTest {
   }
 
   @Test
+  void reopening_keepsTheDirectory() {
+    dev.castellan.store.DirectoryUser user =
+        store
+            .directoryStore()
+            .createUser(
+                new dev.castellan.store.UserDraft(
+                    "alice", "x", "Alice", true, List.of("a@example.com"), "{\"a\":1}"));
+    dev.castellan.store.Identity subject =
+        new dev.castellan.store.Identity("oidc", "https://issuer", "sub-1");
+    store.directoryStore().link(user.id(), subject);
+    store.close();
+    store = open();
+    assertThat(store.directoryStore().user(user.id())).contains(user);
+    assertThat(store.directoryStore().resolve(subject)).contains(user.id());
+  }
+
+  @Test
   void reopening_keepsEverything() {
     String model =
         store.writeModel(

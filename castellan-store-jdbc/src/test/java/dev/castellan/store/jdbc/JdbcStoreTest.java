@@ -10,11 +10,16 @@ import dev.castellan.engine.TupleKey;
 import dev.castellan.model.AuthorizationModel;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.store.Change;
+import dev.castellan.store.DirectoryStore;
+import dev.castellan.store.DirectoryUser;
+import dev.castellan.store.GroupDraft;
+import dev.castellan.store.Identity;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
+import dev.castellan.store.UserDraft;
 import dev.castellan.store.WriteResult;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -371,6 +376,43 @@ abstract class JdbcStoreTest {
     store.writeAssertions(storeId, id, "[{\"a\":1}]");
     store.writeAssertions(storeId, id, "[{\"a\":2}]");
     assertThat(store.readAssertions(storeId, id)).isEqualTo("[{\"a\":2}]");
+  }
+
+  @Test
+  void deletingADirectoryUser_leavesNoRowsBehind() throws SQLException {
+    DirectoryStore directory = store.directoryStore();
+    DirectoryUser user =
+        directory.createUser(
+            new UserDraft("alice", "", "", true, List.of("a@example.com", "b@example.com"), "{}"));
+    directory.createGroup(new GroupDraft("Admins", "", List.of(user.id())));
+    directory.link(user.id(), Identity.email("a@example.com"));
+    assertThat(rows("directory_user_emails")).isEqualTo(2);
+    assertThat(directory.deleteUser(user.id())).isTrue();
+    assertThat(rows("directory_users")).isZero();
+    assertThat(rows("directory_user_emails")).isZero();
+    assertThat(rows("directory_members")).isZero();
+    assertThat(rows("directory_identities")).isZero();
+    assertThat(rows("directory_groups")).isEqualTo(1);
+  }
+
+  @Test
+  void aClosedStore_hasAnUnavailableDirectory() {
+    DirectoryStore directory = store.directoryStore();
+    store.close();
+    assertCode(
+        () -> directory.createUser(new UserDraft("alice", "", "", true, List.of(), "{}")),
+        ErrorCode.STORE_UNAVAILABLE);
+    assertCode(
+        () -> directory.resolve(Identity.email("a@example.com")), ErrorCode.STORE_UNAVAILABLE);
+  }
+
+  private long rows(String table) throws SQLException {
+    try (java.sql.Connection connection = store.dataSource().getConnection();
+        java.sql.Statement statement = connection.createStatement();
+        java.sql.ResultSet rs = statement.executeQuery("SELECT COUNT(*) FROM " + table)) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 
   @Test
