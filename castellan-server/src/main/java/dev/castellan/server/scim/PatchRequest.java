@@ -74,9 +74,6 @@ record PatchRequest(List<PatchOperation> operations) {
     List<PatchOperation> parsed = new ArrayList<>();
     for (int i = 0; i < operations.size(); i++) {
       operation(operations.get(i), i, parsed);
-      if (parsed.size() > MAX_OPERATIONS) {
-        throw tooMany(parsed.size());
-      }
     }
     return new PatchRequest(parsed);
   }
@@ -135,6 +132,16 @@ record PatchRequest(List<PatchOperation> operations) {
     if (value != null && value.isNull()) {
       value = null;
     }
+    if (pathNode != null
+        && pathNode.isTextual()
+        && op != Op.REMOVE
+        && value != null
+        && value.isObject()
+        && CONTAINER_SCHEMAS.contains(pathNode.textValue().toLowerCase(Locale.ROOT))) {
+      // The path names a whole schema (an extension): its value holds that schema's attributes.
+      expandContainer(op, pathNode.textValue(), value, where, into);
+      return;
+    }
     if (pathNode != null && !pathNode.isNull()) {
       if (!pathNode.isTextual()) {
         throw ScimException.badRequest(
@@ -151,7 +158,7 @@ record PatchRequest(List<PatchOperation> operations) {
         throw ScimException.badRequest(
             ScimType.INVALID_VALUE, where + ": '" + op.wireName() + "' needs a 'value'");
       }
-      into.add(new PatchOperation(op, path, value));
+      add(into, new PatchOperation(op, path, value));
       return;
     }
     if (op == Op.REMOVE) {
@@ -171,14 +178,28 @@ record PatchRequest(List<PatchOperation> operations) {
       String key = attribute.getKey();
       JsonNode attributeValue = attribute.getValue();
       if (CONTAINER_SCHEMAS.contains(key.toLowerCase(Locale.ROOT)) && attributeValue.isObject()) {
-        for (Map.Entry<String, JsonNode> inner : attributeValue.properties()) {
-          into.add(
-              new PatchOperation(op, keyPath(key + ":" + inner.getKey(), where), inner.getValue()));
-        }
+        expandContainer(op, key, attributeValue, where, into);
       } else {
-        into.add(new PatchOperation(op, keyPath(key, where), attributeValue));
+        add(into, new PatchOperation(op, keyPath(key, where), attributeValue));
       }
     }
+  }
+
+  private static void expandContainer(
+      Op op, String schema, JsonNode attributes, String where, List<PatchOperation> into) {
+    for (Map.Entry<String, JsonNode> inner : attributes.properties()) {
+      add(
+          into,
+          new PatchOperation(op, keyPath(schema + ":" + inner.getKey(), where), inner.getValue()));
+    }
+  }
+
+  /** Adds one operation, refusing the request as soon as it holds too many. */
+  private static void add(List<PatchOperation> into, PatchOperation operation) {
+    if (into.size() == MAX_OPERATIONS) {
+      throw tooMany(MAX_OPERATIONS + 1);
+    }
+    into.add(operation);
   }
 
   private static PatchPath keyPath(String key, String where) {
@@ -233,7 +254,7 @@ record PatchRequest(List<PatchOperation> operations) {
     return ScimException.badRequest(
         ScimType.TOO_MANY,
         "the PATCH request holds "
-            + count
+            + (count > MAX_OPERATIONS ? "more than " + MAX_OPERATIONS : count)
             + " operations; at most "
             + MAX_OPERATIONS
             + " are accepted, send the rest in another request");

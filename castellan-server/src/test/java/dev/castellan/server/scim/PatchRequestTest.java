@@ -271,6 +271,22 @@ class PatchRequestTest {
   }
 
   @Test
+  void aPathNamingAWholeExtensionSchema_isSplitIntoItsAttributes() {
+    PatchRequest request =
+        patch(
+            "[{'op':'add','path':'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',"
+                + "'value':{'employeeNumber':'701984','manager':{'value':'26118915'}}}]");
+    assertThat(request.operations())
+        .extracting(PatchOperation::op, o -> o.path().attribute())
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                Op.ADD,
+                new AttributePath(ScimProtocol.ENTERPRISE_USER_SCHEMA, "employeeNumber", null)),
+            org.assertj.core.groups.Tuple.tuple(
+                Op.ADD, new AttributePath(ScimProtocol.ENTERPRISE_USER_SCHEMA, "manager", null)));
+  }
+
+  @Test
   void memberNamesAreCaseInsensitive() {
     PatchRequest request =
         PatchRequest.parse(
