@@ -61,6 +61,11 @@ class ScimErrorTest {
     ScimException e = ScimException.badRequest(ScimType.NO_TARGET, "no path");
     assertThat(e.error()).isEqualTo(new ScimError(400, ScimType.NO_TARGET, "no path"));
     assertThat(e.getMessage()).isEqualTo("no path");
+    assertThat(e.code()).isEqualTo(dev.castellan.ErrorCode.VALIDATION_ERROR);
+    assertThat(new ScimException(new ScimError(404, null, "Resource 1 not found")).code())
+        .isEqualTo(dev.castellan.ErrorCode.NOT_FOUND);
+    assertThat(new ScimException(new ScimError(409, ScimType.UNIQUENESS, "taken")).code())
+        .isEqualTo(dev.castellan.ErrorCode.ALREADY_EXISTS);
   }
 
   @Test
