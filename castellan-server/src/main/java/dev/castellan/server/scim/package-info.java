@@ -1,6 +1,8 @@
 /**
  * The protocol core of the SCIM 2.0 service provider (RFC 7643, RFC 7644): the filter parser, the
- * PATCH request parser and the error body, with no HTTP and no storage in them.
+ * PATCH request parser, the list query parameters ({@link dev.castellan.server.scim.ListRequest})
+ * and the error body ({@link dev.castellan.server.scim.ScimError}, thrown as {@link
+ * dev.castellan.server.scim.ScimException}), with no HTTP and no storage in them.
  *
  * <p>Design notes:
  *
@@ -22,6 +24,12 @@
  *       {@code members} carrying the members to remove as a value array. It does not know the
  *       resource schemas: whether an attribute exists, is mutable or has the right type is the
  *       resource layer's check.
+ *   <li>Errors that the RFC names are raised here with its {@code scimType}: {@code invalidFilter}
+ *       (filters, also inside a list request), {@code invalidPath} (PATCH paths, including a filter
+ *       inside one), {@code noTarget} (a {@code remove} without a path), {@code invalidValue},
+ *       {@code invalidSyntax} (a PATCH body that is not a PatchOp message) and {@code tooMany}
+ *       (past the operation limit). Details name the operation ({@code Operations[2].path}) and the
+ *       position, and never echo more than 80 characters of input.
  * </ul>
  */
 @NullMarked
