@@ -226,7 +226,7 @@ final class FilterParser {
     if (atEnd() || !Character.isWhitespace(peek())) {
       throw fail(
           "expected a space and an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after '"
-              + path
+              + abbreviate(path.toString())
               + "', found "
               + describeHere());
     }
@@ -244,7 +244,7 @@ final class FilterParser {
       pos = operatorStart;
       throw fail(
           "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after '"
-              + path
+              + abbreviate(path.toString())
               + "', found "
               + describeHere());
     }
@@ -415,7 +415,10 @@ final class FilterParser {
     if (colon >= 0) {
       if (!token.regionMatches(true, 0, "urn:", 0, 4)) {
         pos = start;
-        throw fail("'" + token + "' is not an attribute name; a schema prefix is a URN 'urn:...'");
+        throw fail(
+            "'"
+                + abbreviate(token)
+                + "' is not an attribute name; a schema prefix is a URN 'urn:...'");
       }
       schema = token.substring(0, colon);
       nameStart = start + colon + 1;
@@ -496,6 +499,11 @@ final class FilterParser {
     }
     int end = Math.min(text.length(), pos + 12);
     return "'" + text.substring(pos, end) + (end < text.length() ? "..." : "") + "'";
+  }
+
+  /** Input echoed in a message is cut short: a detail stays readable and small. */
+  static String abbreviate(String text) {
+    return text.length() <= 80 ? text : text.substring(0, 77) + "...";
   }
 
   private ScimException fail(String message) {

@@ -76,7 +76,7 @@ record ListRequest(
       }
       throw ScimException.badRequest(
           ScimType.INVALID_VALUE,
-          "'" + name + "' must be an integer, got '" + abbreviate(text) + "'");
+          "'" + name + "' must be an integer, got '" + FilterParser.abbreviate(text) + "'");
     }
     return Long.parseLong(trimmed);
   }
@@ -103,21 +103,21 @@ record ListRequest(
             "'"
                 + name
                 + "' must list attribute names separated by commas; '"
-                + abbreviate(each)
+                + FilterParser.abbreviate(each)
                 + "': "
                 + e.error().detail());
       }
       if (path.valueFilter() != null) {
         throw ScimException.badRequest(
             ScimType.INVALID_VALUE,
-            "'" + name + "' lists attribute names, not filters: '" + abbreviate(each) + "'");
+            "'"
+                + name
+                + "' lists attribute names, not filters: '"
+                + FilterParser.abbreviate(each)
+                + "'");
       }
       paths.add(path.attribute());
     }
     return paths;
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() <= 80 ? text : text.substring(0, 77) + "...";
   }
 }

@@ -99,7 +99,10 @@ record PatchRequest(List<PatchOperation> operations) {
     }
     throw ScimException.badRequest(
         ScimType.INVALID_VALUE,
-        "'" + path.attribute() + "' takes true or false, got " + abbreviate(value.toString()));
+        "'"
+            + path.attribute()
+            + "' takes true or false, got "
+            + FilterParser.abbreviate(value.toString()));
   }
 
   private static void checkSchemas(@Nullable JsonNode schemas) {
@@ -125,7 +128,7 @@ record PatchRequest(List<PatchOperation> operations) {
       throw syntax(
           where
               + ".op must be \"add\", \"remove\" or \"replace\", got "
-              + (opNode == null ? "nothing" : abbreviate(opNode.toString())));
+              + (opNode == null ? "nothing" : FilterParser.abbreviate(opNode.toString())));
     }
     JsonNode pathNode = member(node, "path");
     JsonNode value = member(node, "value");
@@ -172,7 +175,7 @@ record PatchRequest(List<PatchOperation> operations) {
               + ": '"
               + op.wireName()
               + "' without a 'path' needs a 'value' object of attributes, got "
-              + (value == null ? "nothing" : abbreviate(value.toString())));
+              + (value == null ? "nothing" : FilterParser.abbreviate(value.toString())));
     }
     for (Map.Entry<String, JsonNode> attribute : value.properties()) {
       String key = attribute.getKey();
@@ -211,14 +214,17 @@ record PatchRequest(List<PatchOperation> operations) {
           ScimType.INVALID_PATH,
           where
               + ": the value's key '"
-              + abbreviate(key)
+              + FilterParser.abbreviate(key)
               + "' is not an attribute path: "
               + e.error().detail());
     }
     if (path.valueFilter() != null) {
       throw ScimException.badRequest(
           ScimType.INVALID_PATH,
-          where + ": the value's key '" + abbreviate(key) + "' must be an attribute, not a filter");
+          where
+              + ": the value's key '"
+              + FilterParser.abbreviate(key)
+              + "' must be an attribute, not a filter");
     }
     return path;
   }
@@ -258,9 +264,5 @@ record PatchRequest(List<PatchOperation> operations) {
             + " operations; at most "
             + MAX_OPERATIONS
             + " are accepted, send the rest in another request");
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() <= 80 ? text : text.substring(0, 77) + "...";
   }
 }

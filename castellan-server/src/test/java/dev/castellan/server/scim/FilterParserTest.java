@@ -405,6 +405,14 @@ class FilterParserTest {
   // --- limits: a pathological filter is refused quickly, without a deep stack ---
 
   @Test
+  void errors_echoAtMost80CharactersOfInput() {
+    String longName = "a".repeat(3000);
+    assertThat(errorOf(longName + " like 1").detail()).hasSizeLessThan(250);
+    assertThat(errorOf("x:" + longName + " eq 1").detail()).hasSizeLessThan(250);
+    assertThat(errorOf("userName eq \"" + longName).detail()).hasSizeLessThan(250);
+  }
+
+  @Test
   void limits_tooLong() {
     String filter = "userName eq \"" + "a".repeat(FilterParser.MAX_FILTER_LENGTH) + "\"";
     assertThat(errorOf(filter).detail()).contains("at most " + FilterParser.MAX_FILTER_LENGTH);
