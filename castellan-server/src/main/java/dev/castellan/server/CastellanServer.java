@@ -587,7 +587,7 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
-              new ScimApi().register(routes);
+              new ScimApi(runtime.store().directoryStore(), audit).register(routes);
               routeTable.addAll(routes.table());
               config.routes.exception(
                   CastellanException.class,
