@@ -47,13 +47,14 @@ final class KeysCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description = {
         "Create a key; it is printed once (only its hash is kept).",
-        "Say what it may do: --admin, --auditor, --store ID --role ROLE, or --no-rights."
+        "Say what it may do: --admin, --auditor, --scim, --store ID --role ROLE, or --no-rights."
       },
       footerHeading = "%nExamples:%n",
       footer = {
         "  castellan keys create --name ops --admin           a Castellan administrator",
         "  castellan keys create --name ci --store 01J... --role writer",
         "  castellan keys create --name compliance --auditor  reads the audit trail",
+        "  castellan keys create --name okta --scim           provisions users over /scim/v2",
         "  castellan keys create --name svc --no-rights       e.g. RBAC roles only"
       })
   static final class Create implements Callable<Integer> {
@@ -70,6 +71,13 @@ final class KeysCommand implements Runnable {
 
     @Option(names = "--auditor", description = "let it read the audit trail")
     boolean auditor;
+
+    @Option(
+        names = "--scim",
+        description =
+            "make it a provisioning key for an identity provider: it may call /scim/v2 and"
+                + " nothing else")
+    boolean scim;
 
     @Option(names = "--store", paramLabel = "ID", description = "a store to give it a role on")
     String storeId;
@@ -90,17 +98,23 @@ final class KeysCommand implements Runnable {
         throw new CommandLine.ParameterException(
             spec.commandLine(), "--store and --role go together");
       }
-      boolean rights = admin || auditor || storeId != null;
+      if (scim && (admin || auditor || storeId != null)) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(),
+            "a --scim key may only call /scim/v2: leave out --admin, --auditor and --store, and"
+                + " make a second key for those");
+      }
+      boolean rights = admin || auditor || scim || storeId != null;
       if (!rights && !noRights) {
         throw new CommandLine.ParameterException(
             spec.commandLine(),
             "say what the key may do: --admin (a Castellan administrator), --auditor (reads the"
-                + " audit trail), --store ID --role admin|writer|reader (one store), or"
+                + " audit trail), --scim (provisions users over /scim/v2), --store ID --role admin|writer|reader (one store), or"
                 + " --no-rights (nothing yet)");
       }
       if (rights && noRights) {
         throw new CommandLine.ParameterException(
-            spec.commandLine(), "--no-rights contradicts --admin, --auditor and --role");
+            spec.commandLine(), "--no-rights contradicts --admin, --auditor, --scim and --role");
       }
       AccessControl.Role parsed = role == null ? null : AccessControl.Role.parse(role);
       try (Store store = storeOptions.open()) {
@@ -124,6 +138,10 @@ final class KeysCommand implements Runnable {
         if (auditor) {
           access.grantAuditor(subject);
           audit(store, "access-grant", subject, "auditor", "castellan:global", "");
+        }
+        if (scim) {
+          access.grantScim(subject);
+          audit(store, "access-grant", subject, "scim", "castellan:global", "");
         }
         if (parsed != null) {
           access.grant(subject, storeId, parsed);

@@ -65,6 +65,22 @@ class KeysCommandTest {
     assertThat(row(lines, "svc")).contains(" none ");
   }
 
+  @Test
+  void aScimKey_holdsOnlyTheScimRight_andRefusesOtherRights() throws Exception {
+    Path data = database();
+    String d = data.toString();
+    Cli.Result mixed =
+        Cli.run(dir, "keys", "create", "--name", "okta", "--scim", "--admin", "--data", d);
+    assertThat(mixed.exit()).as(mixed.toString()).isEqualTo(2);
+    assertThat(mixed.errorLines()).singleElement().asString().contains("--scim key may only");
+    Cli.Result created = Cli.run(dir, "keys", "create", "--name", "okta", "--scim", "--data", d);
+    assertThat(created.exit()).as(created.toString()).isZero();
+    Cli.Result list = Cli.run(dir, "keys", "list", "--data", d);
+    List<String> lines = list.out().lines().toList();
+    assertThat(lines).hasSize(2);
+    assertThat(row(lines, "okta")).contains(" scim ").doesNotContain("admin");
+  }
+
   /** Regression: {@code keys list --data /typo} made an empty database there. */
   @Test
   void aDataDirectoryWithoutADatabase_isRefused_andLeftAlone() throws Exception {

@@ -31,6 +31,7 @@ import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
+import dev.castellan.server.scim.ScimApi;
 import dev.castellan.server.tls.TlsListener;
 import dev.castellan.server.tls.TlsSettings;
 import dev.castellan.store.IndexFeed;
@@ -586,15 +587,27 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
+              new ScimApi(runtime.store().directoryStore(), audit).register(routes);
               routeTable.addAll(routes.table());
-              config.routes.exception(CastellanException.class, (e, ctx) -> ApiErrors.send(ctx, e));
+              config.routes.exception(
+                  CastellanException.class,
+                  (e, ctx) -> {
+                    if (ScimApi.handles(ctx.path())) {
+                      ScimApi.sendError(ctx, e); // an IdP's connector reads SCIM errors only
+                    } else {
+                      ApiErrors.send(ctx, e);
+                    }
+                  });
               config.routes.exception(Exception.class, (e, ctx) -> ApiErrors.internal(ctx, e));
               config.routes.error(
                   404,
                   ctx -> {
-                    // Javalin's own "Endpoint ... not found" is plain text; API errors are JSON.
+                    // Javalin's own "Endpoint ... not found" is plain text; API errors are JSON
+                    // (SCIM's in its own media type).
                     String type = ctx.res().getContentType();
-                    if (type == null || !type.startsWith("application/json")) {
+                    if (type == null
+                        || !(type.startsWith("application/json")
+                            || type.startsWith("application/scim+json"))) {
                       ApiErrors.write(
                           ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
                     }

@@ -56,6 +56,8 @@ class RouteAuthorizationMatrixTest {
     OTHER_STORE_READER,
     AUDITOR,
     RBAC_ONLY_JWT,
+    /** A provisioning key ({@code "scim": true}): {@code /scim/v2} and nothing else. */
+    SCIM_KEY,
     NO_CREDENTIALS,
     /**
      * No credentials, on a second server started with {@code auth none} (local development): a
@@ -127,6 +129,7 @@ class RouteAuthorizationMatrixTest {
         Caller.OTHER_STORE_READER,
         "{\"name\":\"or\",\"store_id\":\"" + otherStore + "\",\"role\":\"reader\"}");
     key(Caller.AUDITOR, "{\"name\":\"au\",\"auditor\":true}");
+    key(Caller.SCIM_KEY, "{\"name\":\"okta\",\"scim\":true}");
     tokens.put(Caller.RBAC_ONLY_JWT, jwt("mallory", "admin"));
     localDev =
         CastellanServer.start(
@@ -364,9 +367,15 @@ class RouteAuthorizationMatrixTest {
       return Expect
           .NO_SUCH_ROUTE; // "/api/keys;x" is not "/api/keys"; "/api/roles/x;x" is role "x;x"
     }
+    if (right == Right.SCIM || caller == Caller.SCIM_KEY) {
+      // Only a provisioning key reaches SCIM, and it reaches nothing else: not even an admin key
+      // or the local developer provisions, and the key is no caller of whoami or forward-auth.
+      return right == Right.SCIM && caller == Caller.SCIM_KEY ? Expect.ALLOWED : Expect.FORBIDDEN;
+    }
     boolean sameStore = spelling.sameStore() || !scoped;
     return switch (right) {
       case PUBLIC, AUTHENTICATED -> Expect.ALLOWED;
+      case SCIM -> throw new AssertionError("decided above");
       case GATEWAY -> Expect.GATEWAY_DECISION;
       case ADMIN -> caller.globalAdmin() ? Expect.ALLOWED : Expect.FORBIDDEN;
       case AUDITOR ->

@@ -114,15 +114,22 @@ public final class AdminApi {
   }
 
   /**
-   * {@code {"name", "admin"?: bool, "auditor"?: bool, "store_id"?, "role"?}}: a key, with rights
-   * given at once.
+   * {@code {"name", "admin"?: bool, "auditor"?: bool, "scim"?: bool, "store_id"?, "role"?}}: a key,
+   * with rights given at once. A provisioning key ({@code scim}) holds that right alone.
    */
   private void createKey(Context ctx) {
-    Body body = Body.parse(ctx.body(), Set.of("name", "admin", "auditor", "store_id", "role"));
+    Body body =
+        Body.parse(ctx.body(), Set.of("name", "admin", "auditor", "scim", "store_id", "role"));
     String storeId = body.string("store_id");
     Role role = body.has("role") ? Role.parse(body.string("role", 16)) : null;
     if (storeId.isEmpty() != (role == null)) {
       throw Body.invalid("'store_id' and 'role' go together");
+    }
+    boolean scim = body.bool("scim");
+    if (scim && (body.bool("admin") || body.bool("auditor") || role != null)) {
+      throw Body.invalid(
+          "a provisioning key ('scim': true) may only call /scim/v2: leave out 'admin',"
+              + " 'auditor', 'store_id' and 'role', and make a second key for those");
     }
     if (!storeId.isEmpty()) {
       requireStore(storeId);
@@ -139,6 +146,10 @@ public final class AdminApi {
     if (body.bool("auditor")) {
       access.grantAuditor(subject);
       audit.record(grantEvent(ctx, subject, "auditor", "castellan:global", ""));
+    }
+    if (scim) {
+      access.grantScim(subject);
+      audit.record(grantEvent(ctx, subject, "scim", "castellan:global", ""));
     }
     if (role != null) {
       access.grant(subject, storeId, role);

@@ -22,6 +22,11 @@ public enum Right {
   AUDITOR,
   /** A global Castellan administrator. */
   ADMIN,
+  /**
+   * A provisioning key (made with {@code "scim": true}): the SCIM service at {@code /scim/v2}. No
+   * other caller holds it, administrators included, and such a key holds no other right.
+   */
+  SCIM,
   /** A reader (or writer, or admin) of the route's store. */
   STORE_READER,
   /** A writer (or admin) of the route's store. */
@@ -35,7 +40,7 @@ public enum Right {
       case STORE_READER -> Optional.of(Role.READER);
       case STORE_WRITER -> Optional.of(Role.WRITER);
       case STORE_ADMIN -> Optional.of(Role.ADMIN);
-      case PUBLIC, AUTHENTICATED, GATEWAY, AUDITOR, ADMIN -> Optional.empty();
+      case PUBLIC, AUTHENTICATED, GATEWAY, AUDITOR, ADMIN, SCIM -> Optional.empty();
     };
   }
 }

@@ -55,6 +55,7 @@ public final class AccessControl {
         relations
           define admin: [principal]
           define auditor: [principal] or admin
+          define scim: [principal]
       type store
         relations
           define admin: [principal]
@@ -175,6 +176,20 @@ public final class AccessControl {
     return check(runtime, GLOBAL, "auditor", subject(principal));
   }
 
+  /**
+   * A provisioning key: its only right is the SCIM service. Not implied by admin (an administrator
+   * key leaking into an IdP's connector settings would otherwise be a full administrator there),
+   * and not held by the local-development caller.
+   */
+  public boolean isProvisioner(StoreRuntime runtime, Principal principal) {
+    // Only keys are ever granted the right (POST /api/keys {"scim": true}): a token is never
+    // one, and skipping the check keeps token requests at their cost.
+    if (!principal.id().startsWith("key:")) {
+      return false;
+    }
+    return check(runtime, GLOBAL, "scim", subject(principal));
+  }
+
   /** True when {@code principal} has {@code role} (or a higher one) on {@code storeId}. */
   public boolean allowed(StoreRuntime runtime, Principal principal, String storeId, Role role) {
     if (localDeveloper(principal)) {
@@ -271,6 +286,11 @@ public final class AccessControl {
 
   public void grantAuditor(String principalId) {
     write(Tuple.of(GLOBAL, "auditor", subject(principalId)));
+  }
+
+  /** Makes {@code principalId} (a new key with no other right) a provisioning key. */
+  public void grantScim(String principalId) {
+    write(Tuple.of(GLOBAL, "scim", subject(principalId)));
   }
 
   public void grant(String principalId, String storeId, Role role) {

@@ -46,8 +46,19 @@ public final class Authorization implements SecuredRoutes.Guard {
       throw storeNotFound(storeId);
     }
     try {
+      boolean provisioner = access.isProvisioner(runtime, principal);
+      if (provisioner != (right == Right.SCIM)) {
+        throw new CastellanException(
+            ErrorCode.FORBIDDEN,
+            provisioner
+                ? principal.id() + " is a provisioning key: it may only call /scim/v2"
+                : "/scim/v2 takes only a provisioning key (POST /api/keys {\"name\": ...,"
+                    + " \"scim\": true}); "
+                    + principal.id()
+                    + " is not one");
+      }
       switch (right) {
-        case PUBLIC, AUTHENTICATED, GATEWAY -> {}
+        case PUBLIC, AUTHENTICATED, GATEWAY, SCIM -> {}
         case AUDITOR -> requireAuditor(principal);
         case ADMIN -> requireAdmin(principal);
         case STORE_READER -> require(principal, storeId, Role.READER);

@@ -1,8 +1,12 @@
 /**
- * The protocol core of the SCIM 2.0 service provider (RFC 7643, RFC 7644): the filter parser, the
+ * The SCIM 2.0 service provider (RFC 7643, RFC 7644). Its protocol core is the filter parser, the
  * PATCH request parser, the list query parameters ({@link dev.castellan.server.scim.ListRequest})
  * and the error body ({@link dev.castellan.server.scim.ScimError}, thrown as {@link
- * dev.castellan.server.scim.ScimException}), with no HTTP and no storage in them.
+ * dev.castellan.server.scim.ScimException}), with no HTTP and no storage in them. {@link
+ * dev.castellan.server.scim.ScimApi} serves it at {@code /scim/v2} over the directory store, to
+ * provisioning keys only ({@code Right.SCIM}); {@code ScimResources} and {@code ScimGroups} check
+ * resources, apply PATCH operations to copies and translate filters into {@code DirectoryQuery}, so
+ * a refused request has changed nothing.
  *
  * <p>Design notes:
  *
