@@ -48,12 +48,7 @@ class AccessControlHttpTest {
   @BeforeParameterizedClassInvocation
   static void start(StoreKind kind) {
     testStore = kind.create();
-    server =
-        testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN));
+    server = testStore.startServer(ServerHttp.loopback().withBootstrapToken(ADMIN));
   }
 
   @AfterParameterizedClassInvocation

@@ -60,9 +60,7 @@ class AuditHttpTest {
     testStore = kind.create();
     server =
         testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 // Lets a test act as a client of its own address (the first refusal of an address
                 // in a minute is recorded on its own, the rest summed up).

@@ -48,12 +48,7 @@ class AuthFailureFloodTest {
   void aFloodOfBadCredentials_addsABoundedNumberOfEntries_whoseCountsAddUp() throws Exception {
     MemoryStore store = new MemoryStore();
     CastellanServer server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
-            store);
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(ADMIN), store);
     HttpClient http = HttpClient.newHttpClient();
     URI stores = URI.create("http://127.0.0.1:" + server.port() + "/stores");
     long firstMinute = minute(Instant.now());

@@ -44,9 +44,7 @@ class AuthFailureLimitHttpTest {
     store = new MemoryStore();
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 .withTrustedProxies(TrustedProxies.parse(trustedProxies))
                 .withAuthFailureLimit(limit),

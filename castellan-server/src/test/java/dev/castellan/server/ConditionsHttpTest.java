@@ -44,12 +44,7 @@ class ConditionsHttpTest {
   @BeforeAll
   static void start() {
     server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(TOKEN), new MemoryStore());
   }
 
   @AfterAll

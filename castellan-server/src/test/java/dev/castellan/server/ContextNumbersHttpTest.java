@@ -40,12 +40,7 @@ class ContextNumbersHttpTest {
   @BeforeAll
   static void start() throws Exception {
     server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(TOKEN), new MemoryStore());
     storeId = post("/stores", "{\"name\":\"numbers\"}", 201).get("id").asText();
     post(
         "/stores/" + storeId + "/authorization-models",

@@ -68,12 +68,7 @@ class DemoTest {
   void printedCurlCommands_runAsPastedInAShell_withTheKeyFromTheEnvironment() throws Exception {
     String token = "demo-token-0123456789abcdef";
     try (CastellanServer server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(token),
-            store)) {
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(token), store)) {
       String commands =
           Demo.curlCommands(
               "http://127.0.0.1:" + server.port(), storeId, "$CASTELLAN_BOOTSTRAP_TOKEN");

@@ -419,11 +419,7 @@ class EvaluationBudgetHttpTest {
       if (server == null) {
         server =
             CastellanServer.start(
-                CastellanServer.Options.defaults()
-                    .withPort(0)
-                    .withHost("127.0.0.1")
-                    .withBootstrapToken(TOKEN)
-                    .withEvaluation(limits),
+                ServerHttp.loopback().withBootstrapToken(TOKEN).withEvaluation(limits),
                 new MemoryStore());
       }
       return server;

@@ -87,12 +87,7 @@ class HttpApiTest {
   @BeforeParameterizedClassInvocation
   static void startServer(StoreKind kind) {
     testStore = kind.create();
-    server =
-        testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN));
+    server = testStore.startServer(ServerHttp.loopback().withBootstrapToken(TOKEN));
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     base = "http://127.0.0.1:" + server.port();
   }

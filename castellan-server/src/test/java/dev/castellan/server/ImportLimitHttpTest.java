@@ -52,11 +52,7 @@ class ImportLimitHttpTest {
     store = new MemoryStore();
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN)
-                .withMaxImportBytes(maxImportBytes),
+            ServerHttp.loopback().withBootstrapToken(ADMIN).withMaxImportBytes(maxImportBytes),
             store);
     storeId =
         JSON.readTree(

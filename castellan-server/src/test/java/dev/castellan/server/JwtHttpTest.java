@@ -22,11 +22,7 @@ class JwtHttpTest {
   static void start() throws Exception {
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN)
-                .withJwt(JwtSettings.hs256(SECRET)),
+            ServerHttp.loopback().withBootstrapToken(ADMIN).withJwt(JwtSettings.hs256(SECRET)),
             new MemoryStore());
     storeId =
         new com.fasterxml.jackson.databind.ObjectMapper()

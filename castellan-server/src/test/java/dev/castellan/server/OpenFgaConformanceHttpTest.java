@@ -50,12 +50,7 @@ class OpenFgaConformanceHttpTest {
   @BeforeParameterizedClassInvocation
   static void startServer(StoreKind kind) {
     testStore = kind.create();
-    server =
-        testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN));
+    server = testStore.startServer(ServerHttp.loopback().withBootstrapToken(TOKEN));
   }
 
   @AfterParameterizedClassInvocation

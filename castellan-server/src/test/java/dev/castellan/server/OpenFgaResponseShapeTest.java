@@ -112,11 +112,7 @@ class OpenFgaResponseShapeTest {
 
   @BeforeAll
   static void start() {
-    CastellanServer.Options options =
-        CastellanServer.Options.defaults()
-            .withPort(0)
-            .withHost("127.0.0.1")
-            .withBootstrapToken(TOKEN);
+    CastellanServer.Options options = ServerHttp.loopback().withBootstrapToken(TOKEN);
     extended = CastellanServer.start(options, new MemoryStore());
     strict = CastellanServer.start(options.withStrictResponses(true), new MemoryStore());
   }

@@ -23,11 +23,7 @@ class OpenFgaSdkStrictResponsesTest extends OpenFgaSdkTest {
     testStore = kind.create();
     server =
         testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN)
-                .withStrictResponses(true));
+            ServerHttp.loopback().withBootstrapToken(TOKEN).withStrictResponses(true));
     apiClient = new ApiClient();
   }
 

@@ -115,12 +115,7 @@ class OpenFgaSdkTest {
   @BeforeParameterizedClassInvocation
   static void startServer(StoreKind kind) {
     testStore = kind.create();
-    server =
-        testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN));
+    server = testStore.startServer(ServerHttp.loopback().withBootstrapToken(TOKEN));
     apiClient = new ApiClient();
   }
 

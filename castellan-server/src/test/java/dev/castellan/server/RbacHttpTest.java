@@ -57,9 +57,7 @@ class RbacHttpTest {
     Files.writeString(policyFile, SEED_POLICY);
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 .withJwt(JwtSettings.hs256(SECRET))
                 .withRbacFile(policyFile)
@@ -94,12 +92,7 @@ class RbacHttpTest {
   void withoutAPolicyFile_systemRolesHoldSeed002sCounts() throws Exception {
     server.close();
     server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(ADMIN), new MemoryStore());
     JsonNode roles = json(send(ADMIN, "GET", "/api/roles", null), 200).get("roles");
     Map<String, Integer> counts = new java.util.HashMap<>();
     roles.forEach(r -> counts.put(r.get("id").asText(), r.get("permission_count").asInt()));
@@ -396,11 +389,7 @@ class RbacHttpTest {
     assertThatThrownBy(
             () ->
                 CastellanServer.start(
-                    CastellanServer.Options.defaults()
-                        .withPort(0)
-                        .withHost("127.0.0.1")
-                        .withBootstrapToken(ADMIN)
-                        .withRbacFile(fresh),
+                    ServerHttp.loopback().withBootstrapToken(ADMIN).withRbacFile(fresh),
                     new MemoryStore()))
         .hasMessageContaining("roles.admin: 'admin' is a system role")
         .hasMessageContaining("would replace its 53 permissions with 5, dropping 48: Logs.View")
@@ -414,12 +403,7 @@ class RbacHttpTest {
             .replace("viewer: [read]", "viewer: {replace_system_role: true, permissions: [read]}"));
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN)
-                .withRbacFile(fresh),
-            new MemoryStore());
+            ServerHttp.loopback().withBootstrapToken(ADMIN).withRbacFile(fresh), new MemoryStore());
     assertThat(permissionCount("admin")).isEqualTo(53);
     assertThat(permissionCount("viewer")).isEqualTo(1);
   }

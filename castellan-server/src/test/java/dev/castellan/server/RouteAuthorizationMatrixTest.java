@@ -99,9 +99,7 @@ class RouteAuthorizationMatrixTest {
   static void start() throws Exception {
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 .withJwt(JwtSettings.hs256(SECRET))
                 // The matrix sends hundreds of requests without credentials from one address.
@@ -132,12 +130,7 @@ class RouteAuthorizationMatrixTest {
     key(Caller.SCIM_KEY, "{\"name\":\"okta\",\"scim\":true}");
     tokens.put(Caller.RBAC_ONLY_JWT, jwt("mallory", "admin"));
     localDev =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withAuth(AuthMode.NONE),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withAuth(AuthMode.NONE), new MemoryStore());
     localDevStore = createStore(localDev, "matrix");
   }
 

@@ -32,6 +32,11 @@ public final class ServerHttp {
 
   private ServerHttp() {}
 
+  /** Options of a test server: defaults, on a free port of 127.0.0.1. */
+  public static CastellanServer.Options loopback() {
+    return CastellanServer.Options.defaults().withPort(0).withHost("127.0.0.1");
+  }
+
   /**
    * {@code method path} on {@code server} (127.0.0.1), with {@code Authorization: Bearer token}
    * unless {@code token} is null, and {@code body} unless it is null.

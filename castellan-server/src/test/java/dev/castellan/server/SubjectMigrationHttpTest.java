@@ -168,11 +168,7 @@ class SubjectMigrationHttpTest {
 
   private CastellanServer start() {
     return CastellanServer.start(
-        CastellanServer.Options.defaults()
-            .withPort(0)
-            .withHost("127.0.0.1")
-            .withBootstrapToken(ADMIN)
-            .withJwt(JwtSettings.hs256(SECRET)),
+        ServerHttp.loopback().withBootstrapToken(ADMIN).withJwt(JwtSettings.hs256(SECRET)),
         JdbcStore.embedded(dir));
   }
 

@@ -62,11 +62,7 @@ class SubjectsHttpTest {
 
   private static CastellanServer start(boolean caseInsensitiveClaims) {
     CastellanServer.Options options =
-        CastellanServer.Options.defaults()
-            .withPort(0)
-            .withHost("127.0.0.1")
-            .withBootstrapToken(ADMIN)
-            .withJwt(JwtSettings.hs256(SECRET));
+        ServerHttp.loopback().withBootstrapToken(ADMIN).withJwt(JwtSettings.hs256(SECRET));
     if (caseInsensitiveClaims) {
       options = options.withCaseInsensitiveClaims(true);
     }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.ServerHttp;
 import dev.castellan.store.MemoryStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -132,12 +133,7 @@ class OpenFgaRequestFuzzTest {
   /** The server and its stores, started once per JVM: the fuzzer calls the target many times. */
   private static final class Server {
     static final CastellanServer SERVER =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(TOKEN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(TOKEN), new MemoryStore());
     static final HttpClient CLIENT =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)

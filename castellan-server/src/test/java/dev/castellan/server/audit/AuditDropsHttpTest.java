@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.ServerHttp;
 import dev.castellan.store.MemoryStore;
 import java.lang.ref.WeakReference;
 import java.net.URI;
@@ -63,10 +64,7 @@ class AuditDropsHttpTest {
     records = new AuditTrailTest.StalledRecords();
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
+            ServerHttp.loopback().withBootstrapToken(ADMIN),
             StalledAuditStore.over(new MemoryStore(), records),
             AuditSettings.DEFAULT.withQueue(4, 100));
     AuditTrail trail = server.audit();

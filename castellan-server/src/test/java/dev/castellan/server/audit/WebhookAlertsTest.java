@@ -12,6 +12,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.ServerHttp;
 import dev.castellan.store.MemoryStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -90,10 +91,7 @@ class WebhookAlertsTest {
   private void startServer(AlertRules rules) {
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
+            ServerHttp.loopback().withBootstrapToken(ADMIN),
             new MemoryStore(),
             AuditSettings.DEFAULT.withAlerts(
                 rules.withWebhook(hook()).withRetries(4, Duration.ofMillis(20))));
@@ -249,10 +247,7 @@ class WebhookAlertsTest {
     AuditTrailTest.StalledRecords records = new AuditTrailTest.StalledRecords();
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
+            ServerHttp.loopback().withBootstrapToken(ADMIN),
             StalledAuditStore.over(new MemoryStore(), records),
             AuditSettings.DEFAULT
                 .withQueue(2, 100)

@@ -8,6 +8,7 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.ServerHttp;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.MemoryStore;
 import dev.castellan.store.TupleWrite;
@@ -57,12 +58,7 @@ class MetricsHttpTest {
   @BeforeAll
   static void start() {
     server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(ADMIN), new MemoryStore());
   }
 
   @AfterAll
@@ -320,11 +316,7 @@ class MetricsHttpTest {
   void publicMetrics_needNoCredentials_butEverythingElseStillDoes() throws Exception {
     try (CastellanServer open =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN)
-                .withMetricsPublic(true),
+            ServerHttp.loopback().withBootstrapToken(ADMIN).withMetricsPublic(true),
             new MemoryStore())) {
       Response metrics = call(open, null, "GET", "/metrics", null);
       assertThat(metrics.status()).isEqualTo(200);
@@ -341,9 +333,7 @@ class MetricsHttpTest {
     MemoryStore store = new MemoryStore();
     // The feed polls once an hour: what "another node" writes stays unapplied until woken.
     CastellanServer.Options options =
-        CastellanServer.Options.defaults()
-            .withPort(0)
-            .withHost("127.0.0.1")
+        ServerHttp.loopback()
             .withBootstrapToken(ADMIN)
             .withFeed(new IndexFeed.Options(Duration.ofHours(1), 10_000, Duration.ZERO));
     try (CastellanServer node = CastellanServer.start(options, store)) {

@@ -41,12 +41,7 @@ class ScimClientInteropTest {
   @BeforeAll
   static void start() throws Exception {
     server =
-        CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN),
-            new MemoryStore());
+        CastellanServer.start(ServerHttp.loopback().withBootstrapToken(ADMIN), new MemoryStore());
     String key =
         ServerHttp.json(
                 ServerHttp.send(

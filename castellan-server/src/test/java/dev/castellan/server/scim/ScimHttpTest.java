@@ -40,9 +40,7 @@ class ScimHttpTest {
     testStore = kind.create();
     server =
         testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 .withJwt(dev.castellan.server.auth.JwtSettings.hs256(SECRET)));
     JsonNode created =

@@ -39,12 +39,7 @@ class ScimProvisioningHttpTest {
   @BeforeParameterizedClassInvocation
   static void start(StoreKind kind) throws Exception {
     testStore = kind.create();
-    server =
-        testStore.startServer(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
-                .withBootstrapToken(ADMIN));
+    server = testStore.startServer(ServerHttp.loopback().withBootstrapToken(ADMIN));
     key =
         ServerHttp.json(
                 ServerHttp.send(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.castellan.CastellanException;
 import dev.castellan.server.CastellanServer;
+import dev.castellan.server.ServerHttp;
 import dev.castellan.store.MemoryStore;
 import java.io.IOException;
 import java.net.URI;
@@ -43,9 +44,7 @@ class TlsHttpTest {
     pair.write(cert, key);
     server =
         CastellanServer.start(
-            CastellanServer.Options.defaults()
-                .withPort(0)
-                .withHost("127.0.0.1")
+            ServerHttp.loopback()
                 .withBootstrapToken(ADMIN)
                 .withTls(TlsSettings.of(cert, key))
                 .withTlsOnly(true),
@@ -168,11 +167,7 @@ class TlsHttpTest {
     assertThatThrownBy(
             () ->
                 CastellanServer.start(
-                    CastellanServer.Options.defaults()
-                        .withPort(0)
-                        .withHost("127.0.0.1")
-                        .withTls(TlsSettings.of(cert, wrongKey)),
-                    store))
+                    ServerHttp.loopback().withTls(TlsSettings.of(cert, wrongKey)), store))
         .isInstanceOf(CastellanException.class)
         .hasMessageStartingWith("--tls-key " + wrongKey + " is not the private key");
 
