@@ -142,35 +142,27 @@ final class JdbcDirectory implements DirectoryStore {
   private static List<DirectoryUser> users(
       Connection connection, String where, List<String> params, int limit, int offset)
       throws SQLException {
-    Map<String, DirectoryUser> byId = new LinkedHashMap<>();
-    try (PreparedStatement select =
-        connection.prepareStatement(
-            "SELECT "
-                + USER_COLUMNS
-                + " FROM directory_users x WHERE "
-                + where
-                + " ORDER BY x.id LIMIT ? OFFSET ?")) {
-      int i = bind(select, params);
-      select.setInt(i++, limit);
-      select.setInt(i, offset);
-      try (ResultSet rs = select.executeQuery()) {
-        while (rs.next()) {
-          byId.put(
-              rs.getString(1),
-              new DirectoryUser(
-                  rs.getString(1),
-                  rs.getString(2),
-                  rs.getString(3),
-                  rs.getString(4),
-                  rs.getBoolean(5),
-                  List.of(),
-                  rs.getString(6),
-                  rs.getLong(7),
-                  getInstant(rs, 8),
-                  getInstant(rs, 9)));
-        }
-      }
-    }
+    Map<String, DirectoryUser> byId =
+        rows(
+            connection,
+            USER_COLUMNS,
+            "directory_users",
+            where,
+            params,
+            limit,
+            offset,
+            rs ->
+                new DirectoryUser(
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    rs.getString(4),
+                    rs.getBoolean(5),
+                    List.of(),
+                    rs.getString(6),
+                    rs.getLong(7),
+                    getInstant(rs, 8),
+                    getInstant(rs, 9)));
     Map<String, List<String>> emails =
         children(
             connection,
@@ -193,6 +185,48 @@ final class JdbcDirectory implements DirectoryStore {
               u.lastModified()));
     }
     return out;
+  }
+
+  /** Reads one row of a result set. */
+  @FunctionalInterface
+  private interface RowReader<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  /**
+   * The rows of {@code table} (alias {@code x}) matching {@code where}, in id order, from {@code
+   * offset}, by their id (the first column); their child rows are read by the caller.
+   */
+  private static <T> Map<String, T> rows(
+      Connection connection,
+      String columns,
+      String table,
+      String where,
+      List<String> params,
+      int limit,
+      int offset,
+      RowReader<T> reader)
+      throws SQLException {
+    Map<String, T> byId = new LinkedHashMap<>();
+    try (PreparedStatement select =
+        connection.prepareStatement(
+            "SELECT "
+                + columns
+                + " FROM "
+                + table
+                + " x WHERE "
+                + where
+                + " ORDER BY x.id LIMIT ? OFFSET ?")) {
+      int i = bind(select, params);
+      select.setInt(i++, limit);
+      select.setInt(i, offset);
+      try (ResultSet rs = select.executeQuery()) {
+        while (rs.next()) {
+          byId.put(rs.getString(1), reader.read(rs));
+        }
+      }
+    }
+    return byId;
   }
 
   /** Rows {@code (parent id, value)} of {@code sql} for the parents, in the query's order. */
@@ -504,32 +538,24 @@ final class JdbcDirectory implements DirectoryStore {
   private static List<DirectoryGroup> groups(
       Connection connection, String where, List<String> params, int limit, int offset)
       throws SQLException {
-    Map<String, DirectoryGroup> byId = new LinkedHashMap<>();
-    try (PreparedStatement select =
-        connection.prepareStatement(
-            "SELECT "
-                + GROUP_COLUMNS
-                + " FROM directory_groups x WHERE "
-                + where
-                + " ORDER BY x.id LIMIT ? OFFSET ?")) {
-      int i = bind(select, params);
-      select.setInt(i++, limit);
-      select.setInt(i, offset);
-      try (ResultSet rs = select.executeQuery()) {
-        while (rs.next()) {
-          byId.put(
-              rs.getString(1),
-              new DirectoryGroup(
-                  rs.getString(1),
-                  rs.getString(2),
-                  rs.getString(3),
-                  List.of(),
-                  rs.getLong(4),
-                  getInstant(rs, 5),
-                  getInstant(rs, 6)));
-        }
-      }
-    }
+    Map<String, DirectoryGroup> byId =
+        rows(
+            connection,
+            GROUP_COLUMNS,
+            "directory_groups",
+            where,
+            params,
+            limit,
+            offset,
+            rs ->
+                new DirectoryGroup(
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    List.of(),
+                    rs.getLong(4),
+                    getInstant(rs, 5),
+                    getInstant(rs, 6)));
     Map<String, List<String>> members =
         children(
             connection,
