@@ -608,29 +608,43 @@ public final class CastellanServer implements AutoCloseable {
                     if (type == null
                         || !(type.startsWith("application/json")
                             || type.startsWith("application/scim+json"))) {
-                      ApiErrors.write(
-                          ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
+                      if (ScimApi.handles(ctx.path())) {
+                        ScimApi.sendStatus(ctx, 404, "no such endpoint");
+                      } else {
+                        ApiErrors.write(
+                            ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
+                      }
                     }
                   });
               config.routes.error(
                   405,
-                  ctx ->
+                  ctx -> {
+                    if (ScimApi.handles(ctx.path())) {
+                      ScimApi.sendStatus(ctx, 405, "method not allowed");
+                    } else {
                       ApiErrors.write(
-                          ctx, 405, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "method not allowed"));
+                          ctx, 405, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "method not allowed");
+                    }
+                  });
               config.routes.error(
                   413,
                   ctx -> {
                     // Javalin's own 413 (the general request size limit) is plain text; the
                     // import's own limit has already answered in JSON.
                     String type = ctx.res().getContentType();
-                    if (type == null || !type.startsWith("application/json")) {
-                      ApiErrors.write(
-                          ctx,
-                          413,
-                          ErrorCode.VALIDATION_ERROR.wireName(),
-                          "the request body is larger than "
-                              + options.limits().maxRequestBytes()
-                              + " bytes");
+                    String detail =
+                        "the request body is larger than "
+                            + options.limits().maxRequestBytes()
+                            + " bytes";
+                    if (type != null
+                        && (type.startsWith("application/json")
+                            || type.startsWith("application/scim+json"))) {
+                      return; // a route's own limit has already answered
+                    }
+                    if (ScimApi.handles(ctx.path())) {
+                      ScimApi.sendStatus(ctx, 413, detail);
+                    } else {
+                      ApiErrors.write(ctx, 413, ErrorCode.VALIDATION_ERROR.wireName(), detail);
                     }
                   });
             });

@@ -109,6 +109,16 @@ public final class ScimApi {
     ctx.status(error.status()).contentType(ScimProtocol.CONTENT_TYPE).result(error.toJson());
   }
 
+  /**
+   * Answers a refusal that happened before any SCIM route ran (no such endpoint, method not
+   * allowed, the general body size limit) in the SCIM error schema: an IdP's connector reads only
+   * that shape.
+   */
+  public static void sendStatus(Context ctx, int status, String detail) {
+    ScimError error = new ScimError(status, null, detail);
+    ctx.status(status).contentType(ScimProtocol.CONTENT_TYPE).result(error.toJson());
+  }
+
   private static void send(Context ctx, ObjectNode body) {
     ctx.contentType(ScimProtocol.CONTENT_TYPE).result(body.toString());
   }

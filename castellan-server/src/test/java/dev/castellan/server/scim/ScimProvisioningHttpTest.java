@@ -407,4 +407,20 @@ class ScimProvisioningHttpTest {
     int status = scim("POST", "/Users", big).statusCode();
     assertThat(status).isEqualTo(413);
   }
+
+  @Test
+  void aBodyPastTheServersOwnLimit_isRefusedInTheScimSchema() throws Exception {
+    // Larger than the server's general request limit (1 MiB): Jetty/Javalin refuse it before the
+    // SCIM route runs, and the IdP still gets a SCIM error.
+    String big = "{\"userName\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}";
+    HttpResponse<String> response = scim("POST", "/Users", big);
+    error(response, 413, null);
+  }
+
+  @Test
+  void anUnknownEndpointAndAWrongMethod_answerInTheScimSchema() throws Exception {
+    error(scim("GET", "/Nothing", null), 404, null);
+    // Javalin answers a method a path does not take as an unknown endpoint (404).
+    error(scim("PATCH", "/ServiceProviderConfig", "{}"), 404, null);
+  }
 }
