@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one request may spend on evaluation: a deadline, a number of steps (a step is one rewrite
@@ -81,7 +82,7 @@ public final class Budget {
 
   private final long startNanos;
   private final long deadlineNanos;
-  private final Duration timeout;
+  private final @Nullable Duration timeout;
   private final long maxSteps;
   private final long maxResultBytes;
   private final int maxExplanationBytes;
@@ -92,11 +93,11 @@ public final class Budget {
   private long resultBytes;
   private boolean holding;
   private long sliceStart;
-  private Limit exceeded;
+  private @Nullable Limit exceeded;
 
   private Budget(
       long startNanos,
-      Duration timeout,
+      @Nullable Duration timeout,
       long deadlineNanos,
       long maxSteps,
       long maxResultBytes,
@@ -122,7 +123,7 @@ public final class Budget {
 
   /** The limits of a budget, set before its clock starts. */
   public static final class Builder {
-    private Duration timeout;
+    private @Nullable Duration timeout;
     private long maxSteps = Long.MAX_VALUE;
     private long maxResultBytes = Long.MAX_VALUE;
     private int maxExplanationBytes = Integer.MAX_VALUE;
@@ -187,7 +188,7 @@ public final class Budget {
     }
   }
 
-  private static long deadline(long now, Duration timeout) {
+  private static long deadline(long now, @Nullable Duration timeout) {
     if (timeout == null) {
       return Long.MAX_VALUE;
     }

@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /** The answer to a {@link CheckRequest}: allowed or not, and why when asked. */
 public final class CheckResult {
@@ -9,10 +10,10 @@ public final class CheckResult {
   private static final CheckResult DENIED = new CheckResult(false, null, 0);
 
   private final boolean allowed;
-  private final Explanation explanation;
+  private final @Nullable Explanation explanation;
   private final long omittedSteps;
 
-  private CheckResult(boolean allowed, Explanation explanation, long omittedSteps) {
+  private CheckResult(boolean allowed, @Nullable Explanation explanation, long omittedSteps) {
     this.allowed = allowed;
     this.explanation = explanation;
     this.omittedSteps = omittedSteps;

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A validated model with names interned against one index: relation lookups are two array reads.
@@ -110,7 +112,8 @@ final class CompiledModel {
       while (!queue.isEmpty()) {
         for (Restriction r : queue.poll().restrictions) {
           if (r.relation() >= 0 && reachable.add(Relationships.key(r.type(), r.relation()))) {
-            queue.add(relation(r.type(), r.relation()));
+            // A restriction names only relations the model defines (the validator saw to it).
+            queue.add(Objects.requireNonNull(relation(r.type(), r.relation())));
           }
         }
       }
@@ -137,7 +140,7 @@ final class CompiledModel {
   }
 
   /** The relation, or null when the type does not define it (or either id is unknown). */
-  RelationInfo relation(int type, int relation) {
+  @Nullable RelationInfo relation(int type, int relation) {
     if (type < 0 || type >= relations.length || relation < 0) {
       return null;
     }

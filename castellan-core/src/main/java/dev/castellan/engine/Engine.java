@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Answers check, expand, list-objects and list-users for one authorization model over one store's
@@ -261,7 +262,8 @@ public final class Engine {
     }
     int type = requireType(parts[0], ErrorCode.VALIDATION_ERROR);
     int relationId = requireRelation(type, parts[0], relation, ErrorCode.VALIDATION_ERROR);
-    RelationInfo info = model.relation(type, relationId);
+    // requireRelation has refused a relation the type does not define.
+    RelationInfo info = Objects.requireNonNull(model.relation(type, relationId));
     long stamp = index.readLock();
     try {
       Evaluation evaluation = evaluation(contextualTuples, Map.of(), budget, false);
@@ -413,7 +415,8 @@ public final class Engine {
       } catch (CastellanException e) {
         if (forCheck && e.code() == ErrorCode.VALIDATION_ERROR) {
           // OpenFGA's check wraps every contextual-tuple error as an invalid tuple.
-          throw new CastellanException(ErrorCode.INVALID_TUPLE, e.getMessage());
+          throw new CastellanException(
+              ErrorCode.INVALID_TUPLE, Objects.requireNonNullElse(e.getMessage(), "invalid tuple"));
         }
         throw e;
       }

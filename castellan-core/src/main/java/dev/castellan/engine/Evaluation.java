@@ -11,7 +11,9 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One request's evaluation over a compiled model and a consistent view of the tuples (the index,
@@ -123,7 +125,7 @@ final class Evaluation {
   // ---------------------------------------------------------------- check
 
   /** Checks {@code object#relation} for the current subject; {@code object} may be unknown (-1). */
-  int check(int object, int type, int relation, int depth, Trace trace) {
+  int check(int object, int type, int relation, int depth, @Nullable Trace trace) {
     budget.step();
     RelationInfo info = model.relation(type, relation);
     if (info == null) {
@@ -222,7 +224,7 @@ final class Evaluation {
     };
   }
 
-  private int eval(Node node, RelationInfo info, int object, int depth, Trace trace) {
+  private int eval(Node node, RelationInfo info, int object, int depth, @Nullable Trace trace) {
     return switch (node) {
       case Node.Direct d -> direct(info, object, depth, trace);
       case Node.Computed c -> check(object, info.type, c.relation(), depth + 1, trace);
@@ -233,7 +235,8 @@ final class Evaluation {
     };
   }
 
-  private int union(Node[] children, RelationInfo info, int object, int depth, Trace trace) {
+  private int union(
+      Node[] children, RelationInfo info, int object, int depth, @Nullable Trace trace) {
     Trace t = trace == null ? null : trace.child("union");
     boolean cycle = false;
     CastellanException error = null;
@@ -255,7 +258,8 @@ final class Evaluation {
     return t == null ? result : t.done(result);
   }
 
-  private int intersection(Node[] children, RelationInfo info, int object, int depth, Trace trace) {
+  private int intersection(
+      Node[] children, RelationInfo info, int object, int depth, @Nullable Trace trace) {
     Trace t = trace == null ? null : trace.child("intersection");
     CastellanException error = null;
     for (Node child : children) {
@@ -275,7 +279,7 @@ final class Evaluation {
   }
 
   private int difference(
-      Node.Difference node, RelationInfo info, int object, int depth, Trace trace) {
+      Node.Difference node, RelationInfo info, int object, int depth, @Nullable Trace trace) {
     Trace t = trace == null ? null : trace.child("but not");
     CastellanException error = null;
     try {
@@ -303,7 +307,7 @@ final class Evaluation {
     return t == null ? TRUE : t.done(TRUE);
   }
 
-  private int direct(RelationInfo info, int object, int depth, Trace trace) {
+  private int direct(RelationInfo info, int object, int depth, @Nullable Trace trace) {
     if (trace == null
         && info.usersetClosure != null
         && usersetCount(info, object) >= subjectSideThreshold) {
@@ -378,7 +382,7 @@ final class Evaluation {
   }
 
   /** The subject itself (or its type's wildcard) is assigned directly. */
-  private boolean directMatch(RelationInfo info, int object, Postings p, Trace t) {
+  private boolean directMatch(RelationInfo info, int object, Postings p, @Nullable Trace t) {
     if (subjectRelation >= 0) {
       if (subjectObject < 0) {
         return false;
@@ -406,8 +410,8 @@ final class Evaluation {
       int object,
       int relation,
       boolean wildcard,
-      TupleMeta meta,
-      Trace t,
+      @Nullable TupleMeta meta,
+      @Nullable Trace t,
       int user) {
     if (info.admit(subjectType, relation, wildcard, conditionOf(meta)) == null) {
       return false;
@@ -505,7 +509,8 @@ final class Evaluation {
     Upward(RelationInfo info, int object) {
       this.info = info;
       this.target = Relationships.key(object, info.relation);
-      this.closure = info.usersetClosure;
+      // Taken only for relations that have one (see check's direct step).
+      this.closure = Objects.requireNonNull(info.usersetClosure);
       this.onKey = new Postings[sources.length];
       for (int s = 0; s < sources.length; s++) {
         onKey[s] = sources[s].postings(object, info.relation);
@@ -584,7 +589,8 @@ final class Evaluation {
                   ? usersetMeta(source, nodeObject, nodeRelation, user, userRelation)
                   : plainMeta(source, nodeObject, nodeRelation, user);
           RelationInfo node = model.relation(nodeType, nodeRelation);
-          if (node.admit(userType, userRelation, wildcard, conditionOf(meta)) == null) {
+          if (node == null
+              || node.admit(userType, userRelation, wildcard, conditionOf(meta)) == null) {
             continue;
           }
           if (meta != null) {
@@ -660,7 +666,7 @@ final class Evaluation {
   }
 
   private int tupleToUserset(
-      RelationInfo info, int object, Node.TupleToUserset node, int depth, Trace trace) {
+      RelationInfo info, int object, Node.TupleToUserset node, int depth, @Nullable Trace trace) {
     Trace t =
         trace == null
             ? null
@@ -706,12 +712,12 @@ final class Evaluation {
 
   // ---------------------------------------------------------------- conditions
 
-  private static String conditionOf(TupleMeta meta) {
+  private static String conditionOf(@Nullable TupleMeta meta) {
     return meta == null ? "" : meta.condition();
   }
 
   /** An expired tuple is as if it were not there; it is purged from the store later. */
-  private boolean expired(TupleMeta meta) {
+  private boolean expired(@Nullable TupleMeta meta) {
     return meta != null && meta.isExpiredAt(nowMillis);
   }
 
@@ -720,7 +726,7 @@ final class Evaluation {
    * condition is met; throws OpenFGA's error 2000 when its condition lacks parameters or fails.
    */
   private boolean conditionHolds(
-      TupleMeta meta, int object, int relation, int user, int userRelation) {
+      @Nullable TupleMeta meta, int object, int relation, int user, int userRelation) {
     if (meta == null) {
       return true;
     }
@@ -751,7 +757,7 @@ final class Evaluation {
    * a failing tuple and then answer with its error).
    */
   private boolean conditionHoldsListing(
-      TupleMeta meta, int object, int relation, int user, int userRelation) {
+      @Nullable TupleMeta meta, int object, int relation, int user, int userRelation) {
     try {
       return conditionHolds(meta, object, relation, user, userRelation);
     } catch (CastellanException e) {
@@ -763,7 +769,7 @@ final class Evaluation {
   }
 
   /** The first condition failure a list walk met; see {@link #conditionHoldsListing}. */
-  private CastellanException conditionError;
+  private @Nullable CastellanException conditionError;
 
   // ---------------------------------------------------------------- list objects
 
@@ -823,7 +829,7 @@ final class Evaluation {
     private final int originalObject = subjectObject;
     private final int originalRelation = subjectRelation;
     private boolean seeded;
-    private long[] current;
+    private long @Nullable [] current;
 
     ObjectWalk(int type, int relation) {
       this.type = type;
@@ -1010,7 +1016,8 @@ final class Evaluation {
     }
   }
 
-  private static TupleMeta plainMeta(Relationships source, int object, int relation, int user) {
+  private static @Nullable TupleMeta plainMeta(
+      Relationships source, int object, int relation, int user) {
     if (!source.hasMeta(relation)) {
       return null; // the common case, without a postings lookup
     }
@@ -1022,7 +1029,7 @@ final class Evaluation {
     return i >= 0 ? p.plainMeta(i) : null;
   }
 
-  private static TupleMeta usersetMeta(
+  private static @Nullable TupleMeta usersetMeta(
       Relationships source, int object, int relation, int user, int userRelation) {
     if (!source.hasMeta(relation)) {
       return null;
@@ -1070,7 +1077,8 @@ final class Evaluation {
     private final int relation;
     private final List<UserFilter> filters;
     private final Set<Long> done = new HashSet<>();
-    private ArrayDeque<Long> queue;
+    private @Nullable ArrayDeque<Long>
+        unanswered; // null until the first slice collects the candidates
 
     UserWalk(int object, int relation, List<UserFilter> filters) {
       this.object = object;
@@ -1081,12 +1089,15 @@ final class Evaluation {
     @Override
     boolean run() {
       int type = objects.type(object);
-      if (queue == null) {
+      ArrayDeque<Long> pending = unanswered;
+      if (pending == null) {
         Set<Long> candidates = new LinkedHashSet<>();
         collectUsers(object, relation, filters, candidates, new HashSet<>(), 0);
-        queue = new ArrayDeque<>(candidates);
+        pending = new ArrayDeque<>(candidates);
+        unanswered = pending;
         progress++;
       }
+      ArrayDeque<Long> queue = pending;
       while (!queue.isEmpty()) {
         if (found.size() >= limit) {
           return false;

@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A list-objects or list-users walk that runs in slices, each under its own {@link Budget}: a slice
@@ -14,11 +15,11 @@ import java.util.Optional;
  */
 public final class Listing {
   private final TupleIndex index;
-  private final Evaluation.Walk walk;
+  private final Evaluation.@Nullable Walk walk;
   private boolean complete;
-  private Budget.Limit stoppedBy;
+  private Budget.@Nullable Limit stoppedBy;
 
-  Listing(TupleIndex index, Evaluation.Walk walk) {
+  Listing(TupleIndex index, Evaluation.@Nullable Walk walk) {
     this.index = index;
     this.walk = walk;
   }

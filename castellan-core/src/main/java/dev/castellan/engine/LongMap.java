@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import java.util.Arrays;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An open-addressing hash map from {@code long} keys to values, without boxing. Keys are packed
@@ -11,7 +12,7 @@ import java.util.function.BiConsumer;
 final class LongMap<V> {
   private static final long EMPTY = Long.MIN_VALUE;
   private long[] keys;
-  private Object[] values;
+  private @Nullable Object[] values;
   private int size;
   private int mask;
 
@@ -33,7 +34,7 @@ final class LongMap<V> {
   }
 
   @SuppressWarnings("unchecked")
-  V get(long key) {
+  @Nullable V get(long key) {
     int i = slot(key, mask);
     while (true) {
       long k = keys[i];
@@ -47,7 +48,7 @@ final class LongMap<V> {
     }
   }
 
-  void put(long key, V value) {
+  void put(long key, @Nullable V value) {
     if (value == null) {
       remove(key);
       return;
@@ -108,7 +109,7 @@ final class LongMap<V> {
 
   private void grow() {
     long[] oldKeys = keys;
-    Object[] oldValues = values;
+    @Nullable Object[] oldValues = values;
     keys = new long[oldKeys.length * 2];
     Arrays.fill(keys, EMPTY);
     values = new Object[oldKeys.length * 2];

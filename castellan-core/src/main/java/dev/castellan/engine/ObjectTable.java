@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Interns object names ({@code type:id}, including wildcards {@code type:*}) to ints and remembers
@@ -12,7 +13,7 @@ import java.util.HashMap;
 final class ObjectTable {
   static final int LOCAL_BASE = 1 << 30;
 
-  private final ObjectTable parent;
+  private final @Nullable ObjectTable parent;
   private final int base;
   private final HashMap<String, Integer> ids = new HashMap<>();
   private String[] names;
@@ -24,7 +25,7 @@ final class ObjectTable {
     this(null, 0, 64);
   }
 
-  private ObjectTable(ObjectTable parent, int base, int capacity) {
+  private ObjectTable(@Nullable ObjectTable parent, int base, int capacity) {
     this.parent = parent;
     this.base = base;
     this.names = new String[capacity];
@@ -79,14 +80,23 @@ final class ObjectTable {
     if (id >= base) {
       return names[id - base];
     }
-    return parent.name(id);
+    return requireParent().name(id);
   }
 
   int type(int id) {
     if (id >= base) {
       return types[id - base];
     }
-    return parent.type(id);
+    return requireParent().type(id);
+  }
+
+  /** Ids below {@code base} belong to the parent; a root's base is 0, so it has none. */
+  private ObjectTable requireParent() {
+    ObjectTable p = parent;
+    if (p == null) {
+      throw new IllegalStateException("no object has a negative id");
+    }
+    return p;
   }
 
   /** The id of {@code type:*}, or -1 when no tuple mentions it. */

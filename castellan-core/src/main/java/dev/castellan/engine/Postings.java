@@ -1,6 +1,7 @@
 package dev.castellan.engine;
 
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The subjects of one {@code (object, relation)} key: plain objects (and wildcards) as a sorted int
@@ -14,9 +15,9 @@ final class Postings {
   static final Postings EMPTY = new Postings(NO_INTS, null, NO_LONGS, null);
 
   final int[] plain;
-  final TupleMeta[] plainMeta; // null when no plain tuple is conditional
+  final @Nullable TupleMeta @Nullable [] plainMeta; // null when no plain tuple is conditional
   final long[] usersets;
-  final TupleMeta[] usersetMeta; // null when no userset tuple is conditional
+  final @Nullable TupleMeta @Nullable [] usersetMeta; // null when no userset tuple is conditional
 
   /**
    * What {@link UsersetChains} learnt about the userset graph below this key, or null. The one
@@ -24,9 +25,13 @@ final class Postings {
    * the same index revision, so the race is benign. Plain-tuple changes carry it over (they do not
    * change the userset graph); userset changes drop it.
    */
-  volatile UsersetChains.Summary chains;
+  volatile UsersetChains.@Nullable Summary chains;
 
-  private Postings(int[] plain, TupleMeta[] plainMeta, long[] usersets, TupleMeta[] usersetMeta) {
+  private Postings(
+      int[] plain,
+      @Nullable TupleMeta @Nullable [] plainMeta,
+      long[] usersets,
+      @Nullable TupleMeta @Nullable [] usersetMeta) {
     this.plain = plain;
     this.plainMeta = plainMeta;
     this.usersets = usersets;
@@ -54,28 +59,29 @@ final class Postings {
   }
 
   /** Meta of plain subject at {@code index}, or null when unconditional. */
-  TupleMeta plainMeta(int index) {
+  @Nullable TupleMeta plainMeta(int index) {
     return plainMeta == null ? null : plainMeta[index];
   }
 
-  TupleMeta usersetMeta(int index) {
+  @Nullable TupleMeta usersetMeta(int index) {
     return usersetMeta == null ? null : usersetMeta[index];
   }
 
   /** Returns postings with {@code object} added (or its meta replaced), or this if unchanged. */
-  Postings withPlain(int object, TupleMeta meta) {
+  Postings withPlain(int object, @Nullable TupleMeta meta) {
     int i = Arrays.binarySearch(plain, object);
     if (i >= 0) {
       if (plainMeta(i) == meta) {
         return this;
       }
-      TupleMeta[] metas = plainMeta == null ? new TupleMeta[plain.length] : plainMeta.clone();
+      @Nullable TupleMeta[] metas =
+          plainMeta == null ? new TupleMeta[plain.length] : plainMeta.clone();
       metas[i] = meta;
       return keepingChains(new Postings(plain, compact(metas), usersets, usersetMeta));
     }
     int at = -i - 1;
     int[] grown = insert(plain, at, object);
-    TupleMeta[] metas = insertMeta(plainMeta, plain.length, at, meta);
+    @Nullable TupleMeta @Nullable [] metas = insertMeta(plainMeta, plain.length, at, meta);
     return keepingChains(new Postings(grown, metas, usersets, usersetMeta));
   }
 
@@ -93,13 +99,13 @@ final class Postings {
     return next;
   }
 
-  Postings withUserset(long packed, TupleMeta meta) {
+  Postings withUserset(long packed, @Nullable TupleMeta meta) {
     int i = Arrays.binarySearch(usersets, packed);
     if (i >= 0) {
       if (usersetMeta(i) == meta) {
         return this;
       }
-      TupleMeta[] metas =
+      @Nullable TupleMeta[] metas =
           usersetMeta == null ? new TupleMeta[usersets.length] : usersetMeta.clone();
       metas[i] = meta;
       return new Postings(plain, plainMeta, usersets, compact(metas));
@@ -109,7 +115,7 @@ final class Postings {
     System.arraycopy(usersets, 0, grown, 0, at);
     grown[at] = packed;
     System.arraycopy(usersets, at, grown, at + 1, usersets.length - at);
-    TupleMeta[] metas = insertMeta(usersetMeta, usersets.length, at, meta);
+    @Nullable TupleMeta @Nullable [] metas = insertMeta(usersetMeta, usersets.length, at, meta);
     return new Postings(plain, plainMeta, grown, metas);
   }
 
@@ -150,11 +156,12 @@ final class Postings {
     return shrunk;
   }
 
-  private static TupleMeta[] insertMeta(TupleMeta[] metas, int length, int at, TupleMeta meta) {
+  private static @Nullable TupleMeta @Nullable [] insertMeta(
+      @Nullable TupleMeta @Nullable [] metas, int length, int at, @Nullable TupleMeta meta) {
     if (metas == null && meta == null) {
       return null;
     }
-    TupleMeta[] grown = new TupleMeta[length + 1];
+    @Nullable TupleMeta[] grown = new TupleMeta[length + 1];
     if (metas != null) {
       System.arraycopy(metas, 0, grown, 0, at);
       System.arraycopy(metas, at, grown, at + 1, length - at);
@@ -163,18 +170,19 @@ final class Postings {
     return grown;
   }
 
-  private static TupleMeta[] removeMeta(TupleMeta[] metas, int at) {
+  private static @Nullable TupleMeta @Nullable [] removeMeta(
+      @Nullable TupleMeta @Nullable [] metas, int at) {
     if (metas == null) {
       return null;
     }
-    TupleMeta[] shrunk = new TupleMeta[metas.length - 1];
+    @Nullable TupleMeta[] shrunk = new TupleMeta[metas.length - 1];
     System.arraycopy(metas, 0, shrunk, 0, at);
     System.arraycopy(metas, at + 1, shrunk, at, metas.length - at - 1);
     return shrunk;
   }
 
   /** Drops the meta array once no entry is conditional, keeping the common case lean. */
-  private static TupleMeta[] compact(TupleMeta[] metas) {
+  private static @Nullable TupleMeta @Nullable [] compact(@Nullable TupleMeta @Nullable [] metas) {
     if (metas == null) {
       return null;
     }

@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import org.jspecify.annotations.Nullable;
 
 /** Parses the string forms of objects and users; the only place that knows their syntax. */
 final class Refs {
@@ -20,7 +21,7 @@ final class Refs {
   }
 
   /** Splits {@code type:id}; returns null when the string is not of that form. */
-  static String[] splitObject(String object) {
+  static String @Nullable [] splitObject(String object) {
     if (object.length() > MAX_LENGTH) {
       return null;
     }
@@ -53,7 +54,7 @@ final class Refs {
   }
 
   /** Parses {@code type:id}, {@code type:*} or {@code type:id#relation}; null when malformed. */
-  static UserRef parseUser(String user) {
+  static @Nullable UserRef parseUser(String user) {
     int hash = user.indexOf('#');
     String objectPart = hash < 0 ? user : user.substring(0, hash);
     String relation = hash < 0 ? "" : user.substring(hash + 1);

@@ -1,5 +1,7 @@
 package dev.castellan.engine;
 
+import org.jspecify.annotations.Nullable;
+
 /** One relation of one type in a compiled model. */
 final class RelationInfo {
   final int type;
@@ -25,7 +27,7 @@ final class RelationInfo {
    * relation a userset below this one can have). Null otherwise, or when no userset is admitted.
    * Lets a check answer from the subject's side; see {@code Evaluation.directFromSubject}.
    */
-  long[] usersetClosure;
+  long @Nullable [] usersetClosure;
 
   RelationInfo(
       int type,
@@ -49,7 +51,8 @@ final class RelationInfo {
    * {@code subjectRelation} when >= 0, a wildcard when {@code wildcard}) with condition {@code
    * condition} ("" for none); null when the model does not admit such a tuple.
    */
-  Restriction admit(int subjectType, int subjectRelation, boolean wildcard, String condition) {
+  @Nullable Restriction admit(
+      int subjectType, int subjectRelation, boolean wildcard, String condition) {
     for (Restriction r : restrictions) {
       if (r.type() == subjectType
           && r.relation() == subjectRelation

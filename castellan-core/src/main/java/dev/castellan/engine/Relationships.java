@@ -3,6 +3,7 @@ package dev.castellan.engine;
 import dev.castellan.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Forward and reverse posting maps over one object table. The store's index holds one; each request
@@ -79,7 +80,7 @@ final class Relationships {
     return relation < metaTuples.length && metaTuples[relation] > 0;
   }
 
-  private void countMeta(int relation, TupleMeta before, TupleMeta after) {
+  private void countMeta(int relation, @Nullable TupleMeta before, @Nullable TupleMeta after) {
     int change = (after == null ? 0 : 1) - (before == null ? 0 : 1);
     if (change == 0) {
       return;
@@ -91,7 +92,7 @@ final class Relationships {
     metaTuples[relation] += change;
   }
 
-  private static TupleMeta plainMeta(Postings p, int user) {
+  private static @Nullable TupleMeta plainMeta(Postings p, int user) {
     if (p.plainMeta == null) {
       return null;
     }
@@ -99,7 +100,7 @@ final class Relationships {
     return i >= 0 ? p.plainMeta(i) : null;
   }
 
-  private static TupleMeta usersetMeta(Postings p, long userset) {
+  private static @Nullable TupleMeta usersetMeta(Postings p, long userset) {
     if (p.usersetMeta == null) {
       return null;
     }
@@ -215,7 +216,7 @@ final class Relationships {
     return true;
   }
 
-  private static long[] without(long[] keys, long key) {
+  private static long @Nullable [] without(long[] keys, long key) {
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] == key) {
         if (keys.length == 1) {
@@ -231,7 +232,8 @@ final class Relationships {
   }
 
   /** Rebuilds the public form of a stored tuple. */
-  Tuple tuple(int object, int relation, long subjectPacked, boolean userset, TupleMeta meta) {
+  Tuple tuple(
+      int object, int relation, long subjectPacked, boolean userset, @Nullable TupleMeta meta) {
     String user;
     if (userset) {
       user =

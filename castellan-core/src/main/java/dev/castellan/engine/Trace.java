@@ -2,6 +2,8 @@ package dev.castellan.engine;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Mutable recording of one explained check; turned into an {@link Explanation} at the end.
@@ -25,7 +27,7 @@ final class Trace {
   private final Recorder recorder;
 
   /** Null for a step that is not recorded: its steps are counted on {@link #owner}. */
-  private final List<Trace> children;
+  private final @Nullable List<Trace> children;
 
   /** The recorded step an unrecorded one is counted on; this step itself when recorded. */
   private final Trace owner;
@@ -45,12 +47,13 @@ final class Trace {
     recorder.bytes = cost(step, 0);
   }
 
-  private Trace(String step, int depth, Recorder recorder, Trace owner, boolean recorded) {
+  private Trace(
+      String step, int depth, Recorder recorder, @Nullable Trace owner, boolean recorded) {
     this.step = step;
     this.depth = depth;
     this.recorder = recorder;
     this.children = recorded ? new ArrayList<>(2) : null;
-    this.owner = recorded ? this : owner;
+    this.owner = recorded ? this : Objects.requireNonNull(owner, "an unrecorded step's owner");
   }
 
   Trace child(String childStep) {
@@ -95,8 +98,9 @@ final class Trace {
   }
 
   Explanation toExplanation() {
-    List<Explanation> out = new ArrayList<>(children.size() + 1);
-    for (Trace child : children) {
+    List<Trace> recorded = children == null ? List.of() : children;
+    List<Explanation> out = new ArrayList<>(recorded.size() + 1);
+    for (Trace child : recorded) {
       out.add(child.toExplanation());
     }
     if (omitted > 0) {

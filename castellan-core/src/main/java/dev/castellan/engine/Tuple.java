@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A relationship tuple, optionally guarded by a condition of the model with its stored context, and
@@ -15,7 +16,10 @@ import java.util.Objects;
  * @param expiresAt when the tuple stops granting, or {@code null} for never
  */
 public record Tuple(
-    TupleKey key, String condition, Map<String, Object> conditionContext, Instant expiresAt) {
+    TupleKey key,
+    String condition,
+    Map<String, Object> conditionContext,
+    @Nullable Instant expiresAt) {
 
   public Tuple {
     Objects.requireNonNull(key, "key");

@@ -2,6 +2,7 @@ package dev.castellan.engine;
 
 import java.time.Instant;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a few tuples carry beyond their key: a condition with its context, an expiry, or both. Kept
@@ -16,11 +17,12 @@ record TupleMeta(String condition, Map<String, Object> context, long expiresAtMi
   static final long NEVER = Long.MAX_VALUE;
 
   /** The meta a tuple needs, or null for a plain one. */
-  static TupleMeta of(Tuple tuple) {
+  static @Nullable TupleMeta of(Tuple tuple) {
     if (!tuple.isConditional() && !tuple.expires()) {
       return null;
     }
-    long expires = tuple.expires() ? tuple.expiresAt().toEpochMilli() : NEVER;
+    Instant expiresAt = tuple.expiresAt();
+    long expires = expiresAt != null ? expiresAt.toEpochMilli() : NEVER;
     return new TupleMeta(tuple.condition(), tuple.conditionContext(), expires);
   }
 
@@ -28,7 +30,7 @@ record TupleMeta(String condition, Map<String, Object> context, long expiresAtMi
     return expiresAtMillis <= nowMillis;
   }
 
-  Instant expiresAt() {
+  @Nullable Instant expiresAt() {
     return expiresAtMillis == NEVER ? null : Instant.ofEpochMilli(expiresAtMillis);
   }
 }
