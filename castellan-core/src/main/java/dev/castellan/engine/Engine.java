@@ -91,10 +91,10 @@ public final class Engine {
     return decide(
         request,
         budget,
-        (evaluation, object, type, relation) -> {
+        (evaluation, object, type, relation, revision) -> {
           if (!request.explain()) {
             return CheckResult.of(
-                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE);
+                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE, revision);
           }
           Trace root =
               new Trace(
@@ -103,7 +103,7 @@ public final class Engine {
           try {
             int result = root.done(evaluation.check(object, type, relation, 0, root));
             return CheckResult.explained(
-                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps());
+                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps(), revision);
           } catch (CastellanException e) {
             root.failed();
             throw e;
@@ -119,7 +119,7 @@ public final class Engine {
     return decide(
         request,
         Budget.unlimited(),
-        (evaluation, object, type, relation) -> {
+        (evaluation, object, type, relation, revision) -> {
           evaluation.check(object, type, relation, 0, null);
           return evaluation.subjectSideAnswers();
         });
@@ -127,7 +127,7 @@ public final class Engine {
 
   @FunctionalInterface
   private interface Decision<T> {
-    T decide(Evaluation evaluation, int object, int type, int relation);
+    T decide(Evaluation evaluation, int object, int type, int relation, long revision);
   }
 
   private <T> T decide(CheckRequest request, Budget budget, Decision<T> decision) {
@@ -143,7 +143,9 @@ public final class Engine {
       Evaluation evaluation =
           evaluation(request.contextualTuples(), request.context(), budget, true);
       evaluation.subject(user);
-      return decision.decide(evaluation, evaluation.objectId(request.object()), type, relation);
+      // Read under the read lock: no batch is applied until the decision is made.
+      return decision.decide(
+          evaluation, evaluation.objectId(request.object()), type, relation, index.revision());
     } catch (Budget.Stop stop) {
       throw budget.exception();
     } finally {
