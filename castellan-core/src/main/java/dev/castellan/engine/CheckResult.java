@@ -6,30 +6,39 @@ import org.jspecify.annotations.Nullable;
 
 /** The answer to a {@link CheckRequest}: allowed or not, and why when asked. */
 public final class CheckResult {
-  private static final CheckResult ALLOWED = new CheckResult(true, null, 0);
-  private static final CheckResult DENIED = new CheckResult(false, null, 0);
-
   private final boolean allowed;
   private final @Nullable Explanation explanation;
   private final long omittedSteps;
+  private final long revision;
 
-  private CheckResult(boolean allowed, @Nullable Explanation explanation, long omittedSteps) {
+  private CheckResult(
+      boolean allowed, @Nullable Explanation explanation, long omittedSteps, long revision) {
     this.allowed = allowed;
     this.explanation = explanation;
     this.omittedSteps = omittedSteps;
+    this.revision = revision;
   }
 
-  static CheckResult of(boolean allowed) {
-    return allowed ? ALLOWED : DENIED;
+  static CheckResult of(boolean allowed, long revision) {
+    return new CheckResult(allowed, null, 0, revision);
   }
 
-  static CheckResult explained(boolean allowed, Explanation explanation, long omittedSteps) {
+  static CheckResult explained(
+      boolean allowed, Explanation explanation, long omittedSteps, long revision) {
     return new CheckResult(
-        allowed, Objects.requireNonNull(explanation, "explanation"), omittedSteps);
+        allowed, Objects.requireNonNull(explanation, "explanation"), omittedSteps, revision);
   }
 
   public boolean allowed() {
     return allowed;
+  }
+
+  /**
+   * The revision of the index the decision was made at: the index does not move while a check reads
+   * it, so this is the revision an audit entry and a consistency token should name.
+   */
+  public long revision() {
+    return revision;
   }
 
   /** Present when the request asked for an explanation. */
@@ -47,6 +56,6 @@ public final class CheckResult {
 
   @Override
   public String toString() {
-    return "CheckResult[allowed=" + allowed + "]";
+    return "CheckResult[allowed=" + allowed + ", revision=" + revision + "]";
   }
 }

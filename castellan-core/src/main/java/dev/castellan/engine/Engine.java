@@ -92,10 +92,10 @@ public final class Engine {
     return decide(
         request,
         budget,
-        (evaluation, object, type, relation) -> {
+        (evaluation, object, type, relation, revision) -> {
           if (!request.explain()) {
             return CheckResult.of(
-                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE);
+                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE, revision);
           }
           Trace root =
               new Trace(
@@ -104,7 +104,7 @@ public final class Engine {
           try {
             int result = root.done(evaluation.check(object, type, relation, 0, root));
             return CheckResult.explained(
-                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps());
+                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps(), revision);
           } catch (CastellanException e) {
             root.failed();
             throw e;
@@ -120,7 +120,7 @@ public final class Engine {
     return decide(
         request,
         Budget.unlimited(),
-        (evaluation, object, type, relation) -> {
+        (evaluation, object, type, relation, revision) -> {
           evaluation.check(object, type, relation, 0, null);
           return evaluation.subjectSideAnswers();
         });
@@ -128,7 +128,7 @@ public final class Engine {
 
   @FunctionalInterface
   private interface Decision<T> {
-    T decide(Evaluation evaluation, int object, int type, int relation);
+    T decide(Evaluation evaluation, int object, int type, int relation, long revision);
   }
 
   private <T> T decide(CheckRequest request, Budget budget, Decision<T> decision) {
@@ -144,7 +144,9 @@ public final class Engine {
       Evaluation evaluation =
           evaluation(request.contextualTuples(), request.context(), budget, true);
       evaluation.subject(user);
-      return decision.decide(evaluation, evaluation.objectId(request.object()), type, relation);
+      // Read under the read lock: no batch is applied until the decision is made.
+      return decision.decide(
+          evaluation, evaluation.objectId(request.object()), type, relation, index.revision());
     } catch (Budget.Stop stop) {
       throw budget.exception();
     } finally {

@@ -18,6 +18,7 @@ public final class Listing {
   private final Evaluation.@Nullable Walk walk;
   private boolean complete;
   private Budget.@Nullable Limit stoppedBy;
+  private long revision;
 
   Listing(TupleIndex index, Evaluation.@Nullable Walk walk) {
     this.index = index;
@@ -50,6 +51,7 @@ public final class Listing {
    */
   public List<String> run(Budget budget) {
     if (walk == null) {
+      revision = index.revision();
       complete = true;
       List<String> out = known;
       known = List.of();
@@ -61,6 +63,7 @@ public final class Listing {
     stoppedBy = null;
     long stamp = index.readLock();
     long before = walk.progress;
+    revision = index.revision(); // under the read lock: the revision this slice reads
     try {
       walk.evaluation().budget(budget);
       complete = walk.run();
@@ -77,6 +80,14 @@ public final class Listing {
     List<String> found = List.copyOf(walk.found);
     walk.found.clear();
     return found;
+  }
+
+  /**
+   * The revision of the index the last slice read (0 before the first): what the slice's results
+   * are true at.
+   */
+  public long revision() {
+    return revision;
   }
 
   /** Whether every result has been returned. */

@@ -94,6 +94,11 @@ public final class ChangeFeed implements AutoCloseable {
     signal();
   }
 
+  /** Whether this feed follows {@code storeId} (it lets go of a store deleted elsewhere). */
+  public boolean follows(String storeId) {
+    return followed.containsKey(storeId);
+  }
+
   /** How many stores this feed follows. */
   public int followedStores() {
     return followed.size();

@@ -22,8 +22,18 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class StoreRuntime implements AutoCloseable {
 
-  /** How long the id of a store's latest model is trusted before asking the store again. */
+  /**
+   * How long the id of a store's latest model is trusted before it is asked for again. The asking
+   * is done off the request path (the request that finds the id older goes on with it), so a model
+   * written on another node is used from about this long after.
+   */
   private static final long LATEST_MODEL_TTL_MILLIS = 1_000;
+
+  /**
+   * How old a latest model id may be and still be used while it is asked for again: a store idle
+   * for longer asks on its next request's path, so that no request uses a model older than this.
+   */
+  private static final long LATEST_MODEL_MAX_AGE_MILLIS = 60_000;
 
   private final Store store;
   private final Duration consistencyTimeout;
@@ -33,6 +43,7 @@ public final class StoreRuntime implements AutoCloseable {
   private final Map<String, IndexFeed> feeds = new ConcurrentHashMap<>();
   private final Map<String, Engine> engines = new ConcurrentHashMap<>();
   private final Map<String, Latest> latest = new ConcurrentHashMap<>();
+  private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
 
   private record Latest(String modelId, long fetchedAt) {}
 
@@ -76,16 +87,37 @@ public final class StoreRuntime implements AutoCloseable {
     return store;
   }
 
-  /** The feed of {@code storeId}, loading the store's tuples the first time. */
+  /**
+   * The feed of {@code storeId}, loading the store's tuples the first time. A loaded store is
+   * answered from memory: the change feed lets go of a store deleted elsewhere, and then the store
+   * is asked again.
+   */
   public IndexFeed feed(String storeId) {
     IndexFeed feed = feeds.get(storeId);
     if (feed != null) {
-      return feed;
+      if (changes.follows(storeId)) {
+        return feed;
+      }
+      feeds.remove(storeId, feed);
+      forget(storeId);
     }
     if (store.getStore(storeId).isEmpty()) {
       throw storeNotFound(storeId);
     }
     return feeds.computeIfAbsent(storeId, id -> changes.follow(id, 0));
+  }
+
+  /**
+   * Throws {@code STORE_ID_NOT_FOUND} unless {@code storeId} exists: from memory for a store this
+   * node holds, from the database otherwise (without loading it).
+   */
+  public void requireStore(String storeId) {
+    if (feeds.containsKey(storeId) && changes.follows(storeId)) {
+      return;
+    }
+    if (store.getStore(storeId).isEmpty()) {
+      throw storeNotFound(storeId);
+    }
   }
 
   /** The feeds this node holds now, by store id: what its metrics report on. */
@@ -140,9 +172,14 @@ public final class StoreRuntime implements AutoCloseable {
     return ConsistencyToken.encode(storeId, feed(storeId).revision());
   }
 
+  /** The token naming {@code revision} of a store: the revision a decision was made at. */
+  public static String token(String storeId, long revision) {
+    return ConsistencyToken.encode(storeId, revision);
+  }
+
   /** Records a model written on this node as the latest at once. */
   public void modelWritten(String storeId, String modelId) {
-    latest.put(storeId, new Latest(modelId, clock.millis()));
+    remember(storeId, modelId, clock.millis());
   }
 
   /** Forgets everything held for a deleted store. */
@@ -151,16 +188,51 @@ public final class StoreRuntime implements AutoCloseable {
     if (feed != null) {
       feed.close();
     }
+    forget(storeId);
+  }
+
+  private void forget(String storeId) {
     latest.remove(storeId);
     engines.keySet().removeIf(key -> key.startsWith(storeId + "/"));
   }
 
+  /**
+   * The id of the store's latest model. A known id is used at once; when it is older than {@link
+   * #LATEST_MODEL_TTL_MILLIS}, one background virtual thread asks the store again (the request path
+   * makes no database call for it), unless it is older than {@link #LATEST_MODEL_MAX_AGE_MILLIS}.
+   */
   private String latestModelId(String storeId) {
     Latest cached = latest.get(storeId);
     long now = clock.millis();
-    if (cached != null && now - cached.fetchedAt() < LATEST_MODEL_TTL_MILLIS) {
-      return cached.modelId();
+    if (cached != null) {
+      long age = now - cached.fetchedAt();
+      if (age < LATEST_MODEL_TTL_MILLIS) {
+        return cached.modelId();
+      }
+      if (age < LATEST_MODEL_MAX_AGE_MILLIS) {
+        if (refreshing.add(storeId)) {
+          Thread.ofVirtual()
+              .name("castellan-latest-model")
+              .start(
+                  () -> {
+                    try {
+                      fetchLatestModelId(storeId);
+                    } catch (RuntimeException e) {
+                      // The known id stays in use; the next request past the TTL asks again, and
+                      // one past the maximum age asks on its own path and sees the error.
+                    } finally {
+                      refreshing.remove(storeId);
+                    }
+                  });
+        }
+        return cached.modelId();
+      }
     }
+    return fetchLatestModelId(storeId);
+  }
+
+  private String fetchLatestModelId(String storeId) {
+    long asked = clock.millis();
     String id =
         store
             .latestModel(storeId)
@@ -170,8 +242,23 @@ public final class StoreRuntime implements AutoCloseable {
                     new CastellanException(
                         ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
                         "no authorization model found for store " + storeId));
-    latest.put(storeId, new Latest(id, now));
-    return id;
+    return remember(storeId, id, asked);
+  }
+
+  /**
+   * Keeps the newer of {@code modelId} and the id known: model ids grow with time (ULIDs), so an
+   * answer read before a write on this node cannot replace that write's model.
+   */
+  private String remember(String storeId, String modelId, long at) {
+    return latest
+        .merge(
+            storeId,
+            new Latest(modelId, at),
+            (old, fresh) ->
+                fresh.modelId().compareTo(old.modelId()) >= 0
+                    ? fresh
+                    : new Latest(old.modelId(), Math.max(old.fetchedAt(), fresh.fetchedAt())))
+        .modelId();
   }
 
   static CastellanException storeNotFound(String storeId) {

@@ -54,8 +54,10 @@ final class ListPages {
    * @param cut what stopped the walk on this page, when it did
    * @param computed results the walk found for this request (the whole listing when it finished at
    *     once)
+   * @param revision the revision of the index the walk last read: what the page is true at
    */
-  record Page(List<String> items, String next, Optional<Budget.Limit> cut, int computed) {}
+  record Page(
+      List<String> items, String next, Optional<Budget.Limit> cut, int computed, long revision) {}
 
   private final LinkedHashMap<String, Cursor> cursors = new LinkedHashMap<>(16, 0.75f, true);
 
@@ -112,7 +114,7 @@ final class ListPages {
     List<String> found = new ArrayList<>(listing.run(budget));
     Collections.sort(found);
     if (listing.complete()) {
-      return sortedPage(found, after, request.pageSize());
+      return sortedPage(found, after, request.pageSize(), listing.revision());
     }
     Cursor cursor = new Cursor(request, listing, after);
     cursor.add(found);
@@ -124,7 +126,7 @@ final class ListPages {
   }
 
   /** A page of a complete, sorted listing: the results after {@code after}. */
-  private static Page sortedPage(List<String> sorted, String after, int pageSize) {
+  private static Page sortedPage(List<String> sorted, String after, int pageSize, long revision) {
     int start = 0;
     if (after != null) {
       start = Collections.binarySearch(sorted, after);
@@ -132,7 +134,8 @@ final class ListPages {
     }
     int end = Math.min(sorted.size(), start + pageSize);
     String next = end < sorted.size() ? encode("l1:" + sorted.get(end - 1)) : "";
-    return new Page(List.copyOf(sorted.subList(start, end)), next, Optional.empty(), sorted.size());
+    return new Page(
+        List.copyOf(sorted.subList(start, end)), next, Optional.empty(), sorted.size(), revision);
   }
 
   /** A cut listing between its pages. */
@@ -191,7 +194,7 @@ final class ListPages {
       boolean more = !pending.isEmpty() || !listing.complete();
       String next = more ? encode("p1:" + id + ":" + (page + 1)) : "";
       page++;
-      last = new Page(List.copyOf(items), next, cut, computed);
+      last = new Page(List.copyOf(items), next, cut, computed, listing.revision());
       return last;
     }
 

@@ -591,8 +591,9 @@ public final class OpenFgaApi {
   private void check(Context ctx) {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), CHECK_FIELDS);
-    Engine engine = engine(storeId, body);
+    // The whole body is read before any wait for a consistency token: a bad request fails at once.
     CheckRequest request = checkRequest(body, "");
+    Engine engine = engine(storeId, body);
     CheckResult result;
     try {
       result = engine.check(request, evaluation.check(ClientConnection.gone(ctx)));
@@ -610,7 +611,7 @@ public final class OpenFgaApi {
             result.allowed(),
             "",
             storeId,
-            runtime.feed(storeId).revision()));
+            result.revision()));
     metrics.decision(ServerMetrics.Api.CHECK, result.allowed());
     ObjectNode out = NODES.objectNode();
     out.put("allowed", result.allowed());
@@ -619,7 +620,7 @@ public final class OpenFgaApi {
     if (result.explanationOmittedSteps() > 0) {
       out.put("explanation_omitted_steps", result.explanationOmittedSteps());
     }
-    out.put("consistency_token", runtime.token(storeId));
+    out.put("consistency_token", StoreRuntime.token(storeId, result.revision()));
     json(ctx, out);
   }
 
@@ -658,33 +659,44 @@ public final class OpenFgaApi {
     if (checks.isEmpty()) {
       throw Body.invalid("'checks' must have at least one item");
     }
+    // Every item's shape and correlation id are read before any wait for a consistency token; an
+    // item whose tuple is bad is still answered in its own result, as OpenFGA does.
+    List<Body> items = new ArrayList<>(checks.size());
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < checks.size(); i++) {
+      Body item =
+          Body.of(
+              checks.get(i),
+              "checks[" + i + "]",
+              Set.of("tuple_key", "contextual_tuples", "context", "correlation_id"));
+      String correlation = item.requiredString("correlation_id");
+      if (!seen.add(correlation)) {
+        throw Body.invalid("duplicate correlation_id '" + correlation + "'");
+      }
+      items.add(item);
+    }
     Engine engine = engine(storeId, body);
     // The batch as a whole has the list deadline; each item its own steps and the check deadline
     // within it, so that one pathological item fails alone.
     Budget batch = evaluation.list(ClientConnection.gone(ctx));
     ObjectNode out = NODES.objectNode();
     ObjectNode results = out.putObject("result");
-    Set<String> seen = new HashSet<>();
-    for (int i = 0; i < checks.size(); i++) {
+    // The token names the newest revision an item was decided at: a later read with it sees every
+    // one of those decisions' tuples.
+    long revision = engine.index().revision();
+    for (int i = 0; i < items.size(); i++) {
       String where = "checks[" + i + "]";
-      Body item =
-          Body.of(
-              checks.get(i),
-              where,
-              Set.of("tuple_key", "contextual_tuples", "context", "correlation_id"));
+      Body item = items.get(i);
       String correlation = item.requiredString("correlation_id");
-      if (!seen.add(correlation)) {
-        throw Body.invalid("duplicate correlation_id '" + correlation + "'");
-      }
       ObjectNode result = results.putObject(correlation);
       CheckRequest request = null;
       try {
         request = checkRequest(item, where);
         batch.requireTime();
-        boolean allowed =
-            engine
-                .check(request, batch.part(evaluation.checkTimeout(), evaluation.maxSteps()))
-                .allowed();
+        CheckResult decided =
+            engine.check(request, batch.part(evaluation.checkTimeout(), evaluation.maxSteps()));
+        boolean allowed = decided.allowed();
+        revision = Math.max(revision, decided.revision());
         metrics.decision(ServerMetrics.Api.BATCH_CHECK, allowed);
         result.put("allowed", allowed);
         audit.record(
@@ -697,7 +709,7 @@ public final class OpenFgaApi {
                 allowed,
                 "correlation_id " + correlation,
                 storeId,
-                runtime.feed(storeId).revision()));
+                decided.revision()));
       } catch (CastellanException e) {
         metrics.decisionError(ServerMetrics.Api.BATCH_CHECK);
         if (e instanceof BudgetExceededException exceeded && request != null) {
@@ -723,7 +735,7 @@ public final class OpenFgaApi {
         }
       }
     }
-    out.put("consistency_token", runtime.token(storeId));
+    out.put("consistency_token", StoreRuntime.token(storeId, revision));
     json(ctx, out);
   }
 
@@ -738,15 +750,16 @@ public final class OpenFgaApi {
                 "consistency",
                 "consistency_token",
                 "contextual_tuples"));
-    Engine engine = engine(storeId, body);
     TupleKey key = Body.key(body.raw().get("tuple_key"), "tuple_key", false);
+    List<Tuple> contextual = contextualTuples(body);
+    Engine engine = engine(storeId, body);
     ExpandNode root;
     try {
       root =
           engine.expand(
               key.object(),
               key.relation(),
-              contextualTuples(body),
+              contextual,
               evaluation.list(ClientConnection.gone(ctx)));
     } catch (BudgetExceededException e) {
       stopped(ctx, "expand", storeId, "", key.relation(), key.object(), e);
@@ -782,14 +795,16 @@ public final class OpenFgaApi {
   private void listObjects(Context ctx) {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    Engine engine = engine(storeId, body);
     ListObjectsRequest request = listObjectsRequest(body);
+    int pageSize = pageSize(body);
+    Engine engine = engine(storeId, body);
     ListPages.Page page =
         listPage(
             ctx,
             "list-objects",
             storeId,
             body,
+            pageSize,
             () -> engine.objectListing(request),
             request.user(),
             request.relation(),
@@ -799,7 +814,7 @@ public final class OpenFgaApi {
     ArrayNode objects = out.putArray("objects");
     page.items().forEach(objects::add);
     out.put("continuation_token", page.next());
-    out.put("consistency_token", runtime.token(storeId));
+    out.put("consistency_token", StoreRuntime.token(storeId, page.revision()));
     json(ctx, out);
   }
 
@@ -812,11 +827,11 @@ public final class OpenFgaApi {
       String api,
       String storeId,
       Body body,
+      int pageSize,
       java.util.function.Supplier<Listing> listing,
       String subject,
       String action,
       String resource) {
-    int pageSize = body.integer("page_size", limits.maxListResults(), 1, limits.maxListResults());
     ListPages.Request request =
         new ListPages.Request(
             storeId,
@@ -851,8 +866,13 @@ public final class OpenFgaApi {
                             + " limit and goes on with the continuation token")
                 .orElse(page.computed() + what),
             storeId,
-            runtime.feed(storeId).revision()));
+            page.revision()));
     return page;
+  }
+
+  private int pageSize(Body body) {
+    body.string("continuation_token", 1024);
+    return body.integer("page_size", limits.maxListResults(), 1, limits.maxListResults());
   }
 
   /**
@@ -863,8 +883,8 @@ public final class OpenFgaApi {
   private void streamedListObjects(Context ctx) throws IOException {
     String storeId = existingStore(ctx);
     Body body = Body.parse(ctx.body(), LIST_OBJECTS_FIELDS);
-    Engine engine = engine(storeId, body);
     ListObjectsRequest request = listObjectsRequest(body);
+    Engine engine = engine(storeId, body);
     Listing listing = engine.objectListing(request);
     Budget budget = evaluation.list(ClientConnection.gone(ctx));
     List<String> found;
@@ -904,7 +924,7 @@ public final class OpenFgaApi {
               !found.isEmpty(),
               found.size() + " objects",
               storeId,
-              runtime.feed(storeId).revision()));
+              listing.revision()));
     }
     ctx.contentType("application/x-ndjson");
     OutputStream out = ctx.outputStream();
@@ -947,7 +967,6 @@ public final class OpenFgaApi {
                 "consistency_token",
                 "page_size",
                 "continuation_token"));
-    Engine engine = engine(storeId, body);
     Body object = body.object("object", Set.of("type", "id"));
     String objectRef = object.requiredString("type") + ":" + object.requiredString("id");
     List<JsonNode> filterNodes = body.array("user_filters", 1);
@@ -962,12 +981,15 @@ public final class OpenFgaApi {
         ListUsersRequest.of(objectRef, body.requiredString("relation"), filter)
             .withContextualTuples(contextualTuples(body))
             .withContext(body.context("context"));
+    int pageSize = pageSize(body);
+    Engine engine = engine(storeId, body);
     ListPages.Page page =
         listPage(
             ctx,
             "list-users",
             storeId,
             body,
+            pageSize,
             () -> engine.userListing(request),
             filter,
             request.relation(),
@@ -977,7 +999,7 @@ public final class OpenFgaApi {
     ArrayNode items = out.putArray("users");
     page.items().forEach(user -> items.add(userJson(user)));
     out.put("continuation_token", page.next());
-    out.put("consistency_token", runtime.token(storeId));
+    out.put("consistency_token", StoreRuntime.token(storeId, page.revision()));
     json(ctx, out);
   }
 
@@ -1116,11 +1138,10 @@ public final class OpenFgaApi {
     }
   }
 
+  /** The route's store, which must exist: from the node's memory when it holds the store. */
   private String existingStore(Context ctx) {
     String id = PathParams.storeId(ctx);
-    if (store.getStore(id).isEmpty()) {
-      throw notFound(id);
-    }
+    runtime.requireStore(id);
     return id;
   }
 

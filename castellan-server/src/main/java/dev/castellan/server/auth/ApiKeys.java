@@ -23,12 +23,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * bootstrap token chosen by the operator may be free-form (at least 24 characters).
  *
  * <p>Lookups are cached for a few seconds, which bounds how long a revoked key keeps working on
- * other nodes.
+ * other nodes. A cached record past that age is looked up again off the request path (the request
+ * that finds it old is answered from it), so a key in steady use costs no database call per
+ * request; one unused for longer than {@link #MAX_AGE_MILLIS} is looked up on its request's path.
  */
 public final class ApiKeys {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final int MAX_KEY_LENGTH = 200;
   private static final long CACHE_MILLIS = 5_000;
+
+  /** The oldest a cached record may be and still answer while it is looked up again. */
+  private static final long MAX_AGE_MILLIS = 60_000;
 
   /** Documents marking the keys whose secret was handed to someone (see {@link #handedOut}). */
   private static final String HANDED_OUT = "api-key-handed-out";
@@ -37,6 +42,7 @@ public final class ApiKeys {
   private final DocumentStore documents;
   private final Clock clock;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+  private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
 
   private record Cached(ApiKeyRecord record, long at) {}
 
@@ -134,9 +140,33 @@ public final class ApiKeys {
   private ApiKeyRecord lookup(String id) {
     long now = clock.millis();
     Cached cached = cache.get(id);
-    if (cached != null && now - cached.at() < CACHE_MILLIS) {
-      return cached.record();
+    if (cached != null) {
+      long age = now - cached.at();
+      if (age < CACHE_MILLIS) {
+        return cached.record();
+      }
+      if (age < MAX_AGE_MILLIS) {
+        if (refreshing.add(id)) {
+          Thread.ofVirtual()
+              .name("castellan-api-key-refresh")
+              .start(
+                  () -> {
+                    try {
+                      fetch(id, clock.millis());
+                    } catch (RuntimeException e) {
+                      // The cached record answers until it is too old; then a request asks itself.
+                    } finally {
+                      refreshing.remove(id);
+                    }
+                  });
+        }
+        return cached.record();
+      }
     }
+    return fetch(id, now);
+  }
+
+  private ApiKeyRecord fetch(String id, long now) {
     ApiKeyRecord record = credentials.apiKey(id).orElse(null);
     if (record != null) {
       cache.put(id, new Cached(record, now));

@@ -1,0 +1,189 @@
+package dev.castellan.bench;
+
+import dev.castellan.server.CastellanServer;
+import dev.castellan.server.audit.AuditSettings;
+import dev.castellan.store.MemoryStore;
+import dev.castellan.store.Store;
+import dev.castellan.store.jdbc.JdbcStore;
+import io.javalin.Javalin;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The servers of the HTTP check comparison (issue 14, {@code scripts/bench-http-check.sh}): one
+ * load generator (wrk) measures, in one run, a trivial HTTP server on Castellan's HTTP stack and
+ * Castellan's check endpoint on each store.
+ *
+ * <ul>
+ *   <li>{@code --trivial PORT}: Javalin on Jetty with virtual threads, as the server configures
+ *       them, answering every {@code POST /check} with a fixed small JSON body: the ceiling any
+ *       endpoint on this stack can reach on the machine;
+ *   <li>{@code --castellan PORT --store memory|embedded:DIR|JDBC_URL [--audit on|off]}: Castellan
+ *       with its default settings (every decision audited unless {@code --audit off}, API-key
+ *       authentication), with a store {@code bench} holding a small model and 10,000 tuples; it
+ *       writes the check request wrk sends to {@code --request FILE} (store id and key inside).
+ * </ul>
+ *
+ * <p>Both print {@code ready} once they serve, then wait until killed.
+ */
+public final class CheckServer {
+  static final String TOKEN = "bench-bootstrap-token-0123456789";
+  static final byte[] TRIVIAL_ANSWER =
+      "{\"allowed\":true,\"resolution\":\"\"}".getBytes(StandardCharsets.UTF_8);
+
+  private static final String MODEL =
+      """
+      {"schema_version":"1.1","type_definitions":[
+        {"type":"user"},
+        {"type":"group","relations":{"member":{"this":{}}},
+         "metadata":{"relations":{"member":{"directly_related_user_types":[{"type":"user"}]}}}},
+        {"type":"document","relations":{"viewer":{"this":{}}},
+         "metadata":{"relations":{"viewer":{"directly_related_user_types":[
+           {"type":"user"},{"type":"group","relation":"member"}]}}}}]}
+      """;
+
+  private CheckServer() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 2 && args[0].equals("--trivial")) {
+      trivial(Integer.parseInt(args[1]));
+      return;
+    }
+    int port = 0;
+    String store = "memory";
+    String audit = "on";
+    Path request = Path.of("check-request.lua");
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--castellan" -> port = Integer.parseInt(args[i + 1]);
+        case "--store" -> store = args[i + 1];
+        case "--audit" -> audit = args[i + 1];
+        case "--request" -> request = Path.of(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    castellan(port, open(store), audit.equals("off"), request);
+  }
+
+  private static void trivial(int port) throws InterruptedException {
+    Javalin app =
+        Javalin.create(
+            config -> {
+              config.startup.showJavalinBanner = false;
+              config.concurrency.useVirtualThreads = true;
+              config.jetty.host = "127.0.0.1";
+              config.jetty.port = port;
+              config.routes.post(
+                  "/check",
+                  ctx -> {
+                    ctx.contentType("application/json");
+                    ctx.outputStream().write(TRIVIAL_ANSWER);
+                  });
+            });
+    app.start();
+    System.out.println("ready trivial http://127.0.0.1:" + app.port());
+    Thread.currentThread().join();
+  }
+
+  private static Store open(String store) {
+    if (store.equals("memory")) {
+      return new MemoryStore();
+    }
+    if (store.startsWith("embedded:")) {
+      return JdbcStore.embedded(Path.of(store.substring("embedded:".length())));
+    }
+    return JdbcStore.postgres(store);
+  }
+
+  private static void castellan(int port, Store store, boolean auditOff, Path request)
+      throws Exception {
+    CastellanServer server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withHost("127.0.0.1")
+                .withPort(port)
+                .withBootstrapToken(TOKEN),
+            store,
+            auditOff ? AuditSettings.OFF : AuditSettings.DEFAULT);
+    String base = "http://127.0.0.1:" + server.port();
+    String storeId = field(post(base + "/stores", "{\"name\":\"bench\"}"), "id");
+    post(base + "/stores/" + storeId + "/authorization-models", MODEL);
+    // 100 groups of 10 users; 10,000 documents, each viewable by one group and one user.
+    for (int batch = 0; batch < 200; batch++) {
+      List<String> tuples = new ArrayList<>();
+      for (int i = 0; i < 50; i++) { // at most 100 tuples per write
+        int n = batch * 50 + i;
+        tuples.add(tuple("user:u" + n, "viewer", "document:d" + n));
+        if (n < 1000) {
+          tuples.add(tuple("user:u" + n, "member", "group:g" + (n / 10)));
+        }
+      }
+      post(
+          base + "/stores/" + storeId + "/write",
+          "{\"writes\":{\"tuple_keys\":[" + String.join(",", tuples) + "]}}");
+    }
+    String body =
+        "{\"tuple_key\":{\"user\":\"user:u42\",\"relation\":\"viewer\",\"object\":\"document:d42\"}}";
+    Files.writeString(
+        request,
+        "wrk.method = \"POST\"\n"
+            + "wrk.path = \"/stores/"
+            + storeId
+            + "/check\"\n"
+            + "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+            + "wrk.headers[\"Authorization\"] = \"Bearer "
+            + TOKEN
+            + "\"\n"
+            + "wrk.body = '"
+            + body
+            + "'\n");
+    String answer = post(base + "/stores/" + storeId + "/check", body);
+    if (!answer.contains("\"allowed\":true")) {
+      throw new IllegalStateException("the bench check is not allowed: " + answer);
+    }
+    System.out.println("ready castellan " + base + " store " + storeId);
+    Thread.currentThread().join();
+  }
+
+  private static String tuple(String user, String relation, String object) {
+    return "{\"user\":\""
+        + user
+        + "\",\"relation\":\""
+        + relation
+        + "\",\"object\":\""
+        + object
+        + "\"}";
+  }
+
+  private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+  private static String post(String url, String body) throws IOException, InterruptedException {
+    HttpResponse<String> response =
+        CLIENT.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() >= 300) {
+      throw new IllegalStateException(
+          url + " answered " + response.statusCode() + ": " + response.body());
+    }
+    return response.body();
+  }
+
+  private static String field(String json, String name) {
+    int at = json.indexOf("\"" + name + "\":\"");
+    int start = at + name.length() + 4;
+    return json.substring(start, json.indexOf('"', start));
+  }
+}
