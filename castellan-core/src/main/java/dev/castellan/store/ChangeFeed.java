@@ -94,6 +94,12 @@ public final class ChangeFeed implements AutoCloseable {
     signal();
   }
 
+  /** Whether the feed's thread runs: it has started and is not closed. */
+  public boolean running() {
+    Thread running = thread;
+    return !closed && running != null && running.isAlive();
+  }
+
   /** How many stores this feed follows. */
   public int followedStores() {
     return followed.size();
