@@ -208,6 +208,15 @@ final class ServeCommand implements Callable<Integer> {
   String importMaxBytes;
 
   @Option(
+      names = "--index-memory-budget",
+      paramLabel = "SIZE",
+      description =
+          "estimated heap the indexes of all loaded stores may hold, e.g. 512m or 2GiB; past it the"
+              + " least recently used stores are let go and loaded again on their next use"
+              + " (default: half of the maximum heap; or $CASTELLAN_INDEX_MEMORY_BUDGET)")
+  String indexMemoryBudget;
+
+  @Option(
       names = "--check-timeout",
       paramLabel = "DURATION",
       description =
@@ -254,7 +263,7 @@ final class ServeCommand implements Callable<Integer> {
           "YAML settings: port, host, auth, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
-              + " auth_failure_limit, auth_failure_window, import_max_bytes, audit (allows,"
+              + " auth_failure_limit, auth_failure_window, import_max_bytes, index_memory_budget, audit (allows,"
               + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
               + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
               + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
@@ -304,6 +313,7 @@ final class ServeCommand implements Callable<Integer> {
           "auth_failure_limit",
           "auth_failure_window",
           "import_max_bytes",
+          "index_memory_budget",
           "alerts.audit_dropped",
           "evaluation.check_timeout",
           "evaluation.list_timeout",
@@ -452,6 +462,11 @@ final class ServeCommand implements Callable<Integer> {
                         "import_max_bytes",
                         String.valueOf(CastellanServer.DEFAULT_MAX_IMPORT_BYTES)),
                     "import_max_bytes"));
+    String budget =
+        setting(indexMemoryBudget, "CASTELLAN_INDEX_MEMORY_BUDGET", "index_memory_budget", "");
+    if (!budget.isEmpty()) {
+      options = options.withIndexMemoryBudget(bytes(budget, "index_memory_budget"));
+    }
     options = options.withEvaluation(evaluationLimits());
     options =
         options.withStrictResponses(
@@ -638,20 +653,21 @@ final class ServeCommand implements Callable<Integer> {
   /** A size: a number of bytes, or one with KiB, MiB or GiB after it ({@code 64MiB}). */
   static long bytes(String value, String name) {
     java.util.regex.Matcher m =
-        java.util.regex.Pattern.compile("(?i)(\\d{1,12})\\s*(|b|kib|mib|gib)")
+        java.util.regex.Pattern.compile("(?i)(\\d{1,12})\\s*(|b|k|kib|m|mib|g|gib)")
             .matcher(value.strip());
     if (!m.matches()) {
       throw new IllegalArgumentException(
           name
-              + " must be a number of bytes, or one with KiB, MiB or GiB (e.g. 64MiB), not '"
+              + " must be a number of bytes, or one with KiB, MiB or GiB (e.g. 64MiB; k, m and g as"
+              + " in -Xmx work too), not '"
               + value
               + "'");
     }
     long unit =
         switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
-          case "kib" -> 1024L;
-          case "mib" -> 1024L * 1024;
-          case "gib" -> 1024L * 1024 * 1024;
+          case "k", "kib" -> 1024L;
+          case "m", "mib" -> 1024L * 1024;
+          case "g", "gib" -> 1024L * 1024 * 1024;
           default -> 1L;
         };
     return Math.multiplyExact(Long.parseLong(m.group(1)), unit);

@@ -99,6 +99,12 @@ public final class ChangeFeed implements AutoCloseable {
     return followed.containsKey(storeId);
   }
 
+  /** Whether the feed's thread runs: it has started and is not closed. */
+  public boolean running() {
+    Thread running = thread;
+    return !closed && running != null && running.isAlive();
+  }
+
   /** How many stores this feed follows. */
   public int followedStores() {
     return followed.size();

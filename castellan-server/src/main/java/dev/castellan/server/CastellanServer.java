@@ -67,6 +67,7 @@ public final class CastellanServer implements AutoCloseable {
     private Limits limits = Limits.DEFAULT;
     private IndexFeed.Options feed = IndexFeed.Options.DEFAULT;
     private boolean changeNotifications = true;
+    private long indexMemoryBudget = StoreRuntime.defaultIndexMemoryBudget();
     private Duration consistencyTimeout = Duration.ofSeconds(5);
     private JwtSettings jwt;
     private Path rbacFile;
@@ -97,6 +98,7 @@ public final class CastellanServer implements AutoCloseable {
       o.limits = limits;
       o.feed = feed;
       o.changeNotifications = changeNotifications;
+      o.indexMemoryBudget = indexMemoryBudget;
       o.consistencyTimeout = consistencyTimeout;
       o.jwt = jwt;
       o.rbacFile = rbacFile;
@@ -141,6 +143,15 @@ public final class CastellanServer implements AutoCloseable {
     /** Whether the node listens to the database's change notifications (PostgreSQL's NOTIFY). */
     public boolean changeNotifications() {
       return changeNotifications;
+    }
+
+    /**
+     * The estimated heap, in bytes, the indexes of all loaded stores may hold together; past it the
+     * least recently used stores are let go (and loaded again at their next use). Half of the
+     * maximum heap by default.
+     */
+    public long indexMemoryBudget() {
+      return indexMemoryBudget;
     }
 
     /** How long a request waits for its consistency token's revision. */
@@ -277,6 +288,17 @@ public final class CastellanServer implements AutoCloseable {
     public Options withChangeNotifications(boolean value) {
       Options o = copy();
       o.changeNotifications = value;
+      return o;
+    }
+
+    /** See {@link #indexMemoryBudget()}. */
+    public Options withIndexMemoryBudget(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException(
+            "index_memory_budget must be a positive number of bytes, not " + bytes);
+      }
+      Options o = copy();
+      o.indexMemoryBudget = bytes;
       return o;
     }
 
@@ -453,7 +475,8 @@ public final class CastellanServer implements AutoCloseable {
             options.feed(),
             options.consistencyTimeout(),
             Clock.systemUTC(),
-            options.changeNotifications());
+            options.changeNotifications(),
+            options.indexMemoryBudget());
     try {
       return start(options, store, audit, runtime, tls);
     } catch (RuntimeException e) {
@@ -480,7 +503,12 @@ public final class CastellanServer implements AutoCloseable {
     Authentication authentication = new Authentication(keys, options.jwt());
     Authorization authorization = new Authorization(runtime, access, audit);
     ServerMetrics metrics = ServerMetrics.create(runtime);
-    Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));
+    Readiness readiness =
+        new Readiness(
+            store,
+            access.systemStoreId(),
+            Duration.ofSeconds(2),
+            () -> runtime.changeFeed().running());
     OpenFgaApi api =
         new OpenFgaApi(
             runtime,
@@ -648,11 +676,11 @@ public final class CastellanServer implements AutoCloseable {
                     }
                   });
             });
-    // Listening before the stores are loaded lets /healthz answer and /readyz say "not yet"
-    // during a long load; start returns once every store is loaded, as before.
+    // Listening before the system store is loaded lets /healthz answer and /readyz say "not yet"
+    // meanwhile; start returns once it is loaded. Other stores load on first use.
     try {
       app.start();
-      preload(runtime, store);
+      runtime.keepLoaded(access.systemStoreId());
     } catch (RuntimeException e) {
       try {
         app.stop();
@@ -792,11 +820,6 @@ public final class CastellanServer implements AutoCloseable {
         0,
         "",
         "");
-  }
-
-  /** Loads every store into memory before serving, so the first request is as fast as the rest. */
-  private static void preload(StoreRuntime runtime, Store store) {
-    store.allStores().forEach(info -> runtime.feed(info.id()));
   }
 
   private static void ready(Context ctx, Readiness readiness) {

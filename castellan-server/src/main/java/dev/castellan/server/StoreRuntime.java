@@ -10,15 +10,18 @@ import dev.castellan.store.Store;
 import dev.castellan.store.StoredModel;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What a node holds per store: its index feed (loaded on first use) and one compiled engine per
- * model. Requests get their engine here after any consistency wait. One {@link ChangeFeed} (one
- * thread) keeps every loaded store up to date, woken by the database's notifications where it sends
- * them ({@link Store#listen}) and polling otherwise; an application that embeds the server gets it
- * with the runtime.
+ * What a node holds per store: its index feed (loaded on first use, let go least recently used
+ * under the index memory budget: {@link StoreCache}) and one compiled engine per model. Requests
+ * get their engine here after any consistency wait. One {@link ChangeFeed} (one thread) keeps every
+ * loaded store up to date, woken by the database's notifications where it sends them ({@link
+ * Store#listen}) and polling otherwise; an application that embeds the server gets it with the
+ * runtime.
  */
 public final class StoreRuntime implements AutoCloseable {
 
@@ -40,8 +43,7 @@ public final class StoreRuntime implements AutoCloseable {
   private final Clock clock;
   private final ChangeFeed changes;
   private final AutoCloseable notifications;
-  private final Map<String, IndexFeed> feeds = new ConcurrentHashMap<>();
-  private final Map<String, Engine> engines = new ConcurrentHashMap<>();
+  private final StoreCache cache;
   private final Map<String, Latest> latest = new ConcurrentHashMap<>();
   private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
 
@@ -52,20 +54,34 @@ public final class StoreRuntime implements AutoCloseable {
     this(store, feedOptions, consistencyTimeout, clock, true);
   }
 
-  /**
-   * @param notifications whether to listen to the database's change notifications; without them the
-   *     feed converges by polling alone, within {@code feedOptions.pollInterval()}
-   */
   public StoreRuntime(
       Store store,
       IndexFeed.Options feedOptions,
       Duration consistencyTimeout,
       Clock clock,
       boolean notifications) {
+    this(store, feedOptions, consistencyTimeout, clock, notifications, defaultIndexMemoryBudget());
+  }
+
+  /**
+   * @param notifications whether to listen to the database's change notifications; without them the
+   *     feed converges by polling alone, within {@code feedOptions.pollInterval()}
+   * @param indexMemoryBudget the estimated heap, in bytes, the indexes of all loaded stores may
+   *     hold together before the least recently used are let go
+   */
+  public StoreRuntime(
+      Store store,
+      IndexFeed.Options feedOptions,
+      Duration consistencyTimeout,
+      Clock clock,
+      boolean notifications,
+      long indexMemoryBudget) {
     this.store = store;
     this.consistencyTimeout = consistencyTimeout;
     this.clock = clock;
     this.changes = ChangeFeed.start(store, feedOptions, clock);
+    this.cache =
+        new StoreCache(changes, indexMemoryBudget, clock, id -> store.getStore(id).isPresent());
     AutoCloseable listening = () -> {};
     if (notifications) {
       try {
@@ -88,23 +104,35 @@ public final class StoreRuntime implements AutoCloseable {
   }
 
   /**
-   * The feed of {@code storeId}, loading the store's tuples the first time. A loaded store is
-   * answered from memory: the change feed lets go of a store deleted elsewhere, and then the store
-   * is asked again.
+   * The default index memory budget: half of the JVM's maximum heap, leaving the other half to
+   * requests, engines and the server.
+   */
+  public static long defaultIndexMemoryBudget() {
+    return Math.max(1, Runtime.getRuntime().maxMemory() / 2);
+  }
+
+  /**
+   * The feed of {@code storeId}, loading the store's tuples if this node does not hold it. A loaded
+   * store is answered from memory: the change feed lets go of a store deleted elsewhere, and then
+   * the store is asked again.
    */
   public IndexFeed feed(String storeId) {
-    IndexFeed feed = feeds.get(storeId);
-    if (feed != null) {
-      if (changes.follows(storeId)) {
-        return feed;
-      }
-      feeds.remove(storeId, feed);
-      forget(storeId);
+    StoreCache.Entry entry = cache.acquire(storeId);
+    entry.release();
+    if (changes.follows(storeId)) {
+      return entry.feed();
     }
-    if (store.getStore(storeId).isEmpty()) {
-      throw storeNotFound(storeId);
-    }
-    return feeds.computeIfAbsent(storeId, id -> changes.follow(id, 0));
+    forget(storeId);
+    entry = cache.acquire(storeId); // refuses a store deleted elsewhere, reloads one let go
+    entry.release();
+    return entry.feed();
+  }
+
+  /**
+   * Loads {@code storeId} now and never lets it go (the system store, which every request needs).
+   */
+  public void keepLoaded(String storeId) {
+    cache.keep(storeId);
   }
 
   /**
@@ -112,7 +140,7 @@ public final class StoreRuntime implements AutoCloseable {
    * node holds, from the database otherwise (without loading it).
    */
   public void requireStore(String storeId) {
-    if (feeds.containsKey(storeId) && changes.follows(storeId)) {
+    if (cache.peek(storeId) != null && changes.follows(storeId)) {
       return;
     }
     if (store.getStore(storeId).isEmpty()) {
@@ -122,8 +150,46 @@ public final class StoreRuntime implements AutoCloseable {
 
   /** The feeds this node holds now, by store id: what its metrics report on. */
   public Map<String, IndexFeed> loadedFeeds() {
-    return Map.copyOf(feeds);
+    return cache.feeds();
   }
+
+  /**
+   * What this node holds in memory and has loaded and let go since it started (counts, estimated
+   * bytes, the budget): aggregates for {@code /metrics}.
+   */
+  public LoadedStores loadedStores() {
+    StoreCache.Stats stats = cache.stats();
+    return new LoadedStores(
+        stats.loaded(),
+        stats.loads(),
+        stats.evictions(),
+        stats.bytes(),
+        stats.budget(),
+        stats.tuples());
+  }
+
+  /** The {@code limit} loaded stores with the largest estimated index, largest first. */
+  public List<LoadedStore> largestStores(int limit) {
+    return cache.largest(limit).stream()
+        .map(u -> new LoadedStore(u.storeId(), u.tuples(), u.estimatedBytes(), u.lastUsed()))
+        .toList();
+  }
+
+  /**
+   * The stores a node holds.
+   *
+   * @param loaded stores in memory now
+   * @param loads stores loaded since start (again after an eviction too)
+   * @param evictions stores let go to stay within the budget since start
+   * @param bytes the estimated heap of the loaded indexes
+   * @param budget the index memory budget
+   * @param tuples tuples in the loaded indexes
+   */
+  public record LoadedStores(
+      int loaded, long loads, long evictions, long bytes, long budget, long tuples) {}
+
+  /** One loaded store's size and last use. */
+  public record LoadedStore(String storeId, int tuples, long estimatedBytes, Instant lastUsed) {}
 
   /** Wakes the feed of {@code storeId} if this node follows it (a notification from elsewhere). */
   public void wake(String storeId) {
@@ -132,9 +198,10 @@ public final class StoreRuntime implements AutoCloseable {
 
   /** After a write on this node: apply it here now, so the writer reads its own write. */
   public void afterWrite(String storeId) {
-    IndexFeed feed = feeds.get(storeId);
-    if (feed != null) {
-      feed.catchUp();
+    StoreCache.Entry entry = cache.peek(storeId);
+    if (entry != null) {
+      entry.feed().catchUp();
+      cache.trim();
     }
   }
 
@@ -144,27 +211,33 @@ public final class StoreRuntime implements AutoCloseable {
    */
   public Engine engine(
       String storeId, String modelId, String consistencyToken, boolean higherConsistency) {
-    IndexFeed feed = feed(storeId);
-    if (consistencyToken != null && !consistencyToken.isEmpty()) {
-      feed.awaitRevision(ConsistencyToken.decode(consistencyToken, storeId), consistencyTimeout);
-    } else if (higherConsistency) {
-      feed.awaitLatest(consistencyTimeout);
+    // Held until the engine is made: the store is not let go while this request waits for its
+    // token's revision (a feed let go stops following the changelog).
+    StoreCache.Entry entry = cache.acquire(storeId);
+    try {
+      IndexFeed feed = entry.feed();
+      if (consistencyToken != null && !consistencyToken.isEmpty()) {
+        feed.awaitRevision(ConsistencyToken.decode(consistencyToken, storeId), consistencyTimeout);
+      } else if (higherConsistency) {
+        feed.awaitLatest(consistencyTimeout);
+      }
+      String id = modelId == null || modelId.isEmpty() ? latestModelId(storeId) : modelId;
+      return entry.engine(
+          id,
+          k -> {
+            StoredModel model =
+                store
+                    .readModel(storeId, id)
+                    .orElseThrow(
+                        () ->
+                            new CastellanException(
+                                ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+                                "authorization model " + id + " not found"));
+            return Engine.create(model.model(), feed.index(), clock);
+          });
+    } finally {
+      entry.release();
     }
-    String id = modelId == null || modelId.isEmpty() ? latestModelId(storeId) : modelId;
-    String key = storeId + "/" + id;
-    Engine engine = engines.get(key);
-    if (engine != null) {
-      return engine;
-    }
-    StoredModel model =
-        store
-            .readModel(storeId, id)
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
-                        "authorization model " + id + " not found"));
-    return engines.computeIfAbsent(key, k -> Engine.create(model.model(), feed.index(), clock));
   }
 
   /** The revision this node has applied for a store, as a token for responses. */
@@ -184,16 +257,12 @@ public final class StoreRuntime implements AutoCloseable {
 
   /** Forgets everything held for a deleted store. */
   public void storeDeleted(String storeId) {
-    IndexFeed feed = feeds.remove(storeId);
-    if (feed != null) {
-      feed.close();
-    }
     forget(storeId);
   }
 
   private void forget(String storeId) {
+    cache.forget(storeId);
     latest.remove(storeId);
-    engines.keySet().removeIf(key -> key.startsWith(storeId + "/"));
   }
 
   /**
@@ -273,6 +342,6 @@ public final class StoreRuntime implements AutoCloseable {
       // Closing anyway: the listener's connection goes with the store's pool.
     }
     changes.close();
-    feeds.clear();
+    cache.close();
   }
 }

@@ -14,6 +14,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -165,13 +167,16 @@ class NodeChangeFeedTest {
   /** Live threads of the JVM while a node serves {@code stores} loaded stores. */
   private static int liveThreads(int stores) {
     MemoryStore memory = new MemoryStore();
+    List<String> ids = new ArrayList<>();
     for (int i = 0; i < stores; i++) {
       String id = memory.createStore("s" + i).id();
       memory.write(id, TupleWrite.writes(Tuple.of("doc:1", "viewer", "user:a")));
+      ids.add(id);
     }
     // Other test classes' nodes may still be closing in this JVM: count what this node adds.
     long feedsBefore = changeFeedThreads();
     try (CastellanServer node = CastellanServer.start(options(Duration.ofMillis(200)), memory)) {
+      ids.forEach(id -> node.runtime().feed(id)); // stores load on first use
       assertThat(node.runtime().loadedFeeds()).hasSizeGreaterThanOrEqualTo(stores);
       assertThat(node.runtime().changeFeed().followedStores()).isGreaterThanOrEqualTo(stores);
       assertThat(changeFeedThreads())

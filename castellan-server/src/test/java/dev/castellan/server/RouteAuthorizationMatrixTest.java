@@ -143,7 +143,9 @@ class RouteAuthorizationMatrixTest {
   @Test
   void routeTable_holdsEveryApi_andEachRouteOnce() {
     List<Route> routes = server.routes();
-    assertThat(routes).extracting(Route::path).contains("/stores/{store_id}/check", "/api/keys");
+    assertThat(routes)
+        .extracting(Route::path)
+        .contains("/stores/{store_id}/check", "/api/keys", "/api/admin/stores/largest");
     assertThat(routes).extracting(r -> r.method() + " " + r.path()).doesNotHaveDuplicates();
     assertThat(routes.stream().filter(r -> r.right() == Right.PUBLIC))
         .extracting(Route::path)

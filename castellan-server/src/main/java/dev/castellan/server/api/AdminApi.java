@@ -71,6 +71,45 @@ public final class AdminApi {
     routes.delete("/api/keys/{id}", Right.ADMIN, this::revokeKey);
     routes.post("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::grant);
     routes.delete("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::revoke);
+    routes.get("/api/admin/stores/largest", Right.ADMIN, this::largestStores);
+  }
+
+  /** The most stores {@code GET /api/admin/stores/largest} lists. */
+  static final int MAX_LARGEST = 100;
+
+  /**
+   * {@code ?limit=N} (1 to 100, default 10): the loaded stores with the largest estimated index,
+   * largest first, for an operator sizing the index memory budget ({@code /metrics} has only the
+   * totals). The system store is not listed: it stays hidden, as everywhere.
+   */
+  private void largestStores(Context ctx) {
+    String given = ctx.queryParam("limit");
+    int limit = 10;
+    if (given != null) {
+      try {
+        limit = Integer.parseInt(given);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_LARGEST) {
+        throw Body.invalid(
+            "'limit' must be a whole number from 1 to " + MAX_LARGEST + ", not '" + given + "'");
+      }
+    }
+    ObjectNode out = NODES.objectNode();
+    ArrayNode list = out.putArray("stores");
+    for (StoreRuntime.LoadedStore loaded : runtime.largestStores(limit + 1)) {
+      if (loaded.storeId().equals(access.systemStoreId()) || list.size() == limit) {
+        continue;
+      }
+      ObjectNode item = list.addObject();
+      item.put("id", loaded.storeId());
+      item.put("name", runtime.store().getStore(loaded.storeId()).map(i -> i.name()).orElse(""));
+      item.put("tuples", loaded.tuples());
+      item.put("estimated_bytes", loaded.estimatedBytes());
+      item.put("last_used", loaded.lastUsed().toString());
+    }
+    json(ctx, out);
   }
 
   private void whoami(Context ctx) {

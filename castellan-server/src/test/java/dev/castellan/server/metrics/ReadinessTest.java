@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code /healthz} says the process answers; {@code /readyz} says the node should get traffic: not
- * while its stores are still loading, and not while its PostgreSQL database is unreachable.
+ * {@code /healthz} says the process answers; {@code /readyz} says the node can serve: not while its
+ * system store is still loading, its change feed is stopped, or its PostgreSQL database is
+ * unreachable; stores of tenants load on first use, after the node is ready.
  */
 class ReadinessTest {
   private static final String TOKEN = "readiness-token-0123456789abcdef";
@@ -74,27 +75,33 @@ class ReadinessTest {
         .withBootstrapToken(TOKEN);
   }
 
+  /** A store whose snapshots block until {@code release}, when {@code blocks} says so. */
+  private static Store slowSnapshots(
+      MemoryStore memory, java.util.function.Predicate<String> blocks, CountDownLatch release) {
+    return (Store)
+        Proxy.newProxyInstance(
+            Store.class.getClassLoader(),
+            new Class<?>[] {Store.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("snapshot") && blocks.test((String) args[0])) {
+                release.await(30, TimeUnit.SECONDS);
+              }
+              try {
+                return method.invoke(memory, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+
   @Test
-  void readyz_answers503WhileStoresLoad_whileHealthzAnswers200_thenBoth200() throws Exception {
+  void readyz_answers503WhileTheSystemStoreLoads_whileHealthzAnswers200_thenBoth200()
+      throws Exception {
     MemoryStore memory = new MemoryStore();
-    String slowStore = memory.createStore("slow").id();
+    String tenant = memory.createStore("tenant").id();
     CountDownLatch release = new CountDownLatch(1);
-    // The store's snapshot of one store blocks until released: a long load at start.
-    Store store =
-        (Store)
-            Proxy.newProxyInstance(
-                Store.class.getClassLoader(),
-                new Class<?>[] {Store.class},
-                (proxy, method, args) -> {
-                  if (method.getName().equals("snapshot") && slowStore.equals(args[0])) {
-                    release.await(30, TimeUnit.SECONDS);
-                  }
-                  try {
-                    return method.invoke(memory, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+    // Every snapshot but the tenant's blocks until released: the system store's, at start.
+    Store store = slowSnapshots(memory, id -> !id.equals(tenant), release);
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
@@ -106,7 +113,7 @@ class ReadinessTest {
       Answer loading = get(port, "/readyz");
       assertThat(loading.status()).isEqualTo(503);
       assertThat(loading.body().get("status").asText()).isEqualTo("NOT_SERVING");
-      assertThat(loading.body().get("reason").asText()).contains("loading");
+      assertThat(loading.body().get("reason").asText()).contains("system store");
       assertThat(starting).isNotDone();
     } finally {
       release.countDown();
@@ -115,6 +122,31 @@ class ReadinessTest {
       Answer ready = get(server.port(), "/readyz");
       assertThat(ready.status()).isEqualTo(200);
       assertThat(ready.body().get("status").asText()).isEqualTo("SERVING");
+    }
+  }
+
+  /** Issue 14: ready means "can serve", not "every store is loaded"; stores load on first use. */
+  @Test
+  void readyz_answers200BeforeAnyTenantStoreIsLoaded_andAClosedFeedMakesItNotReady()
+      throws Exception {
+    MemoryStore memory = new MemoryStore();
+    String tenant = memory.createStore("tenant").id();
+    CountDownLatch never = new CountDownLatch(1);
+    // The tenant's snapshot would block start for 30 s if start loaded it.
+    Store store = slowSnapshots(memory, tenant::equals, never);
+    try (CastellanServer server =
+        CompletableFuture.supplyAsync(() -> CastellanServer.start(options(0), store))
+            .get(20, TimeUnit.SECONDS)) {
+      Answer ready = get(server.port(), "/readyz");
+      assertThat(ready.status()).isEqualTo(200);
+      assertThat(server.runtime().loadedFeeds()).doesNotContainKey(tenant).hasSize(1);
+
+      server.runtime().changeFeed().close();
+      Answer stopped = get(server.port(), "/readyz");
+      assertThat(stopped.status()).isEqualTo(503);
+      assertThat(stopped.body().get("reason").asText()).contains("change feed");
+    } finally {
+      never.countDown();
     }
   }
 

@@ -1,0 +1,179 @@
+package dev.castellan.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.engine.Tuple;
+import dev.castellan.store.ChangeFeed;
+import dev.castellan.store.IndexFeed;
+import dev.castellan.store.MemoryStore;
+import dev.castellan.store.Store;
+import dev.castellan.store.TupleWrite;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The rules of {@link StoreCache}: single flight, LRU under the budget, what is never let go. */
+class StoreCacheTest {
+  private final MemoryStore memory = new MemoryStore();
+  private final AtomicInteger snapshots = new AtomicInteger();
+  private volatile CountDownLatch snapshotGate = new CountDownLatch(0);
+  private ChangeFeed changes;
+
+  @BeforeEach
+  void start() {
+    Store counted =
+        (Store)
+            Proxy.newProxyInstance(
+                Store.class.getClassLoader(),
+                new Class<?>[] {Store.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("snapshot")) {
+                    snapshots.incrementAndGet();
+                    snapshotGate.await(10, TimeUnit.SECONDS);
+                  }
+                  try {
+                    return method.invoke(memory, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    changes =
+        ChangeFeed.start(
+            counted,
+            new IndexFeed.Options(Duration.ofHours(1), 10_000, Duration.ZERO),
+            Clock.systemUTC());
+  }
+
+  @AfterEach
+  void stop() {
+    changes.close();
+  }
+
+  private StoreCache cache(long budget) {
+    return new StoreCache(
+        changes, budget, Clock.systemUTC(), id -> memory.getStore(id).isPresent());
+  }
+
+  private String store(String name, int tuples) {
+    String id = memory.createStore(name).id();
+    List<Tuple> writes = new ArrayList<>();
+    for (int i = 0; i < tuples; i++) {
+      writes.add(Tuple.of("doc:" + i, "viewer", "user:" + name));
+    }
+    if (!writes.isEmpty()) {
+      memory.write(id, new TupleWrite(writes, List.of(), false, false));
+    }
+    return id;
+  }
+
+  @Test
+  void concurrentFirstUses_loadTheStoreOnce() throws Exception {
+    String id = store("busy", 10);
+    StoreCache cache = cache(Long.MAX_VALUE);
+    snapshotGate = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<StoreCache.Entry>> uses = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        uses.add(pool.submit(() -> cache.acquire(id)));
+      }
+      Poll.until("the first load to start", Duration.ofSeconds(10), () -> snapshots.get() == 1);
+      snapshotGate.countDown();
+      StoreCache.Entry first = uses.get(0).get(10, TimeUnit.SECONDS);
+      for (Future<StoreCache.Entry> use : uses) {
+        assertThat(use.get(10, TimeUnit.SECONDS)).isSameAs(first);
+        use.get().release();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(snapshots.get()).isEqualTo(1);
+    assertThat(cache.stats().loads()).isEqualTo(1);
+  }
+
+  @Test
+  void overTheBudget_theLeastRecentlyUsedGoes_notOneInUse_norAKeptOne() {
+    String kept = store("kept", 5);
+    String inUse = store("in-use", 5);
+    String old = store("old", 5);
+    String recent = store("recent", 5);
+    String next = store("next", 5);
+    StoreCache cache = cache(1);
+    cache.keep(kept);
+    StoreCache.Entry held = cache.acquire(inUse); // a request still running on it
+    cache.acquire(old).release();
+    // Loading "old" let go nothing it could: "kept" is kept and "in-use" is held.
+    assertThat(cache.feeds()).containsOnlyKeys(kept, inUse, old);
+    cache.acquire(recent).release();
+    assertThat(cache.feeds()).containsOnlyKeys(kept, inUse, recent);
+    assertThat(changes.followedStores()).isEqualTo(3);
+
+    held.release();
+    cache.acquire(next).release();
+    assertThat(cache.feeds()).containsOnlyKeys(kept, next);
+    assertThat(cache.stats().evictions()).isEqualTo(3);
+    assertThat(changes.followedStores()).isEqualTo(2);
+
+    // Used again after being let go: loaded again, with its tuples.
+    StoreCache.Entry again = cache.acquire(old);
+    assertThat(again.tuples()).isEqualTo(5);
+    again.release();
+  }
+
+  @Test
+  void withRoomForTwo_theOneUsedLongestAgoGoesFirst() {
+    String a = store("a", 20);
+    String b = store("b", 20);
+    String c = store("c", 20);
+    StoreCache probe = cache(Long.MAX_VALUE);
+    StoreCache.Entry measured = probe.acquire(a);
+    long one = measured.bytes();
+    measured.release();
+    probe.forget(a);
+
+    StoreCache cache = cache(2 * one + one / 2);
+    cache.acquire(a).release();
+    cache.acquire(b).release();
+    cache.acquire(a).release(); // a is now used more recently than b
+    cache.acquire(c).release();
+    assertThat(cache.feeds()).containsOnlyKeys(a, c);
+    assertThat(cache.stats().bytes()).isLessThanOrEqualTo(2 * one + one / 2);
+  }
+
+  @Test
+  void anUnknownStore_isNotFound_andNothingIsLoaded() {
+    StoreCache cache = cache(Long.MAX_VALUE);
+    assertThatThrownBy(() -> cache.acquire("01NOSUCHSTORE0000000000000"))
+        .isInstanceOfSatisfying(
+            CastellanException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_ID_NOT_FOUND));
+    assertThat(snapshots.get()).isZero();
+    assertThat(cache.stats().loaded()).isZero();
+  }
+
+  @Test
+  void aForgottenStore_isNoLongerFollowed() {
+    String id = store("deleted", 3);
+    StoreCache cache = cache(Long.MAX_VALUE);
+    cache.acquire(id).release();
+    assertThat(changes.followedStores()).isEqualTo(1);
+    cache.forget(id);
+    assertThat(changes.followedStores()).isZero();
+    assertThat(cache.stats().loaded()).isZero();
+  }
+}
