@@ -41,6 +41,22 @@ final class ServeCommand implements Callable<Integer> {
 
   @Mixin StoreOptions storeOptions = new StoreOptions();
 
+  @Option(
+      names = "--pg-read-url",
+      paramLabel = "JDBC_URL",
+      description =
+          "a streaming replica of --pg-url that takes snapshot loads and reads; a read with a"
+              + " consistency token waits for the replica to replay it (or $CASTELLAN_PG_READ_URL)")
+  String pgReadUrl;
+
+  @Option(
+      names = "--pg-read-max-wait",
+      paramLabel = "DURATION",
+      description =
+          "how long a read waits for --pg-read-url to replay its consistency token before it reads"
+              + " the primary, e.g. 1s or 200ms (default 1s, or $CASTELLAN_PG_READ_MAX_WAIT)")
+  String pgReadMaxWait;
+
   @Option(names = "--port", description = "HTTP port (default: 8080, or $CASTELLAN_PORT)")
   Integer port;
 
@@ -260,7 +276,7 @@ final class ServeCommand implements Callable<Integer> {
       names = "--config",
       paramLabel = "FILE",
       description =
-          "YAML settings: port, host, auth, data, pg_url, bootstrap_token, jwt_secret, oidc_issuer,"
+          "YAML settings: port, host, auth, data, pg_url, pg_read_url, pg_read_max_wait, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
               + " auth_failure_limit, auth_failure_window, import_max_bytes, index_memory_budget, audit (allows,"
@@ -280,6 +296,8 @@ final class ServeCommand implements Callable<Integer> {
           "auth",
           "data",
           "pg_url",
+          "pg_read_url",
+          "pg_read_max_wait",
           "bootstrap_token",
           "jwt_secret",
           "oidc_issuer",
@@ -482,7 +500,8 @@ final class ServeCommand implements Callable<Integer> {
                     "CASTELLAN_STRICT_RESPONSES",
                     "strict_responses")));
     String scheme = options.tls() == null ? "http" : "https";
-    Store store = storeOptions.openOrCreate();
+    dev.castellan.store.jdbc.ReadReplica replica = readReplica();
+    Store store = storeOptions.openOrCreate(replica);
     String demoStore = demo ? Demo.load(store) : "";
     CastellanServer server;
     try {
@@ -520,7 +539,8 @@ final class ServeCommand implements Callable<Integer> {
         scheme,
         displayHost(host),
         server.port(),
-        storeOptions.describe(),
+        storeOptions.describe()
+            + (replica == null ? "" : ", reads on the replica " + replica.describe()),
         (System.nanoTime() - started) / 1_000_000);
     String base = scheme + "://" + displayHost(host) + ":" + server.port();
     if (authMode == AuthMode.NONE) {
@@ -563,6 +583,38 @@ final class ServeCommand implements Callable<Integer> {
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /** The streaming replica for reads (ADR 0018), or null when none is given. */
+  private dev.castellan.store.jdbc.ReadReplica readReplica() {
+    String url = setting(pgReadUrl, "CASTELLAN_PG_READ_URL", "pg_read_url", "").strip();
+    String wait = setting(pgReadMaxWait, "CASTELLAN_PG_READ_MAX_WAIT", "pg_read_max_wait", "");
+    String waitSource =
+        source(
+            pgReadMaxWait, "--pg-read-max-wait", "CASTELLAN_PG_READ_MAX_WAIT", "pg_read_max_wait");
+    if (url.isEmpty()) {
+      if (!wait.isBlank()) {
+        throw new CliFailure(
+            CliFailure.INVALID_SETTING,
+            waitSource + " is given without --pg-read-url: there is no replica to wait for");
+      }
+      return null;
+    }
+    if (storeOptions.embedded()) {
+      throw new CliFailure(
+          CliFailure.INVALID_SETTING,
+          "--pg-read-url is a streaming replica of a PostgreSQL primary: give the primary with"
+              + " --pg-url too");
+    }
+    try {
+      return new dev.castellan.store.jdbc.ReadReplica(
+          url,
+          wait.isBlank()
+              ? dev.castellan.store.jdbc.ReadReplica.DEFAULT_MAX_WAIT
+              : EvaluationLimits.parseTimeout(wait, waitSource));
+    } catch (IllegalArgumentException e) {
+      throw new CliFailure(CliFailure.INVALID_SETTING, e.getMessage(), e);
+    }
   }
 
   /** A host as it goes in a URL: a wildcard as localhost, an IPv6 literal in brackets. */

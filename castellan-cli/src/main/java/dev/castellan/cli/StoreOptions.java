@@ -3,6 +3,7 @@ package dev.castellan.cli;
 import dev.castellan.CastellanException;
 import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
+import dev.castellan.store.jdbc.ReadReplica;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -33,17 +34,26 @@ final class StoreOptions {
 
   /** Opens the store, creating an empty embedded database when there is none ({@code serve}). */
   Store openOrCreate() {
-    return open(true);
+    return open(true, null);
+  }
+
+  /** {@link #openOrCreate()} with reads on {@code replica} too, when it is not null. */
+  Store openOrCreate(ReadReplica replica) {
+    return open(true, replica);
   }
 
   private Store open(boolean create) {
+    return open(create, null);
+  }
+
+  private Store open(boolean create, ReadReplica replica) {
     String url = pgUrl();
     if (!url.isEmpty()) {
       if (data != null) {
         throw new CliFailure(CliFailure.USAGE, "give either --data or --pg-url, not both");
       }
       try {
-        return JdbcStore.postgres(url);
+        return replica == null ? JdbcStore.postgres(url) : JdbcStore.postgres(url, replica);
       } catch (CastellanException e) {
         throw new CliFailure(
             CliFailure.STORE_UNAVAILABLE,

@@ -171,7 +171,8 @@ public final class ChangeFeed implements AutoCloseable {
     if (followed.isEmpty()) {
       return;
     }
-    Map<String, Long> revisions = store.revisions(List.copyOf(followed.keySet()));
+    Map<String, Long> revisions =
+        store.readReplica().orElse(store).revisions(List.copyOf(followed.keySet()));
     polls++;
     for (IndexFeed feed : followed.values()) {
       Long latest = revisions.get(feed.storeId());
@@ -199,7 +200,7 @@ public final class ChangeFeed implements AutoCloseable {
         continue;
       }
       try {
-        feed.catchUp();
+        feed.follow();
       } catch (CastellanException e) {
         if (e.code() == ErrorCode.STORE_ID_NOT_FOUND) {
           LOG.log(Level.INFO, "store {0} was deleted; the node stops following it", storeId);

@@ -97,7 +97,10 @@ public final class IndexFeed implements AutoCloseable {
 
   private void load() {
     TupleIndex.Loader loader = index.loader();
-    long revision = store.snapshot(storeId, stored -> loader.add(stored.tuple()));
+    // From the read replica when there is one: a snapshot behind the primary is caught up from the
+    // changelog like any other lag, and a token waits for its revision in awaitRevision.
+    long revision =
+        store.readReplica().orElse(store).snapshot(storeId, stored -> loader.add(stored.tuple()));
     loader.finish(revision);
     LOG.log(
         Level.INFO,
@@ -130,9 +133,22 @@ public final class IndexFeed implements AutoCloseable {
    * write, so the writer reads its write on this node without waiting for the poll.
    */
   public void catchUp() {
+    catchUp(store);
+  }
+
+  /**
+   * The change feed's catch-up after a poll or a notification: from the read replica when there is
+   * one (a notification of a commit the replica has not replayed yet finds nothing there; the next
+   * poll of the replica's revisions finds it).
+   */
+  void follow() {
+    catchUp(store.readReplica().orElse(store));
+  }
+
+  private void catchUp(TupleStore source) {
     synchronized (applyLock) {
       while (true) {
-        List<Change> changes = store.changesAfter(storeId, index.revision(), options.batchLimit());
+        List<Change> changes = source.changesAfter(storeId, index.revision(), options.batchLimit());
         if (changes.isEmpty()) {
           return;
         }
@@ -149,6 +165,14 @@ public final class IndexFeed implements AutoCloseable {
   public void awaitRevision(long revision, Duration timeout) {
     if (index.revision() >= revision) {
       return;
+    }
+    if (store.readReplica().isPresent()) {
+      // The feed reads a replica, which may lag behind the token: wait for the replica here, within
+      // its bound, else catch up from the primary on this thread (ADR 0018).
+      catchUp(store.readReplica(storeId, revision).orElse(store));
+      if (index.revision() >= revision) {
+        return;
+      }
     }
     wake();
     try {

@@ -147,6 +147,16 @@ public interface Store
   }
 
   @Override
+  default Optional<TupleStore> readReplica() {
+    return tupleStore().readReplica();
+  }
+
+  @Override
+  default Optional<TupleStore> readReplica(String storeId, long atLeast) {
+    return tupleStore().readReplica(storeId, atLeast);
+  }
+
+  @Override
   default String writeModel(String storeId, AuthorizationModel model) {
     return modelStore().writeModel(storeId, model);
   }

@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
@@ -121,4 +122,26 @@ public interface TupleStore {
 
   /** Deletes tuples expired at {@code now}, recording the deletions in one revision; the count. */
   int purgeExpired(String storeId, Instant now);
+
+  /**
+   * Where reads that may lag behind the latest commit can go: a read replica of this store's
+   * database (a PostgreSQL streaming standby, ADR 0018), or empty when there is none and every read
+   * goes to this store. The replica's answer is only for reads ({@link #read}, {@link
+   * #readChanges}, {@link #snapshot}, {@link #changesAfter}, {@link #revision}, {@link
+   * #revisions}); a read it cannot serve (the replica is down, or has not replayed the store yet)
+   * is answered by this store instead. Writes, and reads that must see the caller's own writes
+   * without a token, go to this store.
+   */
+  default Optional<TupleStore> readReplica() {
+    return Optional.empty();
+  }
+
+  /**
+   * The read replica once it has replayed revision {@code atLeast} of {@code storeId} (a request's
+   * consistency token), waiting for that at most the replica's bound; empty when there is no
+   * replica, or it is down, or it has not replayed the revision by then: read this store instead.
+   */
+  default Optional<TupleStore> readReplica(String storeId, long atLeast) {
+    return Optional.empty();
+  }
 }

@@ -39,6 +39,7 @@ import dev.castellan.store.StoreInfo;
 import dev.castellan.store.StoredModel;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
+import dev.castellan.store.TupleStore;
 import dev.castellan.store.TupleWrite;
 import dev.castellan.store.WriteResult;
 import io.javalin.http.Context;
@@ -520,13 +521,14 @@ public final class OpenFgaApi {
     if (filter.objectId().isEmpty() && !filter.object().isEmpty() && filter.user().isEmpty()) {
       throw Body.invalid("reading all objects of a type needs 'tuple_key.user'");
     }
-    consistency(storeId, body);
     Page<StoredTuple> page =
-        store.read(
-            storeId,
-            filter,
-            new PageRequest(
-                body.integer("page_size", 50, 1, 100), body.string("continuation_token", 4096)));
+        readSource(storeId, body)
+            .read(
+                storeId,
+                filter,
+                new PageRequest(
+                    body.integer("page_size", 50, 1, 100),
+                    body.string("continuation_token", 4096)));
     ObjectNode out = NODES.objectNode();
     ArrayNode tuples = out.putArray("tuples");
     for (StoredTuple stored : page.items()) {
@@ -553,12 +555,17 @@ public final class OpenFgaApi {
         throw Body.invalid("'start_time' must be an RFC 3339 time");
       }
     }
+    // OpenFGA's read-changes carries no consistency: a replica behind the primary answers a page
+    // that ends earlier, and the client's next poll with the continuation token gets the rest.
     Page<Change> page =
-        store.readChanges(
-            storeId,
-            type,
-            start,
-            page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
+        store
+            .readReplica()
+            .orElse(store)
+            .readChanges(
+                storeId,
+                type,
+                start,
+                page(ctx.queryParam("page_size"), ctx.queryParam("continuation_token")));
     ObjectNode out = NODES.objectNode();
     ArrayNode changes = out.putArray("changes");
     for (Change change : page.items()) {
@@ -1124,18 +1131,22 @@ public final class OpenFgaApi {
   }
 
   /**
-   * Reads go to the store itself, which is always current: a consistency token is only checked to
-   * belong to this store, and no model (nor index) is needed.
+   * Where a read-tuples request reads; no model (nor index) is needed. Without a read replica, the
+   * store itself, which is always current (a token is only checked to belong to this store). With
+   * one: the primary for HIGHER_CONSISTENCY; else the replica, once it has replayed the request's
+   * consistency token (bounded, then the primary; ADR 0018).
    */
-  private static void consistency(String storeId, Body body) {
+  private TupleStore readSource(String storeId, Body body) {
     String consistency = body.string("consistency", 32);
     if (!CONSISTENCY.contains(consistency)) {
       throw Body.invalid("'consistency' must be MINIMIZE_LATENCY or HIGHER_CONSISTENCY");
     }
     String token = body.string("consistency_token", 256);
-    if (!token.isEmpty()) {
-      ConsistencyToken.decode(token, storeId);
+    long atLeast = token.isEmpty() ? 0 : ConsistencyToken.decode(token, storeId);
+    if (consistency.equals("HIGHER_CONSISTENCY")) {
+      return store;
     }
+    return store.readReplica(storeId, atLeast).orElse(store);
   }
 
   /** The route's store, which must exist: from the node's memory when it holds the store. */

@@ -22,6 +22,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,8 +53,13 @@ public final class JdbcStore implements Store {
   private final JdbcDocuments documents;
   private final JdbcDirectory directory;
   private final JdbcAuditRecords audit;
+  private final ReplicaReads replica; // null: every read goes to the primary
 
-  private JdbcStore(Dialect dialect, HikariConfig config, Properties connectionProperties) {
+  private JdbcStore(
+      Dialect dialect,
+      HikariConfig config,
+      Properties connectionProperties,
+      ReadReplica readReplica) {
     this.dialect = dialect;
     this.jdbcUrl = config.getJdbcUrl();
     this.connectionProperties = connectionProperties;
@@ -91,10 +97,27 @@ public final class JdbcStore implements Store {
     this.documents = new JdbcDocuments(transactions, dialect);
     this.directory = new JdbcDirectory(transactions);
     this.audit = new JdbcAuditRecords(dataSource);
+    this.replica =
+        readReplica == null ? null : ReplicaReads.open(readReplica, POOL_SIZE, this.tuples);
   }
 
   /** A store on PostgreSQL at {@code jdbcUrl} ({@code jdbc:postgresql://host:port/database}). */
   public static JdbcStore postgres(String jdbcUrl, String user, String password) {
+    return postgres(jdbcUrl, user, password, null);
+  }
+
+  /**
+   * A store on PostgreSQL at {@code jdbcUrl} whose snapshot loads and reads that tolerate a replica
+   * go to {@code replica}, a streaming standby of it (ADR 0018); user and password, if any, are
+   * part of the URLs. The node starts whether or not the replica answers: reads go to the primary
+   * while it does not.
+   */
+  public static JdbcStore postgres(String jdbcUrl, ReadReplica replica) {
+    return postgres(jdbcUrl, null, null, Objects.requireNonNull(replica, "replica"));
+  }
+
+  private static JdbcStore postgres(
+      String jdbcUrl, String user, String password, ReadReplica replica) {
     Objects.requireNonNull(jdbcUrl, "jdbcUrl");
     HikariConfig config = new HikariConfig();
     config.setPoolName("castellan-postgresql");
@@ -111,7 +134,7 @@ public final class JdbcStore implements Store {
     config.addDataSourceProperty("reWriteBatchedInserts", "true");
     config.addDataSourceProperty("ApplicationName", "castellan");
     properties.setProperty("ApplicationName", "castellan-listen");
-    return new JdbcStore(Dialect.POSTGRESQL, config, properties);
+    return new JdbcStore(Dialect.POSTGRESQL, config, properties, replica);
   }
 
   /** A store on PostgreSQL; user and password, if any, are part of the URL. */
@@ -148,7 +171,7 @@ public final class JdbcStore implements Store {
         "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=60000");
     config.setUsername("sa");
     config.setPassword("");
-    return new JdbcStore(Dialect.H2, config, new Properties());
+    return new JdbcStore(Dialect.H2, config, new Properties(), null);
   }
 
   /**
@@ -182,6 +205,25 @@ public final class JdbcStore implements Store {
   /** The connection pool, for tests that look at the database behind the store. */
   javax.sql.DataSource dataSource() {
     return pool;
+  }
+
+  /**
+   * Reads that may lag go to the read replica, when the store has one; see {@link
+   * TupleStore#readReplica()}.
+   */
+  @Override
+  public Optional<TupleStore> readReplica() {
+    return replica == null ? Optional.empty() : Optional.of(replica.reads());
+  }
+
+  @Override
+  public Optional<TupleStore> readReplica(String storeId, long atLeast) {
+    return replica == null ? Optional.empty() : replica.readsAt(storeId, atLeast);
+  }
+
+  /** How many reads the read replica answered and how many the primary did in its place. */
+  public Optional<ReadReplica.Counts> replicaReadCounts() {
+    return replica == null ? Optional.empty() : Optional.of(replica.counts());
   }
 
   @Override
@@ -225,6 +267,9 @@ public final class JdbcStore implements Store {
       listener.close();
     }
     listeners.clear();
+    if (replica != null) {
+      replica.close();
+    }
     if (dialect == Dialect.H2 && !pool.isClosed()) {
       // Closing compacts the file: free space left by large transactions (an import of a million
       // tuples leaves a file ~15x its live size) is given back. Takes about a second per 30 MiB
