@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
       "  castellan serve --demo                  ./data, port 8080, a demo store",
       "  castellan serve --data /var/lib/castellan --port 9000",
       "  castellan serve --pg-url 'jdbc:postgresql://127.0.0.1/castellan?user=me'",
-      "  castellan serve --pg-url 'jdbc:postgresql://db:26257/castellan' --change-feed poll",
+      "  castellan serve --pg-url 'jdbc:postgresql://db/castellan' --change-feed poll",
       "  castellan serve --config castellan.yaml  settings from a file",
       "  castellan serve --auth none             local development: no credentials, 127.0.0.1"
     })
