@@ -33,6 +33,7 @@ import picocli.CommandLine.Option;
       "  castellan serve --demo                  ./data, port 8080, a demo store",
       "  castellan serve --data /var/lib/castellan --port 9000",
       "  castellan serve --pg-url 'jdbc:postgresql://127.0.0.1/castellan?user=me'",
+      "  castellan serve --pg-url 'jdbc:postgresql://db/castellan' --change-feed poll",
       "  castellan serve --config castellan.yaml  settings from a file",
       "  castellan serve --auth none             local development: no credentials, 127.0.0.1"
     })
@@ -276,7 +277,7 @@ final class ServeCommand implements Callable<Integer> {
       names = "--config",
       paramLabel = "FILE",
       description =
-          "YAML settings: port, host, auth, data, pg_url, pg_read_url, pg_read_max_wait, bootstrap_token, jwt_secret, oidc_issuer,"
+          "YAML settings: port, host, auth, data, pg_url, pg_read_url, pg_read_max_wait, change_feed, bootstrap_token, jwt_secret, oidc_issuer,"
               + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
               + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
               + " auth_failure_limit, auth_failure_window, import_max_bytes, index_memory_budget, audit (allows,"
@@ -298,6 +299,7 @@ final class ServeCommand implements Callable<Integer> {
           "pg_url",
           "pg_read_url",
           "pg_read_max_wait",
+          "change_feed",
           "bootstrap_token",
           "jwt_secret",
           "oidc_issuer",
@@ -362,6 +364,8 @@ final class ServeCommand implements Callable<Integer> {
     if (storeOptions.pgUrl == null && config.containsKey("pg_url")) {
       storeOptions.pgUrl = config.get("pg_url");
     }
+    storeOptions.changeFeedFromConfig = config.get("change_feed");
+    storeOptions.changeFeedSource = "change_feed (in " + configFile + ")";
     demo = demo || bool(config.getOrDefault("demo", "false"), "demo in " + configFile);
     AuthMode authMode;
     try {
@@ -401,6 +405,11 @@ final class ServeCommand implements Callable<Integer> {
     String bootstrap = setting(null, "CASTELLAN_BOOTSTRAP_TOKEN", "bootstrap_token", "");
     CastellanServer.Options options =
         CastellanServer.Options.defaults()
+            // Polling mode: the server never asks the store to LISTEN, on top of the store never
+            // sending NOTIFY.
+            .withChangeNotifications(
+                storeOptions.changeSignal()
+                    == dev.castellan.store.jdbc.JdbcStore.ChangeSignal.NOTIFY)
             .withHost(host)
             .withPort(listenPort)
             .withBootstrapToken(bootstrap)

@@ -24,6 +24,20 @@ final class StoreOptions {
               + " jdbc:postgresql://127.0.0.1:5432/castellan?user=postgres (or $CASTELLAN_PG_URL)")
   String pgUrl;
 
+  @Option(
+      names = "--change-feed",
+      paramLabel = "notify|poll",
+      description =
+          "how nodes over one PostgreSQL learn of each other's writes: notify (default: NOTIFY at"
+              + " commit, LISTEN on one connection, plus polling) or poll (polling alone, no"
+              + " LISTEN/NOTIFY, for CockroachDB or YugabyteDB; or $CASTELLAN_CHANGE_FEED)")
+  String changeFeed;
+
+  /** {@code change_feed} of serve's config file, and where it was read, for error messages. */
+  String changeFeedFromConfig;
+
+  String changeFeedSource = "change_feed";
+
   /**
    * Opens an existing store. An embedded directory that holds no database is refused rather than
    * filled with an empty one: a mistyped {@code --data} should not look like a server with no keys.
@@ -52,8 +66,11 @@ final class StoreOptions {
       if (data != null) {
         throw new CliFailure(CliFailure.USAGE, "give either --data or --pg-url, not both");
       }
+      JdbcStore.ChangeSignal signal = changeSignal();
       try {
-        return replica == null ? JdbcStore.postgres(url) : JdbcStore.postgres(url, replica);
+        return replica == null
+            ? JdbcStore.postgres(url, signal)
+            : JdbcStore.postgres(url, signal, replica);
       } catch (CastellanException e) {
         throw new CliFailure(
             CliFailure.STORE_UNAVAILABLE,
@@ -92,6 +109,36 @@ final class StoreOptions {
       }
       throw e;
     }
+  }
+
+  /**
+   * The change feed's mode from {@code --change-feed}, else {@code $CASTELLAN_CHANGE_FEED}, else
+   * what {@code serve} read from its config file: a wrong value stops the command, whatever store
+   * it names, rather than fall back to a mode the database may not support.
+   */
+  JdbcStore.ChangeSignal changeSignal() {
+    String value = changeFeed;
+    String source = "--change-feed";
+    if (value == null) {
+      String env = System.getenv("CASTELLAN_CHANGE_FEED");
+      value = env == null || env.isBlank() ? changeFeedFromConfig : env;
+      source = env == null || env.isBlank() ? changeFeedSource : "CASTELLAN_CHANGE_FEED";
+    }
+    if (value == null) {
+      return JdbcStore.ChangeSignal.NOTIFY;
+    }
+    return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+      case "notify" -> JdbcStore.ChangeSignal.NOTIFY;
+      case "poll" -> JdbcStore.ChangeSignal.POLL;
+      default ->
+          throw new CliFailure(
+              CliFailure.INVALID_SETTING,
+              source
+                  + " is '"
+                  + value.strip()
+                  + "': give notify (LISTEN/NOTIFY, the default) or poll (for a database without"
+                  + " LISTEN/NOTIFY, such as CockroachDB or YugabyteDB)");
+    };
   }
 
   /** True for the embedded store, which one process at a time may open. */

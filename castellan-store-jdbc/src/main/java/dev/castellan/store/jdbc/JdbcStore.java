@@ -41,7 +41,26 @@ public final class JdbcStore implements Store {
   static final String NOTIFY_CHANNEL = JdbcTuples.NOTIFY_CHANNEL;
   private static final int POOL_SIZE = 8;
 
+  /**
+   * How a commit on PostgreSQL reaches the other nodes over the same database. Either way a node's
+   * change feed also polls, so a lost signal only delays a change by the poll interval.
+   */
+  public enum ChangeSignal {
+    /**
+     * A write sends {@code NOTIFY} at commit and {@link #listen} holds a {@code LISTEN} connection:
+     * other nodes apply a change at once (the default).
+     */
+    NOTIFY,
+    /**
+     * No {@code NOTIFY}, no {@code LISTEN}: other nodes find a change by polling alone, within
+     * their poll interval. For a database that speaks PostgreSQL's protocol without LISTEN/NOTIFY
+     * (CockroachDB, YugabyteDB).
+     */
+    POLL
+  }
+
   private final Dialect dialect;
+  private final ChangeSignal signal;
   private final HikariDataSource pool;
   private final String jdbcUrl;
   private final Properties connectionProperties;
@@ -57,10 +76,12 @@ public final class JdbcStore implements Store {
 
   private JdbcStore(
       Dialect dialect,
+      ChangeSignal signal,
       HikariConfig config,
       Properties connectionProperties,
       ReadReplica readReplica) {
     this.dialect = dialect;
+    this.signal = signal;
     this.jdbcUrl = config.getJdbcUrl();
     this.connectionProperties = connectionProperties;
     config.setMaximumPoolSize(POOL_SIZE);
@@ -88,7 +109,9 @@ public final class JdbcStore implements Store {
     }
     this.pool = dataSource;
     Transactions transactions = new Transactions(dataSource, "the tuple store database");
-    this.tuples = new JdbcTuples(transactions, dialect);
+    this.tuples =
+        new JdbcTuples(
+            transactions, dialect, dialect == Dialect.POSTGRESQL && signal == ChangeSignal.NOTIFY);
     this.models = new JdbcModels(transactions, dialect);
     List<String> storeTables = new ArrayList<>(JdbcTuples.STORE_TABLES);
     storeTables.addAll(JdbcModels.STORE_TABLES);
@@ -103,7 +126,7 @@ public final class JdbcStore implements Store {
 
   /** A store on PostgreSQL at {@code jdbcUrl} ({@code jdbc:postgresql://host:port/database}). */
   public static JdbcStore postgres(String jdbcUrl, String user, String password) {
-    return postgres(jdbcUrl, user, password, null);
+    return postgres(jdbcUrl, user, password, ChangeSignal.NOTIFY, null);
   }
 
   /**
@@ -113,12 +136,31 @@ public final class JdbcStore implements Store {
    * while it does not.
    */
   public static JdbcStore postgres(String jdbcUrl, ReadReplica replica) {
-    return postgres(jdbcUrl, null, null, Objects.requireNonNull(replica, "replica"));
+    return postgres(jdbcUrl, ChangeSignal.NOTIFY, replica);
+  }
+
+  /**
+   * A store on PostgreSQL, or a database speaking its protocol, at {@code jdbcUrl}, telling other
+   * nodes of its commits by {@code signal}, with reads that tolerate a replica on {@code replica}
+   * (ADR 0018).
+   */
+  public static JdbcStore postgres(String jdbcUrl, ChangeSignal signal, ReadReplica replica) {
+    return postgres(jdbcUrl, null, null, signal, Objects.requireNonNull(replica, "replica"));
+  }
+
+  /**
+   * A store on PostgreSQL, or a database speaking its protocol, at {@code jdbcUrl}, telling other
+   * nodes of its commits by {@code signal}.
+   */
+  public static JdbcStore postgres(
+      String jdbcUrl, String user, String password, ChangeSignal signal) {
+    return postgres(jdbcUrl, user, password, signal, null);
   }
 
   private static JdbcStore postgres(
-      String jdbcUrl, String user, String password, ReadReplica replica) {
+      String jdbcUrl, String user, String password, ChangeSignal signal, ReadReplica replica) {
     Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+    Objects.requireNonNull(signal, "signal");
     HikariConfig config = new HikariConfig();
     config.setPoolName("castellan-postgresql");
     config.setJdbcUrl(jdbcUrl);
@@ -134,12 +176,17 @@ public final class JdbcStore implements Store {
     config.addDataSourceProperty("reWriteBatchedInserts", "true");
     config.addDataSourceProperty("ApplicationName", "castellan");
     properties.setProperty("ApplicationName", "castellan-listen");
-    return new JdbcStore(Dialect.POSTGRESQL, config, properties, replica);
+    return new JdbcStore(Dialect.POSTGRESQL, signal, config, properties, replica);
   }
 
   /** A store on PostgreSQL; user and password, if any, are part of the URL. */
   public static JdbcStore postgres(String jdbcUrl) {
     return postgres(jdbcUrl, null, null);
+  }
+
+  /** A store on PostgreSQL telling other nodes of its commits by {@code signal}. */
+  public static JdbcStore postgres(String jdbcUrl, ChangeSignal signal) {
+    return postgres(jdbcUrl, null, null, signal);
   }
 
   private static final String EMBEDDED_NAME = "castellan";
@@ -171,21 +218,22 @@ public final class JdbcStore implements Store {
         "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=60000");
     config.setUsername("sa");
     config.setPassword("");
-    return new JdbcStore(Dialect.H2, config, new Properties(), null);
+    return new JdbcStore(Dialect.H2, ChangeSignal.POLL, config, new Properties(), null);
   }
 
   /**
    * Calls {@code storeIdCallback} with the id of a store each time a write to it commits, from any
    * process writing to the same PostgreSQL database (LISTEN/NOTIFY on one dedicated connection,
    * polled by a virtual thread). Notifications are hints: ones sent while the connection is being
-   * re-established are lost. On the embedded database this does nothing.
+   * re-established are lost. On the embedded database, and with {@link ChangeSignal#POLL}, this
+   * does nothing: no LISTEN is ever sent.
    *
    * @return closing it stops listening
    */
   @Override
   public AutoCloseable listen(Consumer<String> storeIdCallback) {
     Objects.requireNonNull(storeIdCallback, "storeIdCallback");
-    if (dialect != Dialect.POSTGRESQL) {
+    if (dialect != Dialect.POSTGRESQL || signal == ChangeSignal.POLL) {
       return () -> {};
     }
     PgListener listener = new PgListener(jdbcUrl, connectionProperties, storeIdCallback);

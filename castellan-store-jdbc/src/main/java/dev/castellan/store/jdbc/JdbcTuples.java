@@ -65,6 +65,9 @@ final class JdbcTuples implements TupleStore {
   private final Transactions transactions;
   private final Dialect dialect;
 
+  /** Whether a commit sends {@code pg_notify}: PostgreSQL, unless the store polls alone. */
+  private final boolean notifyCommits;
+
   /** Tuples written through this instance, and the count at which statistics are refreshed next. */
   private final java.util.concurrent.atomic.AtomicLong tuplesWritten =
       new java.util.concurrent.atomic.AtomicLong();
@@ -72,15 +75,16 @@ final class JdbcTuples implements TupleStore {
   private final java.util.concurrent.atomic.AtomicLong nextAnalyzeAt =
       new java.util.concurrent.atomic.AtomicLong(1_000);
 
-  JdbcTuples(Transactions transactions, Dialect dialect) {
+  JdbcTuples(Transactions transactions, Dialect dialect, boolean notifyCommits) {
     this.transactions = transactions;
     this.dialect = dialect;
+    this.notifyCommits = notifyCommits;
   }
 
   /** Tells PostgreSQL listeners (at commit) that the store reached {@code revision}. */
   private void notifyChange(Connection connection, String storeId, long revision)
       throws SQLException {
-    if (dialect != Dialect.POSTGRESQL) {
+    if (!notifyCommits) {
       return;
     }
     try (PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, ?)")) {
