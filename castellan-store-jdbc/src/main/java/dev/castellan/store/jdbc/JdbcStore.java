@@ -181,12 +181,12 @@ public final class JdbcStore implements Store {
 
   /** A store on PostgreSQL; user and password, if any, are part of the URL. */
   public static JdbcStore postgres(String jdbcUrl) {
-    return postgres(jdbcUrl, null, null);
+    return postgres(jdbcUrl, null, null, ChangeSignal.NOTIFY, null);
   }
 
   /** A store on PostgreSQL telling other nodes of its commits by {@code signal}. */
   public static JdbcStore postgres(String jdbcUrl, ChangeSignal signal) {
-    return postgres(jdbcUrl, null, null, signal);
+    return postgres(jdbcUrl, null, null, signal, null);
   }
 
   private static final String EMBEDDED_NAME = "castellan";

@@ -53,7 +53,10 @@ final class ReplicaReads {
     this.settings = settings;
     this.pool = pool;
     this.replica =
-        new JdbcTuples(new Transactions(pool, "the read replica database"), Dialect.POSTGRESQL);
+        new JdbcTuples(
+            new Transactions(pool, "the read replica database"),
+            Dialect.POSTGRESQL,
+            false); // only reads go to a standby: nothing to announce
     this.primary = primary;
   }
 

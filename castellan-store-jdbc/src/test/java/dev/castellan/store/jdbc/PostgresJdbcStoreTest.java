@@ -96,7 +96,8 @@ class PostgresJdbcStoreTest extends JdbcStoreTest {
   @Test
   void postgresUrl_withSeparateCredentials() throws SQLException {
     // The factory with user and password arguments; the test URL carries the user itself.
-    try (JdbcStore other = JdbcStore.postgres(database.freshSchemaUrl(), null, null)) {
+    try (JdbcStore other =
+        JdbcStore.postgres(database.freshSchemaUrl(), (String) null, (String) null)) {
       assertThat(other.isEmbedded()).isFalse();
       assertThat(other.createStore("x").id()).hasSize(26);
     }
