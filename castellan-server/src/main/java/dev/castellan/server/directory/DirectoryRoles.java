@@ -307,11 +307,13 @@ public final class DirectoryRoles {
         writes.add(Tuple.of(object, "member", subject));
       }
     }
+    Map<String, DirectoryUser> known = new HashMap<>();
+    users(removed).forEach(u -> known.put(u.id(), u));
     for (String member : removed) {
       // A removed member may be a user deleted meanwhile; its directory subject is known anyway.
-      Optional<DirectoryUser> user = directory.user(member);
+      DirectoryUser user = known.get(member);
       List<String> subjects =
-          user.map(DirectorySubjects::of).orElse(List.of(DirectorySubjects.ofId(member)));
+          user == null ? List.of(DirectorySubjects.ofId(member)) : DirectorySubjects.of(user);
       for (String subject : subjects) {
         deletes.add(new TupleKey(object, "member", subject));
       }
@@ -319,10 +321,12 @@ public final class DirectoryRoles {
     return write(writes, deletes);
   }
 
+  /** The users among {@code ids}, read a page of ids at a time rather than one by one. */
   private List<DirectoryUser> users(List<String> ids) {
     List<DirectoryUser> out = new ArrayList<>(ids.size());
-    for (String id : ids) {
-      directory.user(id).ifPresent(out::add);
+    for (int i = 0; i < ids.size(); i += DirectoryStore.MAX_COUNT) {
+      out.addAll(
+          directory.users(ids.subList(i, Math.min(ids.size(), i + DirectoryStore.MAX_COUNT))));
     }
     return out;
   }
