@@ -64,6 +64,14 @@ public interface DirectoryStore {
   Optional<DirectoryUser> user(String id);
 
   /**
+   * The users among {@code ids} that exist, sorted by id, in one read: what a membership change
+   * needs to know about the members it adds. Unknown ids are left out.
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} for more than {@link #MAX_COUNT} ids
+   */
+  List<DirectoryUser> users(List<String> ids);
+
+  /**
    * Replaces what the client says about user {@code id} and raises its version.
    *
    * @throws CastellanException {@code NOT_FOUND}, {@code VERSION_MISMATCH}, {@code
@@ -172,6 +180,14 @@ public interface DirectoryStore {
               + startIndex
               + " and "
               + count);
+    }
+  }
+
+  /** Refuses a batch of more than {@link #MAX_COUNT} ids. */
+  static void checkBatch(List<String> ids) {
+    if (ids.size() > MAX_COUNT) {
+      throw DirectoryLimits.invalid(
+          "at most " + MAX_COUNT + " ids are read at once, were " + ids.size());
     }
   }
 

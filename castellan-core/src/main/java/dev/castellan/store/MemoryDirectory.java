@@ -77,6 +77,13 @@ final class MemoryDirectory implements DirectoryStore {
   }
 
   @Override
+  public synchronized List<DirectoryUser> users(List<String> ids) {
+    DirectoryStore.checkBatch(ids);
+    return new java.util.TreeSet<>(ids)
+        .stream().map(users::get).filter(java.util.Objects::nonNull).toList();
+  }
+
+  @Override
   public synchronized DirectoryUser updateUser(String id, long expectedVersion, UserDraft draft) {
     DirectoryUser old = users.get(id);
     if (old == null) {

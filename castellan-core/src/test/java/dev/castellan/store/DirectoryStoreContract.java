@@ -51,6 +51,23 @@ public abstract class DirectoryStoreContract extends StoreFixture {
   }
 
   @Test
+  void users_readsTheExistingOfManyIds_inIdOrder_withTheirEmails() {
+    DirectoryUser bob = directory.createUser(draft("bob", "bob@example.com", "b@example.com"));
+    DirectoryUser alice = directory.createUser(draft("alice"));
+    List<DirectoryUser> read =
+        directory.users(List.of(bob.id(), "01NOSUCHUSER00000000000000", alice.id(), bob.id()));
+    // ULIDs grow with time: bob's, made first, sorts first.
+    assertThat(read).extracting(DirectoryUser::id).containsExactly(bob.id(), alice.id());
+    assertThat(read.get(0).emails()).containsExactly("bob@example.com", "b@example.com");
+    assertThat(directory.users(List.of())).isEmpty();
+    assertCode(
+        () ->
+            directory.users(
+                java.util.Collections.nCopies(DirectoryStore.MAX_COUNT + 1, alice.id())),
+        ErrorCode.VALIDATION_ERROR);
+  }
+
+  @Test
   void userName_isUniqueIgnoringCase_onCreateAndUpdate() {
     DirectoryUser alice = directory.createUser(draft("alice"));
     DirectoryUser bob = directory.createUser(draft("bob"));

@@ -4,6 +4,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
+import dev.castellan.server.api.DirectoryApi;
 import dev.castellan.server.api.OpenFgaApi;
 import dev.castellan.server.api.PathParams;
 import dev.castellan.server.api.RbacApi;
@@ -26,6 +27,7 @@ import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
 import dev.castellan.server.auth.TrustedProxies;
+import dev.castellan.server.directory.DirectoryRoles;
 import dev.castellan.server.metrics.Readiness;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
@@ -544,6 +546,10 @@ public final class CastellanServer implements AutoCloseable {
     AuthFailureLimiter limiter =
         new AuthFailureLimiter(options.authFailureLimit(), Clock.systemUTC());
     Rbac rbac = Rbac.open(runtime, access.systemStoreId(), options.caseInsensitiveClaims());
+    DirectoryRoles directoryRoles =
+        new DirectoryRoles(runtime.store().directoryStore(), runtime, access.systemStoreId(), rbac);
+    // The projection follows the directory; rebuilding it here heals a write that stopped halfway.
+    directoryRoles.reconcile();
     AdminApi admin =
         new AdminApi(
             runtime,
@@ -615,7 +621,8 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
-              new ScimApi(runtime.store().directoryStore(), audit).register(routes);
+              new ScimApi(directoryRoles, audit).register(routes);
+              new DirectoryApi(directoryRoles, rbac).register(routes);
               routeTable.addAll(routes.table());
               config.routes.exception(
                   CastellanException.class,

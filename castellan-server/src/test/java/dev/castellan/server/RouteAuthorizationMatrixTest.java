@@ -150,6 +150,15 @@ class RouteAuthorizationMatrixTest {
     assertThat(routes.stream().filter(r -> r.right() == Right.PUBLIC))
         .extracting(Route::path)
         .containsExactlyInAnyOrder("/healthz", "/readyz");
+    // The directory is read by administrators and auditors alone: who is in which group and holds
+    // which role is what an access review reads (ADR 0011's table).
+    assertThat(routes.stream().filter(r -> r.path().matches("/api/(users|groups).*")))
+        .extracting(r -> r.method() + " " + r.path() + " " + r.right())
+        .containsExactlyInAnyOrder(
+            "GET /api/users AUDITOR",
+            "GET /api/users/{id} AUDITOR",
+            "GET /api/groups AUDITOR",
+            "GET /api/groups/{id} AUDITOR");
     // LOCAL_DEV runs through this table on the other server: it must serve the same routes.
     assertThat(localDev.routes()).containsExactlyElementsOf(routes);
   }

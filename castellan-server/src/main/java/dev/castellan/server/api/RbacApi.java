@@ -16,6 +16,7 @@ import dev.castellan.server.auth.SubjectIds;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.Decision;
+import dev.castellan.server.rbac.DirectorySubjects;
 import dev.castellan.server.rbac.Permission;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
@@ -274,7 +275,9 @@ public final class RbacApi {
    */
   private void authorize(Context ctx) {
     Body body =
-        Body.parse(ctx.body(), Set.of("subject", "permission", "resource", "context", "roles"));
+        Body.parse(
+            ctx.body(),
+            Set.of("subject", "permission", "resource", "context", "roles", "consistency_token"));
     Principal caller = ctx.attribute("principal");
     String self = ClaimRoles.subject(caller);
     String subject = body.string("subject", 300);
@@ -302,7 +305,14 @@ public final class RbacApi {
     }
     Permission permission = rbac.permission(body.requiredString("permission"));
     String resource = body.string("resource", 512);
-    Decision decision = rbac.authorize(self, roles, groups, permission, body.context("context"));
+    Decision decision =
+        rbac.authorize(
+            self,
+            roles,
+            groups,
+            permission,
+            body.context("context"),
+            body.string("consistency_token", 256));
     record(ctx, ServerMetrics.Api.AUTHORIZE, decision, resource);
     ObjectNode out = NODES.objectNode();
     out.put("allowed", decision.allowed());
@@ -318,10 +328,13 @@ public final class RbacApi {
     int colon = subject.indexOf(':');
     String type = colon < 0 ? "" : subject.substring(0, colon);
     if (!(type.equals("user") || type.equals("service_account"))
-        || !SubjectIds.isCanonical(subject.substring(colon + 1))) {
+        || !(SubjectIds.isCanonical(subject.substring(colon + 1))
+            || type.equals("user")
+                && DirectorySubjects.isDirectoryId(subject.substring(colon + 1)))) {
       throw Body.invalid(
           "'subject' is 'user:<id>' or 'service_account:<id>', the id percent-encoded where it"
-              + " holds characters other than letters, digits and _.@|- ('user:bob%20smith')");
+              + " holds characters other than letters, digits and _.@|- ('user:bob%20smith'),"
+              + " or a directory user 'user:dir/<directory id>'");
     }
     return subject;
   }

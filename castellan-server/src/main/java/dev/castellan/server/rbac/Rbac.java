@@ -11,6 +11,7 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.auth.SubjectIds;
+import dev.castellan.store.ConsistencyToken;
 import dev.castellan.store.DocumentStore;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
@@ -42,6 +43,9 @@ public final class Rbac {
   static final String ROLE_DOCUMENT = "rbac-role";
   private static final String STATE_DOCUMENT = "rbac";
   private static final String KNOWN_PERMISSIONS = "known-permissions";
+
+  /** What RBAC's consistency tokens name instead of the system store's id. */
+  private static final String TOKEN_SCOPE = "castellan-rbac";
 
   /** Most roles, and most groups, one token may carry; more is refused rather than cut. */
   public static final int MAX_TOKEN_ROLES = 50;
@@ -438,7 +442,9 @@ public final class Rbac {
     if (type.equals("group") && id.endsWith("#member")) {
       id = id.substring(0, id.length() - "#member".length());
     }
-    if (!Set.of("user", "service_account", "group").contains(type) || !SubjectIds.isCanonical(id)) {
+    boolean directoryUser = type.equals("user") && DirectorySubjects.isDirectoryId(id);
+    if (!Set.of("user", "service_account", "group").contains(type)
+        || !(SubjectIds.isCanonical(id) || directoryUser)) {
       throw invalid(
           "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
               + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
@@ -471,6 +477,23 @@ public final class Rbac {
       List<String> tokenGroups,
       Permission permission,
       Map<String, Object> context) {
+    return authorize(subject, tokenRoles, tokenGroups, permission, context, "");
+  }
+
+  /**
+   * As {@link #authorize(String, List, List, Permission, Map)}, answered once this node has applied
+   * the RBAC change {@code consistencyToken} names (a SCIM write's {@code
+   * Castellan-Consistency-Token}); empty for no wait.
+   *
+   * @throws CastellanException {@code INVALID_CONSISTENCY_TOKEN} for a token RBAC did not issue
+   */
+  public Decision authorize(
+      String subject,
+      List<String> tokenRoles,
+      List<String> tokenGroups,
+      Permission permission,
+      Map<String, Object> context,
+      String consistencyToken) {
     if (tokenRoles.size() > MAX_TOKEN_ROLES || tokenGroups.size() > MAX_TOKEN_ROLES) {
       return new Decision(
           false,
@@ -487,7 +510,12 @@ public final class Rbac {
     for (String group : tokenGroups) {
       claimId(group).ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
     }
-    Engine engine = runtime.engine(systemStoreId, "", null, false);
+    String wait =
+        consistencyToken.isEmpty()
+            ? ""
+            : ConsistencyToken.encode(
+                systemStoreId, ConsistencyToken.decode(consistencyToken, TOKEN_SCOPE));
+    Engine engine = runtime.engine(systemStoreId, "", wait, false);
     boolean allowed =
         engine
             .check(
@@ -503,6 +531,14 @@ public final class Rbac {
             ? "a role of " + subject + " grants " + permission.name() + carried
             : "no role of " + subject + " grants " + permission.name() + carried;
     return new Decision(allowed, reason, subject, roles, permission);
+  }
+
+  /**
+   * The consistency token of RBAC revision {@code revision}: what {@link #authorize} waits for. It
+   * names a scope of its own rather than the system store, whose id the API never shows (ADR 0011).
+   */
+  public String consistencyToken(long revision) {
+    return ConsistencyToken.encode(TOKEN_SCOPE, revision);
   }
 
   // ------------------------------------------------------------------ system roles

@@ -13,6 +13,7 @@ import dev.castellan.server.api.Right;
 import dev.castellan.server.api.SecuredRoutes;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
+import dev.castellan.server.directory.DirectoryRoles;
 import dev.castellan.store.DirectoryGroup;
 import dev.castellan.store.DirectoryPage;
 import dev.castellan.store.DirectoryStore;
@@ -21,8 +22,10 @@ import dev.castellan.store.GroupDraft;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * The SCIM 2.0 service provider over HTTP at {@link #BASE} (RFC 7644). Every route needs {@link
@@ -42,11 +45,16 @@ public final class ScimApi {
   private static final int DEFAULT_COUNT = 100;
 
   private final DirectoryStore directory;
+  private final DirectoryRoles roles;
   private final AuditLog audit;
 
-  /** The service over {@code directory}, recording every write in {@code audit}. */
-  public ScimApi(DirectoryStore directory, AuditLog audit) {
-    this.directory = directory;
+  /**
+   * The service over the directory of {@code roles}, which carries membership changes to RBAC,
+   * recording every write in {@code audit}.
+   */
+  public ScimApi(DirectoryRoles roles, AuditLog audit) {
+    this.directory = roles.directory();
+    this.roles = roles;
     this.audit = audit;
   }
 
@@ -129,6 +137,7 @@ public final class ScimApi {
     ObjectNode user = ScimResources.user(body(ctx));
     DirectoryUser created = directory.createUser(ScimResources.userDraft(user));
     record(ctx, "scim-user-create", "user:" + created.id(), "create", "/Users/" + created.id());
+    ConsistencyHeader.set(ctx, roles.token());
     sendUser(ctx.status(201), created, true);
   }
 
@@ -163,6 +172,7 @@ public final class ScimApi {
     ObjectNode user = ScimResources.user(body(ctx));
     DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-replace", "user:" + id, "replace", "/Users/" + id);
+    ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
     sendUser(ctx, updated, false);
   }
 
@@ -178,6 +188,7 @@ public final class ScimApi {
     ObjectNode user = ScimResources.user(resource);
     DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-patch", "user:" + id, "patch", "/Users/" + id);
+    ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
     sendUser(ctx, updated, false);
   }
 
@@ -185,10 +196,9 @@ public final class ScimApi {
     String id = PathParams.param(ctx, "id");
     DirectoryUser current = user(id);
     expectedVersion(ctx, current.version(), current.etag());
-    if (!directory.deleteUser(id)) {
-      throw notFound("User", id);
-    }
+    String token = roles.deleteUser(id).orElseThrow(() -> notFound("User", id));
     record(ctx, "scim-user-delete", "user:" + id, "delete", "/Users/" + id);
+    ConsistencyHeader.set(ctx, token);
     ctx.status(204);
   }
 
@@ -249,8 +259,10 @@ public final class ScimApi {
 
   private void createGroup(Context ctx) {
     GroupDraft draft = groupDraft(ScimGroups.group(body(ctx)));
-    DirectoryGroup created = directory.createGroup(draft);
+    DirectoryRoles.Written<DirectoryGroup> written = roles.createGroup(draft);
+    DirectoryGroup created = written.value();
     record(ctx, "scim-group-create", "group:" + created.id(), "create", "/Groups/" + created.id());
+    ConsistencyHeader.set(ctx, written.consistencyToken());
     ctx.status(201).header("Location", location(ctx, "/Groups/" + created.id()));
     sendGroup(ctx, created);
   }
@@ -284,8 +296,10 @@ public final class ScimApi {
     DirectoryGroup current = group(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
     GroupDraft draft = groupDraft(ScimGroups.group(body(ctx)));
-    DirectoryGroup updated = directory.updateGroup(id, expected, draft);
+    DirectoryRoles.Written<DirectoryGroup> written = roles.replaceGroup(id, expected, draft);
+    DirectoryGroup updated = written.value();
     record(ctx, "scim-group-replace", "group:" + id, "replace", "/Groups/" + id);
+    ConsistencyHeader.set(ctx, written.consistencyToken());
     sendGroup(ctx.header("ETag", updated.etag()), updated);
   }
 
@@ -295,8 +309,17 @@ public final class ScimApi {
     DirectoryGroup current = group(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
     GroupDraft draft = groupDraft(ScimGroups.patch(current, patch));
-    DirectoryGroup updated = directory.updateGroup(id, expected, draft);
+    // Only the difference is written: Okta and Entra ID add and remove a few members at a time,
+    // and a group may have 100,000.
+    Set<String> wanted = new HashSet<>(draft.members());
+    Set<String> had = new HashSet<>(current.members());
+    List<String> add = draft.members().stream().filter(m -> !had.contains(m)).toList();
+    List<String> remove = current.members().stream().filter(m -> !wanted.contains(m)).toList();
+    DirectoryRoles.Written<DirectoryGroup> written =
+        roles.changeGroup(id, expected, draft.displayName(), draft.externalId(), add, remove);
+    DirectoryGroup updated = written.value();
     record(ctx, "scim-group-patch", "group:" + id, "patch", "/Groups/" + id);
+    ConsistencyHeader.set(ctx, written.consistencyToken());
     sendGroup(ctx.header("ETag", updated.etag()), updated);
   }
 
@@ -304,10 +327,9 @@ public final class ScimApi {
     String id = PathParams.param(ctx, "id");
     DirectoryGroup current = group(id);
     expectedVersion(ctx, current.version(), current.etag());
-    if (!directory.deleteGroup(id)) {
-      throw notFound("Group", id);
-    }
+    String token = roles.deleteGroup(id).orElseThrow(() -> notFound("Group", id));
     record(ctx, "scim-group-delete", "group:" + id, "delete", "/Groups/" + id);
+    ConsistencyHeader.set(ctx, token);
     ctx.status(204);
   }
 

@@ -138,6 +138,18 @@ final class JdbcDirectory implements DirectoryStore {
         connection -> users(connection, "x.id = ?", List.of(id), 1, 0).stream().findFirst());
   }
 
+  @Override
+  public List<DirectoryUser> users(List<String> ids) {
+    DirectoryStore.checkBatch(ids);
+    List<String> distinct = List.copyOf(new java.util.TreeSet<>(ids));
+    if (distinct.isEmpty()) {
+      return List.of();
+    }
+    String marks = String.join(", ", java.util.Collections.nCopies(distinct.size(), "?"));
+    return transactions.run(
+        connection -> users(connection, "x.id IN (" + marks + ")", distinct, distinct.size(), 0));
+  }
+
   /** The users matching {@code where}, in id order, from {@code offset}, with their emails. */
   private static List<DirectoryUser> users(
       Connection connection, String where, List<String> params, int limit, int offset)
