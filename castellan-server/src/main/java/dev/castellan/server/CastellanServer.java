@@ -21,6 +21,7 @@ import dev.castellan.server.auth.AuthFailureLimiter;
 import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
+import dev.castellan.server.auth.DeactivatedUsers;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
@@ -31,6 +32,7 @@ import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
+import dev.castellan.server.scim.Deprovisioning;
 import dev.castellan.server.scim.ScimApi;
 import dev.castellan.server.tls.TlsListener;
 import dev.castellan.server.tls.TlsSettings;
@@ -477,7 +479,17 @@ public final class CastellanServer implements AutoCloseable {
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
-    Authentication authentication = new Authentication(keys, options.jwt());
+    DeactivatedUsers deactivated = new DeactivatedUsers(store, Clock.systemUTC());
+    Authentication authentication = new Authentication(keys, options.jwt(), deactivated);
+    Deprovisioning deprovisioning =
+        new Deprovisioning(
+            store.directoryStore(),
+            store,
+            store,
+            access.systemStoreId(),
+            runtime,
+            deactivated,
+            audit);
     Authorization authorization = new Authorization(runtime, access, audit);
     ServerMetrics metrics = ServerMetrics.create(runtime);
     Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));
@@ -587,7 +599,7 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
-              new ScimApi(runtime.store().directoryStore(), audit).register(routes);
+              new ScimApi(runtime.store().directoryStore(), audit, deprovisioning).register(routes);
               routeTable.addAll(routes.table());
               config.routes.exception(
                   CastellanException.class,
@@ -659,6 +671,8 @@ public final class CastellanServer implements AutoCloseable {
         keysUsed && options.bootstrapToken().isEmpty() && keys.list().isEmpty()
             ? firstAdminKey(keys, access, audit)
             : "";
+    // A deprovisioning a stopped node left unfinished is finished before anyone relies on it.
+    deprovisioning.resumeAll();
     runtime.afterWrite(access.systemStoreId());
     boolean adminKeyUnknown =
         keysUsed

@@ -18,11 +18,13 @@ import dev.castellan.store.DirectoryPage;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.GroupDraft;
+import dev.castellan.store.UserDraft;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The SCIM 2.0 service provider over HTTP at {@link #BASE} (RFC 7644). Every route needs {@link
@@ -41,13 +43,21 @@ public final class ScimApi {
 
   private static final int DEFAULT_COUNT = 100;
 
+  /** The header of write responses naming the revision a client can wait for. */
+  public static final String CONSISTENCY_HEADER = "Castellan-Consistency-Token";
+
   private final DirectoryStore directory;
   private final AuditLog audit;
+  private final Deprovisioning deprovisioning;
 
-  /** The service over {@code directory}, recording every write in {@code audit}. */
-  public ScimApi(DirectoryStore directory, AuditLog audit) {
+  /**
+   * The service over {@code directory}, recording every write in {@code audit}, deprovisioning
+   * users that become inactive or are deleted through {@code deprovisioning}.
+   */
+  public ScimApi(DirectoryStore directory, AuditLog audit, Deprovisioning deprovisioning) {
     this.directory = directory;
     this.audit = audit;
+    this.deprovisioning = deprovisioning;
   }
 
   /** Registers the service's routes. */
@@ -119,6 +129,14 @@ public final class ScimApi {
     ObjectNode user = ScimResources.user(body(ctx));
     DirectoryUser created = directory.createUser(ScimResources.userDraft(user));
     record(ctx, "scim-user-create", "user:" + created.id(), "create", "/Users/" + created.id());
+    if (created.active()) {
+      // A name of a user deleted before, provisioned again: its tokens are accepted again.
+      deprovisioning.deactivated().accept(deprovisioning.subjects(created));
+    } else {
+      // Created inactive: whatever its names hold already is revoked, as for a deactivation.
+      consistency(
+          ctx, deprovisioning.run(ctx, Deprovisioning.Trigger.DEACTIVATE, created, () -> created));
+    }
     sendUser(ctx.status(201), created, true);
   }
 
@@ -148,10 +166,11 @@ public final class ScimApi {
 
   private void replaceUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
+    ObjectNode user = ScimResources.user(body(ctx));
+    deprovisioning.resume(ctx, id).ifPresent(done -> consistency(ctx, done));
     DirectoryUser current = user(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
-    ObjectNode user = ScimResources.user(body(ctx));
-    DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
+    DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-replace", "user:" + id, "replace", "/Users/" + id);
     sendUser(ctx, updated, false);
   }
@@ -159,6 +178,7 @@ public final class ScimApi {
   private void patchUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
     PatchRequest patch = PatchRequest.parse(bodyText(ctx));
+    deprovisioning.resume(ctx, id).ifPresent(done -> consistency(ctx, done));
     DirectoryUser current = user(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
     ObjectNode resource = stored(current);
@@ -166,20 +186,72 @@ public final class ScimApi {
       ScimResources.applyToUser(resource, op);
     }
     ObjectNode user = ScimResources.user(resource);
-    DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
+    DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-patch", "user:" + id, "patch", "/Users/" + id);
     sendUser(ctx, updated, false);
   }
 
   private void deleteUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
-    DirectoryUser current = user(id);
-    expectedVersion(ctx, current.version(), current.etag());
-    if (!directory.deleteUser(id)) {
-      throw notFound("User", id);
+    Optional<Deprovisioning.Outcome> resumed = deprovisioning.resume(ctx, id);
+    resumed.ifPresent(done -> consistency(ctx, done));
+    Optional<DirectoryUser> found = directory.user(id);
+    if (found.isEmpty() && resumed.isPresent()) {
+      // A retried DELETE whose first attempt failed after the deletion: now finished.
+      ctx.status(204);
+      return;
     }
+    DirectoryUser current = found.orElseThrow(() -> notFound("User", id));
+    expectedVersion(ctx, current.version(), current.etag());
+    Deprovisioning.Done<Boolean> done =
+        deprovisioning.run(
+            ctx,
+            Deprovisioning.Trigger.DELETE,
+            current,
+            () -> {
+              if (!directory.deleteUser(id)) {
+                throw notFound("User", id);
+              }
+              return true;
+            });
     record(ctx, "scim-user-delete", "user:" + id, "delete", "/Users/" + id);
+    consistency(ctx, done);
     ctx.status(204);
+  }
+
+  /**
+   * Writes {@code draft} over {@code current}: a user becoming inactive is deprovisioned around the
+   * write, one becoming active again has its tokens accepted (and nothing else restored).
+   */
+  private DirectoryUser update(Context ctx, DirectoryUser current, long expected, UserDraft draft) {
+    String id = current.id();
+    if (current.active() && !draft.active()) {
+      Deprovisioning.Done<DirectoryUser> done =
+          deprovisioning.run(
+              ctx,
+              Deprovisioning.Trigger.DEACTIVATE,
+              current,
+              () -> directory.updateUser(id, expected, draft));
+      consistency(ctx, done);
+      return done.written();
+    }
+    DirectoryUser updated = directory.updateUser(id, expected, draft);
+    if (!current.active() && updated.active()) {
+      deprovisioning.reactivated(ctx, current, updated);
+    } else if (!updated.active()) {
+      // Still inactive: names it gained (a new userName or email) are refused too.
+      deprovisioning.deactivated().refuse(deprovisioning.subjects(updated));
+    }
+    return updated;
+  }
+
+  /** Sets {@link #CONSISTENCY_HEADER} to the revision a deprovisioning reached. */
+  private static void consistency(Context ctx, Deprovisioning.Done<?> done) {
+    consistency(ctx, done.outcome());
+  }
+
+  private static void consistency(Context ctx, Deprovisioning.Outcome outcome) {
+    ctx.header(CONSISTENCY_HEADER, outcome.consistencyToken());
   }
 
   private DirectoryUser user(String id) {
