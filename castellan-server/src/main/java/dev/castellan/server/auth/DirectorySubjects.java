@@ -45,7 +45,7 @@ public record DirectorySubjects(String userId, List<String> names) {
     }
     List<String> names = new ArrayList<>();
     for (String name : raw) {
-      SubjectIds.escape(name).ifPresent(names::add);
+      SubjectIds.escape(name).filter(SubjectIds::isCanonical).ifPresent(names::add);
     }
     return new DirectorySubjects(user.id(), names);
   }
