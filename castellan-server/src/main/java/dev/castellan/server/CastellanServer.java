@@ -517,6 +517,10 @@ public final class CastellanServer implements AutoCloseable {
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
+    metrics.gauge(
+        "castellan.directory.deprovisioning.pending",
+        "directory users whose deprovisioning was started and is not finished",
+        () -> deprovisioning.pending().size());
     metrics.counter(
         "castellan.audit.dropped.allows",
         "allowed decisions dropped because the audit queue was full",

@@ -80,10 +80,9 @@ public final class DeactivatedUsers {
     update(subjects.names(), null);
   }
 
-  /** Which of {@code names} are refused now, as this node knows. */
+  /** Which of {@code names} are refused now, as the database says (not this node's copy). */
   public List<String> refused(Collection<String> names) {
-    Map<String, String> now = current();
-    return names.stream().filter(now::containsKey).toList();
+    return names.stream().filter(n -> documents.document(KIND, n).isPresent()).toList();
   }
 
   private synchronized void update(Collection<String> names, @Nullable String userId) {

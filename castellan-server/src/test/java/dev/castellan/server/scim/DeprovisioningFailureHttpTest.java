@@ -99,6 +99,7 @@ class DeprovisioningFailureHttpTest {
     assertThat(entries.get(0).get("outcome").asText()).isEqualTo("error");
     assertThat(entries.get(0).get("reason").asText()).contains("unfinished");
     assertThat(authorize("user:erin")).isTrue();
+    assertThat(pendingGauge()).isEqualTo("1.0");
 
     // The identity provider retries.
     failRevocation.set(false);
@@ -109,6 +110,7 @@ class DeprovisioningFailureHttpTest {
     assertThat(audit(id)).hasSize(2);
     assertThat(audit(id).get(1).get("outcome").asText()).isEqualTo("ok");
     assertThat(audit(id).get(1).get("reason").asText()).contains("role:runner#assignee@user:erin");
+    assertThat(pendingGauge()).isEqualTo("0.0");
   }
 
   @Test
@@ -154,6 +156,17 @@ class DeprovisioningFailureHttpTest {
         .isEqualTo(204);
     assertThat(authorize("user:" + userName)).isTrue();
     return id;
+  }
+
+  /** The value of castellan_directory_deprovisioning_pending in this node's scrape. */
+  private String pendingGauge() throws Exception {
+    String scrape = ServerHttp.send(server, ADMIN, "GET", "/metrics", null).body();
+    return scrape
+        .lines()
+        .filter(line -> line.startsWith("castellan_directory_deprovisioning_pending "))
+        .map(line -> line.substring(line.indexOf(' ') + 1).strip())
+        .findFirst()
+        .orElse("absent");
   }
 
   private static String token(String subject) throws Exception {
