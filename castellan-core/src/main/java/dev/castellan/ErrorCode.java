@@ -56,6 +56,11 @@ public enum ErrorCode {
    */
   TOO_MANY_AUTHENTICATION_FAILURES(1501, "too_many_authentication_failures"),
   /**
+   * Castellan: the token names a directory user that SCIM deactivated or deleted; the token stops
+   * authorizing at once (HTTP 401), whatever its expiry says.
+   */
+  USER_DEACTIVATED(1510, "user_deactivated"),
+  /**
    * The caller went away before the answer (OpenFGA's InternalErrorCode {@code cancelled}, 4003;
    * {@code pkg/server/errors/errors.go} ErrRequestCancelled).
    */

@@ -282,7 +282,8 @@ final class ServeCommand implements Callable<Integer> {
               + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
               + " auth_failure_limit, auth_failure_window, import_max_bytes, index_memory_budget, audit (allows,"
               + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
-              + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
+              + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped,"
+              + " deprovisioning),"
               + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
               + " max_steps, max_explanation_bytes, max_result_bytes), strict_responses; nested or dotted. Flags win over"
               + " environment variables, which win over the file.")
@@ -335,6 +336,7 @@ final class ServeCommand implements Callable<Integer> {
           "import_max_bytes",
           "index_memory_budget",
           "alerts.audit_dropped",
+          "alerts.deprovisioning",
           "evaluation.check_timeout",
           "evaluation.list_timeout",
           "evaluation.max_steps",
@@ -893,7 +895,11 @@ final class ServeCommand implements Callable<Integer> {
                 .withAuditDropped(
                     bool(
                         config.getOrDefault("alerts.audit_dropped", "false"),
-                        "alerts.audit_dropped (in " + configFile + ")")));
+                        "alerts.audit_dropped (in " + configFile + ")"))
+                .withDeprovisioning(
+                    bool(
+                        config.getOrDefault("alerts.deprovisioning", "false"),
+                        "alerts.deprovisioning (in " + configFile + ")")));
   }
 
   /** A number setting; {@code name} says where it came from when it is not one. */

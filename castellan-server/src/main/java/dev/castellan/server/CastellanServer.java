@@ -22,6 +22,7 @@ import dev.castellan.server.auth.AuthFailureLimiter;
 import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
+import dev.castellan.server.auth.DeactivatedUsers;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
@@ -33,6 +34,7 @@ import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
+import dev.castellan.server.scim.Deprovisioning;
 import dev.castellan.server.scim.ScimApi;
 import dev.castellan.server.tls.TlsListener;
 import dev.castellan.server.tls.TlsSettings;
@@ -502,7 +504,17 @@ public final class CastellanServer implements AutoCloseable {
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
-    Authentication authentication = new Authentication(keys, options.jwt());
+    DeactivatedUsers deactivated = new DeactivatedUsers(store, Clock.systemUTC());
+    Authentication authentication = new Authentication(keys, options.jwt(), deactivated);
+    Deprovisioning deprovisioning =
+        new Deprovisioning(
+            store.directoryStore(),
+            store,
+            store,
+            access.systemStoreId(),
+            runtime,
+            deactivated,
+            audit);
     Authorization authorization = new Authorization(runtime, access, audit);
     ServerMetrics metrics = ServerMetrics.create(runtime);
     Readiness readiness =
@@ -535,6 +547,10 @@ public final class CastellanServer implements AutoCloseable {
     AuditApi auditApi = new AuditApi(audit);
     metrics.gauge(
         "castellan.audit.queue.depth", "audit entries waiting to be written", audit::queueDepth);
+    metrics.gauge(
+        "castellan.directory.deprovisioning.pending",
+        "directory users whose deprovisioning was started and is not finished",
+        () -> deprovisioning.pending().size());
     metrics.counter(
         "castellan.audit.dropped.allows",
         "allowed decisions dropped because the audit queue was full",
@@ -621,7 +637,7 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
-              new ScimApi(directoryRoles, audit).register(routes);
+              new ScimApi(directoryRoles, audit, deprovisioning).register(routes);
               new DirectoryApi(directoryRoles, rbac).register(routes);
               routeTable.addAll(routes.table());
               config.routes.exception(
@@ -708,6 +724,8 @@ public final class CastellanServer implements AutoCloseable {
         keysUsed && options.bootstrapToken().isEmpty() && keys.list().isEmpty()
             ? firstAdminKey(keys, access, audit)
             : "";
+    // A deprovisioning a stopped node left unfinished is finished before anyone relies on it.
+    deprovisioning.resumeAll();
     runtime.afterWrite(access.systemStoreId());
     boolean adminKeyUnknown =
         keysUsed

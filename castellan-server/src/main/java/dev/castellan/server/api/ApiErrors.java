@@ -27,7 +27,7 @@ public final class ApiErrors {
 
   public static int status(ErrorCode code) {
     return switch (code) {
-      case UNAUTHENTICATED -> 401;
+      case UNAUTHENTICATED, USER_DEACTIVATED -> 401;
       case FORBIDDEN -> 403;
       case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
       case ALREADY_EXISTS, UNIQUENESS_CONFLICT -> 409;
@@ -58,7 +58,7 @@ public final class ApiErrors {
       }
       ctx.header("Retry-After", "1");
     }
-    if (e.code() == ErrorCode.UNAUTHENTICATED) {
+    if (e.code() == ErrorCode.UNAUTHENTICATED || e.code() == ErrorCode.USER_DEACTIVATED) {
       ctx.header("WWW-Authenticate", "Bearer realm=\"castellan\"");
     }
     write(ctx, status, e.code().wireName(), message);

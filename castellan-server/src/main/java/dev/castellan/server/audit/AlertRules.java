@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param firstRetry the wait before the first retry; each next wait doubles
  * @param auditDropped any audit entries dropped (allowed decisions when the queue was full, entries
  *     the database did not take in time): at most one alert a minute, with the count since the last
+ * @param deprovisioning any directory user deprovisioned (SCIM {@code active: false} or DELETE:
+ *     audit action {@code directory.user.deprovisioned}), and any deprovisioning left unfinished
  */
 public record AlertRules(
     String webhook,
@@ -27,7 +29,8 @@ public record AlertRules(
     boolean rejectedPolicyReloads,
     int attempts,
     Duration firstRetry,
-    boolean auditDropped) {
+    boolean auditDropped,
+    boolean deprovisioning) {
 
   /**
    * More than {@code count} events within {@code window}.
@@ -53,7 +56,7 @@ public record AlertRules(
   /** No alerts. */
   public static final AlertRules NONE =
       new AlertRules(
-          "", Threshold.OFF, Threshold.OFF, false, false, 5, Duration.ofSeconds(1), false);
+          "", Threshold.OFF, Threshold.OFF, false, false, 5, Duration.ofSeconds(1), false, false);
 
   public AlertRules {
     webhook = Objects.requireNonNullElse(webhook, "");
@@ -75,7 +78,8 @@ public record AlertRules(
         || authFailures.enabled()
         || adminGrants
         || rejectedPolicyReloads
-        || auditDropped;
+        || auditDropped
+        || deprovisioning;
   }
 
   public AlertRules withWebhook(String url) {
@@ -87,7 +91,8 @@ public record AlertRules(
         rejectedPolicyReloads,
         attempts,
         firstRetry,
-        auditDropped);
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withDenials(Threshold value) {
@@ -99,7 +104,8 @@ public record AlertRules(
         rejectedPolicyReloads,
         attempts,
         firstRetry,
-        auditDropped);
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withAuthFailures(Threshold value) {
@@ -111,7 +117,8 @@ public record AlertRules(
         rejectedPolicyReloads,
         attempts,
         firstRetry,
-        auditDropped);
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withAdminGrants(boolean value) {
@@ -123,12 +130,21 @@ public record AlertRules(
         rejectedPolicyReloads,
         attempts,
         firstRetry,
-        auditDropped);
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withRejectedPolicyReloads(boolean value) {
     return new AlertRules(
-        webhook, denials, authFailures, adminGrants, value, attempts, firstRetry, auditDropped);
+        webhook,
+        denials,
+        authFailures,
+        adminGrants,
+        value,
+        attempts,
+        firstRetry,
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withRetries(int totalAttempts, Duration first) {
@@ -140,7 +156,8 @@ public record AlertRules(
         rejectedPolicyReloads,
         totalAttempts,
         first,
-        auditDropped);
+        auditDropped,
+        deprovisioning);
   }
 
   public AlertRules withAuditDropped(boolean value) {
@@ -152,6 +169,20 @@ public record AlertRules(
         rejectedPolicyReloads,
         attempts,
         firstRetry,
+        value,
+        deprovisioning);
+  }
+
+  public AlertRules withDeprovisioning(boolean value) {
+    return new AlertRules(
+        webhook,
+        denials,
+        authFailures,
+        adminGrants,
+        rejectedPolicyReloads,
+        attempts,
+        firstRetry,
+        auditDropped,
         value);
   }
 }

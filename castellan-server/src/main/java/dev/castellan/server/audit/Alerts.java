@@ -22,6 +22,9 @@ class Alerts implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Alerts.class);
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
+  /** The audit action of a deprovisioned directory user (the SCIM service's). */
+  static final String DEPROVISIONED = "directory.user.deprovisioned";
+
   /** Keys tracked per counting rule; beyond it the oldest idle ones are forgotten. */
   private static final int MAX_KEYS = 100_000;
 
@@ -94,6 +97,20 @@ class Alerts implements AutoCloseable {
               + event.resource()
               + " by "
               + orUnknown(event.caller()),
+          event);
+    }
+    if (rules.deprovisioning()
+        && event.kind() == AuditEvent.Kind.CHANGE
+        && event.action().equals(DEPROVISIONED)) {
+      fire(
+          "deprovisioning",
+          event.outcome() == AuditEvent.Outcome.OK
+              ? event.subject()
+                  + " deprovisioned by "
+                  + orUnknown(event.caller())
+                  + ": "
+                  + event.reason()
+              : "deprovisioning of " + event.subject() + " is unfinished: " + event.reason(),
           event);
     }
     if (rules.rejectedPolicyReloads()

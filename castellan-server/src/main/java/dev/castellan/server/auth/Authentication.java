@@ -15,10 +15,15 @@ public final class Authentication {
 
   private final ApiKeys keys;
   private final JwtAuthenticator jwt;
+  private final DeactivatedUsers deactivated;
 
-  /** {@code jwtSettings} null or not enabled: API keys only. */
-  public Authentication(ApiKeys keys, JwtSettings jwtSettings) {
+  /**
+   * {@code jwtSettings} null or not enabled: API keys only. A token naming a user in {@code
+   * deactivated} is refused with {@code USER_DEACTIVATED}.
+   */
+  public Authentication(ApiKeys keys, JwtSettings jwtSettings, DeactivatedUsers deactivated) {
     this.keys = keys;
+    this.deactivated = deactivated;
     this.jwt =
         jwtSettings != null && jwtSettings.enabled()
             ? new JwtAuthenticator(jwtSettings, Clock.systemUTC())
@@ -36,7 +41,9 @@ public final class Authentication {
     }
     String credential = header.substring(7).trim();
     if (jwt != null && JwtAuthenticator.looksLikeJwt(credential)) {
-      return jwt.authenticate(credential);
+      Principal principal = jwt.authenticate(credential);
+      deactivated.check(principal);
+      return principal;
     }
     return keys.authenticate(credential)
         .orElseThrow(

@@ -1,5 +1,6 @@
 package dev.castellan.server.rbac;
 
+import dev.castellan.server.auth.DirectoryUserNames;
 import dev.castellan.server.auth.SubjectIds;
 import dev.castellan.store.DirectoryUser;
 import java.util.ArrayList;
@@ -15,7 +16,7 @@ import java.util.regex.Pattern;
  */
 public final class DirectorySubjects {
   /** The namespace of directory ids that no issuer named first. */
-  public static final String NAMESPACE = "dir/";
+  public static final String NAMESPACE = DirectoryUserNames.DIRECTORY_NAMESPACE;
 
   // ULIDs as the directory issues them: 26 characters of Crockford's base32, upper case.
   private static final Pattern DIRECTORY_ID = Pattern.compile("dir/[0-9A-HJKMNP-TV-Z]{26}");

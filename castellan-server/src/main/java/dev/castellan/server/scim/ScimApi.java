@@ -19,12 +19,14 @@ import dev.castellan.store.DirectoryPage;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.GroupDraft;
+import dev.castellan.store.UserDraft;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -47,15 +49,18 @@ public final class ScimApi {
   private final DirectoryStore directory;
   private final DirectoryRoles roles;
   private final AuditLog audit;
+  private final Deprovisioning deprovisioning;
 
   /**
    * The service over the directory of {@code roles}, which carries membership changes to RBAC,
-   * recording every write in {@code audit}.
+   * recording every write in {@code audit}, deprovisioning users that become inactive or are
+   * deleted through {@code deprovisioning}.
    */
-  public ScimApi(DirectoryRoles roles, AuditLog audit) {
+  public ScimApi(DirectoryRoles roles, AuditLog audit, Deprovisioning deprovisioning) {
     this.directory = roles.directory();
     this.roles = roles;
     this.audit = audit;
+    this.deprovisioning = deprovisioning;
   }
 
   /** Registers the service's routes. */
@@ -137,7 +142,15 @@ public final class ScimApi {
     ObjectNode user = ScimResources.user(body(ctx));
     DirectoryUser created = directory.createUser(ScimResources.userDraft(user));
     record(ctx, "scim-user-create", "user:" + created.id(), "create", "/Users/" + created.id());
-    ConsistencyHeader.set(ctx, roles.token());
+    if (created.active()) {
+      // A name of a user deleted before, provisioned again: its tokens are accepted again.
+      deprovisioning.deactivated().accept(deprovisioning.subjects(created));
+      ConsistencyHeader.set(ctx, roles.token());
+    } else {
+      // Created inactive: whatever its names hold already is revoked, as for a deactivation.
+      consistency(
+          ctx, deprovisioning.run(ctx, Deprovisioning.Trigger.DEACTIVATE, created, () -> created));
+    }
     sendUser(ctx.status(201), created, true);
   }
 
@@ -167,10 +180,11 @@ public final class ScimApi {
 
   private void replaceUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
+    ObjectNode user = ScimResources.user(body(ctx));
+    deprovisioning.resume(ctx, id).ifPresent(done -> consistency(ctx, done));
     DirectoryUser current = user(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
-    ObjectNode user = ScimResources.user(body(ctx));
-    DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
+    DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-replace", "user:" + id, "replace", "/Users/" + id);
     ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
     sendUser(ctx, updated, false);
@@ -179,6 +193,7 @@ public final class ScimApi {
   private void patchUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
     PatchRequest patch = PatchRequest.parse(bodyText(ctx));
+    deprovisioning.resume(ctx, id).ifPresent(done -> consistency(ctx, done));
     DirectoryUser current = user(id);
     long expected = expectedVersion(ctx, current.version(), current.etag());
     ObjectNode resource = stored(current);
@@ -186,7 +201,7 @@ public final class ScimApi {
       ScimResources.applyToUser(resource, op);
     }
     ObjectNode user = ScimResources.user(resource);
-    DirectoryUser updated = directory.updateUser(id, expected, ScimResources.userDraft(user));
+    DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-patch", "user:" + id, "patch", "/Users/" + id);
     ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
     sendUser(ctx, updated, false);
@@ -194,12 +209,61 @@ public final class ScimApi {
 
   private void deleteUser(Context ctx) {
     String id = PathParams.param(ctx, "id");
-    DirectoryUser current = user(id);
+    Optional<Deprovisioning.Outcome> resumed = deprovisioning.resume(ctx, id);
+    resumed.ifPresent(done -> consistency(ctx, done));
+    Optional<DirectoryUser> found = directory.user(id);
+    if (found.isEmpty() && resumed.isPresent()) {
+      // A retried DELETE whose first attempt failed after the deletion: now finished.
+      ctx.status(204);
+      return;
+    }
+    DirectoryUser current = found.orElseThrow(() -> notFound("User", id));
     expectedVersion(ctx, current.version(), current.etag());
-    String token = roles.deleteUser(id).orElseThrow(() -> notFound("User", id));
+    Deprovisioning.Done<String> done =
+        deprovisioning.run(
+            ctx,
+            Deprovisioning.Trigger.DELETE,
+            current,
+            // Through the directory's projection, which drops the user's memberships in RBAC too.
+            () -> roles.deleteUser(id).orElseThrow(() -> notFound("User", id)));
     record(ctx, "scim-user-delete", "user:" + id, "delete", "/Users/" + id);
-    ConsistencyHeader.set(ctx, token);
+    consistency(ctx, done);
     ctx.status(204);
+  }
+
+  /**
+   * Writes {@code draft} over {@code current}: a user becoming inactive is deprovisioned around the
+   * write, one becoming active again has its tokens accepted (and nothing else restored).
+   */
+  private DirectoryUser update(Context ctx, DirectoryUser current, long expected, UserDraft draft) {
+    String id = current.id();
+    if (current.active() && !draft.active()) {
+      Deprovisioning.Done<DirectoryUser> done =
+          deprovisioning.run(
+              ctx,
+              Deprovisioning.Trigger.DEACTIVATE,
+              current,
+              () -> directory.updateUser(id, expected, draft));
+      consistency(ctx, done);
+      return done.written();
+    }
+    DirectoryUser updated = directory.updateUser(id, expected, draft);
+    if (!current.active() && updated.active()) {
+      deprovisioning.reactivated(ctx, current, updated);
+    } else if (!updated.active()) {
+      // Still inactive: names it gained (a new userName or email) are refused too.
+      deprovisioning.deactivated().refuse(deprovisioning.subjects(updated));
+    }
+    return updated;
+  }
+
+  /** Sets the consistency header to the revision a deprovisioning reached. */
+  private static void consistency(Context ctx, Deprovisioning.Done<?> done) {
+    consistency(ctx, done.outcome());
+  }
+
+  private static void consistency(Context ctx, Deprovisioning.Outcome outcome) {
+    ConsistencyHeader.set(ctx, outcome.consistencyToken());
   }
 
   private DirectoryUser user(String id) {

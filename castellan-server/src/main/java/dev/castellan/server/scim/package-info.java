@@ -28,6 +28,10 @@
  *       {@code members} carrying the members to remove as a value array. It does not know the
  *       resource schemas: whether an attribute exists, is mutable or has the right type is the
  *       resource layer's check.
+ *   <li>{@link dev.castellan.server.scim.Deprovisioning} runs around every user write that leaves a
+ *       user inactive and around DELETE: tokens refused, groups left, the subjects' system-store
+ *       tuples deleted, one audit action, under a journal that a retry or the next start finishes
+ *       (ADR 0021).
  *   <li>Errors that the RFC names are raised here with its {@code scimType}: {@code invalidFilter}
  *       (filters, also inside a list request), {@code invalidPath} (PATCH paths, including a filter
  *       inside one), {@code noTarget} (a {@code remove} without a path), {@code invalidValue},

@@ -242,6 +242,37 @@ class WebhookAlertsTest {
   }
 
   @Test
+  void aDeprovisionedDirectoryUser_postsAnAlert_namingWhatWasRevoked() throws Exception {
+    failFirst.set(0);
+    startServer(AlertRules.NONE.withDeprovisioning(true));
+    String scim =
+        ServerHttp.json(
+                ServerHttp.send(
+                    server, ADMIN, "POST", "/api/keys", "{\"name\":\"okta\",\"scim\":true}"),
+                201)
+            .get("key")
+            .asText();
+    String id =
+        ServerHttp.json(
+                ServerHttp.send(server, scim, "POST", "/scim/v2/Users", "{\"userName\":\"ann\"}"),
+                201)
+            .get("id")
+            .asText();
+    ServerHttp.send(server, ADMIN, "POST", "/api/roles", "{\"name\":\"Ops\"}");
+    assertThat(call(ADMIN, "POST", "/api/roles/ops/members", "{\"subject\":\"user:ann\"}"))
+        .isEqualTo(204);
+    assertThat(call(scim, "DELETE", "/scim/v2/Users/" + id, null)).isEqualTo(204);
+    JsonNode alert = next();
+    assertThat(alert.get("alert").asText()).isEqualTo("deprovisioning");
+    assertThat(alert.get("message").asText())
+        .contains("user:" + id)
+        .contains("role:ops#assignee@user:ann");
+    assertThat(alert.get("event").get("action").asText())
+        .isEqualTo(dev.castellan.server.scim.Deprovisioning.ACTION);
+    assertThat(delivered).isEmpty();
+  }
+
+  @Test
   void droppedAuditEntries_postAnAlert_whileTheWriterIsStillStuck() throws Exception {
     failFirst.set(0);
     AuditTrailTest.StalledRecords records = new AuditTrailTest.StalledRecords();
