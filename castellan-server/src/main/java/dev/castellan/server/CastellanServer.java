@@ -865,10 +865,8 @@ public final class CastellanServer implements AutoCloseable {
       TrustedProxies proxies,
       AuthFailureLimiter limiter,
       AuthMode auth) {
-    String requestId =
-        Optional.ofNullable(ctx.header("X-Request-Id"))
-            .filter(id -> id.length() <= 64 && id.matches("[A-Za-z0-9._-]+"))
-            .orElseGet(() -> UUID.randomUUID().toString());
+    String given = ctx.header("X-Request-Id");
+    String requestId = given != null && wellFormedRequestId(given) ? given : newRequestId();
     MDC.put("request_id", requestId);
     ctx.header("X-Request-Id", requestId);
     String client =
@@ -951,6 +949,38 @@ public final class CastellanServer implements AutoCloseable {
     // Authorization is the route's own (SecuredRoutes): it runs on the router's decoded
     // parameters, once a route matched.
     ctx.attribute("principal", principal);
+  }
+
+  /** A caller's request id is kept when it is 1 to 64 of {@code [A-Za-z0-9._-]}. */
+  private static boolean wellFormedRequestId(String id) {
+    if (id.isEmpty() || id.length() > 64) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (!((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '.'
+          || c == '_'
+          || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A random version-4 UUID for a request's id. It only has to be unique, not unguessable, so it
+   * comes from the thread's own generator: {@code UUID.randomUUID()} draws from one shared
+   * SecureRandom, a lock every request of the node took.
+   */
+  private static String newRequestId() {
+    java.util.concurrent.ThreadLocalRandom random =
+        java.util.concurrent.ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & ~(0xC000L << 48)) | (0x8000L << 48);
+    return new UUID(high, low).toString();
   }
 
   /** Every route this server serves and the right it needs (the authorization matrix's source). */
