@@ -252,11 +252,11 @@ final class ServeCommand implements Callable<Integer> {
       names = "--config",
       paramLabel = "FILE",
       description =
-          "YAML settings: port, host, auth, data, pg_url, change_feed, bootstrap_token, jwt_secret, oidc_issuer,"
-              + " oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims, group_claims,"
-              + " case_insensitive_claims, metrics.public, log.format, log.access, trusted_proxies,"
-              + " auth_failure_limit, auth_failure_window, import_max_bytes, audit (allows,"
-              + " sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
+          "YAML settings: port, host, auth, data, pg_url, change_feed, bootstrap_token, jwt_secret,"
+              + " oidc_issuer, oidc_audience, max_tuples_per_write, demo, rbac_file, role_claims,"
+              + " group_claims, case_insensitive_claims, metrics.public, log.format, log.access,"
+              + " trusted_proxies, auth_failure_limit, auth_failure_window, import_max_bytes,"
+              + " audit (allows, sample_rate, queue_size, file, retention) and alerts (webhook, denials,"
               + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped),"
               + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
               + " max_steps, max_explanation_bytes, max_result_bytes), strict_responses; nested or dotted. Flags win over"
