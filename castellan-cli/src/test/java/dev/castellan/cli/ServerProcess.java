@@ -133,6 +133,14 @@ final class ServerProcess implements AutoCloseable {
     return send(HttpRequest.newBuilder(uri(path)).GET());
   }
 
+  /** POST with {@code credential} (a key or token) instead of the bootstrap token. */
+  Response post(String path, String body, String credential)
+      throws IOException, InterruptedException {
+    return send(
+        HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString(body)),
+        credential);
+  }
+
   /** GET with {@code credential} (a key or token) instead of the bootstrap token. */
   Response get(String path, String credential) throws IOException, InterruptedException {
     return send(HttpRequest.newBuilder(uri(path)).GET(), credential);

@@ -82,6 +82,39 @@ class PostgresJdbcStoreTest extends JdbcStoreTest {
     }
   }
 
+  /**
+   * A polling store's writes send no NOTIFY: a listener hears the marker written after them next,
+   * and notifications arrive in commit order. Its {@code listen} hears nothing either.
+   */
+  @Test
+  void aPollingStore_notifiesNoWrite_andItsListenHearsNothing() throws Exception {
+    BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+    BlockingQueue<String> heardByPolling = new LinkedBlockingQueue<>();
+    try (AutoCloseable listener = store.listen(heard::add);
+        JdbcStore polling = JdbcStore.postgres(database.url(), JdbcStore.ChangeSignal.POLL);
+        JdbcStore notifying = JdbcStore.postgres(database.url());
+        AutoCloseable pollingListener = polling.listen(heardByPolling::add)) {
+      String marker = notifying.createStore("marker").id();
+      String quiet = polling.createStore("quiet").id();
+      String first = null;
+      for (int i = 0; i < 40 && first == null; i++) { // the listener connects in the background
+        notifying.write(marker, TupleWrite.writes(Tuple.of("doc:warm-" + i, "r", "u:a")));
+        first = heard.poll(250, TimeUnit.MILLISECONDS);
+      }
+      assertThat(first).isEqualTo(marker);
+      drainThroughMarker(notifying, marker, heard);
+
+      long revision =
+          polling.write(quiet, TupleWrite.writes(Tuple.of("doc:1", "r", "u:a"))).revision();
+      assertThat(notifying.tupleStore().revisions(List.of(quiet)))
+          .as("the polling store's write committed")
+          .containsEntry(quiet, revision);
+      notifying.write(marker, TupleWrite.writes(Tuple.of("doc:after", "r", "u:a")));
+      assertThat(heard.poll(10, TimeUnit.SECONDS)).as("the next thing heard").isEqualTo(marker);
+      assertThat(heardByPolling).as("heard by the polling store's listen").isEmpty();
+    }
+  }
+
   /** Writes to {@code marker} and takes from {@code heard} until that write is heard. */
   private static void drainThroughMarker(
       JdbcStore other, String marker, BlockingQueue<String> heard) throws InterruptedException {
