@@ -65,6 +65,27 @@ class CliErrorsTest {
                 .env("CASTELLAN_AUDIT_SAMPLE_RATE", "lots"),
             Case.of("invalid_setting", "json", "serve", "--log-format", "xml"),
             Case.of(
+                "invalid_setting",
+                "--pg-read-max-wait is given without --pg-read-url",
+                "serve",
+                "--pg-read-max-wait",
+                "1s"),
+            Case.of(
+                "invalid_setting",
+                "give the primary with --pg-url too",
+                "serve",
+                "--pg-read-url",
+                "jdbc:postgresql://127.0.0.1:1/standby"),
+            Case.of(
+                    "invalid_setting",
+                    "CASTELLAN_PG_READ_MAX_WAIT must be a number and a unit",
+                    "serve",
+                    "--pg-url",
+                    "jdbc:postgresql://127.0.0.1:1/primary",
+                    "--pg-read-url",
+                    "jdbc:postgresql://127.0.0.1:1/standby")
+                .env("CASTELLAN_PG_READ_MAX_WAIT", "soon"),
+            Case.of(
                 "file_not_found",
                 "no such file or directory: " + dir.resolve("none.yaml"),
                 "serve",

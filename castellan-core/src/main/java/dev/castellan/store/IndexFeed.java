@@ -195,7 +195,12 @@ public final class IndexFeed implements AutoCloseable {
 
   /** OpenFGA's HIGHER_CONSISTENCY: wait for the latest committed revision of the store. */
   public void awaitLatest(Duration timeout) {
-    awaitRevision(store.revision(storeId), timeout);
+    long latest = store.revision(storeId);
+    if (index.revision() < latest && store.readReplica().isPresent()) {
+      // Asked for the latest: read it where it is, not from a replica that may lag (ADR 0018).
+      catchUp(store);
+    }
+    awaitRevision(latest, timeout);
   }
 
   /** Applies changes revision by revision; each revision is one atomic batch in the index. */

@@ -27,7 +27,7 @@ class ReadReplicaTest {
   @RegisterExtension static final StreamingReplica PG = new StreamingReplica();
 
   private static final String TOKEN = "read-replica-token-0123456789abcdef";
-  private static final Duration MAX_WAIT = Duration.ofMillis(400);
+  private static final Duration MAX_WAIT = Duration.ofSeconds(2);
   private static final String DSL =
       """
       model
@@ -49,6 +49,11 @@ class ReadReplicaTest {
   void startPrimaryNode() throws Exception {
     database = PG.createDatabase();
     primaryNode = start(JdbcStore.postgres(PG.primaryUrl(database)));
+    createStoreWithModel();
+  }
+
+  /** A new store with the model, made on the primary node; the tests' {@link #storeId}. */
+  private void createStoreWithModel() throws Exception {
     storeId =
         json(send(primaryNode, TOKEN, "POST", "/stores", "{\"name\":\"replicated\"}"), 201)
             .get("id")
@@ -103,7 +108,11 @@ class ReadReplicaTest {
   }
 
   private boolean check(CastellanServer node, String object, String token) throws Exception {
-    String extra = token.isEmpty() ? "" : ",\"consistency_token\":\"" + token + "\"";
+    return checkWith(
+        node, object, token.isEmpty() ? "" : ",\"consistency_token\":\"" + token + "\"");
+  }
+
+  private boolean checkWith(CastellanServer node, String object, String extra) throws Exception {
     return json(
             send(
                 node,
@@ -182,11 +191,29 @@ class ReadReplicaTest {
     assertThat(took).isGreaterThanOrEqualTo(MAX_WAIT).isLessThan(Duration.ofSeconds(5));
     assertThat(read(replicaNode, second)).containsExactlyInAnyOrder("doc:plan", "doc:memo");
 
+    // HIGHER_CONSISTENCY asks for the latest, which the paused replica does not have.
+    write(primaryNode, "note");
+    assertThat(checkWith(replicaNode, "note", ",\"consistency\":\"HIGHER_CONSISTENCY\"")).isTrue();
+
     PG.resumeReplay();
     Poll.until(
         "reads from the replica again once it has replayed",
         Duration.ofSeconds(30),
-        () -> read(replicaNode, "").size() == 2);
+        () -> read(replicaNode, "").size() == 3);
+  }
+
+  @Test
+  void aStoreTheReplicaHasNotReplayed_isLoadedAndReadFromThePrimary() throws Exception {
+    JdbcStore reads = replicaStore();
+    CastellanServer replicaNode = start(reads);
+    PG.pauseReplay();
+    // A store made after the pause: the replica does not know it, the primary does.
+    createStoreWithModel();
+    write(primaryNode, "plan");
+
+    assertThat(check(replicaNode, "plan", "")).isTrue();
+    assertThat(read(replicaNode, "")).containsExactly("doc:plan");
+    assertThat(counts(reads).primary()).isPositive();
   }
 
   @Test
