@@ -33,6 +33,11 @@ public enum ErrorCode {
   CONDITION_EVALUATION_ERROR(2000, "validation_error"),
   /** No, malformed, expired or badly signed credentials (HTTP 401). */
   UNAUTHENTICATED(1500, "unauthenticated"),
+  /**
+   * Castellan: the right secret of an API key that has expired, or the secret a rotation replaced
+   * after its grace ended (HTTP 401). Said only to a caller that presented the secret.
+   */
+  CREDENTIAL_EXPIRED(1502, "credential_expired"),
   /** The caller is known but not allowed (HTTP 403). */
   FORBIDDEN(1600, "forbidden"),
   /** A Castellan resource (a role, a member) that does not exist: HTTP 404. */

@@ -2,8 +2,12 @@ package dev.castellan.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,12 +61,117 @@ class KeysCommandTest {
     Cli.Result list = Cli.run(dir, "keys", "list", "--data", d);
     assertThat(list.exit()).as(list.toString()).isZero();
     List<String> lines = list.out().lines().toList();
-    assertThat(lines.getFirst()).matches("ID\\s+NAME\\s+RIGHTS\\s+CREATED");
+    assertThat(lines.getFirst())
+        .matches("ID\\s+NAME\\s+RIGHTS\\s+CREATED\\s+EXPIRES\\s+LAST-USED\\s+ROTATION");
     assertThat(lines).hasSize(5);
     assertThat(row(lines, "ops")).contains(" admin ");
     assertThat(row(lines, "compliance")).contains(" auditor ");
     assertThat(row(lines, "ci")).contains(" writer on " + storeId);
     assertThat(row(lines, "svc")).contains(" none ");
+  }
+
+  @Test
+  void aKeyWithAnExpiry_isRotated_andTheListShowsExpiryLastUseAndTheOldSecretsGrace()
+      throws Exception {
+    Path data = database();
+    String d = data.toString();
+    Cli.Result created =
+        Cli.run(
+            dir,
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--no-rights",
+            "--expires-in",
+            "90d",
+            "--data",
+            d);
+    assertThat(created.exit()).as(created.toString()).isZero();
+    String id = field(created.out(), "id");
+    String oldKey = field(created.out(), "key").split(" ")[0];
+    Instant expires = Instant.parse(field(created.out(), "expires"));
+    assertThat(expires)
+        .isBetween(
+            Instant.now().plus(Duration.ofDays(90)).minusSeconds(120),
+            Instant.now().plus(Duration.ofDays(90)));
+
+    // A server used the key and wrote its last use.
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      ApiKeys keys = new ApiKeys(store, store, Clock.systemUTC());
+      assertThat(keys.authenticate(oldKey)).isPresent();
+      keys.close();
+    }
+
+    Cli.Result rotated = Cli.run(dir, "keys", "rotate", id, "--grace", "2h", "--data", d);
+    assertThat(rotated.exit()).as(rotated.toString()).isZero();
+    String newKey = field(rotated.out(), "key").split(" ")[0];
+    assertThat(newKey).startsWith("cst_" + id + "_").isNotEqualTo(oldKey);
+    assertThat(rotated.out()).contains("(shown once)");
+    Instant graceEnds = Instant.parse(field(rotated.out(), "old key").replace("works until ", ""));
+    assertThat(graceEnds)
+        .isBetween(
+            Instant.now().plus(Duration.ofHours(2)).minusSeconds(120),
+            Instant.now().plus(Duration.ofHours(2)));
+    assertThat(field(rotated.out(), "expires")).isEqualTo(expires.toString());
+
+    Cli.Result list = Cli.run(dir, "keys", "list", "--data", d);
+    assertThat(list.exit()).as(list.toString()).isZero();
+    String row = row(list.out().lines().toList(), "ci");
+    assertThat(row)
+        .contains(" " + expires + " ")
+        .contains("old secret works until " + graceEnds)
+        .doesNotContain("never")
+        .doesNotContain(newKey.substring(newKey.lastIndexOf('_') + 1))
+        .doesNotContain(oldKey.substring(oldKey.lastIndexOf('_') + 1));
+
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      ApiKeys keys = new ApiKeys(store, store, Clock.systemUTC());
+      assertThat(keys.authenticate(newKey)).as("the new secret").isPresent();
+      assertThat(keys.authenticate(oldKey)).as("the old one, within its grace").isPresent();
+    }
+
+    Cli.Result tooLong = Cli.run(dir, "keys", "rotate", id, "--grace", "31d", "--data", d);
+    assertThat(tooLong.exit()).as(tooLong.toString()).isEqualTo(2);
+    assertThat(tooLong.errorLines())
+        .singleElement()
+        .asString()
+        .startsWith("error[validation_error]: a grace of")
+        .contains("at most 30d");
+    Cli.Result missing = Cli.run(dir, "keys", "rotate", "nokey", "--data", d);
+    assertThat(missing.exit()).as(missing.toString()).isEqualTo(2);
+    assertThat(missing.errorLines())
+        .singleElement()
+        .asString()
+        .startsWith("error[not_found]: no key nokey");
+  }
+
+  @Test
+  void aKeyThatWasUsed_showsItsLastUse_andAnUnusedOneShowsNever() throws Exception {
+    Path data = database();
+    String d = data.toString();
+    Cli.Result used = Cli.run(dir, "keys", "create", "--name", "used", "--no-rights", "--data", d);
+    Cli.Result idle = Cli.run(dir, "keys", "create", "--name", "idle", "--no-rights", "--data", d);
+    assertThat(used.exit()).isZero();
+    assertThat(idle.exit()).isZero();
+    Instant at = Instant.parse("2031-05-06T07:08:09Z");
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      store.recordApiKeyUses(java.util.Map.of(field(used.out(), "id"), at));
+    }
+    List<String> lines = Cli.run(dir, "keys", "list", "--data", d).out().lines().toList();
+    assertThat(row(lines, "used")).contains(" " + at + " ");
+    assertThat(row(lines, "idle").split("\\s+"))
+        .as("EXPIRES and LAST-USED of an unused key without expiry")
+        .containsSubsequence("never", "never", "-");
+  }
+
+  /** The value of a {@code name: value} line of a command's output. */
+  private static String field(String out, String name) {
+    return out.lines()
+        .filter(line -> line.startsWith(name + ":"))
+        .map(line -> line.substring(name.length() + 1).strip())
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no '" + name + ":' line in " + out));
   }
 
   @Test

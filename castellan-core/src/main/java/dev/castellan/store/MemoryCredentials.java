@@ -1,14 +1,17 @@
 package dev.castellan.store;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /** The API key records of a {@link MemoryStore}. */
 final class MemoryCredentials implements CredentialStore {
-  private final Map<String, ApiKeyRecord> apiKeys = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, ApiKeyRecord> apiKeys = new ConcurrentHashMap<>();
 
   @Override
   public void saveApiKey(ApiKeyRecord key) {
@@ -30,5 +33,39 @@ final class MemoryCredentials implements CredentialStore {
   @Override
   public boolean revokeApiKey(String id) {
     return apiKeys.remove(id) != null;
+  }
+
+  @Override
+  public Optional<ApiKeyRecord> rotateApiKey(
+      String id,
+      String newSecretHash,
+      Instant rotatedAt,
+      Instant graceEndsAt,
+      @Nullable Instant expiresAt) {
+    return Optional.ofNullable(
+        apiKeys.computeIfPresent(
+            id,
+            (key, old) ->
+                new ApiKeyRecord(
+                    old.id(),
+                    old.name(),
+                    old.principal(),
+                    newSecretHash,
+                    old.createdAt(),
+                    expiresAt,
+                    new ApiKeyRecord.Rotation(rotatedAt, old.secretHash(), graceEndsAt),
+                    old.lastUsedAt())));
+  }
+
+  @Override
+  public void recordApiKeyUses(Map<String, Instant> lastUsed) {
+    lastUsed.forEach(
+        (id, at) ->
+            apiKeys.computeIfPresent(
+                id,
+                (key, old) ->
+                    old.lastUsedAt() == null || old.lastUsedAt().isBefore(at)
+                        ? old.withLastUsedAt(at)
+                        : old));
   }
 }

@@ -207,6 +207,21 @@ public interface Store
   }
 
   @Override
+  default Optional<ApiKeyRecord> rotateApiKey(
+      String id,
+      String newSecretHash,
+      Instant rotatedAt,
+      Instant graceEndsAt,
+      @org.jspecify.annotations.Nullable Instant expiresAt) {
+    return credentialStore().rotateApiKey(id, newSecretHash, rotatedAt, graceEndsAt, expiresAt);
+  }
+
+  @Override
+  default void recordApiKeyUses(Map<String, Instant> lastUsed) {
+    credentialStore().recordApiKeyUses(lastUsed);
+  }
+
+  @Override
   default Optional<String> document(String kind, String key) {
     return documentStore().document(kind, key);
   }

@@ -87,6 +87,8 @@ public final class CastellanServer implements AutoCloseable {
     private EvaluationLimits evaluation = EvaluationLimits.DEFAULT;
     private AuthMode auth = AuthMode.REQUIRED;
     private boolean strictResponses;
+    private Clock keyClock = Clock.systemUTC();
+    private Duration keyUseFlushInterval = DEFAULT_KEY_USE_FLUSH_INTERVAL;
 
     private Options() {}
 
@@ -118,6 +120,8 @@ public final class CastellanServer implements AutoCloseable {
       o.evaluation = evaluation;
       o.auth = auth;
       o.strictResponses = strictResponses;
+      o.keyClock = keyClock;
+      o.keyUseFlushInterval = keyUseFlushInterval;
       return o;
     }
 
@@ -251,6 +255,40 @@ public final class CastellanServer implements AutoCloseable {
      */
     public boolean strictResponses() {
       return strictResponses;
+    }
+
+    /**
+     * The clock API keys are made, rotated, checked for expiry and marked used by (the system's UTC
+     * clock by default); tests move it by hand. Deadlines, polling and tokens keep the system
+     * clock.
+     */
+    public Clock keyClock() {
+      return keyClock;
+    }
+
+    /**
+     * How often the last use of API keys is written to the database (a minute by default): each
+     * key's last use costs at most one write per interval, and what other nodes show lags by up to
+     * it.
+     */
+    public Duration keyUseFlushInterval() {
+      return keyUseFlushInterval;
+    }
+
+    public Options withKeyClock(Clock value) {
+      Options o = copy();
+      o.keyClock = java.util.Objects.requireNonNull(value, "keyClock");
+      return o;
+    }
+
+    public Options withKeyUseFlushInterval(Duration value) {
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(
+            "the key use flush interval must be positive, not " + value);
+      }
+      Options o = copy();
+      o.keyUseFlushInterval = value;
+      return o;
     }
 
     public Options withHost(String value) {
@@ -400,6 +438,9 @@ public final class CastellanServer implements AutoCloseable {
     }
   }
 
+  /** The default of {@link Options#keyUseFlushInterval()}: a minute. */
+  public static final Duration DEFAULT_KEY_USE_FLUSH_INTERVAL = Duration.ofSeconds(60);
+
   /** The default of {@link Options#maxImportBytes()}: 64 MiB. */
   public static final long DEFAULT_MAX_IMPORT_BYTES = 64L * 1024 * 1024;
 
@@ -416,6 +457,7 @@ public final class CastellanServer implements AutoCloseable {
   private final AuditTrail audit;
   private final List<SecuredRoutes.Route> routes;
   private final TlsListener tls;
+  private final ApiKeys keys;
 
   private CastellanServer(
       Javalin app,
@@ -429,7 +471,9 @@ public final class CastellanServer implements AutoCloseable {
       ServerMetrics metrics,
       AuditTrail audit,
       List<SecuredRoutes.Route> routes,
-      TlsListener tls) {
+      TlsListener tls,
+      ApiKeys keys) {
+    this.keys = keys;
     this.routes = List.copyOf(routes);
     this.tls = tls;
     this.systemStoreId = systemStoreId;
@@ -495,7 +539,7 @@ public final class CastellanServer implements AutoCloseable {
 
   private static CastellanServer start(
       Options options, Store store, AuditTrail audit, StoreRuntime runtime, TlsListener tls) {
-    ApiKeys keys = new ApiKeys(store, store, Clock.systemUTC());
+    ApiKeys keys = new ApiKeys(store, store, options.keyClock());
     AccessControl access =
         options.auth() == AuthMode.NONE
             ? AccessControl.open(store).withLocalDevelopment()
@@ -733,6 +777,7 @@ public final class CastellanServer implements AutoCloseable {
             && options.bootstrapToken().isEmpty()
             && !adminKeyKnown(access, keys);
     readiness.loaded();
+    keys.flushUsesEvery(options.keyUseFlushInterval());
     if (tls != null) {
       tls.watch(status -> audit.record(tlsEvent(status)));
     }
@@ -760,7 +805,8 @@ public final class CastellanServer implements AutoCloseable {
         metrics,
         audit,
         routeTable,
-        tls);
+        tls,
+        keys);
   }
 
   /** The roles a caller's token carries, then those it holds in the store, each named once. */
@@ -1052,6 +1098,7 @@ public final class CastellanServer implements AutoCloseable {
       tls.close();
     }
     app.stop();
+    keys.close(); // the last uses not yet written, while the store is still open
     audit.close();
     runtime.close();
     metrics.close();

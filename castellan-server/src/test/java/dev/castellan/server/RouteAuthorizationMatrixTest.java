@@ -147,6 +147,13 @@ class RouteAuthorizationMatrixTest {
         .extracting(Route::path)
         .contains("/stores/{store_id}/check", "/api/keys", "/api/admin/stores/largest");
     assertThat(routes).extracting(r -> r.method() + " " + r.path()).doesNotHaveDuplicates();
+    // Rotation hands out a new secret of any key: administrators only.
+    assertThat(routes)
+        .filteredOn(r -> r.path().equals("/api/keys/{id}/rotate"))
+        .singleElement()
+        .satisfies(r -> assertThat(r.method()).isEqualTo(HandlerType.POST))
+        .extracting(Route::right)
+        .isEqualTo(Right.ADMIN);
     assertThat(routes.stream().filter(r -> r.right() == Right.PUBLIC))
         .extracting(Route::path)
         .containsExactlyInAnyOrder("/healthz", "/readyz");

@@ -10,6 +10,7 @@ import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.AccessControl.Role;
+import dev.castellan.server.auth.ApiKeyTerms;
 import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.LocalDevelopment;
@@ -17,6 +18,8 @@ import dev.castellan.server.auth.Principal;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.store.ApiKeyRecord;
 import io.javalin.http.Context;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Set;
 
 /**
@@ -69,6 +72,7 @@ public final class AdminApi {
     routes.post("/api/keys", Right.ADMIN, this::createKey);
     routes.get("/api/keys", Right.ADMIN, this::listKeys);
     routes.delete("/api/keys/{id}", Right.ADMIN, this::revokeKey);
+    routes.post("/api/keys/{id}/rotate", Right.ADMIN, this::rotateKey);
     routes.post("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::grant);
     routes.delete("/api/stores/{store_id}/access", Right.STORE_ADMIN, this::revoke);
     routes.get("/api/admin/stores/largest", Right.ADMIN, this::largestStores);
@@ -153,12 +157,25 @@ public final class AdminApi {
   }
 
   /**
-   * {@code {"name", "admin"?: bool, "auditor"?: bool, "scim"?: bool, "store_id"?, "role"?}}: a key,
-   * with rights given at once. A provisioning key ({@code scim}) holds that right alone.
+   * {@code {"name", "admin"?: bool, "auditor"?: bool, "scim"?: bool, "store_id"?, "role"?,
+   * "expires_at"?: RFC 3339 | "expires_in"?: "90d"}}: a key, with rights given at once. A
+   * provisioning key ({@code scim}) holds that right alone. Without an expiry, the key does not
+   * expire.
    */
   private void createKey(Context ctx) {
     Body body =
-        Body.parse(ctx.body(), Set.of("name", "admin", "auditor", "scim", "store_id", "role"));
+        Body.parse(
+            ctx.body(),
+            Set.of(
+                "name",
+                "admin",
+                "auditor",
+                "scim",
+                "store_id",
+                "role",
+                "expires_at",
+                "expires_in"));
+    Instant expiresAt = expiry(body);
     String storeId = body.string("store_id");
     Role role = body.has("role") ? Role.parse(body.string("role", 16)) : null;
     if (storeId.isEmpty() != (role == null)) {
@@ -173,7 +190,7 @@ public final class AdminApi {
     if (!storeId.isEmpty()) {
       requireStore(storeId);
     }
-    ApiKeys.Created created = keys.create(body.string("name", 128));
+    ApiKeys.Created created = keys.create(body.string("name", 128), expiresAt);
     String subject = created.principalId();
     audit.record(
         RequestAudit.change(
@@ -205,10 +222,70 @@ public final class AdminApi {
     out.put("id", created.id());
     out.put("subject", created.principalId());
     out.put("key", created.key());
+    out.put("expires_at", text(created.record().expiresAt()));
     json(ctx.status(201), out);
   }
 
+  /**
+   * {@code {"grace"?: "24h", "expires_at"? | "expires_in"?}}: a new secret for key {@code id},
+   * returned once; the one it replaces works until the grace ends (24 hours by default, at most 30
+   * days, {@code "0s"} for at once). Without a new expiry the key keeps its own.
+   */
+  private void rotateKey(Context ctx) {
+    String id = PathParams.param(ctx, "id");
+    Body body = Body.parse(ctx.body(), Set.of("grace", "expires_at", "expires_in"));
+    Duration grace =
+        body.has("grace")
+            ? ApiKeyTerms.parseDuration("'grace'", body.string("grace", 32))
+            : ApiKeyTerms.DEFAULT_GRACE;
+    Instant expiresAt = expiry(body);
+    ApiKeys.Created rotated =
+        expiresAt == null ? keys.rotate(id, grace) : keys.rotate(id, grace, expiresAt);
+    ApiKeyRecord record = rotated.record();
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "key-rotate",
+            rotated.principalId(),
+            "rotate",
+            "key:" + id,
+            "the replaced secret works until " + record.rotation().graceEndsAt(),
+            "",
+            0));
+    ObjectNode out = NODES.objectNode();
+    out.put("id", id);
+    out.put("subject", rotated.principalId());
+    out.put("key", rotated.key());
+    out.put("expires_at", text(record.expiresAt()));
+    out.put("rotated_at", text(record.rotation().rotatedAt()));
+    out.put("grace_ends_at", text(record.rotation().graceEndsAt()));
+    json(ctx, out);
+  }
+
+  /** The expiry a body asks for ({@code expires_at} or {@code expires_in}); null: none. */
+  private Instant expiry(Body body) {
+    if (body.has("expires_at") && body.has("expires_in")) {
+      throw Body.invalid("give 'expires_at' or 'expires_in', not both");
+    }
+    if (body.has("expires_in")) {
+      return ApiKeyTerms.expiryIn(
+          "'expires_in'",
+          keys.now(),
+          ApiKeyTerms.parseDuration("'expires_in'", body.string("expires_in", 32)));
+    }
+    if (body.has("expires_at")) {
+      return ApiKeyTerms.expiry(
+          keys.now(), ApiKeyTerms.parseInstant("'expires_at'", body.string("expires_at", 64)));
+    }
+    return null;
+  }
+
+  /**
+   * Every key with its expiry, last rotation and last use ({@code null} when there is none); the
+   * last use is this node's to the second, other nodes' as of their last flush (about a minute).
+   */
   private void listKeys(Context ctx) {
+    Instant now = keys.now();
     ObjectNode out = NODES.objectNode();
     ArrayNode list = out.putArray("keys");
     for (ApiKeyRecord record : keys.list()) {
@@ -217,8 +294,18 @@ public final class AdminApi {
       item.put("name", record.name());
       item.put("subject", record.principal());
       item.put("created_at", record.createdAt().toString());
+      item.put("expires_at", text(record.expiresAt()));
+      item.put("expired", !record.usableAt(now));
+      ApiKeyRecord.Rotation rotation = record.rotation();
+      item.put("rotated_at", text(rotation == null ? null : rotation.rotatedAt()));
+      item.put("grace_ends_at", text(rotation == null ? null : rotation.graceEndsAt()));
+      item.put("last_used_at", text(record.lastUsedAt()));
     }
     json(ctx, out);
+  }
+
+  private static String text(Instant instant) {
+    return instant == null ? null : instant.toString();
   }
 
   private void revokeKey(Context ctx) {

@@ -27,7 +27,7 @@ public final class ApiErrors {
 
   public static int status(ErrorCode code) {
     return switch (code) {
-      case UNAUTHENTICATED, USER_DEACTIVATED -> 401;
+      case UNAUTHENTICATED, USER_DEACTIVATED, CREDENTIAL_EXPIRED -> 401;
       case FORBIDDEN -> 403;
       case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
       case ALREADY_EXISTS, UNIQUENESS_CONFLICT -> 409;
@@ -58,10 +58,21 @@ public final class ApiErrors {
       }
       ctx.header("Retry-After", "1");
     }
-    if (e.code() == ErrorCode.UNAUTHENTICATED || e.code() == ErrorCode.USER_DEACTIVATED) {
-      ctx.header("WWW-Authenticate", "Bearer realm=\"castellan\"");
+    if (status == 401) {
+      ctx.header("WWW-Authenticate", challenge(e.code()));
     }
     write(ctx, status, e.code().wireName(), message);
+  }
+
+  /**
+   * The {@code WWW-Authenticate} value of a 401: RFC 6750's {@code invalid_token} when a known
+   * credential has expired, so that a client can tell it needs a new key rather than a retry.
+   */
+  public static String challenge(ErrorCode code) {
+    return code == ErrorCode.CREDENTIAL_EXPIRED
+        ? "Bearer realm=\"castellan\", error=\"invalid_token\","
+            + " error_description=\"the credential has expired\""
+        : "Bearer realm=\"castellan\"";
   }
 
   public static void internal(Context ctx, Exception e) {

@@ -10,24 +10,35 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * API keys of the form {@code cst_<id>_<secret>}, kept in the store as the SHA-256 of the secret:
  * the secret has 256 random bits, so a fast hash is enough and a leaked table reveals no key. A
  * bootstrap token chosen by the operator may be free-form (at least 24 characters).
  *
+ * <p>A key may expire, and may be rotated: a new secret, while the one it replaces keeps working
+ * for a grace ({@link ApiKeyTerms}); whether a secret works is {@link ApiKeyRecord#check}'s rule.
+ *
  * <p>Lookups are cached for a few seconds, which bounds how long a revoked key keeps working on
- * other nodes. A cached record past that age is looked up again off the request path (the request
- * that finds it old is answered from it), so a key in steady use costs no database call per
- * request; one unused for longer than {@link #MAX_AGE_MILLIS} is looked up on its request's path.
+ * other nodes (and how long another node's rotation takes to reach this one). A cached record past
+ * that age is looked up again off the request path (the request that finds it old is answered from
+ * it), so a key in steady use costs no database call per request; one unused for longer than
+ * {@link #MAX_AGE_MILLIS} is looked up on its request's path. Expiry and grace are decided on every
+ * request, at the clock's time, whatever the cache holds.
+ *
+ * <p>Each key's last use is kept in memory, to the second, and written by {@link KeyUsage} at most
+ * once per flush interval and on {@link #close()}: authenticating never waits for a write.
  */
-public final class ApiKeys {
+public final class ApiKeys implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final int MAX_KEY_LENGTH = 200;
   private static final long CACHE_MILLIS = 5_000;
@@ -43,6 +54,7 @@ public final class ApiKeys {
   private final Clock clock;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
   private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  private final KeyUsage usage;
 
   private record Cached(ApiKeyRecord record, long at) {}
 
@@ -54,22 +66,103 @@ public final class ApiKeys {
     this.credentials = credentials;
     this.documents = documents;
     this.clock = clock;
+    this.usage = new KeyUsage(credentials);
   }
 
-  /** A new key: its id, and the key itself, which is shown once and never stored. */
-  public record Created(String id, String principalId, String key) {}
+  /**
+   * A new key or secret: its id, the key itself, which is shown once and never stored, and the
+   * record as stored.
+   */
+  public record Created(String id, String principalId, String key, ApiKeyRecord record) {
+    @Override
+    public String toString() {
+      return "Created[id=" + id + ", principalId=" + principalId + ", key=(secret)]";
+    }
+  }
 
-  /** Creates a key; it authenticates as {@code key:<id>}, with no rights until granted some. */
+  /**
+   * The time keys are made, rotated and checked at (the clock given, the system's in production).
+   */
+  public Instant now() {
+    return clock.instant();
+  }
+
+  /** Creates a key that does not expire. */
   public Created create(String name) {
+    return create(name, null);
+  }
+
+  /**
+   * Creates a key; it authenticates as {@code key:<id>}, with no rights until granted some.
+   *
+   * @param expiresAt when it stops working, checked by {@link ApiKeyTerms#expiry}; null: never
+   */
+  public Created create(String name, @Nullable Instant expiresAt) {
     if (name == null || name.isBlank() || name.length() > 128) {
       throw new CastellanException(
           ErrorCode.VALIDATION_ERROR, "a key needs a name of 1 to 128 characters");
     }
+    Instant now = clock.instant();
+    Instant expiry = expiresAt == null ? null : ApiKeyTerms.expiry(now, expiresAt);
     String id = random(9);
     String secret = random(32);
-    credentials.saveApiKey(new ApiKeyRecord(id, name, "key:" + id, hash(secret), clock.instant()));
+    ApiKeyRecord record =
+        new ApiKeyRecord(id, name, "key:" + id, hash(secret), now, expiry, null, null);
+    credentials.saveApiKey(record);
     markHandedOut(id);
-    return new Created(id, "key:" + id, "cst_" + id + "_" + secret);
+    return new Created(id, "key:" + id, "cst_" + id + "_" + secret, record);
+  }
+
+  /**
+   * Gives key {@code id} a new secret and keeps its expiry; see {@link #rotate(String, Duration,
+   * Instant)}.
+   */
+  public Created rotate(String id, Duration grace) {
+    ApiKeyRecord key = existing(id);
+    if (key.expiresAt() != null && !key.usableAt(clock.instant())) {
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "key "
+              + id
+              + " expired at "
+              + key.expiresAt()
+              + "; a new secret would be expired too: give it a new expiry with the rotation");
+    }
+    return rotated(id, grace, key.expiresAt());
+  }
+
+  /**
+   * Gives key {@code id} a new secret, returned once: the secret it had keeps working for {@code
+   * grace} (at most {@link ApiKeyTerms#MAX_GRACE}; zero ends it at once), and a secret an earlier
+   * rotation replaced stops at once. The key keeps its id, name and rights.
+   *
+   * @param expiresAt the key's new expiry (checked by {@link ApiKeyTerms#expiry}); it bounds both
+   *     secrets
+   */
+  public Created rotate(String id, Duration grace, Instant expiresAt) {
+    existing(id);
+    return rotated(id, grace, ApiKeyTerms.expiry(clock.instant(), expiresAt));
+  }
+
+  private Created rotated(String id, Duration grace, @Nullable Instant expiresAt) {
+    Duration checked = ApiKeyTerms.grace(grace);
+    Instant now = clock.instant();
+    String secret = random(32);
+    ApiKeyRecord record =
+        credentials
+            .rotateApiKey(id, hash(secret), now, now.plus(checked), expiresAt)
+            .orElseThrow(() -> noSuchKey(id));
+    cache.remove(id);
+    return new Created(id, record.principal(), "cst_" + id + "_" + secret, record);
+  }
+
+  private ApiKeyRecord existing(String id) {
+    return credentials.apiKey(id).orElseThrow(() -> noSuchKey(id));
+  }
+
+  private static CastellanException noSuchKey(String id) {
+    return new CastellanException(
+        ErrorCode.NOT_FOUND, "no API key " + id + "; GET /api/keys lists the ids");
   }
 
   /**
@@ -106,7 +199,12 @@ public final class ApiKeys {
     return "key:" + id;
   }
 
-  /** The principal a presented key authenticates, if any. */
+  /**
+   * The principal a presented key authenticates; empty for an unknown key or a wrong secret.
+   *
+   * @throws CastellanException {@code CREDENTIAL_EXPIRED} for a secret of this key that no longer
+   *     works: the key expired, or a rotation replaced it and its grace ended
+   */
   public Optional<Principal> authenticate(String key) {
     if (key == null || key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
       return Optional.empty();
@@ -118,20 +216,63 @@ public final class ApiKeys {
     if (record == null) {
       return Optional.empty();
     }
-    boolean match =
-        MessageDigest.isEqual(
-            record.secretHash().getBytes(StandardCharsets.US_ASCII),
-            secretHash.getBytes(StandardCharsets.US_ASCII));
-    return match
-        ? Optional.of(new Principal(record.principal(), record.name(), java.util.Map.of()))
-        : Optional.empty();
+    Instant now = clock.instant();
+    return switch (record.check(secretHash, now)) {
+      case VALID -> {
+        usage.used(id, now);
+        yield Optional.of(new Principal(record.principal(), record.name(), Map.of()));
+      }
+      case WRONG_SECRET -> Optional.empty();
+      case KEY_EXPIRED ->
+          throw new CastellanException(
+              ErrorCode.CREDENTIAL_EXPIRED,
+              "API key "
+                  + id
+                  + " expired at "
+                  + record.expiresAt()
+                  + "; ask an administrator for a new key, or to rotate this one with a new expiry");
+      case GRACE_ENDED ->
+          throw new CastellanException(
+              ErrorCode.CREDENTIAL_EXPIRED,
+              "this secret of API key "
+                  + id
+                  + " was replaced at "
+                  + record.rotation().rotatedAt()
+                  + " and stopped working at "
+                  + record.rotation().graceEndsAt()
+                  + "; use the key the rotation returned");
+    };
   }
 
+  /**
+   * Every key, oldest first, with the last use this node has seen but not yet written where it is
+   * later than the stored one.
+   */
   public List<ApiKeyRecord> list() {
-    return credentials.apiKeys();
+    return credentials.apiKeys().stream().map(usage::latest).toList();
+  }
+
+  /**
+   * Writes the last uses seen so far every {@code interval}, on a background thread, until {@link
+   * #close()}.
+   */
+  public void flushUsesEvery(Duration interval) {
+    usage.flushEvery(interval);
+  }
+
+  /** Writes the last uses seen so far now (the background flush does this on its own). */
+  public void flushUses() {
+    usage.flush();
+  }
+
+  /** Stops the background flush and writes the last uses seen so far. */
+  @Override
+  public void close() {
+    usage.close();
   }
 
   public boolean revoke(String id) {
+    usage.forget(id);
     cache.remove(id);
     documents.deleteDocument(HANDED_OUT, id);
     return credentials.revokeApiKey(id);

@@ -7,8 +7,9 @@ import java.time.Clock;
 /**
  * Turns an {@code Authorization} header into a {@link Principal}: a JWT when JWT authentication is
  * configured and the token has a JWT's shape, an API key otherwise. Every failure is {@code
- * UNAUTHENTICATED} (HTTP 401 with {@code WWW-Authenticate: Bearer}), with a message that never
- * repeats the credential.
+ * UNAUTHENTICATED} (HTTP 401 with {@code WWW-Authenticate: Bearer}), or {@code CREDENTIAL_EXPIRED}
+ * (also 401) for the right secret of an expired API key, with a message that never repeats the
+ * credential.
  */
 public final class Authentication {
   private static final int MAX_HEADER = 16 * 1024;

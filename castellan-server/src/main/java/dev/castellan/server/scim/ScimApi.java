@@ -106,8 +106,8 @@ public final class ScimApi {
         detail = "the server could not complete the request; see its log";
         ctx.header("Retry-After", "1");
       }
-      if (e.code() == ErrorCode.UNAUTHENTICATED) {
-        ctx.header("WWW-Authenticate", "Bearer realm=\"castellan\"");
+      if (status == 401) {
+        ctx.header("WWW-Authenticate", ApiErrors.challenge(e.code()));
       }
       error =
           new ScimError(

@@ -26,6 +26,24 @@ class EmbeddedJdbcStoreTest extends JdbcStoreTest {
     return JdbcStore.embedded(dataDir);
   }
 
+  @Override
+  protected JdbcStore openUpgradedFrom(String version, Transactions.SqlWork<Void> before)
+      throws java.sql.SQLException {
+    Path dir = dataDir.resolve("from-" + version);
+    String url = "jdbc:h2:file:" + dir.toAbsolutePath().resolve("castellan");
+    org.flywaydb.core.Flyway.configure()
+        .dataSource(url, "sa", "")
+        .locations("classpath:db/migration/h2")
+        .javaMigrations(new V7__Audit_rows_into_segments())
+        .target(version)
+        .load()
+        .migrate();
+    try (java.sql.Connection connection = java.sql.DriverManager.getConnection(url, "sa", "")) {
+      before.run(connection);
+    }
+    return JdbcStore.embedded(dir);
+  }
+
   @Test
   void reopening_keepsTheDirectory() {
     dev.castellan.store.DirectoryUser user =

@@ -9,6 +9,7 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.model.AuthorizationModel;
 import dev.castellan.model.ModelDsl;
+import dev.castellan.store.ApiKeyRecord;
 import dev.castellan.store.Change;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
@@ -46,6 +47,41 @@ abstract class JdbcStoreTest {
 
   /** A new store on an empty database. */
   protected abstract JdbcStore open() throws SQLException;
+
+  /**
+   * A store on a database that an earlier version made: migrated up to schema {@code version} only,
+   * given {@code before} (which writes rows as that version would have), then opened as now.
+   */
+  protected abstract JdbcStore openUpgradedFrom(String version, Transactions.SqlWork<Void> before)
+      throws SQLException;
+
+  /** Schema 8 had API keys without expiry, rotation or last use (issue 16 point 8 added them). */
+  @Test
+  void aDatabaseOfSchema8_opens_andItsKeysNeitherExpireNorHaveARecordedUse() throws SQLException {
+    Instant created = Instant.parse("2030-01-01T00:00:00Z");
+    try (JdbcStore upgraded =
+        openUpgradedFrom(
+            "8",
+            connection -> {
+              try (java.sql.PreparedStatement insert =
+                  connection.prepareStatement(
+                      "INSERT INTO api_keys (id, name, principal, secret_hash, created_at)"
+                          + " VALUES ('old', 'ci', 'key:old', ?, ?)")) {
+                insert.setString(1, "a".repeat(64));
+                insert.setObject(2, created.atOffset(java.time.ZoneOffset.UTC));
+                insert.executeUpdate();
+              }
+              return null;
+            })) {
+      ApiKeyRecord old = upgraded.apiKey("old").orElseThrow();
+      assertThat(old).isEqualTo(new ApiKeyRecord("old", "ci", "key:old", "a".repeat(64), created));
+      assertThat(old.check("a".repeat(64), created.plusSeconds(3_650L * 86_400)))
+          .isEqualTo(ApiKeyRecord.SecretCheck.VALID);
+      upgraded.recordApiKeyUses(Map.of("old", created.plusSeconds(5)));
+      assertThat(upgraded.apiKey("old").orElseThrow().lastUsedAt())
+          .isEqualTo(created.plusSeconds(5));
+    }
+  }
 
   protected JdbcStore store;
   protected String storeId;

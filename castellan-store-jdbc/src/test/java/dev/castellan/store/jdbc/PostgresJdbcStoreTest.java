@@ -34,6 +34,24 @@ class PostgresJdbcStoreTest extends JdbcStoreTest {
     return JdbcStore.postgres(database.freshSchemaUrl());
   }
 
+  @Override
+  protected JdbcStore openUpgradedFrom(String version, Transactions.SqlWork<Void> before)
+      throws SQLException {
+    String url = database.freshSchemaUrl();
+    org.flywaydb.core.Flyway.configure()
+        .dataSource(url, null, null)
+        .locations("classpath:db/migration/postgresql")
+        .javaMigrations(new V7__Audit_rows_into_segments())
+        .target(version)
+        .load()
+        .migrate();
+    try (java.sql.Connection connection = java.sql.DriverManager.getConnection(url)) {
+      connection.setAutoCommit(true);
+      before.run(connection);
+    }
+    return JdbcStore.postgres(url);
+  }
+
   /**
    * PostgreSQL delivers notifications in the order their transactions committed. So when a write to
    * a marker store is heard, everything committed before it has been heard too: what has not come
