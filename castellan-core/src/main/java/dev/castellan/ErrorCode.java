@@ -35,6 +35,13 @@ public enum ErrorCode {
   UNAUTHENTICATED(1500, "unauthenticated"),
   /** The caller is known but not allowed (HTTP 403). */
   FORBIDDEN(1600, "forbidden"),
+  /**
+   * Castellan: a valid token whose issuer accepts only users provisioned through SCIM names no
+   * directory user (HTTP 403).
+   */
+  IDENTITY_NOT_PROVISIONED(1601, "identity_not_provisioned"),
+  /** Castellan: a valid token of a deactivated directory user ({@code active: false}; HTTP 403). */
+  USER_INACTIVE(1602, "user_inactive"),
   /** A Castellan resource (a role, a member) that does not exist: HTTP 404. */
   NOT_FOUND(5004, "not_found"),
   /** A Castellan resource that exists already (a role name): HTTP 409. */

@@ -21,6 +21,7 @@ import dev.castellan.server.auth.AuthFailureLimiter;
 import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
+import dev.castellan.server.auth.IssuerSettings;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
@@ -69,6 +70,7 @@ public final class CastellanServer implements AutoCloseable {
     private boolean changeNotifications = true;
     private Duration consistencyTimeout = Duration.ofSeconds(5);
     private JwtSettings jwt;
+    private List<IssuerSettings> issuers = List.of();
     private Path rbacFile;
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
@@ -99,6 +101,7 @@ public final class CastellanServer implements AutoCloseable {
       o.changeNotifications = changeNotifications;
       o.consistencyTimeout = consistencyTimeout;
       o.jwt = jwt;
+      o.issuers = issuers;
       o.rbacFile = rbacFile;
       o.rbacReloadInterval = rbacReloadInterval;
       o.claimRoles = claimRoles;
@@ -292,6 +295,24 @@ public final class CastellanServer implements AutoCloseable {
       return o;
     }
 
+    /** OIDC issuers with their claim mappings (ADR 0020), beside {@link #jwt()}. */
+    public List<IssuerSettings> issuers() {
+      return issuers;
+    }
+
+    /**
+     * Accepts tokens of {@code value} too, each mapped as it says.
+     *
+     * @throws IllegalArgumentException when two issuers share a name or URL, or more than one keeps
+     *     the default namespace
+     */
+    public Options withIssuers(List<IssuerSettings> value) {
+      IssuerSettings.checkTogether(value, "issuers");
+      Options o = copy();
+      o.issuers = List.copyOf(value);
+      return o;
+    }
+
     public Options withRbacFile(Path value) {
       Options o = copy();
       o.rbacFile = value;
@@ -430,7 +451,7 @@ public final class CastellanServer implements AutoCloseable {
         throw new CastellanException(
             ErrorCode.VALIDATION_ERROR, LocalDevelopment.refusal(options.host()));
       }
-      if (options.jwt() != null && options.jwt().enabled()) {
+      if (options.jwt() != null && options.jwt().enabled() || !options.issuers().isEmpty()) {
         throw new CastellanException(
             ErrorCode.VALIDATION_ERROR,
             "auth none reads no credentials, so the JWT settings (an HS256 secret or an OIDC"
@@ -477,7 +498,13 @@ public final class CastellanServer implements AutoCloseable {
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
-    Authentication authentication = new Authentication(keys, options.jwt());
+    Authentication authentication;
+    try {
+      authentication =
+          new Authentication(keys, options.jwt(), options.issuers(), store.directoryStore());
+    } catch (IllegalArgumentException e) {
+      throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
+    }
     Authorization authorization = new Authorization(runtime, access, audit);
     ServerMetrics metrics = ServerMetrics.create(runtime);
     Readiness readiness = new Readiness(store, access.systemStoreId(), Duration.ofSeconds(2));

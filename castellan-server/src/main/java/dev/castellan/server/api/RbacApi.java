@@ -280,6 +280,7 @@ public final class RbacApi {
     String subject = body.string("subject", 300);
     List<String> roles = claims.roles(caller);
     List<String> groups = claims.groups(caller);
+    List<String> groupIds = ClaimRoles.groupIds(caller);
     if (!subject.isEmpty() && !subject.equals(self) || body.has("roles")) {
       if (!access.isAdmin(runtime, caller)) {
         throw new CastellanException(
@@ -296,13 +297,15 @@ public final class RbacApi {
         roles.add(role.asText());
       }
       groups = List.of();
+      groupIds = List.of();
       if (!subject.isEmpty()) {
         self = subjectOf(subject);
       }
     }
     Permission permission = rbac.permission(body.requiredString("permission"));
     String resource = body.string("resource", 512);
-    Decision decision = rbac.authorize(self, roles, groups, permission, body.context("context"));
+    Decision decision =
+        rbac.authorize(self, roles, groups, groupIds, permission, body.context("context"));
     record(ctx, ServerMetrics.Api.AUTHORIZE, decision, resource);
     ObjectNode out = NODES.objectNode();
     out.put("allowed", decision.allowed());
@@ -318,7 +321,7 @@ public final class RbacApi {
     int colon = subject.indexOf(':');
     String type = colon < 0 ? "" : subject.substring(0, colon);
     if (!(type.equals("user") || type.equals("service_account"))
-        || !SubjectIds.isCanonical(subject.substring(colon + 1))) {
+        || !SubjectIds.isSubjectId(subject.substring(colon + 1))) {
       throw Body.invalid(
           "'subject' is 'user:<id>' or 'service_account:<id>', the id percent-encoded where it"
               + " holds characters other than letters, digits and _.@|- ('user:bob%20smith')");
@@ -357,7 +360,13 @@ public final class RbacApi {
     }
     Permission permission = rbac.permission(route.get().permission());
     Decision decision =
-        rbac.authorize(subject, claims.roles(caller), claims.groups(caller), permission, Map.of());
+        rbac.authorize(
+            subject,
+            claims.roles(caller),
+            claims.groups(caller),
+            ClaimRoles.groupIds(caller),
+            permission,
+            Map.of());
     record(ctx, ServerMetrics.Api.FORWARD_AUTH, decision, request.resource());
     if (!decision.allowed()) {
       ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), decision.reason());

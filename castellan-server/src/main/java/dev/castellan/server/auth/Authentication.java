@@ -18,10 +18,27 @@ public final class Authentication {
 
   /** {@code jwtSettings} null or not enabled: API keys only. */
   public Authentication(ApiKeys keys, JwtSettings jwtSettings) {
+    this(keys, jwtSettings, java.util.List.of(), null);
+  }
+
+  /**
+   * API keys, and tokens as {@code jwtSettings} and {@code issuers} say (neither: API keys only);
+   * {@code directory} serves the issuers that provision users.
+   */
+  public Authentication(
+      ApiKeys keys,
+      JwtSettings jwtSettings,
+      java.util.List<IssuerSettings> issuers,
+      dev.castellan.store.DirectoryStore directory) {
     this.keys = keys;
+    boolean tokens = jwtSettings != null && jwtSettings.enabled() || !issuers.isEmpty();
     this.jwt =
-        jwtSettings != null && jwtSettings.enabled()
-            ? new JwtAuthenticator(jwtSettings, Clock.systemUTC())
+        tokens
+            ? new JwtAuthenticator(
+                jwtSettings == null ? JwtSettings.NONE : jwtSettings,
+                issuers,
+                directory,
+                Clock.systemUTC())
             : null;
   }
 

@@ -438,7 +438,7 @@ public final class Rbac {
     if (type.equals("group") && id.endsWith("#member")) {
       id = id.substring(0, id.length() - "#member".length());
     }
-    if (!Set.of("user", "service_account", "group").contains(type) || !SubjectIds.isCanonical(id)) {
+    if (!Set.of("user", "service_account", "group").contains(type) || !SubjectIds.isSubjectId(id)) {
       throw invalid(
           "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
               + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
@@ -471,7 +471,23 @@ public final class Rbac {
       List<String> tokenGroups,
       Permission permission,
       Map<String, Object> context) {
-    if (tokenRoles.size() > MAX_TOKEN_ROLES || tokenGroups.size() > MAX_TOKEN_ROLES) {
+    return authorize(subject, tokenRoles, tokenGroups, List.of(), permission, context);
+  }
+
+  /**
+   * {@link #authorize(String, List, List, Permission, Map)} with {@code groupIds} too: groups a
+   * configured issuer's token names, resolved already (directory group ids, or names in the
+   * issuer's namespace), used as they are (ADR 0020).
+   */
+  public Decision authorize(
+      String subject,
+      List<String> tokenRoles,
+      List<String> tokenGroups,
+      List<String> groupIds,
+      Permission permission,
+      Map<String, Object> context) {
+    if (tokenRoles.size() > MAX_TOKEN_ROLES
+        || tokenGroups.size() + groupIds.size() > MAX_TOKEN_ROLES) {
       return new Decision(
           false,
           "the token carries more than " + MAX_TOKEN_ROLES + " roles or groups",
@@ -486,6 +502,9 @@ public final class Rbac {
     }
     for (String group : tokenGroups) {
       claimId(group).ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
+    }
+    for (String id : groupIds) {
+      contextual.add(Tuple.of("group:" + id, "member", subject));
     }
     Engine engine = runtime.engine(systemStoreId, "", null, false);
     boolean allowed =
