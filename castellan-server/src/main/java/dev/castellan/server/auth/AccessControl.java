@@ -150,7 +150,8 @@ public final class AccessControl {
           ErrorCode.VALIDATION_ERROR,
           "a subject is key:<id> or jwt:<subject>, with every character of the subject other than"
               + " letters, digits and _.@|- percent-encoded as UTF-8 with upper-case hex"
-              + " (jwt:bob%20smith for 'bob smith'), at most "
+              + " (jwt:bob%20smith for 'bob smith'; jwt:okta/00u1 for a further OIDC issuer's), at"
+              + " most "
               + SubjectIds.MAX_LENGTH
               + " characters; GET /api/whoami shows a caller its own; got '"
               + (principalId.length() > 80 ? principalId.substring(0, 80) + "..." : principalId)

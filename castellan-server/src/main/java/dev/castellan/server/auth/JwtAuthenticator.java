@@ -57,7 +57,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Verifies JWT bearer tokens: HS256 with a shared secret, and RS256, ES256 and EdDSA (Ed25519) with
- * the keys an OIDC issuer publishes (discovery, then its {@code jwks_uri}).
+ * the keys each accepted OIDC issuer publishes (discovery, then its {@code jwks_uri}; or a
+ * configured JWKS URL). A token's {@code iss} chooses the issuer whose keys, audience and mapping
+ * apply (ADR 0020); {@link TokenPrincipals} makes the principal.
  *
  * <p>What a token says about its own verification is trusted as little as possible: the algorithm
  * must be one this server accepts for the kind of key it would use (an HS256 token is only ever
@@ -66,11 +68,11 @@ import org.slf4j.LoggerFactory;
  * unsigned or declare critical header parameters are refused outright. No key is ever fetched from
  * a location a token names.
  *
- * <p>The issuer's keys are fetched on first use and cached. They are fetched again when the cache
- * is older than {@value #JWKS_MAX_AGE_SECONDS} seconds, or when a token names a key that is not in
- * the cache (a key rotation), but never more than once per {@value #MIN_REFRESH_INTERVAL_SECONDS}
- * seconds, so that tokens with made-up key ids cannot make this server hammer the issuer. When a
- * refresh fails the cached keys stay in use.
+ * <p>Each issuer's keys are fetched on first use and cached, apart from every other issuer's. They
+ * are fetched again when the cache is older than {@value #JWKS_MAX_AGE_SECONDS} seconds, or when a
+ * token names a key that is not in the cache (a key rotation), but never more than once per {@value
+ * #MIN_REFRESH_INTERVAL_SECONDS} seconds, so that tokens with made-up key ids cannot make this
+ * server hammer the issuer. When a refresh fails the cached keys stay in use.
  *
  * <p>Error messages are safe to show to the caller: they never contain the token. Thread-safe.
  */
@@ -192,8 +194,9 @@ public final class JwtAuthenticator {
   }
 
   /**
-   * Verifies and returns {@code Principal("jwt:" + escaped subject, subject, claims)} or throws
-   * {@code CastellanException(UNAUTHENTICATED, ...)}.
+   * Verifies and returns {@code Principal("jwt:" + [namespace "/"] escaped subject, subject,
+   * claims, mapping)} or throws {@code CastellanException}: {@code UNAUTHENTICATED}, or for an
+   * issuer that provisions users {@code IDENTITY_NOT_PROVISIONED} / {@code USER_INACTIVE}.
    */
   public Principal authenticate(String token) {
     if (token == null || token.isBlank()) {

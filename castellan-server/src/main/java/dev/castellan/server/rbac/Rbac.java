@@ -442,7 +442,8 @@ public final class Rbac {
       throw invalid(
           "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
               + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
-              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), at most "
+              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), and for"
+              + " a further OIDC issuer prefixed by its name ('user:okta/00u1'), at most "
               + SubjectIds.MAX_LENGTH
               + " characters; got '"
               + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
