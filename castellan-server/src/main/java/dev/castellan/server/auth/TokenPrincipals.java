@@ -34,6 +34,14 @@ final class TokenPrincipals {
 
   private static final int GROUP_CACHE_SIZE = 10_000;
 
+  private static final Object[] JIT_LOCKS = new Object[64];
+
+  static {
+    for (int i = 0; i < JIT_LOCKS.length; i++) {
+      JIT_LOCKS[i] = new Object();
+    }
+  }
+
   private final DirectoryStore directory;
   private final Clock clock;
   private final Map<String, CachedGroups> groupCache = new ConcurrentHashMap<>();
@@ -199,7 +207,14 @@ final class TokenPrincipals {
                 + "' only accepts users provisioned through SCIM; ask an administrator to"
                 + " provision the user");
       }
-      found = Optional.of(createJustInTime(issuer, subject, claims, identity));
+      // One node creates a person once: first tokens racing here wait for each other (another
+      // node racing is caught by the identity's unique key below).
+      synchronized (JIT_LOCKS[Math.floorMod(identity.hashCode(), JIT_LOCKS.length)]) {
+        found = directory.resolve(identity);
+        if (found.isEmpty()) {
+          found = Optional.of(createJustInTime(issuer, subject, claims, identity));
+        }
+      }
     }
     String id = found.get();
     DirectoryUser user =
@@ -262,8 +277,17 @@ final class TokenPrincipals {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
         throw e;
       }
-      // The name is another user's: this person is not that one (no link said so).
-      created = directory.createUser(draft(issuer.name() + "/" + subject, displayName, email));
+      // The name is another user's: this person is not that one (no link said so). The fallback
+      // name may be taken too (another node's concurrent first token): then that node's user is
+      // this person's, once linked.
+      try {
+        created = directory.createUser(draft(issuer.name() + "/" + subject, displayName, email));
+      } catch (CastellanException taken) {
+        if (taken.code() != ErrorCode.UNIQUENESS_CONFLICT) {
+          throw taken;
+        }
+        return directory.resolve(identity).orElseThrow(TokenPrincipals::raced);
+      }
     }
     try {
       directory.link(created.id(), identity);
@@ -274,10 +298,15 @@ final class TokenPrincipals {
       }
       // A concurrent first request of the same caller won: use its user, drop ours.
       directory.deleteUser(created.id());
-      return directory
-          .resolve(identity)
-          .orElseThrow(() -> new CastellanException(ErrorCode.STORE_UNAVAILABLE, "retry"));
+      return directory.resolve(identity).orElseThrow(TokenPrincipals::raced);
     }
+  }
+
+  /** Another node is creating this person's user right now: a retry finds it. */
+  private static CastellanException raced() {
+    return new CastellanException(
+        ErrorCode.STORE_UNAVAILABLE,
+        "the directory user of this token is being created by another request; try again");
   }
 
   private static UserDraft draft(String userName, String displayName, String email) {
