@@ -40,6 +40,11 @@ public enum ErrorCode {
   CREDENTIAL_EXPIRED(1502, "credential_expired"),
   /** The caller is known but not allowed (HTTP 403). */
   FORBIDDEN(1600, "forbidden"),
+  /**
+   * Castellan: a valid token whose issuer accepts only users provisioned through SCIM names no
+   * directory user (HTTP 403).
+   */
+  IDENTITY_NOT_PROVISIONED(1601, "identity_not_provisioned"),
   /** A Castellan resource (a role, a member) that does not exist: HTTP 404. */
   NOT_FOUND(5004, "not_found"),
   /** A Castellan resource that exists already (a role name): HTTP 409. */

@@ -285,11 +285,16 @@ final class ServeCommand implements Callable<Integer> {
               + " auth_failures, admin_grants, rejected_policy_reloads, audit_dropped,"
               + " deprovisioning),"
               + " jwt_secret_file, tls (cert, key, only), evaluation (check_timeout, list_timeout,"
-              + " max_steps, max_explanation_bytes, max_result_bytes), strict_responses; nested or dotted. Flags win over"
+              + " max_steps, max_explanation_bytes, max_result_bytes), strict_responses, issuers"
+              + " (a list of OIDC issuers with claim mappings; docs/identity-providers.md);"
+              + " nested or dotted. Flags win over"
               + " environment variables, which win over the file.")
   java.nio.file.Path configFile;
 
   private java.util.Map<String, String> config = java.util.Map.of();
+
+  /** The config file's {@code issuers:} list (ADR 0020), or null. */
+  private com.fasterxml.jackson.databind.JsonNode issuersConfig;
 
   private static final java.util.Set<String> CONFIG_KEYS =
       java.util.Set.of(
@@ -420,7 +425,11 @@ final class ServeCommand implements Callable<Integer> {
     AuditSettings audit;
     try {
       options = options.withJwt(jwtSettings());
-      if (authMode == AuthMode.NONE && options.jwt() != null) {
+      options =
+          options.withIssuers(
+              dev.castellan.server.auth.IssuerSettings.parse(
+                  issuersConfig, String.valueOf(configFile)));
+      if (authMode == AuthMode.NONE && (options.jwt() != null || !options.issuers().isEmpty())) {
         // Before the store is opened: the server would refuse it too, but later.
         throw new CliFailure(
             CliFailure.INVALID_SETTING,
@@ -785,6 +794,8 @@ final class ServeCommand implements Callable<Integer> {
       throw new CliFailure(
           CliFailure.INVALID_FILE, configFile + ": expected a mapping of settings");
     }
+    // A list of mappings, unlike every other setting: parsed and checked whole by the server.
+    issuersConfig = ((com.fasterxml.jackson.databind.node.ObjectNode) root).remove("issuers");
     for (var entry : flatten("", root).entrySet()) {
       String key = entry.getKey();
       if (!CONFIG_KEYS.contains(key)) {

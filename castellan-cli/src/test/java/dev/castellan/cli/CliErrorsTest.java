@@ -38,6 +38,9 @@ class CliErrorsTest {
     Files.writeString(dir.resolve("bad.yaml"), "port: [8080\n");
     Files.writeString(dir.resolve("unknown.yaml"), "prot: 8080\n");
     Files.writeString(
+        dir.resolve("issuers.yaml"),
+        "issuers:\n  - {name: okta, issuer: 'https://a.example', group-match: displayName}\n");
+    Files.writeString(
         dir.resolve("store.fga.yaml"),
         """
         model: |
@@ -97,6 +100,21 @@ class CliErrorsTest {
                 "serve",
                 "--config",
                 dir.resolve("bad.yaml").toString()),
+            Case.of(
+                "invalid_setting",
+                "issuers.yaml: issuers[0]: 'group-match' is one of [name, display-name,"
+                    + " external-id], got 'displayName'",
+                "serve",
+                "--config",
+                dir.resolve("issuers.yaml").toString()),
+            Case.of(
+                "invalid_setting",
+                "--auth none reads no credentials",
+                "serve",
+                "--auth",
+                "none",
+                "--config",
+                Path.of("../examples/issuers.yaml").toAbsolutePath().normalize().toString()),
             Case.of(
                 "invalid_setting",
                 "unknown setting 'prot'",
@@ -235,7 +253,8 @@ class CliErrorsTest {
     assertThat(dir.resolve("data").resolve("castellan.mv.db")).exists();
     try (var files = Files.list(dir)) {
       assertThat(files.map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("data", "bad.yaml", "unknown.yaml", "store.fga.yaml");
+          .containsExactlyInAnyOrder(
+              "data", "bad.yaml", "unknown.yaml", "issuers.yaml", "store.fga.yaml");
     }
   }
 }

@@ -23,6 +23,7 @@ import dev.castellan.server.auth.AuthMode;
 import dev.castellan.server.auth.Authentication;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.DeactivatedUsers;
+import dev.castellan.server.auth.IssuerSettings;
 import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
@@ -74,6 +75,7 @@ public final class CastellanServer implements AutoCloseable {
     private long indexMemoryBudget = StoreRuntime.defaultIndexMemoryBudget();
     private Duration consistencyTimeout = Duration.ofSeconds(5);
     private JwtSettings jwt;
+    private List<IssuerSettings> issuers = List.of();
     private Path rbacFile;
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
@@ -107,6 +109,7 @@ public final class CastellanServer implements AutoCloseable {
       o.indexMemoryBudget = indexMemoryBudget;
       o.consistencyTimeout = consistencyTimeout;
       o.jwt = jwt;
+      o.issuers = issuers;
       o.rbacFile = rbacFile;
       o.rbacReloadInterval = rbacReloadInterval;
       o.claimRoles = claimRoles;
@@ -356,6 +359,24 @@ public final class CastellanServer implements AutoCloseable {
       return o;
     }
 
+    /** OIDC issuers with their claim mappings (ADR 0020), beside {@link #jwt()}. */
+    public List<IssuerSettings> issuers() {
+      return issuers;
+    }
+
+    /**
+     * Accepts tokens of {@code value} too, each mapped as it says.
+     *
+     * @throws IllegalArgumentException when two issuers share a name or URL, or more than one keeps
+     *     the default namespace
+     */
+    public Options withIssuers(List<IssuerSettings> value) {
+      IssuerSettings.checkTogether(value, "issuers");
+      Options o = copy();
+      o.issuers = List.copyOf(value);
+      return o;
+    }
+
     public Options withRbacFile(Path value) {
       Options o = copy();
       o.rbacFile = value;
@@ -500,7 +521,7 @@ public final class CastellanServer implements AutoCloseable {
         throw new CastellanException(
             ErrorCode.VALIDATION_ERROR, LocalDevelopment.refusal(options.host()));
       }
-      if (options.jwt() != null && options.jwt().enabled()) {
+      if (options.jwt() != null && options.jwt().enabled() || !options.issuers().isEmpty()) {
         throw new CastellanException(
             ErrorCode.VALIDATION_ERROR,
             "auth none reads no credentials, so the JWT settings (an HS256 secret or an OIDC"
@@ -549,7 +570,14 @@ public final class CastellanServer implements AutoCloseable {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
     DeactivatedUsers deactivated = new DeactivatedUsers(store, Clock.systemUTC());
-    Authentication authentication = new Authentication(keys, options.jwt(), deactivated);
+    Authentication authentication;
+    try {
+      authentication =
+          new Authentication(
+              keys, options.jwt(), options.issuers(), store.directoryStore(), deactivated);
+    } catch (IllegalArgumentException e) {
+      throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
+    }
     Deprovisioning deprovisioning =
         new Deprovisioning(
             store.directoryStore(),

@@ -131,6 +131,11 @@ public final class AdminApi {
     out.put("castellan_admin", admin);
     out.put("castellan_auditor", auditor);
     out.put("rbac_subject", ClaimRoles.subject(principal));
+    if (principal.mapped().present()) {
+      // A token of an issuer of the issuers: list (ADR 0020): which one, and its directory user.
+      out.put("issuer", principal.mapped().issuer());
+      out.put("directory_user", principal.mapped().directoryUser());
+    }
     ArrayNode roles = out.putArray("rbac_roles");
     rbacRoles.of(principal).forEach(roles::add);
     boolean localDevelopment = principal.id().equals(LocalDevelopment.CALLER_ID);

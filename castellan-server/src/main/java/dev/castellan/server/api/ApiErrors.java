@@ -28,7 +28,7 @@ public final class ApiErrors {
   public static int status(ErrorCode code) {
     return switch (code) {
       case UNAUTHENTICATED, USER_DEACTIVATED, CREDENTIAL_EXPIRED -> 401;
-      case FORBIDDEN -> 403;
+      case FORBIDDEN, IDENTITY_NOT_PROVISIONED -> 403;
       case STORE_ID_NOT_FOUND, UNDEFINED_ENDPOINT, NOT_FOUND -> 404;
       case ALREADY_EXISTS, UNIQUENESS_CONFLICT -> 409;
       case VERSION_MISMATCH -> 412;

@@ -283,6 +283,7 @@ public final class RbacApi {
     String subject = body.string("subject", 300);
     List<String> roles = claims.roles(caller);
     List<String> groups = claims.groups(caller);
+    List<String> groupIds = ClaimRoles.groupIds(caller);
     if (!subject.isEmpty() && !subject.equals(self) || body.has("roles")) {
       if (!access.isAdmin(runtime, caller)) {
         throw new CastellanException(
@@ -299,6 +300,7 @@ public final class RbacApi {
         roles.add(role.asText());
       }
       groups = List.of();
+      groupIds = List.of();
       if (!subject.isEmpty()) {
         self = subjectOf(subject);
       }
@@ -310,6 +312,7 @@ public final class RbacApi {
             self,
             roles,
             groups,
+            groupIds,
             permission,
             body.context("context"),
             body.string("consistency_token", 256));
@@ -328,7 +331,7 @@ public final class RbacApi {
     int colon = subject.indexOf(':');
     String type = colon < 0 ? "" : subject.substring(0, colon);
     if (!(type.equals("user") || type.equals("service_account"))
-        || !(SubjectIds.isCanonical(subject.substring(colon + 1))
+        || !(SubjectIds.isSubjectId(subject.substring(colon + 1))
             || type.equals("user")
                 && DirectorySubjects.isDirectoryId(subject.substring(colon + 1)))) {
       throw Body.invalid(
@@ -370,7 +373,14 @@ public final class RbacApi {
     }
     Permission permission = rbac.permission(route.get().permission());
     Decision decision =
-        rbac.authorize(subject, claims.roles(caller), claims.groups(caller), permission, Map.of());
+        rbac.authorize(
+            subject,
+            claims.roles(caller),
+            claims.groups(caller),
+            ClaimRoles.groupIds(caller),
+            permission,
+            Map.of(),
+            "");
     record(ctx, ServerMetrics.Api.FORWARD_AUTH, decision, request.resource());
     if (!decision.allowed()) {
       ApiErrors.write(ctx, 403, ErrorCode.FORBIDDEN.wireName(), decision.reason());

@@ -31,8 +31,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Lookups are cached for a few seconds, which bounds how long a revoked key keeps working on
  * other nodes (and how long another node's rotation takes to reach this one). A cached record past
  * that age is looked up again off the request path (the request that finds it old is answered from
- * it), so a key in steady use costs no database call per request; one unused for longer than
- * {@link #MAX_AGE_MILLIS} is looked up on its request's path. Expiry and grace are decided on every
+ * it), so a key in steady use costs no database call per request; one unused for longer than {@link
+ * #MAX_AGE_MILLIS} is looked up on its request's path. Expiry and grace are decided on every
  * request, at the clock's time, whatever the cache holds.
  *
  * <p>Each key's last use is kept in memory, to the second, and written by {@link KeyUsage} at most

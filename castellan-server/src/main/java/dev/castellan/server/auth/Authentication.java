@@ -19,15 +19,26 @@ public final class Authentication {
   private final DeactivatedUsers deactivated;
 
   /**
-   * {@code jwtSettings} null or not enabled: API keys only. A token naming a user in {@code
+   * API keys, and tokens as {@code jwtSettings} and {@code issuers} say (neither: API keys only);
+   * {@code directory} serves the issuers that provision users. A token naming a user in {@code
    * deactivated} is refused with {@code USER_DEACTIVATED}.
    */
-  public Authentication(ApiKeys keys, JwtSettings jwtSettings, DeactivatedUsers deactivated) {
+  public Authentication(
+      ApiKeys keys,
+      JwtSettings jwtSettings,
+      java.util.List<IssuerSettings> issuers,
+      dev.castellan.store.DirectoryStore directory,
+      DeactivatedUsers deactivated) {
     this.keys = keys;
     this.deactivated = deactivated;
+    boolean tokens = jwtSettings != null && jwtSettings.enabled() || !issuers.isEmpty();
     this.jwt =
-        jwtSettings != null && jwtSettings.enabled()
-            ? new JwtAuthenticator(jwtSettings, Clock.systemUTC())
+        tokens
+            ? new JwtAuthenticator(
+                jwtSettings == null ? JwtSettings.NONE : jwtSettings,
+                issuers,
+                directory,
+                Clock.systemUTC())
             : null;
   }
 

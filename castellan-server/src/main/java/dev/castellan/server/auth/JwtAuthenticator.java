@@ -18,6 +18,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.store.DirectoryStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -56,7 +57,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Verifies JWT bearer tokens: HS256 with a shared secret, and RS256, ES256 and EdDSA (Ed25519) with
- * the keys an OIDC issuer publishes (discovery, then its {@code jwks_uri}).
+ * the keys each accepted OIDC issuer publishes (discovery, then its {@code jwks_uri}; or a
+ * configured JWKS URL). A token's {@code iss} chooses the issuer whose keys, audience and mapping
+ * apply (ADR 0020); {@link TokenPrincipals} makes the principal.
  *
  * <p>What a token says about its own verification is trusted as little as possible: the algorithm
  * must be one this server accepts for the kind of key it would use (an HS256 token is only ever
@@ -65,11 +68,11 @@ import org.slf4j.LoggerFactory;
  * unsigned or declare critical header parameters are refused outright. No key is ever fetched from
  * a location a token names.
  *
- * <p>The issuer's keys are fetched on first use and cached. They are fetched again when the cache
- * is older than {@value #JWKS_MAX_AGE_SECONDS} seconds, or when a token names a key that is not in
- * the cache (a key rotation), but never more than once per {@value #MIN_REFRESH_INTERVAL_SECONDS}
- * seconds, so that tokens with made-up key ids cannot make this server hammer the issuer. When a
- * refresh fails the cached keys stay in use.
+ * <p>Each issuer's keys are fetched on first use and cached, apart from every other issuer's. They
+ * are fetched again when the cache is older than {@value #JWKS_MAX_AGE_SECONDS} seconds, or when a
+ * token names a key that is not in the cache (a key rotation), but never more than once per {@value
+ * #MIN_REFRESH_INTERVAL_SECONDS} seconds, so that tokens with made-up key ids cannot make this
+ * server hammer the issuer. When a refresh fails the cached keys stay in use.
  *
  * <p>Error messages are safe to show to the caller: they never contain the token. Thread-safe.
  */
@@ -107,11 +110,52 @@ public final class JwtAuthenticator {
   private final JwtSettings settings;
   private final Clock clock;
   private final MACVerifier hmac;
-  private final IssuerKeys issuerKeys;
 
+  /** The accepted issuers by their {@code iss}, each with its keys. */
+  private final Map<String, Accepted> issuers;
+
+  private final TokenPrincipals principals;
+
+  /** An accepted issuer; {@code mapped}: of the {@code issuers:} list, not the single flags. */
+  private record Accepted(IssuerSettings settings, IssuerKeys keys, boolean mapped) {}
+
+  /** HS256 and the single issuer of {@code settings}, without a directory. */
   public JwtAuthenticator(JwtSettings settings, Clock clock) {
+    this(settings, List.of(), null, clock);
+  }
+
+  /**
+   * HS256 and the single issuer of {@code settings}, and {@code issuers} with their mappings (ADR
+   * 0020), consulting {@code directory} for the issuers that provision users.
+   *
+   * @param directory null only when no issuer's provisioning needs it
+   * @throws IllegalArgumentException when the issuers clash (a name or URL twice, two default
+   *     namespaces) or one needs the directory and there is none
+   */
+  public JwtAuthenticator(
+      JwtSettings settings, List<IssuerSettings> issuers, DirectoryStore directory, Clock clock) {
     this.settings = java.util.Objects.requireNonNull(settings, "settings");
     this.clock = java.util.Objects.requireNonNull(clock, "clock");
+    List<IssuerSettings> all = new ArrayList<>();
+    if (!settings.issuer().isEmpty()) {
+      all.add(IssuerSettings.legacy(settings));
+    }
+    all.addAll(issuers);
+    IssuerSettings.checkTogether(all, "the JWT issuers (--oidc-issuer and issuers:)");
+    Map<String, Accepted> byIssuer = new LinkedHashMap<>();
+    for (int i = 0; i < all.size(); i++) {
+      IssuerSettings issuer = all.get(i);
+      boolean mapped = settings.issuer().isEmpty() || i > 0;
+      if (issuer.provisioning() != IssuerSettings.Provisioning.NONE && directory == null) {
+        throw new IllegalArgumentException(
+            "issuer '" + issuer.name() + "' provisions users, but this server has no directory");
+      }
+      byIssuer.put(
+          issuer.issuer(),
+          new Accepted(issuer, new IssuerKeys(issuer.issuer(), issuer.jwksUri()), mapped));
+    }
+    this.issuers = Map.copyOf(byIssuer);
+    this.principals = new TokenPrincipals(directory, clock);
     if (settings.hs256Secret().isEmpty()) {
       hmac = null;
     } else {
@@ -121,7 +165,6 @@ public final class JwtAuthenticator {
         throw new IllegalArgumentException("the HS256 secret cannot be used: " + e.getMessage());
       }
     }
-    issuerKeys = settings.issuer().isEmpty() ? null : new IssuerKeys(settings.issuer());
   }
 
   /**
@@ -151,8 +194,9 @@ public final class JwtAuthenticator {
   }
 
   /**
-   * Verifies and returns {@code Principal("jwt:" + escaped subject, subject, claims)} or throws
-   * {@code CastellanException(UNAUTHENTICATED, ...)}.
+   * Verifies and returns {@code Principal("jwt:" + [namespace "/"] escaped subject, subject,
+   * claims, mapping)} or throws {@code CastellanException}: {@code UNAUTHENTICATED}, or for an
+   * issuer that provisions users {@code IDENTITY_NOT_PROVISIONED} / {@code USER_DEACTIVATED}.
    */
   public Principal authenticate(String token) {
     if (token == null || token.isBlank()) {
@@ -207,7 +251,7 @@ public final class JwtAuthenticator {
       }
       viaIssuer = false;
     } else if (ISSUER_ALGORITHMS.contains(alg)) {
-      if (issuerKeys == null) {
+      if (issuers.isEmpty()) {
         throw fail(alg.getName() + " tokens are not accepted by this server");
       }
       viaIssuer = true;
@@ -224,42 +268,38 @@ public final class JwtAuthenticator {
     if (jwt.getSignature() == null || jwt.getSignature().toString().isEmpty()) {
       throw fail("the token's signature is not valid");
     }
-    boolean valid = viaIssuer ? verifyWithIssuerKeys(jwt) : verifyHmac(jwt);
-    if (!valid) {
-      throw fail("the token's signature is not valid");
-    }
-
     JWTClaimsSet claims;
     try {
       claims = jwt.getJWTClaimsSet();
     } catch (ParseException e) {
       throw fail("the token's claims are malformed");
     }
-    String subject = checkClaims(claims, viaIssuer);
-    return new Principal("jwt:" + subjectId(subject), display(subject), freezeClaims(claims));
-  }
-
-  /**
-   * The subject's id ({@link SubjectIds}): every character but letters, digits and {@code _.@|-}
-   * percent-encoded, so that no two subjects share an id and with it each other's rights.
-   */
-  private String subjectId(String subject) {
-    String claim = settings.subjectClaim();
-    String id =
-        SubjectIds.escape(subject)
-            .orElseThrow(() -> fail("the token's subject (" + claim + ") is not valid Unicode"));
-    if (id.length() > SubjectIds.MAX_LENGTH) {
-      throw fail(
-          "the token's subject ("
-              + claim
-              + ") is "
-              + id.length()
-              + " characters long once its characters other than letters, digits and _.@|- are"
-              + " percent-encoded; at most "
-              + SubjectIds.MAX_LENGTH
-              + " are accepted");
+    // The (not yet verified) iss only chooses whose keys verify the signature: a token naming
+    // another accepted issuer is checked against that issuer's keys, which did not sign it.
+    Accepted issuer = null;
+    if (viaIssuer) {
+      issuer = claims.getIssuer() == null ? null : issuers.get(claims.getIssuer());
+      if (issuer == null) {
+        throw fail("the token's issuer is not accepted");
+      }
     }
-    return id;
+    boolean valid = viaIssuer ? verifyWithIssuerKeys(jwt, issuer.keys()) : verifyHmac(jwt);
+    if (!valid) {
+      throw fail("the token's signature is not valid");
+    }
+    String subjectClaim =
+        issuer == null ? settings.subjectClaim() : issuer.settings().subjectClaim();
+    String subject =
+        checkClaims(
+            claims,
+            issuer == null ? settings.audience() : issuer.settings().audience(),
+            subjectClaim);
+    return principals.build(
+        issuer == null ? null : issuer.settings(),
+        issuer != null && issuer.mapped(),
+        subjectClaim,
+        subject,
+        freezeClaims(claims));
   }
 
   private boolean verifyHmac(SignedJWT jwt) {
@@ -270,7 +310,7 @@ public final class JwtAuthenticator {
     }
   }
 
-  private boolean verifyWithIssuerKeys(SignedJWT jwt) {
+  private boolean verifyWithIssuerKeys(SignedJWT jwt, IssuerKeys issuerKeys) {
     JWSHeader header = jwt.getHeader();
     JWKMatcher matcher = JWKMatcher.forJWSHeader(header);
     if (matcher == null) {
@@ -331,8 +371,8 @@ public final class JwtAuthenticator {
     }
   }
 
-  /** Checks the time, issuer, audience and subject claims; returns the subject. */
-  private String checkClaims(JWTClaimsSet claims, boolean viaIssuer) {
+  /** Checks the time, audience and subject claims; returns the subject. */
+  private String checkClaims(JWTClaimsSet claims, String expectedAudience, String subjectClaim) {
     long now = clock.millis();
     long leeway = settings.leeway().toMillis();
     Date exp = claims.getExpirationTime();
@@ -350,18 +390,15 @@ public final class JwtAuthenticator {
     if (iat != null && iat.getTime() > saturatedAdd(now, leeway)) {
       throw fail("the token was issued in the future (iat)");
     }
-    if (viaIssuer && !settings.issuer().equals(claims.getIssuer())) {
-      throw fail("the token's issuer is not accepted");
-    }
-    if (!settings.audience().isEmpty()) {
+    if (!expectedAudience.isEmpty()) {
       List<String> audience = claims.getAudience();
-      if (audience == null || !audience.contains(settings.audience())) {
+      if (audience == null || !audience.contains(expectedAudience)) {
         throw fail("the token's audience is not accepted");
       }
     }
-    Object subject = claims.getClaim(settings.subjectClaim());
+    Object subject = claims.getClaim(subjectClaim);
     if (!(subject instanceof String text) || text.isBlank()) {
-      throw fail("the token has no subject (" + settings.subjectClaim() + ")");
+      throw fail("the token has no subject (" + subjectClaim + ")");
     }
     if (text.length() > MAX_SUBJECT_LENGTH) {
       throw fail("the token's subject is longer than " + MAX_SUBJECT_LENGTH + " characters");
@@ -372,13 +409,6 @@ public final class JwtAuthenticator {
   private static long saturatedAdd(long a, long b) {
     long sum = a + b;
     return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
-  }
-
-  /** The subject for logs: control characters (line breaks included) replaced. */
-  private static String display(String subject) {
-    StringBuilder out = new StringBuilder(subject.length());
-    subject.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-    return out.toString();
   }
 
   private static Map<String, Object> freezeClaims(JWTClaimsSet claims) {
@@ -440,6 +470,10 @@ public final class JwtAuthenticator {
   private final class IssuerKeys {
     private final String issuer;
     private final URI discoveryUri;
+
+    /** The configured JWKS location; null: discovery finds it. */
+    private final URI configuredJwks;
+
     private final boolean requireHttps;
     private final HttpClient http;
     private final ReentrantLock lock = new ReentrantLock();
@@ -454,8 +488,10 @@ public final class JwtAuthenticator {
 
     private record Snapshot(JWKSet keys, long loadedAt) {}
 
-    IssuerKeys(String issuer) {
+    IssuerKeys(String issuer, String jwksUri) {
       this.issuer = issuer;
+      this.configuredJwks = jwksUri.isEmpty() ? null : URI.create(jwksUri);
+      this.jwksUri = configuredJwks;
       String base = issuer;
       while (base.endsWith("/")) {
         base = base.substring(0, base.length() - 1);
@@ -534,7 +570,7 @@ public final class JwtAuthenticator {
           LOG.debug("loaded {} signing keys of JWT issuer {}", keys.size(), issuer);
           return loaded;
         } catch (IOException e) {
-          jwksUri = null; // discover again on the next attempt
+          jwksUri = configuredJwks; // discover again on the next attempt, unless configured
           if (current == null) {
             LOG.warn(
                 "the signing keys of JWT issuer {} are unavailable: {}", issuer, e.getMessage());

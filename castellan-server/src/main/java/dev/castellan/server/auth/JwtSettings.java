@@ -30,6 +30,10 @@ public record JwtSettings(
   public static final int DEFAULT_MAX_TOKEN_BYTES = 8192;
   public static final String DEFAULT_SUBJECT_CLAIM = "sub";
 
+  /** Neither HS256 nor an issuer: the base of the {@code issuers:} list alone. */
+  public static final JwtSettings NONE =
+      new JwtSettings("", "", "", DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_SUBJECT_CLAIM);
+
   /** The smallest HS256 secret accepted, in bytes. */
   public static final int MIN_HS256_SECRET_BYTES = 32;
 

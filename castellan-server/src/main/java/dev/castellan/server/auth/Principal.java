@@ -1,5 +1,6 @@
 package dev.castellan.server.auth;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -8,15 +9,56 @@ import java.util.Objects;
  *
  * @param id who it is, e.g. {@code key:AbC123} for an API key or {@code jwt:alice} for a token's
  *     subject; after the prefix a canonical {@link SubjectIds subject id} (letters, digits, {@code
- *     _-.@|} and percent-encoded bytes: {@code jwt:bob%20smith}); {@value
- *     LocalDevelopment#CALLER_ID} for every request of a server without authentication
+ *     _-.@|} and percent-encoded bytes: {@code jwt:bob%20smith}), in its issuer's namespace when
+ *     several issuers are configured ({@code jwt:okta/00u1ab}); {@value LocalDevelopment#CALLER_ID}
+ *     for every request of a server without authentication
  * @param display a name for logs and audit (never a secret)
  * @param claims the verified claims of a JWT (empty for API keys), for role mapping
+ * @param mapped what a configured issuer's mapping made of the claims ({@link Mapped#NONE} for keys
+ *     and for tokens of the single-issuer flags, whose claims map as before)
  */
-public record Principal(String id, String display, Map<String, Object> claims) {
+public record Principal(String id, String display, Map<String, Object> claims, Mapped mapped) {
   public Principal {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(display, "display");
+    Objects.requireNonNull(mapped, "mapped");
     claims = Map.copyOf(claims);
+  }
+
+  public Principal(String id, String display, Map<String, Object> claims) {
+    this(id, display, claims, Mapped.NONE);
+  }
+
+  /**
+   * A token of an issuer of the {@code issuers:} list, mapped by its settings (ADR 0020).
+   *
+   * @param issuer the issuer's name; empty: not mapped (the global role and group claims apply)
+   * @param directoryUser the directory user the token resolved to; empty when the issuer does not
+   *     consult the directory
+   * @param roles Castellan role ids or names the token's role claim maps to
+   * @param groups group ids (after {@code group:}) the token's group claim names
+   * @param admin the token's claims make the caller a Castellan administrator
+   * @param auditor the token's claims make the caller a Castellan auditor
+   */
+  public record Mapped(
+      String issuer,
+      String directoryUser,
+      List<String> roles,
+      List<String> groups,
+      boolean admin,
+      boolean auditor) {
+    public static final Mapped NONE = new Mapped("", "", List.of(), List.of(), false, false);
+
+    public Mapped {
+      Objects.requireNonNull(issuer, "issuer");
+      Objects.requireNonNull(directoryUser, "directoryUser");
+      roles = List.copyOf(roles);
+      groups = List.copyOf(groups);
+    }
+
+    /** Whether an issuer's mapping replaces the global role and group claims. */
+    public boolean present() {
+      return !issuer.isEmpty();
+    }
   }
 }

@@ -153,6 +153,30 @@ public final class SubjectIds {
     return id.length() <= MAX_LENGTH && unescape(id).isPresent();
   }
 
+  /**
+   * True for the ids a subject may have (ADR 0020): a {@link #isCanonical canonical} id, or one in
+   * an issuer's namespace, {@code name/canonical} with a name of 1 to 32 of {@code a-z 0-9 -}
+   * ({@code okta/00u1ab}); at most {@value #MAX_LENGTH} characters in all. The grant APIs take
+   * these. (Subject migration keeps to {@link #isCanonical}: before namespaces, {@code a/b} was a
+   * literal name, written {@code a%2Fb} now.)
+   */
+  public static boolean isSubjectId(String id) {
+    int slash = id.indexOf('/');
+    if (slash < 0) {
+      return isCanonical(id);
+    }
+    if (id.length() > MAX_LENGTH || slash == 0 || slash > 32) {
+      return false;
+    }
+    for (int i = 0; i < slash; i++) {
+      char c = id.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) {
+        return false;
+      }
+    }
+    return unescape(id.substring(slash + 1)).isPresent();
+  }
+
   /** Upper-case hex only: {@code %2f} would be a second spelling of {@code %2F}. */
   private static int hex(char c) {
     if (c >= '0' && c <= '9') {

@@ -32,12 +32,34 @@ public record ClaimRoles(List<String> roleClaims, List<String> groupClaims) {
     return "service_account:" + id.replace(':', '.');
   }
 
+  /**
+   * The roles a caller's token carries: its issuer's mapped roles (ADR 0020), or the values of the
+   * role claims.
+   */
   public List<String> roles(Principal principal) {
+    if (principal.mapped().present()) {
+      return principal.mapped().roles();
+    }
     return values(principal.claims(), roleClaims);
   }
 
+  /**
+   * The group claim values of a token of the single-issuer flags (each names {@code
+   * group:<value>}); empty for an issuer of the list, whose groups are {@link #groupIds}.
+   */
   public List<String> groups(Principal principal) {
+    if (principal.mapped().present()) {
+      return List.of();
+    }
     return values(principal.claims(), groupClaims);
+  }
+
+  /**
+   * The group ids (after {@code group:}) a token of a configured issuer names, resolved already
+   * (directory groups, or names in the issuer's namespace): used as they are.
+   */
+  public static List<String> groupIds(Principal principal) {
+    return principal.mapped().groups();
   }
 
   private static List<String> values(Map<String, Object> claims, List<String> names) {

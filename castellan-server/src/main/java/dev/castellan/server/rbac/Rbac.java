@@ -444,11 +444,12 @@ public final class Rbac {
     }
     boolean directoryUser = type.equals("user") && DirectorySubjects.isDirectoryId(id);
     if (!Set.of("user", "service_account", "group").contains(type)
-        || !(SubjectIds.isCanonical(id) || directoryUser)) {
+        || !(SubjectIds.isSubjectId(id) || directoryUser)) {
       throw invalid(
           "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
               + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
-              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), at most "
+              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), and for"
+              + " a further OIDC issuer prefixed by its name ('user:okta/00u1'), at most "
               + SubjectIds.MAX_LENGTH
               + " characters; got '"
               + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
@@ -477,13 +478,15 @@ public final class Rbac {
       List<String> tokenGroups,
       Permission permission,
       Map<String, Object> context) {
-    return authorize(subject, tokenRoles, tokenGroups, permission, context, "");
+    return authorize(subject, tokenRoles, tokenGroups, List.of(), permission, context, "");
   }
 
   /**
-   * As {@link #authorize(String, List, List, Permission, Map)}, answered once this node has applied
-   * the RBAC change {@code consistencyToken} names (a SCIM write's {@code
-   * Castellan-Consistency-Token}); empty for no wait.
+   * As {@link #authorize(String, List, List, Permission, Map)} with {@code groupIds} too: groups a
+   * configured issuer's token names, resolved already (directory group ids, or names in the
+   * issuer's namespace), used as they are (ADR 0020); answered once this node has applied the RBAC
+   * change {@code consistencyToken} names (a SCIM write's {@code Castellan-Consistency-Token});
+   * empty for no wait.
    *
    * @throws CastellanException {@code INVALID_CONSISTENCY_TOKEN} for a token RBAC did not issue
    */
@@ -491,10 +494,12 @@ public final class Rbac {
       String subject,
       List<String> tokenRoles,
       List<String> tokenGroups,
+      List<String> groupIds,
       Permission permission,
       Map<String, Object> context,
       String consistencyToken) {
-    if (tokenRoles.size() > MAX_TOKEN_ROLES || tokenGroups.size() > MAX_TOKEN_ROLES) {
+    if (tokenRoles.size() > MAX_TOKEN_ROLES
+        || tokenGroups.size() + groupIds.size() > MAX_TOKEN_ROLES) {
       return new Decision(
           false,
           "the token carries more than " + MAX_TOKEN_ROLES + " roles or groups",
@@ -509,6 +514,9 @@ public final class Rbac {
     }
     for (String group : tokenGroups) {
       claimId(group).ifPresent(id -> contextual.add(Tuple.of("group:" + id, "member", subject)));
+    }
+    for (String id : groupIds) {
+      contextual.add(Tuple.of("group:" + id, "member", subject));
     }
     String wait =
         consistencyToken.isEmpty()

@@ -106,4 +106,26 @@ class SubjectIdsTest {
       assertThat(SubjectIds.isCanonical(other)).as(other).isFalse();
     }
   }
+
+  @Test
+  void subjectIds_areCanonical_orCanonicalInAnIssuersNamespace() {
+    for (String id : List.of("alice", "bob%20smith", "okta/00u1ab", "a-1/bob%20smith", "x/y")) {
+      assertThat(SubjectIds.isSubjectId(id)).as(id).isTrue();
+    }
+    for (String id :
+        List.of(
+            "",
+            "/alice",
+            "Okta/alice",
+            "okta_x/alice",
+            "okta/",
+            "okta/a/b",
+            "okta/bob smith",
+            "a".repeat(33) + "/x",
+            "okta/" + "a".repeat(252))) {
+      assertThat(SubjectIds.isSubjectId(id)).as(id).isFalse();
+    }
+    // Subject migration keeps the stricter rule: "a/b" was a literal name before namespaces.
+    assertThat(SubjectIds.isCanonical("okta/00u1ab")).isFalse();
+  }
 }
