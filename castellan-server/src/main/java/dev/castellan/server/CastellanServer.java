@@ -636,8 +636,6 @@ public final class CastellanServer implements AutoCloseable {
     Rbac rbac = Rbac.open(runtime, access.systemStoreId(), options.caseInsensitiveClaims());
     DirectoryRoles directoryRoles =
         new DirectoryRoles(runtime.store().directoryStore(), runtime, access.systemStoreId(), rbac);
-    // The projection follows the directory; rebuilding it here heals a write that stopped halfway.
-    directoryRoles.reconcile();
     AdminApi admin =
         new AdminApi(
             runtime,
@@ -732,7 +730,7 @@ public final class CastellanServer implements AutoCloseable {
                         || !(type.startsWith("application/json")
                             || type.startsWith("application/scim+json"))) {
                       if (ScimApi.handles(ctx.path())) {
-                        ScimApi.sendStatus(ctx, 404, "no such endpoint");
+                        ScimApi.sendStatus(ctx, 404, "no such endpoint (undefined_endpoint)");
                       } else {
                         ApiErrors.write(
                             ctx, 404, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "no such endpoint");
@@ -743,7 +741,7 @@ public final class CastellanServer implements AutoCloseable {
                   405,
                   ctx -> {
                     if (ScimApi.handles(ctx.path())) {
-                      ScimApi.sendStatus(ctx, 405, "method not allowed");
+                      ScimApi.sendStatus(ctx, 405, "method not allowed (undefined_endpoint)");
                     } else {
                       ApiErrors.write(
                           ctx, 405, ErrorCode.UNDEFINED_ENDPOINT.wireName(), "method not allowed");
@@ -798,6 +796,14 @@ public final class CastellanServer implements AutoCloseable {
             : "";
     // A deprovisioning a stopped node left unfinished is finished before anyone relies on it.
     deprovisioning.resumeAll();
+    // The projection follows the directory; rebuilding it here heals a write that stopped halfway.
+    // After listening and the system store's load, so /healthz answers meanwhile; a failure leaves
+    // the projection as it was (the IdP's retries and the next start heal it) and serves on.
+    try {
+      directoryRoles.reconcile();
+    } catch (RuntimeException e) {
+      LOG.warn("rebuilding the directory's group memberships in RBAC failed: {}", e.toString());
+    }
     runtime.afterWrite(access.systemStoreId());
     boolean adminKeyUnknown =
         keysUsed

@@ -546,6 +546,14 @@ public final class Rbac {
    * names a scope of its own rather than the system store, whose id the API never shows (ADR 0011).
    */
   public String consistencyToken(long revision) {
+    return tokenAt(revision);
+  }
+
+  /**
+   * The RBAC consistency token of system-store {@code revision}, for a writer of that store outside
+   * this class (deprovisioning): what {@code /api/authorize} takes as {@code consistency_token}.
+   */
+  public static String tokenAt(long revision) {
     return ConsistencyToken.encode(TOKEN_SCOPE, revision);
   }
 

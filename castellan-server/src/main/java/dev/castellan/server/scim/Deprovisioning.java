@@ -13,6 +13,7 @@ import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.DeactivatedUsers;
 import dev.castellan.server.auth.DirectoryUserNames;
+import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.DocumentStore;
@@ -265,7 +266,8 @@ public final class Deprovisioning {
       }
       List<String> revoked = revoke(subjects);
       runtime.afterWrite(systemStoreId);
-      String token = runtime.token(systemStoreId);
+      // RBAC's token: what /api/authorize waits for (a store token would name the system store).
+      String token = Rbac.tokenAt(runtime.feed(systemStoreId).revision());
       recordDone(ctx, userId, trigger, List.copyOf(groups), revoked);
       documents.deleteDocument(JOURNAL, userId);
       return new Outcome(userId, List.copyOf(groups), revoked, token);
