@@ -94,7 +94,8 @@ final class ServerProcess implements AutoCloseable {
             });
     int found;
     try {
-      found = port.get(60, TimeUnit.SECONDS);
+      // Generous: a start takes seconds, but on a busy 2-core CI machine it has taken over 60.
+      found = port.get(120, TimeUnit.SECONDS);
     } catch (Exception e) {
       found = -1;
     }
