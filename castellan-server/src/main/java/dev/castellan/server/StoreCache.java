@@ -203,8 +203,12 @@ final class StoreCache implements AutoCloseable {
       List<Map.Entry<String, Entry>> loaded = loaded();
       long total = 0;
       long[] bytes = new long[loaded.size()];
+      // Read once: requests move an entry's last use while this sorts, and a sort whose keys
+      // change under it breaks its comparator's contract (and threw, answering a check 500).
+      long[] lastUse = new long[loaded.size()];
       for (int i = 0; i < loaded.size(); i++) {
         bytes[i] = loaded.get(i).getValue().bytes();
+        lastUse[i] = loaded.get(i).getValue().lastUse;
         total += bytes[i];
       }
       if (total <= budget) {
@@ -214,7 +218,7 @@ final class StoreCache implements AutoCloseable {
       for (int i = 0; i < order.length; i++) {
         order[i] = i;
       }
-      java.util.Arrays.sort(order, Comparator.comparingLong(i -> loaded.get(i).getValue().lastUse));
+      java.util.Arrays.sort(order, Comparator.comparingLong(i -> lastUse[i]));
       for (int i : order) {
         if (total <= budget) {
           break;

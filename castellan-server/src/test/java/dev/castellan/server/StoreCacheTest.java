@@ -176,4 +176,47 @@ class StoreCacheTest {
     assertThat(changes.followedStores()).isZero();
     assertThat(cache.stats().loaded()).isZero();
   }
+
+  /**
+   * Regression: trimming sorted the loaded stores by a last use that other requests moved during
+   * the sort, which broke the comparator's contract; TimSort threw and a check answered 500 (seen
+   * in ManyTenants on an idle machine). Many stores over the budget, used from several threads.
+   */
+  @Test
+  void usesDuringTrimming_neverFailARequest() throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 2_000; i++) {
+      ids.add(store("s" + i, 3));
+    }
+    StoreCache probe = cache(Long.MAX_VALUE);
+    StoreCache.Entry measured = probe.acquire(ids.get(0));
+    long one = measured.bytes();
+    measured.release();
+    probe.forget(ids.get(0));
+
+    StoreCache cache = cache(1_000 * one); // about half the stores fit: every load trims ~1,000
+    int threads = 4;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> work = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int seed = t;
+        work.add(
+            pool.submit(
+                () -> {
+                  java.util.Random random = new java.util.Random(seed);
+                  for (int n = 0; n < 20_000; n++) {
+                    cache.acquire(ids.get(random.nextInt(ids.size()))).release();
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : work) {
+        f.get(60, TimeUnit.SECONDS); // rethrows what a request would have answered 500 for
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(cache.stats().evictions()).isPositive();
+  }
 }
