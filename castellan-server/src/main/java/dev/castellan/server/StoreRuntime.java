@@ -225,15 +225,7 @@ public final class StoreRuntime implements AutoCloseable {
       return entry.engine(
           id,
           k -> {
-            StoredModel model =
-                store
-                    .readModel(storeId, id)
-                    .orElseThrow(
-                        () ->
-                            new CastellanException(
-                                ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
-                                "authorization model " + id + " not found"));
-            return Engine.create(model.model(), feed.index(), clock);
+            return Engine.create(model(storeId, id).model(), feed.index(), clock);
           });
     } finally {
       entry.release();
@@ -328,6 +320,22 @@ public final class StoreRuntime implements AutoCloseable {
                     ? fresh
                     : new Latest(old.modelId(), Math.max(old.fetchedAt(), fresh.fetchedAt())))
         .modelId();
+  }
+
+  /**
+   * The stored model {@code modelId} of {@code storeId}, from the database.
+   *
+   * @throws CastellanException {@code AUTHORIZATION_MODEL_NOT_FOUND} when the store has none by
+   *     that id
+   */
+  public StoredModel model(String storeId, String modelId) {
+    return store
+        .readModel(storeId, modelId)
+        .orElseThrow(
+            () ->
+                new CastellanException(
+                    ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
+                    "authorization model " + modelId + " not found"));
   }
 
   static CastellanException storeNotFound(String storeId) {

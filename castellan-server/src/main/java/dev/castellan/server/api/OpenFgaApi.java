@@ -288,14 +288,7 @@ public final class OpenFgaApi {
   private void readModel(Context ctx) {
     String storeId = existingStore(ctx);
     String id = PathParams.param(ctx, "id");
-    StoredModel model =
-        store
-            .readModel(storeId, id)
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
-                        "authorization model " + id + " not found"));
+    StoredModel model = runtime.model(storeId, id);
     ObjectNode out = NODES.objectNode();
     out.set("authorization_model", modelJson(model));
     json(ctx, out);
@@ -1035,14 +1028,7 @@ public final class OpenFgaApi {
   private void writeAssertions(Context ctx) {
     String storeId = existingStore(ctx);
     String modelId = PathParams.param(ctx, "id");
-    StoredModel model =
-        store
-            .readModel(storeId, modelId)
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.AUTHORIZATION_MODEL_NOT_FOUND,
-                        "authorization model " + modelId + " not found"));
+    StoredModel model = runtime.model(storeId, modelId);
     Body body = Body.parse(ctx.body(), Set.of("assertions"));
     List<JsonNode> assertions = body.array("assertions", 100);
     for (int i = 0; i < assertions.size(); i++) {
