@@ -37,7 +37,9 @@ class CheckPathQueriesTest {
    * Threads that may talk to the database while requests run, none of them a request's: the audit
    * writer, the change feed (it polls hourly here, and nothing is written during the count), the
    * notification listener, and the refreshes of a latest model id and an API key record that a
-   * request past their freshness starts and does not wait for.
+   * request past their freshness starts and does not wait for; and the connection pool's own
+   * threads, which open, check and close connections (opening one sends the driver's set-up
+   * statements) off every request's path.
    */
   private static final Set<String> BACKGROUND =
       Set.of(
@@ -45,7 +47,10 @@ class CheckPathQueriesTest {
           "castellan-change-feed",
           "castellan-pg-listen",
           "castellan-latest-model",
-          "castellan-api-key-refresh");
+          "castellan-api-key-refresh",
+          "castellan-postgresql:connection-adder",
+          "castellan-postgresql:housekeeper",
+          "castellan-postgresql:connection-closer");
 
   private StoreKind.TestStore testStore;
   private CastellanServer server;
