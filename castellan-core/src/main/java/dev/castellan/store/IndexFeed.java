@@ -174,6 +174,11 @@ public final class IndexFeed implements AutoCloseable {
         return;
       }
     }
+    awaitFeed(revision, timeout);
+  }
+
+  /** Wakes the feed and waits for it to apply {@code revision}, at most {@code timeout}. */
+  private void awaitFeed(long revision, Duration timeout) {
     wake();
     try {
       if (!index.awaitRevision(revision, timeout)) {
@@ -193,14 +198,24 @@ public final class IndexFeed implements AutoCloseable {
     }
   }
 
-  /** OpenFGA's HIGHER_CONSISTENCY: wait for the latest committed revision of the store. */
+  /**
+   * OpenFGA's HIGHER_CONSISTENCY: wait for the latest committed revision of the store. With a read
+   * replica, the latest is read where it is, on the primary, and the index caught up from there on
+   * this thread: such a request never waits for the replica, which may lag (ADR 0018).
+   */
   public void awaitLatest(Duration timeout) {
-    long latest = store.revision(storeId);
-    if (index.revision() < latest && store.readReplica().isPresent()) {
-      // Asked for the latest: read it where it is, not from a replica that may lag (ADR 0018).
-      catchUp(store);
+    TupleStore latestReads = store.latestReads();
+    long latest = latestReads.revision(storeId);
+    if (index.revision() >= latest) {
+      return;
     }
-    awaitRevision(latest, timeout);
+    if (store.readReplica().isPresent()) {
+      catchUp(latestReads);
+      if (index.revision() >= latest) {
+        return;
+      }
+    }
+    awaitFeed(latest, timeout);
   }
 
   /** Applies changes revision by revision; each revision is one atomic batch in the index. */

@@ -157,6 +157,24 @@ public interface Store
   }
 
   @Override
+  default TupleStore latestReads() {
+    return tupleStore().latestReads();
+  }
+
+  /** What the read replica did with this store's reads since it opened; empty without a replica. */
+  default Optional<ReplicaStats> readReplicaStats() {
+    return Optional.empty();
+  }
+
+  /**
+   * Transactions run again since the store opened because the database aborted them for a
+   * serialization failure or a deadlock (SQLSTATE 40001, 40P01); 0 for a store that never does.
+   */
+  default long retriedTransactions() {
+    return 0;
+  }
+
+  @Override
   default String writeModel(String storeId, AuthorizationModel model) {
     return modelStore().writeModel(storeId, model);
   }

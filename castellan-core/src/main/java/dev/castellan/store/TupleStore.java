@@ -144,4 +144,13 @@ public interface TupleStore {
   default Optional<TupleStore> readReplica(String storeId, long atLeast) {
     return Optional.empty();
   }
+
+  /**
+   * Where reads that must see the latest commit go ({@code HIGHER_CONSISTENCY}): this store, which
+   * is always current. A store with a read replica answers its primary and counts the read as one
+   * sent to the primary ({@link ReplicaStats#latest}); call it once per request.
+   */
+  default TupleStore latestReads() {
+    return this;
+  }
 }

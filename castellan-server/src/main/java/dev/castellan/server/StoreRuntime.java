@@ -206,8 +206,9 @@ public final class StoreRuntime implements AutoCloseable {
   }
 
   /**
-   * The engine for a request: waits for {@code consistencyToken} (or the latest revision when
-   * {@code higherConsistency}), then resolves the model (the latest when {@code modelId} is empty).
+   * The engine for a request: waits for the latest revision when {@code higherConsistency}, else
+   * for {@code consistencyToken} when there is one, then resolves the model (the latest when {@code
+   * modelId} is empty).
    */
   public Engine engine(
       String storeId, String modelId, String consistencyToken, boolean higherConsistency) {
@@ -216,10 +217,15 @@ public final class StoreRuntime implements AutoCloseable {
     StoreCache.Entry entry = cache.acquire(storeId);
     try {
       IndexFeed feed = entry.feed();
-      if (consistencyToken != null && !consistencyToken.isEmpty()) {
-        feed.awaitRevision(ConsistencyToken.decode(consistencyToken, storeId), consistencyTimeout);
-      } else if (higherConsistency) {
+      boolean hasToken = consistencyToken != null && !consistencyToken.isEmpty();
+      // Decoded either way: a token of another store is refused even beside HIGHER_CONSISTENCY.
+      long tokenRevision = hasToken ? ConsistencyToken.decode(consistencyToken, storeId) : 0;
+      if (higherConsistency) {
+        // The latest revision is at or past any token's: waiting for the token first would wait
+        // for a read replica that may lag, which HIGHER_CONSISTENCY never does (ADR 0018).
         feed.awaitLatest(consistencyTimeout);
+      } else if (hasToken) {
+        feed.awaitRevision(tokenRevision, consistencyTimeout);
       }
       String id = modelId == null || modelId.isEmpty() ? latestModelId(storeId) : modelId;
       return entry.engine(

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.castellan.model.ModelDsl;
 import dev.castellan.model.ModelJson;
+import dev.castellan.store.ReplicaStats;
 import dev.castellan.store.jdbc.JdbcStore;
 import dev.castellan.store.jdbc.ReadReplica;
 import java.time.Duration;
@@ -142,9 +143,33 @@ class ReadReplicaTest {
     return objects;
   }
 
-  private static ReadReplica.Counts counts(JdbcStore store) {
-    return store.replicaReadCounts().orElseThrow();
+  /** Reads answered by the replica and by the primary in its place, as the store counts them. */
+  private record Counts(long replica, long primary) {}
+
+  private static Counts counts(JdbcStore store) {
+    ReplicaStats stats = store.readReplicaStats().orElseThrow();
+    return new Counts(stats.replicaReads(), stats.primaryReads());
   }
+
+  /** The value of {@code series} (name and labels, as printed) in {@code node}'s /metrics. */
+  private static double metric(CastellanServer node, String series) throws Exception {
+    String scrape = send(node, TOKEN, "GET", "/metrics", null).body();
+    for (String line : scrape.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).trim());
+      }
+    }
+    throw new AssertionError("no series " + series + " in /metrics:\n" + scrape);
+  }
+
+  private static final String LAG_BOUND =
+      "castellan_replica_primary_reads_total{reason=\"lag_bound\"}";
+  private static final String LATEST =
+      "castellan_replica_primary_reads_total{reason=\"higher_consistency\"}";
+  private static final String DOWN =
+      "castellan_replica_primary_reads_total{reason=\"replica_down\"}";
+  private static final String REPLICA_READS = "castellan_replica_reads_total";
+  private static final String LAG = "castellan_replica_lag_revisions";
 
   @Test
   void aTokenFromAWriteOnThePrimaryNode_isAnsweredFromTheReplica() throws Exception {
@@ -178,6 +203,7 @@ class ReadReplicaTest {
 
     PG.pauseReplay();
     String second = write(primaryNode, "memo");
+    double lagBoundBefore = metric(replicaNode, LAG_BOUND);
 
     // Without a token the node reads the replica, which stands where it was paused: the feed
     // (which heard the primary's notification) and read-tuples both still miss the second write.
@@ -189,17 +215,45 @@ class ReadReplicaTest {
     assertThat(check(replicaNode, "memo", second)).isTrue();
     Duration took = Duration.ofNanos(System.nanoTime() - started);
     assertThat(took).isGreaterThanOrEqualTo(MAX_WAIT).isLessThan(Duration.ofSeconds(5));
+    assertThat(metric(replicaNode, LAG_BOUND))
+        .as("the check that waited out the bound counted as a fallback to the primary")
+        .isEqualTo(lagBoundBefore + 1);
+    assertThat(metric(replicaNode, LAG)).as("the replica was one revision behind").isEqualTo(1);
     assertThat(read(replicaNode, second)).containsExactlyInAnyOrder("doc:plan", "doc:memo");
+    assertThat(metric(replicaNode, LAG_BOUND)).isEqualTo(lagBoundBefore + 2);
 
-    // HIGHER_CONSISTENCY asks for the latest, which the paused replica does not have.
+    // HIGHER_CONSISTENCY asks for the latest, which only the primary has: read there at once,
+    // never waiting for the paused replica, and counted as such (not as a fallback after the
+    // bound). Each of these would take at least MAX_WAIT if it waited for the replica.
     write(primaryNode, "note");
+    double latestBefore = metric(replicaNode, LATEST);
+    double lagBoundAfter = metric(replicaNode, LAG_BOUND);
+    started = System.nanoTime();
     assertThat(checkWith(replicaNode, "note", ",\"consistency\":\"HIGHER_CONSISTENCY\"")).isTrue();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(MAX_WAIT);
+    assertThat(metric(replicaNode, LATEST)).isEqualTo(latestBefore + 1);
+
+    // With a token as well, HIGHER_CONSISTENCY still wins: the token is not waited for on the
+    // replica first.
+    String fourth = write(primaryNode, "draft");
+    started = System.nanoTime();
+    assertThat(
+            checkWith(
+                replicaNode,
+                "draft",
+                ",\"consistency\":\"HIGHER_CONSISTENCY\",\"consistency_token\":\"" + fourth + "\""))
+        .isTrue();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(MAX_WAIT);
+    assertThat(metric(replicaNode, LATEST)).isEqualTo(latestBefore + 2);
+    assertThat(metric(replicaNode, LAG_BOUND))
+        .as("no HIGHER_CONSISTENCY request waited for the replica")
+        .isEqualTo(lagBoundAfter);
 
     PG.resumeReplay();
     Poll.until(
         "reads from the replica again once it has replayed",
         Duration.ofSeconds(30),
-        () -> read(replicaNode, "").size() == 3);
+        () -> read(replicaNode, "").size() == 4);
   }
 
   @Test
@@ -232,6 +286,7 @@ class ReadReplicaTest {
         .isLessThan(Duration.ofSeconds(3));
     long primaryBefore = counts(reads).primary();
     assertThat(primaryBefore).isPositive();
+    assertThat(metric(replicaNode, DOWN)).isPositive();
 
     PG.startReplica();
     long replicaBefore = counts(reads).replica();
@@ -242,6 +297,7 @@ class ReadReplicaTest {
           read(replicaNode, "");
           return counts(reads).replica() > replicaBefore;
         });
+    assertThat(metric(replicaNode, REPLICA_READS)).isGreaterThan(replicaBefore);
     assertThat(read(replicaNode, token)).containsExactlyInAnyOrder("doc:plan", "doc:memo");
   }
 

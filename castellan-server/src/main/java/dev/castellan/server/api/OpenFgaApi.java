@@ -1130,7 +1130,7 @@ public final class OpenFgaApi {
     String token = body.string("consistency_token", 256);
     long atLeast = token.isEmpty() ? 0 : ConsistencyToken.decode(token, storeId);
     if (consistency.equals("HIGHER_CONSISTENCY")) {
-      return store;
+      return store.latestReads();
     }
     return store.readReplica(storeId, atLeast).orElse(store);
   }

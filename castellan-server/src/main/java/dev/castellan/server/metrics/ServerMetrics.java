@@ -211,6 +211,9 @@ public final class ServerMetrics implements AutoCloseable {
       }
     }
     index = runtime == null ? null : new IndexGauges(runtime, registry);
+    if (runtime != null) {
+      DatabaseMeters.register(runtime.store(), registry);
+    }
   }
 
   /** The APIs whose evaluations run under a budget (the {@code api} label values). */

@@ -46,7 +46,7 @@ final class JdbcModels implements ModelStore {
     Objects.requireNonNull(model, "model");
     String json = ModelJson.write(model);
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           requireStore(connection, storeId);
           String id = Ulids.next();
@@ -143,7 +143,7 @@ final class JdbcModels implements ModelStore {
   @Override
   public void writeAssertions(String storeId, String modelId, String assertionsJson) {
     Objects.requireNonNull(assertionsJson, "assertionsJson");
-    transactions.run(
+    transactions.runRetrying(
         connection -> {
           requireStore(connection, storeId);
           try (PreparedStatement statement =

@@ -9,6 +9,7 @@ import dev.castellan.store.CredentialStore;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DocumentStore;
 import dev.castellan.store.ModelStore;
+import dev.castellan.store.ReplicaStats;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoreCatalog;
 import dev.castellan.store.TupleStore;
@@ -26,6 +27,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.flywaydb.core.Flyway;
 
@@ -73,6 +75,7 @@ public final class JdbcStore implements Store {
   private final JdbcDirectory directory;
   private final JdbcAuditRecords audit;
   private final ReplicaReads replica; // null: every read goes to the primary
+  private final LongAdder retries = new LongAdder();
 
   private JdbcStore(
       Dialect dialect,
@@ -108,7 +111,7 @@ public final class JdbcStore implements Store {
           ErrorCode.STORE_UNAVAILABLE, "could not prepare the tuple store database schema", e);
     }
     this.pool = dataSource;
-    Transactions transactions = new Transactions(dataSource, "the tuple store database");
+    Transactions transactions = new Transactions(dataSource, "the tuple store database", retries);
     this.tuples =
         new JdbcTuples(
             transactions, dialect, dialect == Dialect.POSTGRESQL && signal == ChangeSignal.NOTIFY);
@@ -269,9 +272,19 @@ public final class JdbcStore implements Store {
     return replica == null ? Optional.empty() : replica.readsAt(storeId, atLeast);
   }
 
-  /** How many reads the read replica answered and how many the primary did in its place. */
-  public Optional<ReadReplica.Counts> replicaReadCounts() {
-    return replica == null ? Optional.empty() : Optional.of(replica.counts());
+  @Override
+  public TupleStore latestReads() {
+    return replica == null ? tuples : replica.latest();
+  }
+
+  @Override
+  public Optional<ReplicaStats> readReplicaStats() {
+    return replica == null ? Optional.empty() : Optional.of(replica.stats());
+  }
+
+  @Override
+  public long retriedTransactions() {
+    return retries.sum();
   }
 
   @Override

@@ -90,7 +90,7 @@ final class JdbcStoreCatalog implements StoreCatalog {
     StoreCatalog.checkName(name);
     String id = Ulids.next();
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           try (PreparedStatement statement =
               connection.prepareStatement(
@@ -165,7 +165,7 @@ final class JdbcStoreCatalog implements StoreCatalog {
       return false;
     }
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           try (PreparedStatement statement =
               connection.prepareStatement(

@@ -185,7 +185,7 @@ final class JdbcTuples implements TupleStore {
     Objects.requireNonNull(write, "write");
     WritePlanner.Checked checked = WritePlanner.check(write);
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
           Map<TupleKey, Tuple> existing =
@@ -399,7 +399,7 @@ final class JdbcTuples implements TupleStore {
    */
   private WriteResult deleteWhere(String storeId, Where where) {
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
           int logged;
@@ -729,7 +729,7 @@ final class JdbcTuples implements TupleStore {
 
   private WriteResult importBatch(String storeId, List<Tuple> batch) {
     Instant now = now();
-    return transactions.run(
+    return transactions.runRetrying(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
           long written;

@@ -30,12 +30,6 @@ public record ReadReplica(String jdbcUrl, Duration maxWait) {
     }
   }
 
-  /**
-   * Reads since the store opened: answered by the replica, and by the primary in its place (the
-   * replica down, behind a token past the bound, or not knowing the store yet).
-   */
-  public record Counts(long replica, long primary) {}
-
   /** A replica at {@code jdbcUrl} with the default max wait. */
   public static ReadReplica of(String jdbcUrl) {
     return new ReadReplica(jdbcUrl, DEFAULT_MAX_WAIT);

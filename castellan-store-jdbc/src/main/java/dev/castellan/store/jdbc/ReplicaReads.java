@@ -7,6 +7,7 @@ import dev.castellan.ErrorCode;
 import dev.castellan.store.Change;
 import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
+import dev.castellan.store.ReplicaStats;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleStore;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -45,8 +47,12 @@ final class ReplicaReads {
   private final TupleStore replica;
   private final TupleStore primary;
   private final TupleStore routed = new Routed();
-  private final AtomicLong replicaReads = new AtomicLong();
-  private final AtomicLong primaryReads = new AtomicLong();
+  private final LongAdder replicaReads = new LongAdder();
+  private final LongAdder lagBound = new LongAdder();
+  private final LongAdder replicaDown = new LongAdder();
+  private final LongAdder notReplayed = new LongAdder();
+  private final LongAdder latest = new LongAdder();
+  private final AtomicLong lagRevisions = new AtomicLong();
   private volatile long downUntil = System.nanoTime();
 
   private ReplicaReads(ReadReplica settings, HikariDataSource pool, TupleStore primary) {
@@ -54,7 +60,7 @@ final class ReplicaReads {
     this.pool = pool;
     this.replica =
         new JdbcTuples(
-            new Transactions(pool, "the read replica database"),
+            new Transactions(pool, "the read replica database", new LongAdder()),
             Dialect.POSTGRESQL,
             false); // only reads go to a standby: nothing to announce
     this.primary = primary;
@@ -96,29 +102,34 @@ final class ReplicaReads {
     }
     long deadline = System.nanoTime() + settings.maxWait().toNanos();
     long pause = FIRST_PAUSE_NANOS;
+    boolean known = true;
     while (true) {
       if (down()) {
-        primaryReads.incrementAndGet();
+        replicaDown.increment();
         return Optional.empty();
       }
       try {
-        if (replica.revision(storeId) >= atLeast) {
+        long replayed = replica.revision(storeId);
+        lagRevisions.set(Math.max(0, atLeast - replayed));
+        if (replayed >= atLeast) {
           return Optional.of(routed);
         }
+        known = true;
       } catch (CastellanException e) {
         if (e.code() == ErrorCode.STORE_UNAVAILABLE) {
           failed(e);
-          primaryReads.incrementAndGet();
+          replicaDown.increment();
           return Optional.empty();
         }
         // STORE_ID_NOT_FOUND: a store created on the primary that the replica has not replayed.
         if (e.code() != ErrorCode.STORE_ID_NOT_FOUND) {
           throw e;
         }
+        known = false;
       }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        primaryReads.incrementAndGet();
+        (known ? lagBound : notReplayed).increment();
         return Optional.empty();
       }
       LockSupport.parkNanos(Math.min(pause, left));
@@ -130,8 +141,20 @@ final class ReplicaReads {
     }
   }
 
-  ReadReplica.Counts counts() {
-    return new ReadReplica.Counts(replicaReads.get(), primaryReads.get());
+  /** The primary, for a read of the latest revision (HIGHER_CONSISTENCY), counted as such. */
+  TupleStore latest() {
+    latest.increment();
+    return primary;
+  }
+
+  ReplicaStats stats() {
+    return new ReplicaStats(
+        replicaReads.sum(),
+        lagBound.sum(),
+        replicaDown.sum(),
+        notReplayed.sum(),
+        latest.sum(),
+        lagRevisions.get());
   }
 
   void close() {
@@ -160,20 +183,24 @@ final class ReplicaReads {
    * the store (not replayed yet; the primary's answer is the truth, including "deleted").
    */
   private <T> T read(Supplier<T> onReplica, Supplier<T> onPrimary) {
-    if (!down()) {
-      try {
-        T answer = onReplica.get();
-        replicaReads.incrementAndGet();
-        return answer;
-      } catch (CastellanException e) {
-        if (e.code() == ErrorCode.STORE_UNAVAILABLE) {
-          failed(e);
-        } else if (e.code() != ErrorCode.STORE_ID_NOT_FOUND) {
-          throw e;
-        }
+    if (down()) {
+      replicaDown.increment();
+      return onPrimary.get();
+    }
+    try {
+      T answer = onReplica.get();
+      replicaReads.increment();
+      return answer;
+    } catch (CastellanException e) {
+      if (e.code() == ErrorCode.STORE_UNAVAILABLE) {
+        failed(e);
+        replicaDown.increment();
+      } else if (e.code() == ErrorCode.STORE_ID_NOT_FOUND) {
+        notReplayed.increment();
+      } else {
+        throw e;
       }
     }
-    primaryReads.incrementAndGet();
     return onPrimary.get();
   }
 
@@ -202,7 +229,9 @@ final class ReplicaReads {
 
     @Override
     public long snapshot(String storeId, Consumer<StoredTuple> sink) {
-      if (!down()) {
+      if (down()) {
+        replicaDown.increment();
+      } else {
         // A snapshot that failed after streaming tuples cannot be streamed again from the primary
         // into the same sink: only one that failed before its first tuple falls back.
         boolean[] streamed = {false};
@@ -214,7 +243,7 @@ final class ReplicaReads {
                     streamed[0] = true;
                     sink.accept(stored);
                   });
-          replicaReads.incrementAndGet();
+          replicaReads.increment();
           return revision;
         } catch (CastellanException e) {
           if (e.code() == ErrorCode.STORE_UNAVAILABLE) {
@@ -222,12 +251,14 @@ final class ReplicaReads {
             if (streamed[0]) {
               throw e;
             }
-          } else if (e.code() != ErrorCode.STORE_ID_NOT_FOUND) {
+            replicaDown.increment();
+          } else if (e.code() == ErrorCode.STORE_ID_NOT_FOUND) {
+            notReplayed.increment();
+          } else {
             throw e;
           }
         }
       }
-      primaryReads.incrementAndGet();
       return primary.snapshot(storeId, sink);
     }
 
@@ -266,6 +297,11 @@ final class ReplicaReads {
     @Override
     public Optional<TupleStore> readReplica(String storeId, long atLeast) {
       return readsAt(storeId, atLeast);
+    }
+
+    @Override
+    public TupleStore latestReads() {
+      return latest();
     }
   }
 }
