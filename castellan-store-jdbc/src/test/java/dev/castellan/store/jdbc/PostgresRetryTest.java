@@ -208,20 +208,23 @@ class PostgresRetryTest {
         assertThat(result.deleted()).isEqualTo(1);
         assertThat(result.revision()).isEqualTo(before + 1);
       }
-      assertThat(store.retriedTransactions()).isEqualTo(1);
+      // Usually one retry; two when the retry takes the revision row back before the other
+      // transaction, woken by the abort, gets it (PostgreSQL hands a row lock to whoever asks
+      // first), deadlocking once more.
+      assertThat(store.retriedTransactions()).isBetween(1L, Transactions.MAX_ATTEMPTS - 1L);
       assertThat(store.read(storeId, TupleFilter.ALL, PageRequest.first(10)).items()).isEmpty();
       assertThat(store.changesAfter(storeId, before, 10)).hasSize(1);
     }
   }
 
-  /** Waits until a session named {@code application} waits for a lock. */
+  /** Waits until a session of this database named {@code application} waits for a lock. */
   private static void awaitWaitingOnALock(Connection watcher, String application)
       throws SQLException, InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     try (PreparedStatement statement =
         watcher.prepareStatement(
-            "SELECT count(*) FROM pg_stat_activity"
-                + " WHERE application_name = ? AND wait_event_type = 'Lock'")) {
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                + " AND application_name = ? AND wait_event_type = 'Lock'")) {
       statement.setString(1, application);
       while (System.nanoTime() < deadline) {
         try (ResultSet rs = statement.executeQuery()) {
