@@ -87,6 +87,11 @@ public final class PendingIdentities {
    * for an import to decide, and a link settles it).
    */
   public Optional<String> resolve(Identity identity) {
+    return resolve(directory, identity);
+  }
+
+  /** {@link #resolve(Identity)} in {@code directory}: for the CLI, which runs without a server. */
+  public static Optional<String> resolve(DirectoryStore directory, Identity identity) {
     Optional<String> linked = directory.resolve(identity);
     if (linked.isPresent() || !identity.kind().equals(Identity.EMAIL)) {
       return linked;
@@ -95,11 +100,7 @@ public final class PendingIdentities {
         directory
             .findUsers(DirectoryQuery.eq(DirectoryQuery.Attribute.EMAIL, identity.value()), 1, 2)
             .items();
-    if (users.size() != 1) {
-      return Optional.empty();
-    }
-    // An address linked to another user is that user's, whoever lists it.
-    return Optional.of(users.get(0).id());
+    return users.size() == 1 ? Optional.of(users.get(0).id()) : Optional.empty();
   }
 
   /**
