@@ -126,8 +126,13 @@ public final class PendingIdentities {
       }
       int applied = 0;
       for (Identity identity : identities) {
-        if (resolve(identity).filter(userId::equals).isPresent()) {
-          applied += applyIdentity(identity, userId);
+        // Where rows are held first: one indexed read, and nearly always the last (this runs on
+        // every SCIM write of a user).
+        List<String> stores = pending.storesHolding(identity);
+        if (!stores.isEmpty() && resolve(identity).filter(userId::equals).isPresent()) {
+          for (String storeId : stores) {
+            applied += applyIn(storeId, identity, userId);
+          }
         }
       }
       return applied;
