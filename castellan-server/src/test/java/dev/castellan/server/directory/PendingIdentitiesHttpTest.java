@@ -186,6 +186,29 @@ class PendingIdentitiesHttpTest {
   }
 
   @Test
+  void anEmailAddedByScimPatch_appliesTheRowsHeldForIt() throws Exception {
+    String gail = unique("gail");
+    String work = gail + "@work.example.com";
+    importRows(byEmail("doc:5", work));
+    String gailId = scimUser(gail, gail + "@example.com");
+    assertThat(allowed("doc:5", "user:" + gailId)).isFalse();
+    HttpResponse<String> patched =
+        ServerHttp.send(
+            server,
+            scimKey,
+            "PATCH",
+            "/scim/v2/Users/" + gailId,
+            "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":"
+                + "[{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"value\":\""
+                + work
+                + "\"}]}]}",
+            Map.of("Content-Type", "application/scim+json"));
+    assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+    assertThat(allowed("doc:5", "user:" + gailId)).isTrue();
+    assertThat(pending().get("total").asInt()).isZero();
+  }
+
+  @Test
   void aSlackIdentity_isAppliedWhenAnAdministratorLinksIt() throws Exception {
     String slackUser = unique("U");
     importRows(
