@@ -27,6 +27,13 @@ public record PendingTuple(
     String source) {
   private static final Pattern SOURCE = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,63}");
 
+  /**
+   * Most UTF-8 bytes of a row's key (object, relation and the identity's kind, namespace and value
+   * together): within what a PostgreSQL index entry holds, so a row within the limits of its parts
+   * is never refused by the database instead.
+   */
+  public static final int MAX_KEY_BYTES = 2_300;
+
   public PendingTuple {
     if (identity == null) {
       throw invalid("an identity is required");
@@ -42,6 +49,23 @@ public record PendingTuple(
     if (condition.isEmpty() && !conditionContext.isEmpty()) {
       throw invalid("a condition context needs a condition");
     }
+    int keyBytes =
+        utf8(object)
+            + utf8(relation)
+            + utf8(identity.kind())
+            + utf8(identity.namespace())
+            + utf8(identity.value());
+    if (keyBytes > MAX_KEY_BYTES) {
+      throw invalid(
+          "a held row's object, relation and identity are at most "
+              + MAX_KEY_BYTES
+              + " bytes of UTF-8 together, were "
+              + keyBytes);
+    }
+  }
+
+  private static int utf8(String text) {
+    return text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   }
 
   /** An unconditional row. */

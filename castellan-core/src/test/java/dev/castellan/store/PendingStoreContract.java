@@ -82,6 +82,19 @@ public abstract class PendingStoreContract extends StoreFixture {
   }
 
   @Test
+  void aRowAtTheKeyLimit_isHeldAndApplied_andOnePastItIsRefused() {
+    String wide = "\u754c"; // three bytes of UTF-8
+    Identity slack = new Identity("slack", wide.repeat(170), wide.repeat(170));
+    PendingTuple atLimit = PendingTuple.of("doc:" + wide.repeat(418), "viewer", slack, "slack");
+    assertThat(pending.hold(storeId, List.of(atLimit))).isEqualTo(1);
+    assertThat(pending.apply(storeId, slack, "user:01A", PendingStoreContract::none).written())
+        .isEqualTo(1);
+    assertCode(
+        () -> PendingTuple.of("doc:" + wide.repeat(430), "viewer", slack, "slack"),
+        ErrorCode.VALIDATION_ERROR);
+  }
+
+  @Test
   void hold_pastTheLimitPerStore_isRefusedWhole_andOtherStoresAreNotCounted() {
     for (int batch = 0; batch < PendingStore.MAX_PER_STORE / PendingStore.MAX_BATCH; batch++) {
       List<PendingTuple> rows = new ArrayList<>(PendingStore.MAX_BATCH);
