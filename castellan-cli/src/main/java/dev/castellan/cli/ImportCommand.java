@@ -8,6 +8,11 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleIndex;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.api.Body;
+import dev.castellan.server.directory.PendingIdentities;
+import dev.castellan.store.DirectoryStore;
+import dev.castellan.store.Identity;
+import dev.castellan.store.PendingStore;
+import dev.castellan.store.PendingTuple;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoredModel;
 import dev.castellan.store.WriteResult;
@@ -19,12 +24,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,13 +50,18 @@ import picocli.CommandLine.Parameters;
       "Bulk-load tuples from JSON lines (.jsonl) or CSV (.csv) into a store.",
       "Each tuple is checked against the store's latest model; tuples already present are"
           + " skipped.",
+      "A JSON line may name a person by \"identity\" ({\"kind\",\"namespace\",\"value\"})"
+          + " instead of \"user\": a person the directory knows is written as"
+          + " user:<directory id>, an unknown one is held until the directory knows them"
+          + " (see --source).",
       "The embedded store (--data) can be open in one process only: stop the server first, or use"
           + " PostgreSQL (--pg-url)."
     },
     footerHeading = "%nExamples:%n",
     footer = {
       "  castellan import tuples.jsonl --store 01J... --data ./data",
-      "  castellan import tuples.csv --store 01J... --pg-url \"$CASTELLAN_PG_URL\""
+      "  castellan import tuples.csv --store 01J... --pg-url \"$CASTELLAN_PG_URL\"",
+      "  castellan import drive-shares.jsonl --store 01J... --data ./data --source drive"
     })
 final class ImportCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -63,6 +76,13 @@ final class ImportCommand implements Callable<Integer> {
 
   @Option(names = "--batch", description = "tuples per transaction (default 5000)")
   int batchSize = 5_000;
+
+  @Option(
+      names = "--source",
+      description =
+          "where rows naming identities come from (drive, slack, ...), to list or drop the rows"
+              + " held for unknown people by source (default cli)")
+  String source = "cli";
 
   @Override
   public Integer call() throws IOException {
@@ -87,11 +107,17 @@ final class ImportCommand implements Callable<Integer> {
                           ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
                           "store " + storeId + " has no authorization model; write one first"));
       Engine validator = Engine.create(model.model(), TupleIndex.create());
+      PendingTuple.checkSource(source);
+      Held held = new Held(store.pendingStore(), storeId);
       long start = System.nanoTime();
       try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
         boolean csv =
             file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".csv");
-        Iterator<Tuple> tuples = csv ? new CsvTuples(reader) : new JsonLineTuples(reader);
+        Iterator<Tuple> tuples =
+            csv
+                ? new CsvTuples(reader)
+                : new JsonLineTuples(
+                    reader, new Identities(store.directoryStore(), validator, source, held::add));
         Iterator<Tuple> checked =
             new Iterator<>() {
               @Override
@@ -115,6 +141,7 @@ final class ImportCommand implements Callable<Integer> {
                   out.printf("  %,d tuples%n", count);
                   out.flush();
                 });
+        held.flush();
         double seconds = (System.nanoTime() - start) / 1e9;
         out.printf(
             "imported %,d tuples in %.1f s (%,.0f tuples/s); store revision %d%n",
@@ -122,32 +149,121 @@ final class ImportCommand implements Callable<Integer> {
             seconds,
             result.written() / Math.max(seconds, 1e-9),
             result.revision());
+        if (held.seen() > 0) {
+          out.printf(
+              "held %,d rows for people the directory does not know yet (%,d new); they are"
+                  + " written when the directory knows them (a server applies them at start)%n",
+              held.seen(), held.added());
+        }
       }
     }
     return 0;
   }
 
-  /** {"object": "doc:1", "relation": "viewer", "user": "user:a", "condition": {...}}. */
+  /** Rows held for unknown identities, written to the store a batch at a time. */
+  private static final class Held {
+    private final PendingStore pending;
+    private final String storeId;
+    private final List<PendingTuple> batch = new ArrayList<>();
+    private long seen;
+    private long added;
+
+    Held(PendingStore pending, String storeId) {
+      this.pending = pending;
+      this.storeId = storeId;
+    }
+
+    void add(PendingTuple row) {
+      batch.add(row);
+      seen++;
+      if (batch.size() == PendingStore.MAX_BATCH) {
+        flush();
+      }
+    }
+
+    void flush() {
+      if (!batch.isEmpty()) {
+        added += pending.hold(storeId, List.copyOf(batch));
+        batch.clear();
+      }
+    }
+
+    long seen() {
+      return seen;
+    }
+
+    long added() {
+      return added;
+    }
+  }
+
+  /**
+   * How a line naming an {@code identity} is read, as the server's imports read it (ADR 0024):
+   * checked against the model as a tuple of a {@code user:} placeholder, then written as the
+   * directory user the identity names, or held.
+   */
+  private record Identities(
+      DirectoryStore directory, Engine validator, String source, Consumer<PendingTuple> hold) {
+
+    /** The tuple to write for {@code tuple} (its user a placeholder), or empty once held. */
+    Optional<Tuple> resolve(Tuple tuple, Identity identity) {
+      Tuple placeholder = withUser(tuple, "user:" + PendingIdentities.PLACEHOLDER_ID);
+      try {
+        validator.validateTuple(placeholder);
+      } catch (CastellanException e) {
+        throw new CastellanException(
+            e.code(), "(its identity checked as a user:<directory id>) " + e.getMessage());
+      }
+      Optional<String> user = PendingIdentities.resolve(directory, identity);
+      if (user.isPresent()) {
+        return Optional.of(withUser(tuple, PendingIdentities.subject(user.get())));
+      }
+      hold.accept(
+          new PendingTuple(
+              tuple.key().object(),
+              tuple.key().relation(),
+              tuple.condition(),
+              tuple.conditionContext(),
+              identity,
+              source));
+      return Optional.empty();
+    }
+
+    private static Tuple withUser(Tuple tuple, String user) {
+      return new Tuple(
+          new TupleKey(tuple.key().object(), tuple.key().relation(), user),
+          tuple.condition(),
+          tuple.conditionContext(),
+          tuple.expiresAt());
+    }
+  }
+
+  /**
+   * {"object": "doc:1", "relation": "viewer", "user": "user:a", "condition": {...}}, or with
+   * {"identity": {"kind": "email", "value": "ann@example.com"}} in place of "user".
+   */
   private static final class JsonLineTuples implements Iterator<Tuple> {
     private final BufferedReader reader;
-    private String line;
+    private final Identities identities;
+    private Tuple ready;
     private long number;
 
-    JsonLineTuples(BufferedReader reader) {
+    JsonLineTuples(BufferedReader reader, Identities identities) {
       this.reader = reader;
+      this.identities = identities;
     }
 
     @Override
     public boolean hasNext() {
       try {
-        while (line == null) {
+        while (ready == null) {
           String read = reader.readLine();
           if (read == null) {
             return false;
           }
           number++;
           if (!read.isBlank()) {
-            line = read;
+            ready = parse(read).orElse(null); // a held line yields no tuple: read on
           }
         }
         return true;
@@ -161,11 +277,31 @@ final class ImportCommand implements Callable<Integer> {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      String text = line;
-      line = null;
+      Tuple tuple = ready;
+      ready = null;
+      return tuple;
+    }
+
+    private Optional<Tuple> parse(String text) {
       try {
         JsonNode node = Body.JSON.readTree(text);
         JsonNode key = node.has("tuple_key") ? node.get("tuple_key") : node;
+        Identity identity = null;
+        if (key.has("identity")) {
+          if (key.has("user")) {
+            throw new CastellanException(
+                ErrorCode.VALIDATION_ERROR, "names both a 'user' and an 'identity'");
+          }
+          JsonNode id = key.get("identity");
+          identity =
+              new Identity(
+                  id.path("kind").asText(""),
+                  id.path("namespace").asText(""),
+                  id.path("value").asText(""));
+          key =
+              ((com.fasterxml.jackson.databind.node.ObjectNode) key.deepCopy())
+                  .put("user", "user:" + PendingIdentities.PLACEHOLDER_ID);
+        }
         String condition = "";
         Map<String, Object> context = Map.of();
         JsonNode conditionNode = key.get("condition");
@@ -176,11 +312,13 @@ final class ImportCommand implements Callable<Integer> {
         }
         Instant expires =
             key.hasNonNull("expires_at") ? Instant.parse(key.get("expires_at").asText()) : null;
-        return new Tuple(
-            new TupleKey(text(key, "object"), text(key, "relation"), text(key, "user")),
-            condition,
-            context,
-            expires);
+        Tuple tuple =
+            new Tuple(
+                new TupleKey(text(key, "object"), text(key, "relation"), text(key, "user")),
+                condition,
+                context,
+                expires);
+        return identity == null ? Optional.of(tuple) : identities.resolve(tuple, identity);
       } catch (CastellanException e) {
         throw new CastellanException(e.code(), "line " + number + ": " + e.getMessage());
       } catch (NumberFormatException | ArithmeticException e) {

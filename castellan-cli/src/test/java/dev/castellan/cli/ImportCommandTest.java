@@ -3,9 +3,12 @@ package dev.castellan.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.castellan.model.ModelDsl;
+import dev.castellan.server.CastellanServer;
 import dev.castellan.store.PageRequest;
+import dev.castellan.store.Store;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
+import dev.castellan.store.UserDraft;
 import dev.castellan.store.jdbc.JdbcStore;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -72,6 +75,89 @@ class ImportCommandTest {
       assertThat(new BigDecimal(tuples.get(0).tuple().conditionContext().get("x").toString()))
           .isEqualByComparingTo("1");
     }
+  }
+
+  /**
+   * Rows naming people by identity (ADR 0024): a known email is written as the directory user, an
+   * unknown one held; a user created while no server runs gets its rows when a server starts.
+   */
+  @Test
+  void import_identities_knownWritten_unknownHeld_andAppliedByTheNextServerStart()
+      throws Exception {
+    Path data = dir.resolve("data");
+    String storeId;
+    String annId;
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      storeId = store.createStore("drive").id();
+      store.writeModel(
+          storeId,
+          ModelDsl.parse(
+              """
+              model
+                schema 1.1
+              type user
+              type doc
+                relations
+                  define viewer: [user]
+              """));
+      annId =
+          store
+              .directoryStore()
+              .createUser(new UserDraft("ann", "", "", true, List.of("ann@example.com"), ""))
+              .id();
+    }
+    Path shares = dir.resolve("shares.jsonl");
+    Files.writeString(
+        shares,
+        """
+        {"object":"doc:1","relation":"viewer","identity":{"kind":"email","value":"ANN@example.com"}}
+        {"object":"doc:2","relation":"viewer","identity":{"kind":"email","value":"bob@example.com"}}
+        {"object":"doc:3","relation":"viewer","user":"user:carl"}
+        """);
+    Cli.Result imported =
+        Cli.run(
+            dir,
+            "import",
+            shares.toString(),
+            "--store",
+            storeId,
+            "--data",
+            data.toString(),
+            "--source",
+            "drive");
+    assertThat(imported.exit()).as(imported.toString()).isZero();
+    assertThat(imported.toString()).contains("held 1 rows");
+    String bobId;
+    try (JdbcStore store = JdbcStore.embedded(data)) {
+      assertThat(users(store, storeId))
+          .containsExactlyInAnyOrder("doc:1@user:" + annId, "doc:3@user:carl");
+      assertThat(store.pendingStore().count(storeId)).isEqualTo(1);
+      // Bob appears while no server runs (another node's SCIM, say): nothing applies his row yet.
+      bobId =
+          store
+              .directoryStore()
+              .createUser(new UserDraft("bob", "", "", true, List.of("bob@example.com"), ""))
+              .id();
+    }
+    try (CastellanServer server =
+        CastellanServer.start(
+            CastellanServer.Options.defaults()
+                .withHost("127.0.0.1")
+                .withPort(0)
+                .withBootstrapToken("admin-token-0123456789abcdef"),
+            JdbcStore.embedded(data))) {
+      Store store = server.runtime().store();
+      assertThat(users(store, storeId))
+          .containsExactlyInAnyOrder(
+              "doc:1@user:" + annId, "doc:2@user:" + bobId, "doc:3@user:carl");
+      assertThat(store.pendingStore().count(storeId)).isZero();
+    }
+  }
+
+  private static List<String> users(Store store, String storeId) {
+    return store.read(storeId, TupleFilter.ALL, PageRequest.first(100)).items().stream()
+        .map(t -> t.tuple().key().object() + "@" + t.tuple().key().user())
+        .toList();
   }
 
   private static String line(String object, String number) {

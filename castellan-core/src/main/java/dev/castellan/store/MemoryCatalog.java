@@ -37,6 +37,11 @@ final class MemoryCatalog implements StoreCatalog {
     return tenant;
   }
 
+  /** The live stores. */
+  java.util.Collection<Tenant> tenants() {
+    return stores.values();
+  }
+
   @Override
   public StoreInfo createStore(String name) {
     StoreCatalog.checkName(name);

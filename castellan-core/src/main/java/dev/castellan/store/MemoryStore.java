@@ -16,6 +16,7 @@ public final class MemoryStore implements Store {
   private final MemoryCredentials credentials = new MemoryCredentials();
   private final MemoryDocuments documents = new MemoryDocuments();
   private final MemoryDirectory directory;
+  private final MemoryPending pending;
   private final AuditRecords audit = AuditRecords.inMemory(AuditRecords.DEFAULT_MEMORY_CAPACITY);
 
   public MemoryStore() {
@@ -28,6 +29,7 @@ public final class MemoryStore implements Store {
     this.tuples = new MemoryTuples(catalog);
     this.models = new MemoryModels(catalog);
     this.directory = new MemoryDirectory(clock);
+    this.pending = new MemoryPending(catalog, tuples, clock);
   }
 
   @Override
@@ -58,6 +60,11 @@ public final class MemoryStore implements Store {
   @Override
   public DirectoryStore directoryStore() {
     return directory;
+  }
+
+  @Override
+  public PendingStore pendingStore() {
+    return pending;
   }
 
   @Override

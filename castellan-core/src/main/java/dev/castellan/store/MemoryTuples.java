@@ -72,6 +72,29 @@ final class MemoryTuples implements TupleStore {
     }
   }
 
+  /**
+   * Writes the tuples among {@code writes} whose keys hold none yet ({@link WritePlanner#planNew}):
+   * held rows applied by {@link MemoryPending}.
+   */
+  WriteResult writeNew(String storeId, List<Tuple> writes) {
+    State state = state(storeId);
+    WritePlanner.Checked checked = WritePlanner.check(TupleWrite.of(writes, List.of()));
+    synchronized (state) {
+      Map<TupleKey, Tuple> stored = new HashMap<>();
+      for (TupleKey key : checked.keys()) {
+        StoredTuple existing = state.tuples.get(key);
+        if (existing != null) {
+          stored.put(key, existing.tuple());
+        }
+      }
+      WritePlanner.Plan plan = WritePlanner.planNew(checked, stored, tuple -> tuple);
+      if (plan.isEmpty()) {
+        return new WriteResult(state.revision, 0, 0);
+      }
+      return new WriteResult(commit(state, plan), plan.writes().size(), 0);
+    }
+  }
+
   @Override
   public WriteResult deleteMatching(String storeId, TupleFilter filter) {
     WritePlanner.requireDeleteFilter(filter);

@@ -48,6 +48,12 @@ public interface Store
    */
   DirectoryStore directoryStore();
 
+  /**
+   * Tuples held for people the directory does not know yet (ADR 0024); reached only through this
+   * accessor, as the directory is.
+   */
+  PendingStore pendingStore();
+
   /** The audit trail's hash chain in this store's database. */
   AuditRecords auditRecords();
 

@@ -131,6 +131,22 @@ public final class WritePlanner {
     return new Plan(deletes, writes);
   }
 
+  /**
+   * Plans writing only the tuples of {@code checked} whose keys hold none yet: a stored tuple stays
+   * as it is, whatever its condition. How held rows are applied once their person is known (ADR
+   * 0024): a share that exists already is not an error, and is not rewritten.
+   */
+  public static Plan planNew(
+      Checked checked, Map<TupleKey, Tuple> stored, UnaryOperator<Tuple> asStored) {
+    List<Tuple> writes = new ArrayList<>();
+    for (Tuple tuple : checked.write().writes()) {
+      if (!stored.containsKey(tuple.key())) {
+        writes.add(asStored.apply(tuple));
+      }
+    }
+    return new Plan(List.of(), writes);
+  }
+
   /** Checks a tuple's parts against the limits (an import's tuples, one at a time). */
   public static void checkTuple(Tuple tuple) {
     checkKey(tuple.key());

@@ -62,6 +62,14 @@ public abstract class StoreContracts {
   }
 
   @Nested
+  class Pending extends PendingStoreContract {
+    @Override
+    protected Store newStore() {
+      return fresh();
+    }
+  }
+
+  @Nested
   class Audit extends AuditRecordsContract {
     @Override
     protected Store newStore() {

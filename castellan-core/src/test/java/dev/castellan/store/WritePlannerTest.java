@@ -151,4 +151,18 @@ class WritePlannerTest {
     assertThat(WritePlanner.isExpired(tuple, T0)).isTrue();
     assertThat(WritePlanner.isExpired(Tuple.of("doc:1", "viewer", "user:anne"), T0)).isFalse();
   }
+
+  @Test
+  void planNew_writesOnlyKeysWithoutATuple_andLeavesStoredOnesAsTheyAre() {
+    Tuple stored = Tuple.conditional("doc:1", "viewer", "user:a", "office", Map.of("ip", "x"));
+    Tuple sameKeyOtherCondition = Tuple.of("doc:1", "viewer", "user:a");
+    Tuple fresh = Tuple.of("doc:2", "viewer", "user:a");
+    WritePlanner.Plan plan =
+        WritePlanner.planNew(
+            WritePlanner.check(TupleWrite.of(List.of(sameKeyOtherCondition, fresh), List.of())),
+            Map.of(stored.key(), stored),
+            t -> t);
+    assertThat(plan.deletes()).isEmpty();
+    assertThat(plan.writes()).containsExactly(fresh);
+  }
 }

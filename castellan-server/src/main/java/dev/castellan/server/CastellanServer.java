@@ -5,6 +5,7 @@ import dev.castellan.ErrorCode;
 import dev.castellan.server.api.AdminApi;
 import dev.castellan.server.api.ApiErrors;
 import dev.castellan.server.api.DirectoryApi;
+import dev.castellan.server.api.ImportApi;
 import dev.castellan.server.api.OpenFgaApi;
 import dev.castellan.server.api.PathParams;
 import dev.castellan.server.api.RbacApi;
@@ -30,6 +31,7 @@ import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
 import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.directory.DirectoryRoles;
+import dev.castellan.server.directory.PendingIdentities;
 import dev.castellan.server.metrics.Readiness;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
@@ -570,11 +572,18 @@ public final class CastellanServer implements AutoCloseable {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
     DeactivatedUsers deactivated = new DeactivatedUsers(store, Clock.systemUTC());
+    PendingIdentities pendingIdentities =
+        new PendingIdentities(store.directoryStore(), store.pendingStore(), store, runtime, audit);
     Authentication authentication;
     try {
       authentication =
           new Authentication(
-              keys, options.jwt(), options.issuers(), store.directoryStore(), deactivated);
+              keys,
+              options.jwt(),
+              options.issuers(),
+              // A first token that creates or links a directory user applies what imports held.
+              pendingIdentities.applyingOnLink(store.directoryStore()),
+              deactivated);
     } catch (IllegalArgumentException e) {
       throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
     }
@@ -707,8 +716,10 @@ public final class CastellanServer implements AutoCloseable {
               admin.register(routes);
               rbacApi.register(routes);
               auditApi.register(routes);
-              new ScimApi(directoryRoles, audit, deprovisioning).register(routes);
-              new DirectoryApi(directoryRoles, rbac).register(routes);
+              new ScimApi(directoryRoles, audit, deprovisioning, pendingIdentities)
+                  .register(routes);
+              new DirectoryApi(directoryRoles, rbac, pendingIdentities, audit).register(routes);
+              new ImportApi(runtime, pendingIdentities, audit).register(routes);
               routeTable.addAll(routes.table());
               config.routes.exception(
                   CastellanException.class,
@@ -805,6 +816,16 @@ public final class CastellanServer implements AutoCloseable {
       LOG.warn("rebuilding the directory's group memberships in RBAC failed: {}", e.toString());
     }
     runtime.afterWrite(access.systemStoreId());
+    // Rows held for people who are in the directory by now (held by the CLI, or by a node that
+    // stopped halfway) are written before anyone relies on them.
+    try {
+      int applied = pendingIdentities.sweep();
+      if (applied > 0) {
+        LOG.info("applied {} held import rows for directory users", applied);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("applying held import rows failed; they stay held: {}", e.toString());
+    }
     boolean adminKeyUnknown =
         keysUsed
             && generated.isEmpty()

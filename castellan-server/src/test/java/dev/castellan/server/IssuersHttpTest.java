@@ -339,6 +339,50 @@ class IssuersHttpTest {
         .isEqualTo("carol@example.com");
   }
 
+  /** ADR 0024: rows held for a person's OIDC subject are written once a first token creates it. */
+  @Test
+  void justInTime_appliesTheRowsImportsHeldForThePerson() throws Exception {
+    String store =
+        json(ServerHttp.send(server, ADMIN, "POST", "/stores", "{\"name\":\"jit\"}"), 201)
+            .get("id")
+            .asText();
+    json(
+        ServerHttp.send(
+            server,
+            ADMIN,
+            "POST",
+            "/stores/" + store + "/authorization-models",
+            "{\"schema_version\":\"1.1\",\"type_definitions\":[{\"type\":\"user\"},"
+                + "{\"type\":\"doc\",\"relations\":{\"viewer\":{\"this\":{}}},"
+                + "\"metadata\":{\"relations\":{\"viewer\":{\"directly_related_user_types\":"
+                + "[{\"type\":\"user\"}]}}}}]}"),
+        201);
+    Identity subject = new Identity("oidc", provider.issuerUrl("okta").toString(), "jit-pat");
+    testStore
+        .store()
+        .pendingStore()
+        .hold(
+            store,
+            List.of(dev.castellan.store.PendingTuple.of("doc:pat", "viewer", subject, "okta")));
+    String userId =
+        whoami(token("okta", "jit-pat", Map.of("preferred_username", "pat@example.com")))
+            .get("directory_user")
+            .asText();
+    JsonNode check =
+        json(
+            ServerHttp.send(
+                server,
+                ADMIN,
+                "POST",
+                "/stores/" + store + "/check",
+                "{\"tuple_key\":{\"object\":\"doc:pat\",\"relation\":\"viewer\",\"user\":\"user:"
+                    + userId
+                    + "\"}}"),
+            200);
+    assertThat(check.get("allowed").asBoolean()).isTrue();
+    assertThat(testStore.store().pendingStore().count(store)).isZero();
+  }
+
   @Test
   void concurrentFirstTokens_ofOnePerson_makeOneDirectoryUser() throws Exception {
     String token = token("okta", "jit-dan", Map.of("preferred_username", "dan@example.com"));

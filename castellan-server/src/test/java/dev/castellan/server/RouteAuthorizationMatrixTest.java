@@ -164,8 +164,20 @@ class RouteAuthorizationMatrixTest {
         .containsExactlyInAnyOrder(
             "GET /api/users AUDITOR",
             "GET /api/users/{id} AUDITOR",
+            "GET /api/users/{id}/identities AUDITOR",
+            "POST /api/users/{id}/identities ADMIN",
+            "DELETE /api/users/{id}/identities ADMIN",
             "GET /api/groups AUDITOR",
             "GET /api/groups/{id} AUDITOR");
+    // Imports by identity write the store's tuples; what they hold is read like its tuples.
+    assertThat(
+            routes.stream()
+                .filter(r -> r.path().matches("/api/stores/\\{store_id}/(imports|pending)")))
+        .extracting(r -> r.method() + " " + r.path() + " " + r.right())
+        .containsExactlyInAnyOrder(
+            "POST /api/stores/{store_id}/imports STORE_WRITER",
+            "GET /api/stores/{store_id}/pending STORE_READER",
+            "DELETE /api/stores/{store_id}/pending STORE_WRITER");
     // LOCAL_DEV runs through this table on the other server: it must serve the same routes.
     assertThat(localDev.routes()).containsExactlyElementsOf(routes);
   }

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.audit.AuditLog;
+import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.directory.DirectoryRoles;
+import dev.castellan.server.directory.PendingIdentities;
 import dev.castellan.server.rbac.DirectorySubjects;
 import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.DirectoryGroup;
@@ -15,6 +18,7 @@ import dev.castellan.store.DirectoryQuery.Attribute;
 import dev.castellan.store.DirectoryQuery.Operator;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
+import dev.castellan.store.Identity;
 import dev.castellan.store.PageRequest;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
@@ -27,9 +31,10 @@ import java.util.Set;
 
 /**
  * The directory over HTTP for people, not IdPs: {@code GET /api/users} and {@code /api/groups}
- * (search and paging), a user with its groups and effective roles, a group with its members and
- * roles. Read only (SCIM writes); administrators and auditors read it, since who is in which group
- * and holds which role is what an access review audits (ADR 0011's table).
+ * (search and paging), a user with its groups, effective roles and linked identities, a group with
+ * its members and roles. Administrators and auditors read it, since who is in which group and holds
+ * which role is what an access review audits (ADR 0011's table); SCIM writes users and groups, and
+ * administrators link identities to users ({@code /api/users/{id}/identities}, ADR 0024).
  */
 public final class DirectoryApi {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -42,15 +47,22 @@ public final class DirectoryApi {
 
   private final DirectoryStore directory;
   private final Rbac rbac;
+  private final PendingIdentities pending;
+  private final AuditLog audit;
 
-  public DirectoryApi(DirectoryRoles roles, Rbac rbac) {
+  public DirectoryApi(DirectoryRoles roles, Rbac rbac, PendingIdentities pending, AuditLog audit) {
     this.directory = roles.directory();
     this.rbac = rbac;
+    this.pending = pending;
+    this.audit = audit;
   }
 
   public void register(SecuredRoutes routes) {
     routes.get("/api/users", Right.AUDITOR, this::listUsers);
     routes.get("/api/users/{id}", Right.AUDITOR, this::getUser);
+    routes.get("/api/users/{id}/identities", Right.AUDITOR, this::listIdentities);
+    routes.post("/api/users/{id}/identities", Right.ADMIN, this::linkIdentity);
+    routes.delete("/api/users/{id}/identities", Right.ADMIN, this::unlinkIdentity);
     routes.get("/api/groups", Right.AUDITOR, this::listGroups);
     routes.get("/api/groups/{id}", Right.AUDITOR, this::getGroup);
   }
@@ -115,7 +127,97 @@ public final class DirectoryApi {
           ArrayNode through = list.addObject().put("id", role).putArray("via");
           via.forEach(through::add);
         });
+    ArrayNode identities = out.putArray("identities");
+    directory.identities(id).forEach(i -> identities.add(identity(i)));
     json(ctx, out);
+  }
+
+  // ------------------------------------------------------------------ identity links
+
+  private void listIdentities(Context ctx) {
+    String id = PathParams.param(ctx, "id");
+    params(ctx, Set.of());
+    if (directory.user(id).isEmpty()) {
+      throw notFound("user", id);
+    }
+    ObjectNode out = NODES.objectNode();
+    ArrayNode list = out.putArray("identities");
+    directory.identities(id).forEach(i -> list.add(identity(i)));
+    json(ctx, out);
+  }
+
+  /**
+   * Links an identity to a user (201; 200 when it was linked to that user already; 409 {@code
+   * uniqueness_conflict} when another user has it), then writes the rows imports held for it.
+   */
+  private void linkIdentity(Context ctx) {
+    String id = PathParams.param(ctx, "id");
+    Body body = Body.parse(ctx.body(), Set.of("kind", "namespace", "value"));
+    Identity identity =
+        new Identity(
+            body.requiredString("kind"),
+            body.string("namespace", DirectoryStore.MAX_NAMESPACE),
+            body.requiredString("value"));
+    if (directory.user(id).isEmpty()) {
+      throw notFound("user", id);
+    }
+    boolean linkedAlready = directory.identities(id).contains(identity);
+    directory.link(id, identity);
+    int applied = pending.applyFor(id);
+    if (!linkedAlready) {
+      audit.record(
+          RequestAudit.change(
+              ctx,
+              "directory-identity",
+              PendingIdentities.subject(id),
+              "directory.identity.linked",
+              PendingIdentities.describe(identity),
+              applied == 0 ? "" : applied + " held rows applied",
+              "",
+              0));
+    }
+    ObjectNode out = identity(identity);
+    out.put("applied", applied);
+    ctx.status(linkedAlready ? 200 : 201);
+    json(ctx, out);
+  }
+
+  private void unlinkIdentity(Context ctx) {
+    String id = PathParams.param(ctx, "id");
+    Map<String, String> params = params(ctx, Set.of("kind", "namespace", "value"));
+    Identity identity =
+        new Identity(
+            params.getOrDefault("kind", ""),
+            params.getOrDefault("namespace", ""),
+            params.getOrDefault("value", ""));
+    if (!directory.unlink(id, identity)) {
+      throw new CastellanException(
+          ErrorCode.NOT_FOUND,
+          "the identity "
+              + abbreviate(PendingIdentities.describe(identity))
+              + " is not linked to directory user '"
+              + abbreviate(id)
+              + "'");
+    }
+    audit.record(
+        RequestAudit.change(
+            ctx,
+            "directory-identity",
+            PendingIdentities.subject(id),
+            "directory.identity.unlinked",
+            PendingIdentities.describe(identity),
+            "",
+            "",
+            0));
+    ctx.status(204);
+  }
+
+  private static ObjectNode identity(Identity identity) {
+    return NODES
+        .objectNode()
+        .put("kind", identity.kind())
+        .put("namespace", identity.namespace())
+        .put("value", identity.value());
   }
 
   private static ObjectNode user(DirectoryUser user) {
@@ -202,7 +304,7 @@ public final class DirectoryApi {
    * The request's query parameters, each at most once, known, within {@link #MAX_QUERY} characters
    * and free of control characters; anything else is 400 {@code validation_error}.
    */
-  private static Map<String, String> params(Context ctx, Set<String> known) {
+  static Map<String, String> params(Context ctx, Set<String> known) {
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> entry : ctx.queryParamMap().entrySet()) {
       String name = entry.getKey();

@@ -14,6 +14,7 @@ import dev.castellan.server.api.SecuredRoutes;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.directory.DirectoryRoles;
+import dev.castellan.server.directory.PendingIdentities;
 import dev.castellan.store.DirectoryGroup;
 import dev.castellan.store.DirectoryPage;
 import dev.castellan.store.DirectoryStore;
@@ -50,17 +51,24 @@ public final class ScimApi {
   private final DirectoryRoles roles;
   private final AuditLog audit;
   private final Deprovisioning deprovisioning;
+  private final PendingIdentities pending;
 
   /**
    * The service over the directory of {@code roles}, which carries membership changes to RBAC,
    * recording every write in {@code audit}, deprovisioning users that become inactive or are
-   * deleted through {@code deprovisioning}.
+   * deleted through {@code deprovisioning}, writing the rows imports held for a user's emails once
+   * it has them through {@code pending}.
    */
-  public ScimApi(DirectoryRoles roles, AuditLog audit, Deprovisioning deprovisioning) {
+  public ScimApi(
+      DirectoryRoles roles,
+      AuditLog audit,
+      Deprovisioning deprovisioning,
+      PendingIdentities pending) {
     this.directory = roles.directory();
     this.roles = roles;
     this.audit = audit;
     this.deprovisioning = deprovisioning;
+    this.pending = pending;
   }
 
   /** Registers the service's routes. */
@@ -151,6 +159,7 @@ public final class ScimApi {
       consistency(
           ctx, deprovisioning.run(ctx, Deprovisioning.Trigger.DEACTIVATE, created, () -> created));
     }
+    pending.applyFor(created.id());
     sendUser(ctx.status(201), created, true);
   }
 
@@ -187,6 +196,7 @@ public final class ScimApi {
     DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-replace", "user:" + id, "replace", "/Users/" + id);
     ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
+    pending.applyFor(id);
     sendUser(ctx, updated, false);
   }
 
@@ -204,6 +214,7 @@ public final class ScimApi {
     DirectoryUser updated = update(ctx, current, expected, ScimResources.userDraft(user));
     record(ctx, "scim-user-patch", "user:" + id, "patch", "/Users/" + id);
     ConsistencyHeader.set(ctx, roles.userChanged(current, updated));
+    pending.applyFor(id);
     sendUser(ctx, updated, false);
   }
 

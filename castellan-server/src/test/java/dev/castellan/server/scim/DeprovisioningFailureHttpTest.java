@@ -297,6 +297,11 @@ class DeprovisioningFailureHttpTest {
     }
 
     @Override
+    public dev.castellan.store.PendingStore pendingStore() {
+      return memory.pendingStore();
+    }
+
+    @Override
     public AuditRecords auditRecords() {
       return memory.auditRecords();
     }

@@ -10,6 +10,7 @@ import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DocumentStore;
 import dev.castellan.store.ModelStore;
 import dev.castellan.store.ReplicaStats;
+import dev.castellan.store.PendingStore;
 import dev.castellan.store.Store;
 import dev.castellan.store.StoreCatalog;
 import dev.castellan.store.TupleStore;
@@ -73,6 +74,7 @@ public final class JdbcStore implements Store {
   private final JdbcCredentials credentials;
   private final JdbcDocuments documents;
   private final JdbcDirectory directory;
+  private final JdbcPending pending;
   private final JdbcAuditRecords audit;
   private final ReplicaReads replica; // null: every read goes to the primary
   private final LongAdder retries = new LongAdder();
@@ -118,10 +120,12 @@ public final class JdbcStore implements Store {
     this.models = new JdbcModels(transactions, dialect);
     List<String> storeTables = new ArrayList<>(JdbcTuples.STORE_TABLES);
     storeTables.addAll(JdbcModels.STORE_TABLES);
+    storeTables.addAll(JdbcPending.STORE_TABLES);
     this.catalog = new JdbcStoreCatalog(transactions, storeTables);
     this.credentials = new JdbcCredentials(transactions);
     this.documents = new JdbcDocuments(transactions, dialect);
     this.directory = new JdbcDirectory(transactions);
+    this.pending = new JdbcPending(transactions, dialect, this.tuples);
     this.audit = new JdbcAuditRecords(dataSource);
     this.replica =
         readReplica == null ? null : ReplicaReads.open(readReplica, POOL_SIZE, this.tuples);
@@ -315,6 +319,11 @@ public final class JdbcStore implements Store {
   @Override
   public DirectoryStore directoryStore() {
     return directory;
+  }
+
+  @Override
+  public PendingStore pendingStore() {
+    return pending;
   }
 
   @Override

@@ -206,6 +206,32 @@ final class JdbcTuples implements TupleStore {
   }
 
   /**
+   * Writes the tuples among {@code writes} whose keys hold none yet ({@link WritePlanner#planNew}),
+   * in the caller's transaction: held rows applied by {@link JdbcPending} in the transaction that
+   * claims them. Takes the store's next revision only when something is written.
+   */
+  WriteResult writeNew(Connection connection, String storeId, List<Tuple> writes)
+      throws SQLException {
+    WritePlanner.Checked checked = WritePlanner.check(TupleWrite.of(writes, List.of()));
+    Instant now = now();
+    java.sql.Savepoint before = connection.setSavepoint();
+    long revision = nextRevision(connection, storeId, now);
+    Map<TupleKey, Tuple> existing =
+        dialect == Dialect.POSTGRESQL
+            ? existingPostgres(connection, storeId, checked.keys())
+            : existing(connection, storeId, checked.keys());
+    WritePlanner.Plan plan = WritePlanner.planNew(checked, existing, JdbcTuples::normalized);
+    if (plan.isEmpty()) {
+      connection.rollback(before); // no revision for nothing
+      return new WriteResult(revision - 1, 0, 0);
+    }
+    insertTuples(connection, storeId, plan.writes(), revision, now);
+    insertChanges(connection, storeId, plan.changes(revision, now));
+    notifyChange(connection, storeId, revision);
+    return new WriteResult(revision, plan.writes().size(), 0);
+  }
+
+  /**
    * The stored tuples among {@code keys}, on PostgreSQL: the keys go as arrays and are joined
    * against the primary key, one index probe each, whatever the planner's statistics say.
    */

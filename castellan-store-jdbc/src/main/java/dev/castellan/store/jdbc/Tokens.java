@@ -19,6 +19,8 @@ final class Tokens {
   static final byte STORES = 's';
   static final byte MODELS = 'm';
   static final byte CHANGES = 'c';
+  static final byte PENDING = 'p';
+  static final byte IDENTITIES = 'i';
 
   private static final int MAX_TOKEN_LENGTH = 8_192;
 
