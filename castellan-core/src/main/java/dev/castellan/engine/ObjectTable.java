@@ -127,9 +127,15 @@ final class ObjectTable {
     }
   }
 
+  /** The heap this table holds: itself, its map (node, boxed id, name) and its arrays. */
   long estimatedBytes() {
-    // HashMap node + boxed id + String with its bytes, plus the two parallel arrays.
-    long perEntry = 32 + 16 + 40 + 24;
-    return size * perEntry + names.length * 4L + types.length * 4L;
+    long bytes = 40 + 48 + HeapSizes.hashTable(ids.size());
+    for (int i = 0; i < size; i++) {
+      bytes += HeapSizes.MAP_NODE + HeapSizes.boxedId(base + i) + HeapSizes.string(names[i]);
+    }
+    return bytes
+        + HeapSizes.array(4, names.length)
+        + HeapSizes.array(4, types.length)
+        + HeapSizes.array(4, wildcardByType.length);
   }
 }

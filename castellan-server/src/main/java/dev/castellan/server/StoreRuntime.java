@@ -81,7 +81,14 @@ public final class StoreRuntime implements AutoCloseable {
     this.clock = clock;
     this.changes = ChangeFeed.start(store, feedOptions, clock);
     this.cache =
-        new StoreCache(changes, indexMemoryBudget, clock, id -> store.getStore(id).isPresent());
+        new StoreCache(
+            changes,
+            indexMemoryBudget,
+            clock,
+            id -> store.getStore(id).isPresent(),
+            // A store let go asks for its latest model again when it is loaded again; kept, the
+            // ids of every store ever used would grow outside the budget.
+            latest::remove);
     AutoCloseable listening = () -> {};
     if (notifications) {
       try {
@@ -222,11 +229,8 @@ public final class StoreRuntime implements AutoCloseable {
         feed.awaitLatest(consistencyTimeout);
       }
       String id = modelId == null || modelId.isEmpty() ? latestModelId(storeId) : modelId;
-      return entry.engine(
-          id,
-          k -> {
-            return Engine.create(model(storeId, id).model(), feed.index(), clock);
-          });
+      return cache.engine(
+          entry, id, k -> Engine.create(model(storeId, id).model(), feed.index(), clock));
     } finally {
       entry.release();
     }
