@@ -150,6 +150,12 @@ public final class ManyTenants {
           percentile(warmNanos, 50),
           percentile(warmNanos, 99));
 
+      // The server's own warm-up (Jetty's buffer pools, Jackson's and the metrics' caches) stays on
+      // the heap: measured here, it is told apart from what the loaded stores hold.
+      long warmHeap = liveHeap(memory);
+      java.util.Map<String, long[]> warmHistogram = StoreFootprint.histogram();
+      int warmLoaded = server.runtime().loadedStores().loaded();
+
       // Every store used once, four at a time: loads and evictions under the budget.
       long touchStart = System.nanoTime();
       ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -194,6 +200,29 @@ public final class ManyTenants {
           Runtime.getRuntime().maxMemory(),
           threads.getThreadCount(),
           threads.getPeakThreadCount());
+      java.util.Map<String, long[]> afterHistogram = StoreFootprint.histogram();
+      System.out.println("since the warm-up, by class (per loaded store at the end):");
+      StoreFootprint.printGrowth(warmHistogram, afterHistogram, loaded.loaded(), 25);
+      // What the loaded stores hold, exactly: the heap they release when the node lets them all go.
+      for (String id : server.runtime().loadedFeeds().keySet()) {
+        server.runtime().storeDeleted(id);
+      }
+      long heapNone = liveHeap(memory);
+      System.out.println("released by letting every store go, by class (negative: released):");
+      StoreFootprint.printGrowth(afterHistogram, StoreFootprint.histogram(), loaded.loaded(), 15);
+      System.out.printf(
+          "live_heap_after_warmup=%d (%d stores loaded) added_since_warmup=%d (%.0f%% of the"
+              + " budget); letting every loaded store go released %d bytes: %.1f%% of the budget,"
+              + " %.1f%% of the estimate (%d bytes, %d stores)%n",
+          warmHeap,
+          warmLoaded,
+          heapAfter - warmHeap,
+          100.0 * (heapAfter - warmHeap) / budget,
+          heapAfter - heapNone,
+          100.0 * (heapAfter - heapNone) / budget,
+          100.0 * (heapAfter - heapNone) / loaded.bytes(),
+          loaded.bytes(),
+          loaded.loaded());
     } finally {
       server.close();
       store.close();

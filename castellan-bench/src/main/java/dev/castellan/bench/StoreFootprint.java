@@ -134,6 +134,14 @@ public final class StoreFootprint {
             estimate / (double) n,
             estimate / (double) live);
         printGrowth(histogramBefore, histogramAfter, n, classes);
+        // Letting them all go must give the heap back: nothing else may keep a store's parts.
+        for (String id : measured) {
+          runtime.storeDeleted(id);
+        }
+        long released = after - liveHeap();
+        System.out.printf(
+            "letting the %d stores go released %d bytes (%.0f%% of what they added)%n",
+            n, released, 100.0 * released / live);
       }
     }
   }
@@ -190,7 +198,7 @@ public final class StoreFootprint {
   }
 
   /** The JVM's class histogram of live objects (a full GC first): class -> {instances, bytes}. */
-  private static Map<String, long[]> histogram() throws Exception {
+  static Map<String, long[]> histogram() throws Exception {
     String text =
         (String)
             ManagementFactory.getPlatformMBeanServer()
@@ -209,7 +217,7 @@ public final class StoreFootprint {
     return out;
   }
 
-  private static void printGrowth(
+  static void printGrowth(
       Map<String, long[]> before, Map<String, long[]> after, int stores, int limit) {
     List<Map.Entry<String, long[]>> growth = new ArrayList<>();
     long total = 0;

@@ -43,7 +43,7 @@ final class StoreCache implements AutoCloseable {
    * latest model id with its store id. Measured with {@code StoreFootprint} (castellan-bench): the
    * live heap of 1,000 loaded stores against the sum of their other estimates.
    */
-  static final long ENTRY_BYTES = 1_000;
+  static final long ENTRY_BYTES = 1_500;
 
   /** An engine's place in its entry: a map node and the model id it is kept by. */
   static final long ENGINE_SLOT_BYTES = 32 + 72;
