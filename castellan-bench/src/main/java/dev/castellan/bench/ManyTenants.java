@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a node as after a restart and measures: the time from opening the database to {@code /readyz}
  * answering 200, live threads, the first check on cold stores (p50/p99 over {@code --cold} stores
  * never used since the restart), and, after every store has been used once, the heap and the
- * indexes' estimate against {@code --budget}.
+ * stores' estimate against {@code --budget}; last, the heap released when the node lets every
+ * loaded store go, which is what the loaded stores held (the live heap added since ready also holds
+ * the server's own first-request caches).
  *
  * <p>Run: {@code java -Xmx1g -cp castellan-benchmarks.jar dev.castellan.bench.ManyTenants --pg-url
  * 'jdbc:postgresql://127.0.0.1:5432/castellan_many?user=postgres' [--stores 10000] [--tuples 100]
@@ -153,7 +155,6 @@ public final class ManyTenants {
       // The server's own warm-up (Jetty's buffer pools, Jackson's and the metrics' caches) stays on
       // the heap: measured here, it is told apart from what the loaded stores hold.
       long warmHeap = liveHeap(memory);
-      java.util.Map<String, long[]> warmHistogram = StoreFootprint.histogram();
       int warmLoaded = server.runtime().loadedStores().loaded();
 
       // Every store used once, four at a time: loads and evictions under the budget.
@@ -200,14 +201,14 @@ public final class ManyTenants {
           Runtime.getRuntime().maxMemory(),
           threads.getThreadCount(),
           threads.getPeakThreadCount());
+      // Class histograms only from here on: kept in this frame, they are heap of their own.
       java.util.Map<String, long[]> afterHistogram = StoreFootprint.histogram();
-      System.out.println("since the warm-up, by class (per loaded store at the end):");
-      StoreFootprint.printGrowth(warmHistogram, afterHistogram, loaded.loaded(), 25);
       // What the loaded stores hold, exactly: the heap they release when the node lets them all go.
       letAllGo(server.runtime());
       long heapNone = liveHeap(memory);
+      java.util.Map<String, long[]> noneHistogram = StoreFootprint.histogram();
       System.out.println("released by letting every store go, by class (negative: released):");
-      StoreFootprint.printGrowth(afterHistogram, StoreFootprint.histogram(), loaded.loaded(), 15);
+      StoreFootprint.printGrowth(afterHistogram, noneHistogram, loaded.loaded(), 15);
       System.out.printf(
           "live_heap_after_warmup=%d (%d stores loaded) added_since_warmup=%d (%.0f%% of the"
               + " budget); letting every loaded store go released %d bytes: %.1f%% of the budget,"
