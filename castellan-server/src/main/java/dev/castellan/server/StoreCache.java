@@ -45,6 +45,15 @@ final class StoreCache implements AutoCloseable {
    */
   static final long ENTRY_BYTES = 1_500;
 
+  /**
+   * What a tuple written after the load costs when the load's own measure cannot say: about 320
+   * bytes with short names in {@code StoreFootprint}, rounded up.
+   */
+  static final long TUPLE_BYTES = 400;
+
+  /** The fewest tuples whose measure is trusted per tuple (below, fixed parts dominate it). */
+  static final int MEASURED_TUPLES_MIN = 64;
+
   /** An engine's place in its entry: a map node and the model id it is kept by. */
   static final long ENGINE_SLOT_BYTES = 32 + 72;
 
@@ -134,14 +143,17 @@ final class StoreCache implements AutoCloseable {
       return feed.index().size();
     }
 
-    /** The estimated heap of everything this store holds: index, engines and the rest. */
+    /**
+     * The estimated heap of everything this store holds: index, engines and the rest. Tuples
+     * written since the load add what a tuple cost in the measure, or {@link #TUPLE_BYTES} when the
+     * store was too small for its measure to say (an empty store's index is all fixed parts);
+     * deletes keep the measure, as the index keeps its tables.
+     */
     long bytes() {
-      int tuples = tuples();
-      long index =
-          measuredTuples == 0
-              ? measuredBytes
-              : Math.max(measuredBytes, (long) ((double) measuredBytes * tuples / measuredTuples));
-      return index + engineBytes.get() + ENTRY_BYTES;
+      long grown = Math.max(0, tuples() - measuredTuples);
+      long perTuple =
+          measuredTuples >= MEASURED_TUPLES_MIN ? measuredBytes / measuredTuples : TUPLE_BYTES;
+      return measuredBytes + grown * perTuple + engineBytes.get() + ENTRY_BYTES;
     }
   }
 

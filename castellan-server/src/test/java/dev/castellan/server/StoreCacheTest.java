@@ -295,4 +295,28 @@ class StoreCacheTest {
     assertThat(letGo).hasSize(8).containsExactlyElementsOf(ids.subList(0, 8));
     assertThat(cache.feeds()).containsOnlyKeys(ids.subList(8, 12));
   }
+
+  /**
+   * A store loaded empty grows by writes on this node: its estimate grows with it, not only when it
+   * is loaded again (an empty store's measure is all fixed parts and says nothing per tuple).
+   */
+  @Test
+  void aStoreLoadedEmpty_countsTheTuplesWrittenSince() {
+    String id = store("empty", 0);
+    StoreCache cache = cache(Long.MAX_VALUE);
+    StoreCache.Entry entry = cache.acquire(id);
+    long empty = entry.bytes();
+    List<Tuple> writes = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      writes.add(Tuple.of("doc:" + i, "viewer", "user:" + i));
+    }
+    memory.write(id, new TupleWrite(writes, List.of(), false, false));
+    entry.feed().catchUp();
+    assertThat(entry.tuples()).isEqualTo(500);
+    assertThat(entry.bytes()).isEqualTo(empty + 500 * StoreCache.TUPLE_BYTES);
+    // What the index now measures is no more than that.
+    assertThat(entry.feed().index().estimatedBytes() + StoreCache.ENTRY_BYTES)
+        .isLessThanOrEqualTo(entry.bytes());
+    entry.release();
+  }
 }
