@@ -135,6 +135,28 @@ final class CompiledModel {
     return true;
   }
 
+  /**
+   * The estimated heap of this compiled model: its relation tables and dependency maps, plus the
+   * model as read and its compiled conditions ({@link ModelFootprint}).
+   */
+  long estimatedBytes() {
+    long bytes =
+        40 + HeapSizes.array(4, relations.length) + HeapSizes.array(1, definedTypes.length);
+    for (RelationInfo[] byRelation : relations) {
+      if (byRelation != null) {
+        bytes += HeapSizes.array(4, byRelation.length);
+        for (RelationInfo info : byRelation) {
+          if (info != null) {
+            bytes += ModelFootprint.relationInfo(info);
+          }
+        }
+      }
+    }
+    bytes += ModelFootprint.dependencies(computedDependencies);
+    bytes += ModelFootprint.dependencies(tupleToUsersetDependencies);
+    return bytes + ModelFootprint.of(source);
+  }
+
   boolean isType(int type) {
     return type >= 0 && type < definedTypes.length && definedTypes[type];
   }

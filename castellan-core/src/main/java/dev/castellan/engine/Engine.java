@@ -77,6 +77,14 @@ public final class Engine {
     return index;
   }
 
+  /**
+   * An estimate of the heap this engine holds beyond its index: the model as read, compiled and
+   * with its conditions. A walk of the model: callers that need it often keep the figure.
+   */
+  public long estimatedBytes() {
+    return 32 + model.estimatedBytes();
+  }
+
   /** Decides a check, without a budget. */
   public CheckResult check(CheckRequest request) {
     return check(request, Budget.unlimited());

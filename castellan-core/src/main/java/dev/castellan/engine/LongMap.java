@@ -28,6 +28,11 @@ final class LongMap<V> {
     mask = capacity - 1;
   }
 
+  /** This map and its two arrays; not the values. */
+  long estimatedBytes() {
+    return 32 + HeapSizes.array(8, keys.length) + HeapSizes.array(4, values.length);
+  }
+
   private static int slot(long key, int mask) {
     long h = key * 0x9E3779B97F4A7C15L;
     return (int) (h ^ (h >>> 32)) & mask;

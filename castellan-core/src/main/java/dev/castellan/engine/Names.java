@@ -45,4 +45,13 @@ final class Names {
   int size() {
     return ids.size();
   }
+
+  /** This table, its map (node and name per entry; ids are small, so boxed for free) and array. */
+  synchronized long estimatedBytes() {
+    long bytes = 24 + 64 + HeapSizes.hashTable(size) + HeapSizes.array(4, names.length);
+    for (int i = 0; i < size; i++) {
+      bytes += HeapSizes.MAP_NODE + HeapSizes.boxedId(i) + HeapSizes.string(names[i]);
+    }
+    return bytes;
+  }
 }

@@ -1,7 +1,6 @@
 package dev.castellan.engine;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -15,7 +14,9 @@ final class ObjectTable {
 
   private final @Nullable ObjectTable parent;
   private final int base;
-  private final HashMap<String, Integer> ids = new HashMap<>();
+  // Open addressing over the names array: a slot holds a local id + 1, 0 when free. A HashMap
+  // held a node and a boxed id per object, about 50 bytes of a small store's ~200 per tuple.
+  private int[] slots;
   private String[] names;
   private int[] types;
   private int[] wildcardByType;
@@ -29,6 +30,7 @@ final class ObjectTable {
     this.parent = parent;
     this.base = base;
     this.names = new String[capacity];
+    this.slots = new int[Integer.highestOneBit(Math.max(2, capacity - 1)) << 1];
     this.types = new int[capacity];
     this.wildcardByType = new int[capacity < 16 ? 0 : 16];
     Arrays.fill(wildcardByType, -1);
@@ -47,8 +49,31 @@ final class ObjectTable {
         return id;
       }
     }
-    Integer id = ids.get(name);
-    return id == null ? -1 : id;
+    int mask = slots.length - 1;
+    for (int i = slot(name, mask); ; i = (i + 1) & mask) {
+      int local = slots[i] - 1;
+      if (local < 0) {
+        return -1;
+      }
+      if (names[local].equals(name)) {
+        return base + local;
+      }
+    }
+  }
+
+  private static int slot(String name, int mask) {
+    int h = name.hashCode();
+    return (h ^ (h >>> 16)) & mask;
+  }
+
+  /** Places local id {@code local} in {@code table}, whose length is a power of two. */
+  private void place(int[] table, int local) {
+    int mask = table.length - 1;
+    int i = slot(names[local], mask);
+    while (table[i] != 0) {
+      i = (i + 1) & mask;
+    }
+    table[i] = local + 1;
   }
 
   int intern(String name, int type, boolean wildcard) {
@@ -64,7 +89,15 @@ final class ObjectTable {
     names[size] = name;
     types[size] = type;
     size++;
-    ids.put(name, id);
+    if (size * 2 > slots.length) {
+      // At most half full, so that a miss ends after a probe or two.
+      int[] grown = new int[slots.length * 2];
+      for (int local = 0; local < size - 1; local++) {
+        place(grown, local);
+      }
+      slots = grown;
+    }
+    place(slots, size - 1);
     if (wildcard) {
       if (type >= wildcardByType.length) {
         int old = wildcardByType.length;
@@ -127,9 +160,15 @@ final class ObjectTable {
     }
   }
 
+  /** The heap this table holds: itself, its names and its arrays. */
   long estimatedBytes() {
-    // HashMap node + boxed id + String with its bytes, plus the two parallel arrays.
-    long perEntry = 32 + 16 + 40 + 24;
-    return size * perEntry + names.length * 4L + types.length * 4L;
+    long bytes = 40 + HeapSizes.array(4, slots.length);
+    for (int i = 0; i < size; i++) {
+      bytes += HeapSizes.string(names[i]);
+    }
+    return bytes
+        + HeapSizes.array(4, names.length)
+        + HeapSizes.array(4, types.length)
+        + HeapSizes.array(4, wildcardByType.length);
   }
 }

@@ -130,13 +130,27 @@ final class Postings {
     return new Postings(plain, plainMeta, shrunk, compact(removeMeta(usersetMeta, i)));
   }
 
+  /** This object, its own arrays (the empty ones are shared) and the meta of conditional tuples. */
   long estimatedBytes() {
-    long bytes = 32 + 16 + plain.length * 4L + 16 + usersets.length * 8L;
-    if (plainMeta != null) {
-      bytes += 16 + plainMeta.length * 4L;
+    long bytes = 32;
+    if (plain.length > 0) {
+      bytes += HeapSizes.array(4, plain.length);
     }
-    if (usersetMeta != null) {
-      bytes += 16 + usersetMeta.length * 4L;
+    if (usersets.length > 0) {
+      bytes += HeapSizes.array(8, usersets.length);
+    }
+    return bytes + metaBytes(plainMeta) + metaBytes(usersetMeta);
+  }
+
+  private static long metaBytes(@Nullable TupleMeta @Nullable [] metas) {
+    if (metas == null) {
+      return 0;
+    }
+    long bytes = HeapSizes.array(4, metas.length);
+    for (TupleMeta meta : metas) {
+      if (meta != null) {
+        bytes += meta.estimatedBytes();
+      }
     }
     return bytes;
   }

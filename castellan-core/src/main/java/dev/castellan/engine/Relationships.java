@@ -266,10 +266,17 @@ final class Relationships {
     return out;
   }
 
+  /** The heap this holds: the object table, both maps with their values, the meta counts. */
   long estimatedBytes() {
-    long[] bytes = {objects.estimatedBytes() + forward.capacity() * 12L + reverse.capacity() * 12L};
+    long[] bytes = {
+      48
+          + objects.estimatedBytes()
+          + forward.estimatedBytes()
+          + reverse.estimatedBytes()
+          + HeapSizes.array(4, metaTuples.length)
+    };
     forward.forEach((k, p) -> bytes[0] += p.estimatedBytes());
-    reverse.forEach((k, keys) -> bytes[0] += 16 + keys.length * 8L);
+    reverse.forEach((k, keys) -> bytes[0] += HeapSizes.array(8, keys.length));
     return bytes[0];
   }
 }

@@ -26,6 +26,25 @@ record TupleMeta(String condition, Map<String, Object> context, long expiresAtMi
     return new TupleMeta(tuple.condition(), tuple.conditionContext(), expires);
   }
 
+  /**
+   * This record, its condition name and its context: a map entry per parameter with its name and a
+   * value taken as a short string (context values are small by the write limits).
+   */
+  long estimatedBytes() {
+    long bytes = 32 + HeapSizes.string(condition);
+    if (!context.isEmpty()) {
+      bytes += 56 + HeapSizes.hashTable(context.size());
+      for (Map.Entry<String, Object> e : context.entrySet()) {
+        Object value = e.getValue();
+        bytes +=
+            40
+                + HeapSizes.string(e.getKey())
+                + (value instanceof String s ? HeapSizes.string(s) : 24);
+      }
+    }
+    return bytes;
+  }
+
   boolean isExpiredAt(long nowMillis) {
     return expiresAtMillis <= nowMillis;
   }

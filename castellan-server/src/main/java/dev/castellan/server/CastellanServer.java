@@ -159,8 +159,8 @@ public final class CastellanServer implements AutoCloseable {
     }
 
     /**
-     * The estimated heap, in bytes, the indexes of all loaded stores may hold together; past it the
-     * least recently used stores are let go (and loaded again at their next use). Half of the
+     * The estimated heap, in bytes, all loaded stores (indexes, engines) may hold together; past it
+     * the least recently used stores are let go (and loaded again at their next use). Half of the
      * maximum heap by default.
      */
     public long indexMemoryBudget() {

@@ -66,8 +66,8 @@ public final class StoreRuntime implements AutoCloseable {
   /**
    * @param notifications whether to listen to the database's change notifications; without them the
    *     feed converges by polling alone, within {@code feedOptions.pollInterval()}
-   * @param indexMemoryBudget the estimated heap, in bytes, the indexes of all loaded stores may
-   *     hold together before the least recently used are let go
+   * @param indexMemoryBudget the estimated heap, in bytes, all loaded stores (their indexes,
+   *     engines and entries) may hold together before the least recently used are let go
    */
   public StoreRuntime(
       Store store,
@@ -81,7 +81,14 @@ public final class StoreRuntime implements AutoCloseable {
     this.clock = clock;
     this.changes = ChangeFeed.start(store, feedOptions, clock);
     this.cache =
-        new StoreCache(changes, indexMemoryBudget, clock, id -> store.getStore(id).isPresent());
+        new StoreCache(
+            changes,
+            indexMemoryBudget,
+            clock,
+            id -> store.getStore(id).isPresent(),
+            // A store let go asks for its latest model again when it is loaded again; kept, the
+            // ids of every store ever used would grow outside the budget.
+            latest::remove);
     AutoCloseable listening = () -> {};
     if (notifications) {
       try {
@@ -105,7 +112,7 @@ public final class StoreRuntime implements AutoCloseable {
 
   /**
    * The default index memory budget: half of the JVM's maximum heap, leaving the other half to
-   * requests, engines and the server.
+   * requests and the server.
    */
   public static long defaultIndexMemoryBudget() {
     return Math.max(1, Runtime.getRuntime().maxMemory() / 2);
@@ -168,7 +175,7 @@ public final class StoreRuntime implements AutoCloseable {
         stats.tuples());
   }
 
-  /** The {@code limit} loaded stores with the largest estimated index, largest first. */
+  /** The {@code limit} loaded stores with the largest estimated heap, largest first. */
   public List<LoadedStore> largestStores(int limit) {
     return cache.largest(limit).stream()
         .map(u -> new LoadedStore(u.storeId(), u.tuples(), u.estimatedBytes(), u.lastUsed()))
@@ -181,7 +188,7 @@ public final class StoreRuntime implements AutoCloseable {
    * @param loaded stores in memory now
    * @param loads stores loaded since start (again after an eviction too)
    * @param evictions stores let go to stay within the budget since start
-   * @param bytes the estimated heap of the loaded indexes
+   * @param bytes the estimated heap of the loaded stores: indexes, engines and entries
    * @param budget the index memory budget
    * @param tuples tuples in the loaded indexes
    */
@@ -228,11 +235,8 @@ public final class StoreRuntime implements AutoCloseable {
         feed.awaitRevision(tokenRevision, consistencyTimeout);
       }
       String id = modelId == null || modelId.isEmpty() ? latestModelId(storeId) : modelId;
-      return entry.engine(
-          id,
-          k -> {
-            return Engine.create(model(storeId, id).model(), feed.index(), clock);
-          });
+      return cache.engine(
+          entry, id, k -> Engine.create(model(storeId, id).model(), feed.index(), clock));
     } finally {
       entry.release();
     }

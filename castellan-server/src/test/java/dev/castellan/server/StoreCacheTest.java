@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.engine.Engine;
 import dev.castellan.engine.Tuple;
+import dev.castellan.model.AuthorizationModel;
+import dev.castellan.model.ModelDsl;
 import dev.castellan.store.ChangeFeed;
 import dev.castellan.store.IndexFeed;
 import dev.castellan.store.MemoryStore;
@@ -29,9 +32,21 @@ import org.junit.jupiter.api.Test;
 
 /** The rules of {@link StoreCache}: single flight, LRU under the budget, what is never let go. */
 class StoreCacheTest {
+  private static final AuthorizationModel MODEL =
+      ModelDsl.parse(
+          """
+          model
+            schema 1.1
+          type user
+          type doc
+            relations
+              define viewer: [user]
+          """);
+
   private final MemoryStore memory = new MemoryStore();
   private final AtomicInteger snapshots = new AtomicInteger();
   private volatile CountDownLatch snapshotGate = new CountDownLatch(0);
+  private final List<String> letGo = java.util.Collections.synchronizedList(new ArrayList<>());
   private ChangeFeed changes;
 
   @BeforeEach
@@ -66,7 +81,7 @@ class StoreCacheTest {
 
   private StoreCache cache(long budget) {
     return new StoreCache(
-        changes, budget, Clock.systemUTC(), id -> memory.getStore(id).isPresent());
+        changes, budget, Clock.systemUTC(), id -> memory.getStore(id).isPresent(), letGo::add);
   }
 
   private String store(String name, int tuples) {
@@ -218,5 +233,90 @@ class StoreCacheTest {
       pool.shutdownNow();
     }
     assertThat(cache.stats().evictions()).isPositive();
+  }
+
+  @Test
+  void anEngine_countsIntoItsStoresEstimate() {
+    String id = store("with-engine", 20);
+    StoreCache cache = cache(Long.MAX_VALUE);
+    StoreCache.Entry entry = cache.acquire(id);
+    long indexOnly = entry.bytes();
+    assertThat(indexOnly).isEqualTo(entry.feed().index().estimatedBytes() + StoreCache.ENTRY_BYTES);
+    Engine engine = cache.engine(entry, "m1", m -> Engine.create(MODEL, entry.feed().index()));
+    assertThat(engine.estimatedBytes()).isPositive();
+    assertThat(entry.bytes())
+        .isEqualTo(indexOnly + StoreCache.ENGINE_SLOT_BYTES + engine.estimatedBytes());
+    // The same model again is the engine kept, counted once.
+    assertThat(cache.engine(entry, "m1", m -> Engine.create(MODEL, entry.feed().index())))
+        .isSameAs(engine);
+    assertThat(entry.bytes())
+        .isEqualTo(indexOnly + StoreCache.ENGINE_SLOT_BYTES + engine.estimatedBytes());
+    entry.release();
+    assertThat(cache.stats().bytes()).isEqualTo(entry.bytes());
+    assertThat(cache.largest(1).get(0).estimatedBytes()).isEqualTo(entry.bytes());
+  }
+
+  /**
+   * Issue 14, heap within the budget: engines made after their stores were loaded count too, and
+   * making one lets the least recently used stores go, so the total stays within the budget.
+   */
+  @Test
+  void storesWithEngines_stayWithinTheBudget_andTheOnesLetGoAreReported() {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      ids.add(store("e" + i, 20));
+    }
+    StoreCache probe = cache(Long.MAX_VALUE);
+    StoreCache.Entry measured = probe.acquire(ids.get(0));
+    long withoutEngine = measured.bytes();
+    long withEngine =
+        withoutEngine
+            + StoreCache.ENGINE_SLOT_BYTES
+            + Engine.create(MODEL, measured.feed().index()).estimatedBytes();
+    measured.release();
+    probe.forget(ids.get(0));
+    letGo.clear();
+
+    // Room for four stores with their engines, but for five without: only counting the engines
+    // keeps the total within the budget.
+    long budget = 4 * withEngine + withEngine / 2;
+    assertThat(5 * withoutEngine).isLessThanOrEqualTo(budget);
+    StoreCache cache = cache(budget);
+    for (String id : ids) {
+      StoreCache.Entry entry = cache.acquire(id);
+      try {
+        cache.engine(entry, "m1", m -> Engine.create(MODEL, entry.feed().index()));
+      } finally {
+        entry.release();
+      }
+      assertThat(cache.stats().bytes()).isLessThanOrEqualTo(budget);
+    }
+    assertThat(cache.stats().loaded()).isEqualTo(4);
+    assertThat(letGo).hasSize(8).containsExactlyElementsOf(ids.subList(0, 8));
+    assertThat(cache.feeds()).containsOnlyKeys(ids.subList(8, 12));
+  }
+
+  /**
+   * A store loaded empty grows by writes on this node: its estimate grows with it, not only when it
+   * is loaded again (an empty store's measure is all fixed parts and says nothing per tuple).
+   */
+  @Test
+  void aStoreLoadedEmpty_countsTheTuplesWrittenSince() {
+    String id = store("empty", 0);
+    StoreCache cache = cache(Long.MAX_VALUE);
+    StoreCache.Entry entry = cache.acquire(id);
+    long empty = entry.bytes();
+    List<Tuple> writes = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      writes.add(Tuple.of("doc:" + i, "viewer", "user:" + i));
+    }
+    memory.write(id, new TupleWrite(writes, List.of(), false, false));
+    entry.feed().catchUp();
+    assertThat(entry.tuples()).isEqualTo(500);
+    assertThat(entry.bytes()).isEqualTo(empty + 500 * StoreCache.TUPLE_BYTES);
+    // What the index now measures is no more than that.
+    assertThat(entry.feed().index().estimatedBytes() + StoreCache.ENTRY_BYTES)
+        .isLessThanOrEqualTo(entry.bytes());
+    entry.release();
   }
 }

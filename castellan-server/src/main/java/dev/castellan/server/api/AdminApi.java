@@ -82,7 +82,7 @@ public final class AdminApi {
   static final int MAX_LARGEST = 100;
 
   /**
-   * {@code ?limit=N} (1 to 100, default 10): the loaded stores with the largest estimated index,
+   * {@code ?limit=N} (1 to 100, default 10): the loaded stores with the largest estimated heap,
    * largest first, for an operator sizing the index memory budget ({@code /metrics} has only the
    * totals). The system store is not listed: it stays hidden, as everywhere.
    */

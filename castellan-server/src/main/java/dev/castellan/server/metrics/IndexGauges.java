@@ -41,7 +41,8 @@ final class IndexGauges {
             "Stores let go, least recently used first, to keep the indexes within the budget")
         .register(registry);
     Gauge.builder("castellan.index.bytes", bytes, AtomicLong::get)
-        .description("Estimated heap held by all of this node's indexes")
+        .description(
+            "Estimated heap held by the stores this node has loaded: indexes, engines, entries")
         .baseUnit("bytes")
         .register(registry);
     Gauge.builder("castellan.index.memory.budget", runtime, r -> r.loadedStores().budget())
