@@ -25,7 +25,8 @@
 #        PG_DB (default castellan_bench; dropped and created again for each PostgreSQL target),
 #        PG_URL (default jdbc:postgresql://127.0.0.1:5432/$PG_DB?user=postgres),
 #        JAVA_OPTS (e.g. JFR flags; "%n" in them is replaced by the target's name),
-#        SKIP_BUILD=1 to use the jar already built, KEEP=DIR to keep the logs and wrk outputs.
+#        SKIP_BUILD=1 to use the jar already built (JAR=... another build of castellan-bench, e.g.
+#        an older commit's, to compare), KEEP=DIR to keep the logs and wrk outputs.
 # Needs: wrk, curl, a JDK 21+, PostgreSQL (createdb/dropdb on PATH) at PG_URL, taskset to pin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,7 +56,7 @@ fi
 if [ "${SKIP_BUILD:-}" != 1 ]; then
   ./mvnw -q -B -ntp -o package -pl castellan-bench -am -DskipTests -Djacoco.skip=true -P'!fuzz'
 fi
-JAR=castellan-bench/target/castellan-benchmarks.jar
+JAR=${JAR:-castellan-bench/target/castellan-benchmarks.jar}
 if [ -n "${KEEP:-}" ]; then WORK=$KEEP; mkdir -p "$WORK"; else WORK=$(mktemp -d); fi
 PORT=18960
 STATS_PORT=18970
