@@ -1,5 +1,6 @@
 package dev.castellan.bench;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.castellan.server.CastellanServer;
 import dev.castellan.server.audit.AuditSettings;
 import dev.castellan.store.MemoryStore;
@@ -7,6 +8,7 @@ import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import io.javalin.Javalin;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,15 +26,21 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code --trivial PORT}: Javalin on Jetty with virtual threads, as the server configures
- *       them, answering every {@code POST /check} with a fixed small JSON body: the ceiling any
- *       endpoint on this stack can reach on the machine;
+ *       them, reading the body of every {@code POST /check} and answering it with a fixed small
+ *       JSON body: the ceiling any endpoint on this stack can reach on the machine;
  *   <li>{@code --castellan PORT --store memory|embedded:DIR|JDBC_URL [--audit on|off]}: Castellan
  *       with its default settings (every decision audited unless {@code --audit off}, API-key
  *       authentication), with a store {@code bench} holding a small model and 10,000 tuples; it
  *       writes the check request wrk sends to {@code --request FILE} (store id and key inside).
  * </ul>
  *
- * <p>Both print {@code ready} once they serve, then wait until killed.
+ * <p>Both print {@code ready} once they serve, then wait until killed. With {@code --stats PORT}
+ * (after the other options) they also answer {@code GET http://127.0.0.1:PORT/} on a separate,
+ * JDK-built listener with their counters so far, one {@code name=value} a line: {@code cpu_ns} (the
+ * process, every thread: requests, JIT, GC, the audit writer), {@code alloc_bytes} (heap allocated
+ * by every thread), {@code gc_count}, {@code gc_ms} and {@code audit_writer_cpu_ns}. The script
+ * reads them before and after a measured run and divides by wrk's request count: CPU and allocation
+ * per request, which other processes on the machine disturb far less than rates.
  */
 public final class CheckServer {
   static final String TOKEN = "bench-bootstrap-token-0123456789";
@@ -53,11 +61,15 @@ public final class CheckServer {
   private CheckServer() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 2 && args[0].equals("--trivial")) {
+    if (args.length >= 2 && args[0].equals("--trivial")) {
+      if (args.length == 4 && args[2].equals("--stats")) {
+        stats(Integer.parseInt(args[3]));
+      }
       trivial(Integer.parseInt(args[1]));
       return;
     }
     int port = 0;
+    int statsPort = -1;
     String store = "memory";
     String audit = "on";
     Path request = Path.of("check-request.lua");
@@ -67,10 +79,42 @@ public final class CheckServer {
         case "--store" -> store = args[i + 1];
         case "--audit" -> audit = args[i + 1];
         case "--request" -> request = Path.of(args[i + 1]);
+        case "--stats" -> statsPort = Integer.parseInt(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
+    if (statsPort >= 0) {
+      stats(statsPort);
+    }
     castellan(port, open(store), audit.equals("off"), request);
+  }
+
+  /** The counters listener: a JDK HTTP server on one platform thread, apart from Jetty's. */
+  private static void stats(int port) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 4);
+    server.createContext(
+        "/",
+        exchange -> {
+          CpuCounters.Gc gc = CpuCounters.Gc.now();
+          String text =
+              "cpu_ns="
+                  + CpuCounters.processCpuNanos()
+                  + "\nalloc_bytes="
+                  + CpuCounters.allocatedBytes()
+                  + "\ngc_count="
+                  + gc.count()
+                  + "\ngc_ms="
+                  + gc.millis()
+                  + "\naudit_writer_cpu_ns="
+                  + CpuCounters.threadCpuNanosByName().getOrDefault(CpuCounters.AUDIT_WRITER, 0L)
+                  + "\n";
+          byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, bytes.length);
+          try (var out = exchange.getResponseBody()) {
+            out.write(bytes);
+          }
+        });
+    server.start();
   }
 
   private static void trivial(int port) throws InterruptedException {
@@ -84,6 +128,17 @@ public final class CheckServer {
               config.routes.post(
                   "/check",
                   ctx -> {
+                    // Reads the request body as every endpoint must, the way Castellan's check
+                    // reads it (one array of the declared length; Javalin's ctx.body() copies it
+                    // through an 8 KiB buffer).
+                    int length = ctx.req().getContentLength();
+                    byte[] body =
+                        length >= 0
+                            ? ctx.req().getInputStream().readNBytes(length)
+                            : ctx.bodyAsBytes();
+                    if (body.length == 0) {
+                      ctx.status(400);
+                    }
                     ctx.contentType("application/json");
                     ctx.outputStream().write(TRIVIAL_ANSWER);
                   });

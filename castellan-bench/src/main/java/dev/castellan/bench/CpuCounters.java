@@ -29,6 +29,19 @@ final class CpuCounters {
         .getProcessCpuTime();
   }
 
+  /**
+   * Bytes allocated on the heap by every thread of this JVM since it started, the threads that
+   * ended included (virtual threads allocate on their carriers). -1 where the JVM cannot tell.
+   */
+  static long allocatedBytes() {
+    if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads
+        && threads.isThreadAllocatedMemorySupported()
+        && threads.isThreadAllocatedMemoryEnabled()) {
+      return threads.getTotalThreadAllocatedBytes();
+    }
+    return -1;
+  }
+
   /** CPU time of each live thread of this JVM, in nanoseconds, summed per thread name. */
   static Map<String, Long> threadCpuNanosByName() {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();

@@ -10,23 +10,37 @@ public final class CheckResult {
   private final @Nullable Explanation explanation;
   private final long omittedSteps;
   private final long revision;
+  private final long validUntilMillis;
 
   private CheckResult(
-      boolean allowed, @Nullable Explanation explanation, long omittedSteps, long revision) {
+      boolean allowed,
+      @Nullable Explanation explanation,
+      long omittedSteps,
+      long revision,
+      long validUntilMillis) {
     this.allowed = allowed;
     this.explanation = explanation;
     this.omittedSteps = omittedSteps;
     this.revision = revision;
+    this.validUntilMillis = validUntilMillis;
   }
 
-  static CheckResult of(boolean allowed, long revision) {
-    return new CheckResult(allowed, null, 0, revision);
+  static CheckResult of(boolean allowed, long revision, long validUntilMillis) {
+    return new CheckResult(allowed, null, 0, revision, validUntilMillis);
   }
 
   static CheckResult explained(
-      boolean allowed, Explanation explanation, long omittedSteps, long revision) {
+      boolean allowed,
+      Explanation explanation,
+      long omittedSteps,
+      long revision,
+      long validUntilMillis) {
     return new CheckResult(
-        allowed, Objects.requireNonNull(explanation, "explanation"), omittedSteps, revision);
+        allowed,
+        Objects.requireNonNull(explanation, "explanation"),
+        omittedSteps,
+        revision,
+        validUntilMillis);
   }
 
   public boolean allowed() {
@@ -39,6 +53,15 @@ public final class CheckResult {
    */
   public long revision() {
     return revision;
+  }
+
+  /**
+   * Epoch millis until which this answer stays the answer at {@link #revision()}: the earliest
+   * expiry, still ahead when it was decided, of the tuples the check read; {@link Long#MAX_VALUE}
+   * when none of them expires. A cache of answers keyed by revision must not serve it after this.
+   */
+  public long validUntilMillis() {
+    return validUntilMillis;
   }
 
   /** Present when the request asked for an explanation. */

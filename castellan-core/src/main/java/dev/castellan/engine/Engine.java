@@ -73,6 +73,11 @@ public final class Engine {
     return model.source;
   }
 
+  /** The clock the engine reads time from (tuple expiry). */
+  public Clock clock() {
+    return clock;
+  }
+
   public TupleIndex index() {
     return index;
   }
@@ -102,8 +107,8 @@ public final class Engine {
         budget,
         (evaluation, object, type, relation, revision) -> {
           if (!request.explain()) {
-            return CheckResult.of(
-                evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE, revision);
+            boolean allowed = evaluation.check(object, type, relation, 0, null) == Evaluation.TRUE;
+            return CheckResult.of(allowed, revision, evaluation.validUntilMillis());
           }
           Trace root =
               new Trace(
@@ -112,7 +117,11 @@ public final class Engine {
           try {
             int result = root.done(evaluation.check(object, type, relation, 0, root));
             return CheckResult.explained(
-                result == Evaluation.TRUE, root.toExplanation(), root.omittedSteps(), revision);
+                result == Evaluation.TRUE,
+                root.toExplanation(),
+                root.omittedSteps(),
+                revision,
+                evaluation.validUntilMillis());
           } catch (CastellanException e) {
             root.failed();
             throw e;

@@ -55,6 +55,8 @@ final class Evaluation {
 
   private int subjectSideAnswers;
 
+  private long validUntilMillis = Long.MAX_VALUE;
+
   /** What this evaluation may still spend; a listing resumed later runs under a new one. */
   private Budget budget;
 
@@ -716,9 +718,31 @@ final class Evaluation {
     return meta == null ? "" : meta.condition();
   }
 
-  /** An expired tuple is as if it were not there; it is purged from the store later. */
+  /**
+   * An expired tuple is as if it were not there; it is purged from the store later. Every tuple the
+   * evaluation reads with an expiry passes here, so the earliest expiry still ahead is the time
+   * until which the answer holds at its revision ({@link #validUntilMillis}).
+   */
   private boolean expired(@Nullable TupleMeta meta) {
-    return meta != null && meta.isExpiredAt(nowMillis);
+    if (meta == null) {
+      return false;
+    }
+    if (meta.isExpiredAt(nowMillis)) {
+      return true;
+    }
+    if (meta.expiresAtMillis() < validUntilMillis) {
+      validUntilMillis = meta.expiresAtMillis();
+    }
+    return false;
+  }
+
+  /**
+   * Epoch millis until which what this evaluation has decided so far holds at its index revision:
+   * the earliest expiry, still ahead, of the tuples it read; {@link Long#MAX_VALUE} when none of
+   * them expires.
+   */
+  long validUntilMillis() {
+    return validUntilMillis;
   }
 
   /**

@@ -54,6 +54,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * OpenFGA's HTTP API: same paths, JSON field names, status codes and error bodies, so OpenFGA's
@@ -163,6 +164,11 @@ public final class OpenFgaApi {
   }
 
   public void register(SecuredRoutes routes) {
+    // The router tries a method's routes in the order they were registered, one pattern after
+    // another: the decisions, which are most of the traffic, come first.
+    routes.post("/stores/{store_id}/check", Right.STORE_READER, this::check);
+    routes.post("/stores/{store_id}/batch-check", Right.STORE_READER, this::batchCheck);
+    routes.post("/stores/{store_id}/list-objects", Right.STORE_READER, this::listObjects);
     routes.post("/stores", Right.ADMIN, this::createStore);
     routes.get("/stores", Right.AUTHENTICATED, this::listStores);
     routes.get("/stores/{store_id}", Right.STORE_READER, this::getStore);
@@ -175,10 +181,7 @@ public final class OpenFgaApi {
     routes.post("/stores/{store_id}/read", Right.STORE_READER, this::read);
     routes.post("/stores/{store_id}/import", Right.STORE_WRITER, this::importTuples);
     routes.get("/stores/{store_id}/changes", Right.STORE_READER, this::readChanges);
-    routes.post("/stores/{store_id}/check", Right.STORE_READER, this::check);
-    routes.post("/stores/{store_id}/batch-check", Right.STORE_READER, this::batchCheck);
     routes.post("/stores/{store_id}/expand", Right.STORE_READER, this::expand);
-    routes.post("/stores/{store_id}/list-objects", Right.STORE_READER, this::listObjects);
     routes.post(
         "/stores/{store_id}/streamed-list-objects", Right.STORE_READER, this::streamedListObjects);
     routes.post("/stores/{store_id}/list-users", Right.STORE_READER, this::listUsers);
@@ -590,7 +593,8 @@ public final class OpenFgaApi {
 
   private void check(Context ctx) {
     String storeId = existingStore(ctx);
-    Body body = Body.parse(ctx.body(), CHECK_FIELDS);
+    // The check, most of the traffic, reads its body without Javalin's copies (its only read).
+    Body body = Body.parse(RequestBody.text(ctx, limits.maxRequestBytes()), CHECK_FIELDS);
     // The whole body is read before any wait for a consistency token: a bad request fails at once.
     CheckRequest request = checkRequest(body, "");
     Engine engine = engine(storeId, body);
@@ -613,6 +617,18 @@ public final class OpenFgaApi {
             storeId,
             result.revision()));
     metrics.decision(ServerMetrics.Api.CHECK, result.allowed());
+    String token = StoreRuntime.token(storeId, result.revision());
+    byte[] answer =
+        result.explanation().isPresent()
+            ? null
+            : plainCheckAnswer(result.allowed(), strictResponses ? "" : token);
+    if (answer != null) {
+      ctx.contentType("application/json");
+      if (ctx.responseCharset().equals(StandardCharsets.UTF_8)) {
+        write(ctx, answer);
+        return;
+      }
+    }
     ObjectNode out = NODES.objectNode();
     out.put("allowed", result.allowed());
     out.put("resolution", result.explanation().map(Explanation::render).orElse(""));
@@ -620,8 +636,29 @@ public final class OpenFgaApi {
     if (result.explanationOmittedSteps() > 0) {
       out.put("explanation_omitted_steps", result.explanationOmittedSteps());
     }
-    out.put("consistency_token", StoreRuntime.token(storeId, result.revision()));
+    out.put("consistency_token", token);
     json(ctx, out);
+  }
+
+  /**
+   * The answer of a check without an explanation, {@code {"allowed":..,"resolution":"",
+   * "consistency_token":".."}} (without the token when {@code token} is empty), as UTF-8: the bytes
+   * the JSON tree of {@link #check} writes, made without one, which was a tenth of the CPU of a
+   * check. Null when the token holds a character JSON would escape (tokens never do).
+   */
+  static byte @Nullable [] plainCheckAnswer(boolean allowed, String token) {
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+        return null;
+      }
+    }
+    String head =
+        allowed
+            ? "{\"allowed\":true,\"resolution\":\"\""
+            : "{\"allowed\":false,\"resolution\":\"\"";
+    String text = token.isEmpty() ? head + "}" : head + ",\"consistency_token\":\"" + token + "\"}";
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   private CheckRequest checkRequest(Body body, String where) {
@@ -1307,6 +1344,11 @@ public final class OpenFgaApi {
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException("a JSON tree could not be written", e);
     }
+    write(ctx, bytes);
+  }
+
+  /** Writes {@code bytes}, JSON in the response's charset, as the response. */
+  private static void write(Context ctx, byte[] bytes) {
     try {
       ctx.outputStream().write(bytes);
     } catch (IOException e) {

@@ -56,6 +56,14 @@ public final class ApiKeys implements AutoCloseable {
   private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
   private final KeyUsage usage;
 
+  /**
+   * Free-form tokens (bootstrap tokens) that worked: the hash of the token, as stored, to the id
+   * derived from it. Few are ever registered; the bound keeps the map small whatever happens.
+   */
+  private final Map<String, String> freeFormIds = new ConcurrentHashMap<>();
+
+  private static final int MAX_FREE_FORM_IDS = 64;
+
   private record Cached(ApiKeyRecord record, long at) {}
 
   /**
@@ -210,8 +218,10 @@ public final class ApiKeys implements AutoCloseable {
       return Optional.empty();
     }
     String[] parts = split(key);
-    String id = parts != null ? parts[0] : freeFormId(key);
     String secretHash = hash(parts != null ? parts[1] : key);
+    // A free-form token's id is a second hash of it; a token seen to work has it remembered.
+    String known = parts != null ? null : freeFormIds.get(secretHash);
+    String id = parts != null ? parts[0] : known != null ? known : freeFormId(key);
     ApiKeyRecord record = lookup(id);
     if (record == null) {
       return Optional.empty();
@@ -219,6 +229,9 @@ public final class ApiKeys implements AutoCloseable {
     Instant now = clock.instant();
     return switch (record.check(secretHash, now)) {
       case VALID -> {
+        if (parts == null && known == null && freeFormIds.size() < MAX_FREE_FORM_IDS) {
+          freeFormIds.put(secretHash, id);
+        }
         usage.used(id, now);
         yield Optional.of(new Principal(record.principal(), record.name(), Map.of()));
       }
@@ -333,9 +346,30 @@ public final class ApiKeys implements AutoCloseable {
   }
 
   static String hash(String secret) {
+    return HexFormat.of().formatHex(sha256().digest(secret.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * A fresh SHA-256 digest, cloned from one made once: looking the algorithm up among the security
+   * providers cost more than hashing a key, on every request.
+   */
+  private static MessageDigest sha256() {
     try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(secret.getBytes(StandardCharsets.UTF_8)));
+      return (MessageDigest) SHA_256.clone();
+    } catch (CloneNotSupportedException e) {
+      try {
+        return MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException missing) {
+        throw new IllegalStateException("SHA-256 is part of every JDK", missing);
+      }
+    }
+  }
+
+  private static final MessageDigest SHA_256;
+
+  static {
+    try {
+      SHA_256 = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
     }
