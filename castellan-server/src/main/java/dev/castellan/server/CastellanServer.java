@@ -28,6 +28,7 @@ import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.directory.DirectoryRoles;
 import dev.castellan.server.metrics.Readiness;
@@ -565,7 +566,8 @@ public final class CastellanServer implements AutoCloseable {
         options.auth() == AuthMode.NONE
             ? AccessControl.open(store).withLocalDevelopment()
             : AccessControl.open(store);
-    SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC());
+    Subjects subjects = new Subjects(store.directoryStore(), options.issuers());
+    SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC(), subjects);
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
@@ -642,7 +644,8 @@ public final class CastellanServer implements AutoCloseable {
             keys,
             access,
             audit,
-            principal -> rbacRoles(rbac, options.claimRoles(), principal));
+            principal -> rbacRoles(rbac, options.claimRoles(), principal),
+            subjects);
     PolicyWatcher watcher;
     try {
       watcher =
@@ -666,7 +669,8 @@ public final class CastellanServer implements AutoCloseable {
             options.claimRoles(),
             audit,
             metrics,
-            () -> Optional.ofNullable(watcher).map(PolicyWatcher::status));
+            () -> Optional.ofNullable(watcher).map(PolicyWatcher::status),
+            subjects);
     List<SecuredRoutes.Route> routeTable = new java.util.ArrayList<>();
     Javalin app =
         Javalin.create(
@@ -880,7 +884,8 @@ public final class CastellanServer implements AutoCloseable {
   /** True when some API key holds the global admin right and was handed to someone when made. */
   private static boolean adminKeyKnown(AccessControl access, ApiKeys keys) {
     for (String principal : access.admins(10_000)) {
-      if (principal.startsWith("key:") && keys.handedOut(principal.substring(4))) {
+      if (principal.startsWith("service_account:")
+          && keys.handedOut(principal.substring("service_account:".length()))) {
         return true;
       }
     }

@@ -181,10 +181,14 @@ class IssuersHttpTest {
       throws Exception {
     JsonNode corp = whoami(token("corp", "same-sub", Map.of()));
     JsonNode okta = whoami(token("okta", "same-sub", Map.of()));
-    assertThat(corp.get("subject").asText()).isEqualTo("jwt:same-sub");
-    assertThat(corp.get("rbac_subject").asText()).isEqualTo("user:same-sub");
-    assertThat(okta.get("subject").asText()).isEqualTo("jwt:okta/same-sub");
-    assertThat(okta.get("rbac_subject").asText()).isEqualTo("user:okta/same-sub");
+    // Two directory users (ADR 0023), each with one subject for RBAC and store rights alike.
+    assertThat(corp.get("subject").asText()).matches("user:[0-9A-Z]{26}");
+    assertThat(corp.get("rbac_subject").asText()).isEqualTo(corp.get("subject").asText());
+    assertThat(corp.get("user_name").asText()).isEqualTo("same-sub");
+    assertThat(okta.get("subject").asText()).matches("user:[0-9A-Z]{26}");
+    assertThat(okta.get("subject").asText()).isNotEqualTo(corp.get("subject").asText());
+    assertThat(okta.get("rbac_subject").asText()).isEqualTo(okta.get("subject").asText());
+    assertThat(okta.get("user_name").asText()).isEqualTo("okta/same-sub");
     assertThat(okta.get("issuer").asText()).isEqualTo("okta");
 
     // A store right granted to one is not the other's.
@@ -424,7 +428,7 @@ class IssuersHttpTest {
 
     JsonNode who = whoami(ivy);
     assertThat(who.get("directory_user").asText()).isEqualTo(userId);
-    assertThat(who.get("subject").asText()).isEqualTo("jwt:entra/ivy-sub");
+    assertThat(who.get("subject").asText()).isEqualTo("user:" + userId);
     // The subject is linked now: a later token needs no email.
     assertThat(
             directory()

@@ -29,13 +29,12 @@ import java.util.function.Supplier;
 
 /**
  * Directory membership as RBAC sees it (ADR 0019). The directory is the one source of truth for who
- * is in a group; the system store holds its projection, {@code group:<id>#member@<subject>} for
- * each member and each of its {@link DirectorySubjects}, so that binding a role to {@code
- * group:<id>} gives it to every member in the same engine check as any other role. Every directory
- * write that changes membership goes through here: the directory first, then the projection's
- * tuples, whose revision is the write's consistency token. {@link #reconcile} rebuilds the
- * projection from the directory (on every start), so a crash between the two writes heals; so does
- * the IdP's retry.
+ * is in a group; the system store holds its projection, {@code group:<id>#member@user:<user id>}
+ * for each member ({@link DirectorySubjects}), so that binding a role to {@code group:<id>} gives
+ * it to every member in the same engine check as any other role. Every directory write that changes
+ * membership goes through here: the directory first, then the projection's tuples, whose revision
+ * is the write's consistency token. {@link #reconcile} rebuilds the projection from the directory
+ * (on every start), so a crash between the two writes heals; so does the IdP's retry.
  */
 public final class DirectoryRoles {
   /** Tuples per system-store write when a large group's projection changes. */
@@ -152,31 +151,11 @@ public final class DirectoryRoles {
   // ------------------------------------------------------------------ users
 
   /**
-   * After a user's record changed: when its subjects changed (a new userName), its memberships move
-   * to the new ones.
+   * After a user's record changed. A user's subject is its directory id (ADR 0023), which no write
+   * changes, so its memberships stay; the answer is the current token.
    */
   public String userChanged(DirectoryUser before, DirectoryUser after) {
-    List<String> old = DirectorySubjects.of(before);
-    List<String> now = DirectorySubjects.of(after);
-    if (old.equals(now)) {
-      return token();
-    }
-    List<Tuple> writes = new ArrayList<>();
-    List<TupleKey> deletes = new ArrayList<>();
-    for (String group : directory.groupsOf(after.id())) {
-      String object = DirectorySubjects.group(group);
-      for (String subject : old) {
-        if (!now.contains(subject)) {
-          deletes.add(new TupleKey(object, "member", subject));
-        }
-      }
-      for (String subject : now) {
-        if (!old.contains(subject)) {
-          writes.add(Tuple.of(object, "member", subject));
-        }
-      }
-    }
-    return write(writes, deletes);
+    return token();
   }
 
   /** Deletes a user with its memberships and their projection; empty when there was none. */
@@ -191,7 +170,7 @@ public final class DirectoryRoles {
     }
     List<TupleKey> deletes = new ArrayList<>();
     for (String group : groups) {
-      for (String subject : DirectorySubjects.of(user.get())) {
+      for (String subject : List.of(DirectorySubjects.ofId(user.get().id()))) {
         deletes.add(new TupleKey(DirectorySubjects.group(group), "member", subject));
       }
     }
@@ -234,7 +213,7 @@ public final class DirectoryRoles {
     while (true) {
       DirectoryPage<DirectoryUser> page =
           directory.findUsers(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
-      page.items().forEach(u -> subjects.put(u.id(), DirectorySubjects.of(u)));
+      page.items().forEach(u -> subjects.put(u.id(), List.of(DirectorySubjects.ofId(u.id()))));
       start += page.items().size();
       if (page.items().isEmpty() || start > page.totalResults()) {
         break;
@@ -293,8 +272,7 @@ public final class DirectoryRoles {
    * id. Other group tuples (none are written today) are left alone.
    */
   private static boolean isProjected(TupleKey key) {
-    return DirectorySubjects.isDirectoryId(
-        DirectorySubjects.NAMESPACE + key.object().substring("group:".length()));
+    return DirectorySubjects.isDirectoryId(key.object().substring("group:".length()));
   }
 
   /** Writes the tuples of members added to and removed from group {@code id}; the token. */
@@ -303,7 +281,7 @@ public final class DirectoryRoles {
     List<Tuple> writes = new ArrayList<>();
     List<TupleKey> deletes = new ArrayList<>();
     for (DirectoryUser user : users(added)) {
-      for (String subject : DirectorySubjects.of(user)) {
+      for (String subject : List.of(DirectorySubjects.ofId(user.id()))) {
         writes.add(Tuple.of(object, "member", subject));
       }
     }
@@ -313,7 +291,9 @@ public final class DirectoryRoles {
       // A removed member may be a user deleted meanwhile; its directory subject is known anyway.
       DirectoryUser user = known.get(member);
       List<String> subjects =
-          user == null ? List.of(DirectorySubjects.ofId(member)) : DirectorySubjects.of(user);
+          user == null
+              ? List.of(DirectorySubjects.ofId(member))
+              : List.of(DirectorySubjects.ofId(user.id()));
       for (String subject : subjects) {
         deletes.add(new TupleKey(object, "member", subject));
       }

@@ -24,10 +24,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Deprovisioning over real HTTP on every store: a user with role bindings (as {@code
- * user:<userName>} and {@code user:<directory id>}), a store right ({@code jwt:<userName>}) and
- * group memberships is deactivated (Okta's and Entra's PATCH shapes, PUT) or deleted; everything is
- * revoked at once, one audit action says what, and the user's token is refused. Reactivation
- * restores nothing.
+ * user:<userName>} and {@code user:dir/<directory id>}, aliases of {@code user:<id>}), a store
+ * right ({@code jwt:<userName>}, another alias) and group memberships is deactivated (Okta's and
+ * Entra's PATCH shapes, PUT) or deleted; everything is revoked at once, one audit action says what,
+ * and the user's token is refused. Reactivation restores nothing.
  */
 @ParameterizedClass(name = "on {0}")
 @EnumSource(StoreKind.class)
@@ -138,6 +138,15 @@ class DeprovisioningHttpTest {
   /** Everything revoked, the token refused, one audit action naming what. */
   private static void assertDeprovisioned(Person p, HttpResponse<String> response)
       throws Exception {
+    assertDeprovisioned(p, response, false);
+  }
+
+  /**
+   * @param deleted the user is gone: its token's identity names nobody, so the token is a new user
+   *     just in time (ADR 0023), holding none of the deleted user's rights
+   */
+  private static void assertDeprovisioned(Person p, HttpResponse<String> response, boolean deleted)
+      throws Exception {
     String consistency = response.headers().firstValue("Castellan-Consistency-Token").orElseThrow();
     // The header is RBAC's token: /api/authorize takes it and decides after the revocation.
     JsonNode waited =
@@ -153,16 +162,23 @@ class DeprovisioningHttpTest {
             200);
     assertThat(waited.get("allowed").asBoolean()).isFalse();
     HttpResponse<String> refused = call(p.token(), "GET", "/stores/" + storeId);
-    JsonNode error = ServerHttp.json(refused, 401);
-    assertThat(error.get("code").asText()).isEqualTo("user_deactivated");
-    assertThat(refused.headers().firstValue("WWW-Authenticate")).isPresent();
+    if (deleted) {
+      ServerHttp.json(refused, 403);
+      assertThat(
+              ServerHttp.json(call(p.token(), "GET", "/api/whoami"), 200).get("subject").asText())
+          .isNotEqualTo("user:" + p.id());
+    } else {
+      JsonNode error = ServerHttp.json(refused, 401);
+      assertThat(error.get("code").asText()).isEqualTo("user_deactivated");
+      assertThat(refused.headers().firstValue("WWW-Authenticate")).isPresent();
+    }
     assertThat(authorize("user:" + p.userName())).isFalse();
     assertThat(authorize("user:dir/" + p.id())).isFalse();
     JsonNode roleMembers =
         ServerHttp.json(admin("GET", "/api/roles/runner/members", null), 200).get("members");
     assertThat(roleMembers.toString())
         .doesNotContain("\"user:" + p.userName() + "\"")
-        .doesNotContain("\"user:dir/" + p.id() + "\"")
+        .doesNotContain("\"user:" + p.id() + "\"")
         .contains("\"group:" + p.group() + "\"");
     assertThat(members(p.group())).doesNotContain(p.id());
 
@@ -173,9 +189,10 @@ class DeprovisioningHttpTest {
     assertThat(entry.get("caller").asText()).startsWith("key:");
     assertThat(entry.get("reason").asText())
         .contains("group " + p.group())
-        .contains("role:runner#assignee@user:" + p.userName())
-        .contains("role:runner#assignee@user:dir/" + p.id())
-        .contains("store:" + storeId + "#reader@principal:jwt." + p.userName());
+        // The aliases the grants were made with all named the one subject (ADR 0023).
+        .contains("role:runner#assignee@user:" + p.id())
+        .contains("store:" + storeId + "#reader@user:" + p.id())
+        .doesNotContain("@user:" + p.userName());
   }
 
   // ------------------------------------------------------------------ deactivation
@@ -218,17 +235,14 @@ class DeprovisioningHttpTest {
   }
 
   @Test
-  void delete_revokesEverything_andTheNameStaysRefused_untilProvisionedAgain() throws Exception {
+  void delete_revokesEverything_andTheDeletedUsersSubjectHoldsNothing() throws Exception {
     Person p = provisioned();
     HttpResponse<String> response = scim("DELETE", "/Users/" + p.id(), null);
     assertThat(response.statusCode()).isEqualTo(204);
-    assertDeprovisioned(p, response);
+    assertDeprovisioned(p, response, true);
     assertThat(scim("GET", "/Users/" + p.id(), null).statusCode()).isEqualTo(404);
-
-    // The identity provider provisions the name again: its token is accepted, with no rights.
-    ServerHttp.json(scim("POST", "/Users", "{\"userName\":\"" + p.userName() + "\"}"), 201);
-    assertThat(call(p.token(), "GET", "/api/whoami").statusCode()).isEqualTo(200);
-    assertThat(call(p.token(), "GET", "/stores/" + storeId).statusCode()).isEqualTo(403);
+    // The deleted user's subject stays refused (a cached identity cannot bring it back).
+    assertThat(authorize("user:" + p.id())).isFalse();
   }
 
   @Test
@@ -267,7 +281,7 @@ class DeprovisioningHttpTest {
     assertThat(members(p.group())).contains(p.id());
     JsonNode roleMembers =
         ServerHttp.json(admin("GET", "/api/roles/runner/members", null), 200).get("members");
-    assertThat(roleMembers.toString()).doesNotContain("\"user:dir/" + p.id() + "\"");
+    assertThat(roleMembers.toString()).doesNotContain("\"user:" + p.id() + "\"");
   }
 
   // ------------------------------------------------------------------ refused requests change
