@@ -853,7 +853,7 @@ public final class CastellanServer implements AutoCloseable {
     try {
       roles.addAll(rbac.memberships(ClaimRoles.subject(principal)));
     } catch (CastellanException e) {
-      // A subject no role can name (a token sub with spaces) is a member of none.
+      // A subject no role can name (the local-development caller's) is a member of none.
     }
     return List.copyOf(roles);
   }

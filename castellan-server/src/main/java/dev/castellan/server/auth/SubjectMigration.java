@@ -2,6 +2,8 @@ package dev.castellan.server.auth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.audit.AuditEvent;
@@ -46,7 +48,11 @@ import org.slf4j.LoggerFactory;
  *       before and will now, and a principal that names no kind of caller.
  * </ul>
  *
- * The report is one warning in the log and one audit entry per subject ({@code GET
+ * Scheme 3 (ADR 0023) then gives every caller its one subject: {@code user:<directory id>} for a
+ * person (its legacy {@code jwt:}/{@code user:} names resolved as grant aliases are, creating the
+ * directory user when there is none), {@code service_account:<key id>} for a key.
+ *
+ * <p>The report is one warning in the log and one audit entry per subject ({@code GET
  * /api/audit?resource=castellan:subjects}); the version reached is kept as a document, so later
  * starts neither repeat the work nor the report.
  */
@@ -148,29 +154,23 @@ public final class SubjectMigration {
       List<Review> toReview) {
     for (Map.Entry<String, List<Tuple>> entry : byUser(store, systemStoreId).entrySet()) {
       String user = entry.getKey();
-      String suffix = "";
-      String bare = user;
-      if (user.endsWith("#member")) {
-        suffix = "#member";
-        bare = user.substring(0, user.length() - suffix.length());
-      }
       String alias;
-      if (bare.startsWith("principal:jwt.")) {
-        alias = "jwt:" + bare.substring("principal:jwt.".length());
-      } else if (bare.startsWith("principal:key.")) {
-        alias = "key:" + bare.substring("principal:key.".length());
-      } else if (bare.startsWith("user:") || bare.startsWith("service_account:key.")) {
-        alias = bare;
+      if (user.startsWith("principal:jwt.")) {
+        alias = "jwt:" + user.substring("principal:jwt.".length());
+      } else if (user.startsWith("principal:key.")) {
+        alias = "key:" + user.substring("principal:key.".length());
+      } else if (user.startsWith("user:") || user.startsWith("service_account:key.")) {
+        alias = user;
       } else {
         continue; // groups, roles, and what scheme 2 reported already
-      }
-      if (!suffix.isEmpty()) {
-        continue; // user:x#member is no subject of a caller
       }
       String to;
       try {
         to = subjects.resolve(alias);
-      } catch (RuntimeException e) {
+      } catch (CastellanException e) {
+        if (e.code() != ErrorCode.VALIDATION_ERROR) {
+          throw e; // the database went away: the next start finishes the work
+        }
         toReview.add(
             new Review(
                 user,

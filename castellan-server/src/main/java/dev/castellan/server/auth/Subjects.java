@@ -295,6 +295,10 @@ public final class Subjects {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
         throw e;
       }
+      Optional<String> other = lookup(alias);
+      if (other.isPresent()) {
+        return other.get(); // another node provisioned the person meanwhile
+      }
       throw new CastellanException(
           ErrorCode.VALIDATION_ERROR,
           "'"

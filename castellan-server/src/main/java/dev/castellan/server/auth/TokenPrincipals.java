@@ -51,7 +51,7 @@ final class TokenPrincipals {
   private final Subjects names;
   private final Clock clock;
   private final Map<String, CachedGroups> groupCache = new ConcurrentHashMap<>();
-  private final Map<Identity, CachedUser> userCache = new ConcurrentHashMap<>();
+  private final Map<String, CachedUser> userCache = new ConcurrentHashMap<>();
 
   private record CachedGroups(List<String> ids, long loadedAt) {}
 
@@ -212,19 +212,21 @@ final class TokenPrincipals {
    * DeactivatedUsers} refuses a deactivated user's tokens on every request.
    */
   private String directoryUser(IssuerSettings issuer, String subject, Map<String, Object> claims) {
-    Identity identity = new Identity(OIDC, Subjects.oidcNamespace(issuer), subject);
+    String namespace = Subjects.oidcNamespace(issuer);
+    String key = namespace + '\u0000' + subject; // no Identity (it validates) on a hit
     long now = clock.millis();
-    CachedUser cached = userCache.get(identity);
+    CachedUser cached = userCache.get(key);
     if (cached != null
         && now - cached.loadedAt() < USER_CACHE_MILLIS
         && !refused.test(cached.id())) {
       return cached.id();
     }
+    Identity identity = new Identity(OIDC, namespace, subject);
     String id = lookUpUser(issuer, subject, claims, identity);
     if (userCache.size() >= USER_CACHE_SIZE) {
       userCache.clear(); // crude, but bounded
     }
-    userCache.put(identity, new CachedUser(id, now));
+    userCache.put(key, new CachedUser(id, now));
     return id;
   }
 

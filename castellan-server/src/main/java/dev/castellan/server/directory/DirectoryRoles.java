@@ -17,11 +17,9 @@ import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -170,9 +168,9 @@ public final class DirectoryRoles {
     }
     List<TupleKey> deletes = new ArrayList<>();
     for (String group : groups) {
-      for (String subject : List.of(DirectorySubjects.ofId(user.get().id()))) {
-        deletes.add(new TupleKey(DirectorySubjects.group(group), "member", subject));
-      }
+      deletes.add(
+          new TupleKey(
+              DirectorySubjects.group(group), "member", DirectorySubjects.ofId(user.get().id())));
     }
     return Optional.of(write(List.of(), deletes));
   }
@@ -204,16 +202,16 @@ public final class DirectoryRoles {
 
   /**
    * Makes the system store's {@code group:*#member} tuples exactly the directory's memberships:
-   * writes the missing, deletes the extra (a group deleted while the write of its tuples failed, a
-   * userName changed on another node meanwhile). Returns how many tuples it changed.
+   * writes the missing, deletes the extra (a group deleted while the write of its tuples failed,
+   * tuples of the subjects of earlier releases). Returns how many tuples it changed.
    */
   public int reconcile() {
-    Map<String, List<String>> subjects = new HashMap<>();
+    Set<String> users = new HashSet<>();
     int start = 1;
     while (true) {
       DirectoryPage<DirectoryUser> page =
           directory.findUsers(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
-      page.items().forEach(u -> subjects.put(u.id(), List.of(DirectorySubjects.ofId(u.id()))));
+      page.items().forEach(u -> users.add(u.id()));
       start += page.items().size();
       if (page.items().isEmpty() || start > page.totalResults()) {
         break;
@@ -226,8 +224,10 @@ public final class DirectoryRoles {
           directory.findGroups(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
       for (DirectoryGroup group : page.items()) {
         for (String member : group.members()) {
-          for (String subject : subjects.getOrDefault(member, List.of())) {
-            wanted.add(new TupleKey(DirectorySubjects.group(group.id()), "member", subject));
+          if (users.contains(member)) {
+            wanted.add(
+                new TupleKey(
+                    DirectorySubjects.group(group.id()), "member", DirectorySubjects.ofId(member)));
           }
         }
       }
@@ -281,22 +281,11 @@ public final class DirectoryRoles {
     List<Tuple> writes = new ArrayList<>();
     List<TupleKey> deletes = new ArrayList<>();
     for (DirectoryUser user : users(added)) {
-      for (String subject : List.of(DirectorySubjects.ofId(user.id()))) {
-        writes.add(Tuple.of(object, "member", subject));
-      }
+      writes.add(Tuple.of(object, "member", DirectorySubjects.ofId(user.id())));
     }
-    Map<String, DirectoryUser> known = new HashMap<>();
-    users(removed).forEach(u -> known.put(u.id(), u));
     for (String member : removed) {
-      // A removed member may be a user deleted meanwhile; its directory subject is known anyway.
-      DirectoryUser user = known.get(member);
-      List<String> subjects =
-          user == null
-              ? List.of(DirectorySubjects.ofId(member))
-              : List.of(DirectorySubjects.ofId(user.id()));
-      for (String subject : subjects) {
-        deletes.add(new TupleKey(object, "member", subject));
-      }
+      // The subject is the id alone: a member deleted meanwhile is removed all the same.
+      deletes.add(new TupleKey(object, "member", DirectorySubjects.ofId(member)));
     }
     return write(writes, deletes);
   }
