@@ -211,6 +211,32 @@ class IssuersHttpTest {
   }
 
   @Test
+  void theSameSub_fromTwoIssuers_isOnePerson_onceLinked() throws Exception {
+    String sub = "linked-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    JsonNode corp = whoami(token("corp", sub, Map.of()));
+    String subject = corp.get("subject").asText();
+    directory()
+        .link(
+            subject.substring("user:".length()),
+            new Identity("oidc", provider.issuerUrl("okta").toString(), sub));
+    assertThat(whoami(token("okta", sub, Map.of())).get("subject").asText()).isEqualTo(subject);
+
+    // A right granted through one issuer's alias is the person's, whichever token it shows.
+    String store =
+        json(send(ADMIN, "POST", "/stores", "{\"name\":\"linked\"}"), 201).get("id").asText();
+    assertThat(
+            send(
+                    ADMIN,
+                    "POST",
+                    "/api/stores/" + store + "/access",
+                    "{\"subject\":\"jwt:okta/" + sub + "\",\"role\":\"reader\"}")
+                .statusCode())
+        .isEqualTo(204);
+    assertThat(send(token("corp", sub, Map.of()), "GET", "/stores/" + store, null).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
   void anIssuerNotConfigured_andAWrongAudience_are401() throws Exception {
     String stranger =
         provider.issueToken("stranger", "alice", AUDIENCE, Map.of(), 3600L).serialize();
