@@ -41,7 +41,7 @@ public final class Authentication {
                 Clock.systemUTC())
             : null;
     if (jwt != null) {
-      jwt.recheck(deactivated::refuses);
+      jwt.recheck(deactivated::refuses, deactivated::refusesIdentity);
     }
   }
 

@@ -5,7 +5,9 @@ import dev.castellan.ErrorCode;
 import dev.castellan.store.DocumentStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -61,6 +63,41 @@ public final class DeactivatedUsers {
     }
   }
 
+  /** The key prefix of the OIDC identities of deleted users. */
+  private static final String IDENTITY = "oidc:";
+
+  /**
+   * Refuses the OIDC identities ({@code namespace}, {@code value}) of directory user {@code
+   * userId}, which is being deleted: deleting it deletes its identity links, and a token of one of
+   * them must not become a new user just in time (holding what its claims say, an administrator's
+   * claim included) until the person is provisioned again.
+   */
+  public void refuseIdentities(String userId, Collection<Map.Entry<String, String>> identities) {
+    String value = "\"" + userId + "\"";
+    for (Map.Entry<String, String> identity : identities) {
+      String key = identityKey(identity.getKey(), identity.getValue());
+      documents.putDocument(KIND, key, value);
+      update(key, true);
+    }
+  }
+
+  /** Whether an OIDC identity of a deleted user is refused (its copy, as {@link #check}). */
+  public boolean refusesIdentity(String namespace, String value) {
+    return current().contains(identityKey(namespace, value));
+  }
+
+  /** A short, fixed-length document key for an identity (namespaces are URLs). */
+  private static String identityKey(String namespace, String value) {
+    try {
+      byte[] hash =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest((namespace + "\n" + value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return IDENTITY + java.util.HexFormat.of().formatHex(hash);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
   /** Whether this node refuses {@code userId}'s tokens now (its copy, as {@link #check}). */
   public boolean refuses(String userId) {
     return current().contains(userId);
@@ -82,6 +119,7 @@ public final class DeactivatedUsers {
             (key, json) -> {
               if (json.equals(value)) {
                 documents.deleteDocument(KIND, key);
+                update(key, false);
               }
             });
     documents.deleteDocument(KIND, userId);
@@ -104,10 +142,21 @@ public final class DeactivatedUsers {
     generation++;
   }
 
-  /** The refused directory user ids: the documents' values (JSON strings). */
+  /**
+   * The refused directory user ids, the documents' values (JSON strings), and the refused
+   * identities, the keys that are {@link #identityKey}s.
+   */
   private static Set<String> read(DocumentStore documents) {
     Set<String> out = new HashSet<>();
-    documents.documents(KIND).values().forEach(json -> out.add(json.replace("\"", "")));
+    documents
+        .documents(KIND)
+        .forEach(
+            (key, json) -> {
+              out.add(json.replace("\"", ""));
+              if (key.startsWith(IDENTITY)) {
+                out.add(key);
+              }
+            });
     return Set.copyOf(out);
   }
 

@@ -181,9 +181,14 @@ public final class JwtAuthenticator {
     }
   }
 
-  /** Tokens of the directory users {@code refused} names skip the user cache (ADR 0023). */
-  void recheck(java.util.function.Predicate<String> refused) {
-    principals.recheck(refused);
+  /**
+   * Tokens of the directory users {@code refused} names skip the user cache, and identities {@code
+   * refusedIdentity} names (of deleted users) are not created again just in time (ADR 0023).
+   */
+  void recheck(
+      java.util.function.Predicate<String> refused,
+      java.util.function.BiPredicate<String, String> refusedIdentity) {
+    principals.recheck(refused, refusedIdentity);
   }
 
   /**

@@ -60,6 +60,10 @@ final class TokenPrincipals {
   /** Directory users whose tokens are refused: a cached one is looked up again (deleted?). */
   private volatile java.util.function.Predicate<String> refused = id -> false;
 
+  /** OIDC identities (namespace, value) of deleted users: never created again just in time. */
+  private volatile java.util.function.BiPredicate<String, String> refusedIdentity =
+      (namespace, value) -> false;
+
   TokenPrincipals(DirectoryStore directory, Clock clock) {
     this.directory = java.util.Objects.requireNonNull(directory, "directory");
     this.names = new Subjects(directory, List.of());
@@ -141,8 +145,11 @@ final class TokenPrincipals {
    * Looks a cached user up again when {@code refused} names it: a deleted user's identity may name
    * a user provisioned since, and a deactivated one is refused by the lookup itself.
    */
-  void recheck(java.util.function.Predicate<String> refused) {
+  void recheck(
+      java.util.function.Predicate<String> refused,
+      java.util.function.BiPredicate<String, String> refusedIdentity) {
     this.refused = refused;
+    this.refusedIdentity = refusedIdentity;
   }
 
   // ------------------------------------------------------------------ groups
@@ -249,6 +256,12 @@ final class TokenPrincipals {
                 + issuer.name()
                 + "' only accepts users provisioned through SCIM; ask an administrator to"
                 + " provision the user");
+      }
+      if (refusedIdentity.test(identity.namespace(), identity.value())) {
+        throw new CastellanException(
+            ErrorCode.USER_DEACTIVATED,
+            "the directory user of this token was deleted; it is refused until the identity"
+                + " provider provisions the user again");
       }
       // One node creates a person once: first tokens racing here wait for each other (another
       // node racing is caught by the identity's unique key below).

@@ -12,10 +12,12 @@ import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.DeactivatedUsers;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.DocumentStore;
+import dev.castellan.store.Identity;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
@@ -147,6 +149,9 @@ public final class Deprovisioning {
     documents.putDocument(JOURNAL, current.id(), journal.toString());
     boolean refusedBefore = deactivated.refused(current.id());
     deactivated.refuse(current.id());
+    if (trigger == Trigger.DELETE) {
+      refuseIdentities(current.id());
+    }
     T written;
     try {
       written = write.get();
@@ -225,6 +230,7 @@ public final class Deprovisioning {
         if (trigger == Trigger.DELETE) {
           // The request's own deletion did not land (a failure, then a resume); it drops the
           // memberships with the user.
+          refuseIdentities(userId);
           directory.deleteUser(userId);
         } else {
           for (String group : current) {
@@ -277,6 +283,17 @@ public final class Deprovisioning {
       }
       throw e;
     }
+  }
+
+  /** Refuses the OIDC identities of a user about to be deleted (its links go with it). */
+  private void refuseIdentities(String userId) {
+    List<java.util.Map.Entry<String, String>> oidc = new ArrayList<>();
+    for (Identity identity : directory.identities(userId)) {
+      if (identity.kind().equals(Subjects.OIDC)) {
+        oidc.add(java.util.Map.entry(identity.namespace(), identity.value()));
+      }
+    }
+    deactivated.refuseIdentities(userId, oidc);
   }
 
   /** Deletes every system-store tuple of {@code subject}; the deleted, as text. */

@@ -61,4 +61,24 @@ class DeactivatedUsersTest {
     users.check(token(ALICE));
     assertThat(store.documents(DeactivatedUsers.KIND)).isEmpty();
   }
+
+  @Test
+  void theIdentitiesOfADeletedUser_areRefused_onEveryNode_untilItsRefusalIsLifted() {
+    MemoryStore store = new MemoryStore();
+    MutableClock clock = MutableClock.atSystemTime();
+    DeactivatedUsers here = new DeactivatedUsers(store, clock);
+    DeactivatedUsers there = new DeactivatedUsers(store, clock);
+    here.refuse(ALICE);
+    here.refuseIdentities(
+        ALICE, java.util.List.of(Map.entry("https://idp.example.com", "auth0|42")));
+    assertThat(here.refusesIdentity("https://idp.example.com", "auth0|42")).isTrue();
+    assertThat(here.refusesIdentity("https://other.example.com", "auth0|42")).isFalse();
+    assertThat(here.refusesIdentity("https://idp.example.com", "auth0|43")).isFalse();
+    clock.advance(DeactivatedUsers.REFRESH);
+    assertThat(there.refusesIdentity("https://idp.example.com", "auth0|42")).isTrue();
+
+    here.accept(ALICE);
+    assertThat(here.refusesIdentity("https://idp.example.com", "auth0|42")).isFalse();
+    assertThat(store.documents(DeactivatedUsers.KIND)).isEmpty();
+  }
 }

@@ -69,7 +69,7 @@ class TokenUserCacheTest {
 
     // A refused (deactivated or deleted) user is looked up on every request.
     int before = total();
-    auth.recheck(user -> ("user:" + user).equals(id));
+    auth.recheck(user -> ("user:" + user).equals(id), (namespace, value) -> false);
     auth.authenticate(token);
     auth.authenticate(token);
     assertThat(total() - before).isGreaterThanOrEqualTo(2);
