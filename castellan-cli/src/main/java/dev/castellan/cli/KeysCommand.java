@@ -100,7 +100,7 @@ final class KeysCommand implements Runnable {
         names = "--no-rights",
         description =
             "create it with no Castellan rights (it can still ask /api/authorize about itself,"
-                + " as service_account:key.<id>, and hold RBAC roles)")
+                + " as service_account:<id>, and hold RBAC roles)")
     boolean noRights;
 
     @Option(
@@ -185,7 +185,7 @@ final class KeysCommand implements Runnable {
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println("id:      " + created.id());
-        out.println("subject: " + created.principalId());
+        out.println("subject: " + AccessControl.subject(created.principalId()));
         out.println("rights:  " + describeRights(access.rights(subject)));
         out.println("expires: " + describe(created.record().expiresAt()));
         out.println("key:     " + created.key() + "   (shown once)");
@@ -363,7 +363,7 @@ final class KeysCommand implements Runnable {
         audit(store, "key-rotate", rotated.principalId(), "rotate", "key:" + id, "");
         PrintWriter out = spec.commandLine().getOut();
         out.println("id:      " + id);
-        out.println("subject: " + rotated.principalId());
+        out.println("subject: " + AccessControl.subject(rotated.principalId()));
         out.println("expires: " + describe(rotated.record().expiresAt()));
         out.println("old key: works until " + describe(rotation.graceEndsAt()));
         out.println("key:     " + rotated.key() + "   (shown once)");

@@ -83,7 +83,7 @@ class JwtSecretProcessTest {
           .contains("CASTELLAN_JWT_SECRET");
       HttpResponse<String> me = whoami(server, token("alice", SECRET.getBytes(UTF8)));
       assertThat(me.statusCode()).isEqualTo(200);
-      assertThat(me.body()).contains("\"subject\":\"jwt:alice\"");
+      assertThat(me.body()).contains("\"user_name\":\"alice\"");
     }
   }
 
@@ -101,7 +101,7 @@ class JwtSecretProcessTest {
       String minted = mint("--sub", "bob", "--secret-file", file.toString());
       HttpResponse<String> me = whoami(server, minted);
       assertThat(me.statusCode()).isEqualTo(200);
-      assertThat(me.body()).contains("\"subject\":\"jwt:bob\"");
+      assertThat(me.body()).contains("\"user_name\":\"bob\"");
       assertThat(whoami(server, token("bob", SECRET.getBytes(UTF8))).statusCode()).isEqualTo(200);
       // The newline is not part of the secret: a token signed with it is refused.
       assertThat(whoami(server, token("bob", (SECRET + "\n").getBytes(UTF8))).statusCode())

@@ -103,7 +103,8 @@ class TokenCommandTest {
     Run run = mint("--sub", "alice", "--role", "admin", "--secret", SECRET);
     Principal principal =
         new JwtAuthenticator(JwtSettings.hs256(SECRET), Clock.systemUTC()).authenticate(run.out());
-    assertThat(principal.id()).isEqualTo("jwt:alice");
+    assertThat(principal.display()).isEqualTo("alice");
+    assertThat(principal.id()).startsWith("user:");
     assertThat(principal.claims()).containsEntry("role", "admin");
   }
 

@@ -73,9 +73,29 @@ class UpgradeTest {
     }
   }
 
+  /** HS256 tokens are accepted too, so that the old grants to {@code user:alice} can be used. */
+  private static final String JWT_SECRET = "upgrade-test-jwt-secret-0123456789abcdef";
+
   private static ServerProcess start(Properties fixture, String... store) throws Exception {
     return ServerProcess.start(
-        Map.of("CASTELLAN_BOOTSTRAP_TOKEN", fixture.getProperty("bootstrap_token")), store);
+        Map.of(
+            "CASTELLAN_BOOTSTRAP_TOKEN",
+            fixture.getProperty("bootstrap_token"),
+            "CASTELLAN_JWT_SECRET",
+            JWT_SECRET),
+        store);
+  }
+
+  private static String token(String subject) throws Exception {
+    com.nimbusds.jwt.SignedJWT jwt =
+        new com.nimbusds.jwt.SignedJWT(
+            new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256),
+            new com.nimbusds.jwt.JWTClaimsSet.Builder()
+                .subject(subject)
+                .expirationTime(new java.util.Date(System.currentTimeMillis() + 300_000))
+                .build());
+    jwt.sign(new com.nimbusds.jose.crypto.MACSigner(JWT_SECRET.getBytes(StandardCharsets.UTF_8)));
+    return jwt.serialize();
   }
 
   /** What the fixture script wrote, read back through the old keys. */
@@ -155,8 +175,29 @@ class UpgradeTest {
     assertThat(authorize.body().get("allowed").asBoolean())
         .as(authorize.body().toString())
         .isTrue();
+    // ADR 0023: the old member user:alice is now the directory user alice, one subject, which is
+    // what alice's token resolves to: the grant made before still authorizes her token.
+    String alice = token("alice");
+    Response me = server.get("/api/whoami", alice);
+    assertThat(me.status()).as(me.body().toString()).isEqualTo(200);
+    String aliceSubject = me.body().get("subject").asText();
+    assertThat(aliceSubject).matches("user:[0-9A-Z]{26}");
+    assertThat(me.body().get("user_name").asText()).isEqualTo("alice");
     assertThat(server.get("/api/roles/upgrader/members", admin).body().toString())
-        .contains("user:alice");
+        .contains(aliceSubject)
+        .doesNotContain("\"user:alice\"");
+    Response own = server.post("/api/authorize", "{\"permission\":\"Workflows.Run\"}", alice);
+    assertThat(own.body().get("allowed").asBoolean()).as(own.body().toString()).isTrue();
+    assertThat(
+            server
+                .post("/api/authorize", "{\"permission\":\"Workflows.Run\"}", token("mallory"))
+                .body()
+                .get("allowed")
+                .asBoolean())
+        .isFalse();
+    // The old keys' store rights moved from principal:key.<id> to service_account:<id>.
+    assertThat(keys(server, admin))
+        .contains("service_account:" + fixture.getProperty("writer_key_id"));
 
     // Every old key authenticates, with its rights and no more.
     Response keys = server.get("/api/keys", admin);
@@ -174,6 +215,10 @@ class UpgradeTest {
     assertThat(audit.status()).isEqualTo(200);
     assertThat(audit.body().get("entries").size())
         .isGreaterThan(Integer.parseInt(fixture.getProperty("audit_entries")));
+  }
+
+  private static String keys(ServerProcess server, String admin) throws Exception {
+    return server.get("/api/keys", admin).body().toString();
   }
 
   private static boolean allowed(

@@ -38,10 +38,11 @@ class WhoamiTest {
             "--data",
             dir.resolve("data").toString())) {
       JsonNode alice = server.get("/api/whoami", token).body();
-      assertThat(alice.get("subject").asText()).isEqualTo("jwt:alice");
+      assertThat(alice.get("subject").asText()).matches("user:[0-9A-Z]{26}");
+      assertThat(alice.get("user_name").asText()).isEqualTo("alice");
       assertThat(alice.get("admin").asBoolean()).isFalse(); // the field kept its meaning
       assertThat(alice.get("castellan_admin").asBoolean()).isFalse();
-      assertThat(alice.get("rbac_subject").asText()).isEqualTo("user:alice");
+      assertThat(alice.get("rbac_subject").asText()).isEqualTo(alice.get("subject").asText());
       assertThat(alice.get("rbac_roles")).extracting(JsonNode::asText).containsExactly("admin");
       assertThat(alice.get("about").asText())
           .contains("castellan_admin")

@@ -29,6 +29,7 @@ import dev.castellan.server.auth.JwtSettings;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
 import dev.castellan.server.auth.SubjectMigration;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.server.auth.TrustedProxies;
 import dev.castellan.server.directory.DirectoryRoles;
 import dev.castellan.server.directory.PendingIdentities;
@@ -567,13 +568,17 @@ public final class CastellanServer implements AutoCloseable {
         options.auth() == AuthMode.NONE
             ? AccessControl.open(store).withLocalDevelopment()
             : AccessControl.open(store);
-    SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC());
+    PendingIdentities pendingIdentities =
+        new PendingIdentities(store.directoryStore(), store.pendingStore(), store, runtime, audit);
+    // A person a grant names before the directory knows them is created and linked here: what
+    // imports held for that identity is applied then too.
+    Subjects subjects =
+        new Subjects(pendingIdentities.applyingOnLink(store.directoryStore()), options.issuers());
+    SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC(), subjects);
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
     }
     DeactivatedUsers deactivated = new DeactivatedUsers(store, Clock.systemUTC());
-    PendingIdentities pendingIdentities =
-        new PendingIdentities(store.directoryStore(), store.pendingStore(), store, runtime, audit);
     Authentication authentication;
     try {
       authentication =
@@ -651,7 +656,8 @@ public final class CastellanServer implements AutoCloseable {
             keys,
             access,
             audit,
-            principal -> rbacRoles(rbac, options.claimRoles(), principal));
+            principal -> rbacRoles(rbac, options.claimRoles(), principal),
+            subjects);
     PolicyWatcher watcher;
     try {
       watcher =
@@ -675,7 +681,8 @@ public final class CastellanServer implements AutoCloseable {
             options.claimRoles(),
             audit,
             metrics,
-            () -> Optional.ofNullable(watcher).map(PolicyWatcher::status));
+            () -> Optional.ofNullable(watcher).map(PolicyWatcher::status),
+            subjects);
     List<SecuredRoutes.Route> routeTable = new java.util.ArrayList<>();
     Javalin app =
         Javalin.create(
@@ -870,7 +877,7 @@ public final class CastellanServer implements AutoCloseable {
     try {
       roles.addAll(rbac.memberships(ClaimRoles.subject(principal)));
     } catch (CastellanException e) {
-      // A subject no role can name (a token sub with spaces) is a member of none.
+      // A subject no role can name (the local-development caller's) is a member of none.
     }
     return List.copyOf(roles);
   }
@@ -901,7 +908,8 @@ public final class CastellanServer implements AutoCloseable {
   /** True when some API key holds the global admin right and was handed to someone when made. */
   private static boolean adminKeyKnown(AccessControl access, ApiKeys keys) {
     for (String principal : access.admins(10_000)) {
-      if (principal.startsWith("key:") && keys.handedOut(principal.substring(4))) {
+      if (principal.startsWith("service_account:")
+          && keys.handedOut(principal.substring("service_account:".length()))) {
         return true;
       }
     }

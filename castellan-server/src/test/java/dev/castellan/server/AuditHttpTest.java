@@ -226,7 +226,16 @@ class AuditHttpTest {
     assertThat(zoe.getFirst().get("resource").asText()).isEqualTo("doc:9");
     assertThat(zoe.get(1).get("revision").asLong()).isEqualTo(2);
 
-    List<JsonNode> grants = audit(auditor, Map.of("subject", "jwt:zed"));
+    // The grant named an alias; the audit names the subject it resolved to (ADR 0023).
+    String zed =
+        "user:"
+            + call(ADMIN, "GET", "/api/users?user_name=zed", null)
+                .body()
+                .get("users")
+                .get(0)
+                .get("id")
+                .asText();
+    List<JsonNode> grants = audit(auditor, Map.of("subject", zed));
     assertThat(grants).hasSize(1);
     assertThat(grants.getFirst().get("api").asText()).isEqualTo("access-grant");
     assertThat(grants.getFirst().get("action").asText()).isEqualTo("writer");
@@ -267,7 +276,8 @@ class AuditHttpTest {
             call(reader, "POST", "/stores/" + storeId + "/write", write("doc:5", "user:x"))
                 .status())
         .isEqualTo(403);
-    String readerId = call(reader, "GET", "/api/whoami", null).body().get("subject").asText();
+    // An API key's audit actor is its principal id (key:<id>), beside its subject.
+    String readerId = call(reader, "GET", "/api/whoami", null).body().get("principal").asText();
     List<JsonNode> refused = audit(ADMIN, Map.of("subject", readerId, "outcome", "deny"));
     assertThat(refused).isNotEmpty();
     assertThat(refused.getLast().get("api").asText()).isEqualTo("api-access");

@@ -181,10 +181,14 @@ class IssuersHttpTest {
       throws Exception {
     JsonNode corp = whoami(token("corp", "same-sub", Map.of()));
     JsonNode okta = whoami(token("okta", "same-sub", Map.of()));
-    assertThat(corp.get("subject").asText()).isEqualTo("jwt:same-sub");
-    assertThat(corp.get("rbac_subject").asText()).isEqualTo("user:same-sub");
-    assertThat(okta.get("subject").asText()).isEqualTo("jwt:okta/same-sub");
-    assertThat(okta.get("rbac_subject").asText()).isEqualTo("user:okta/same-sub");
+    // Two directory users (ADR 0023), each with one subject for RBAC and store rights alike.
+    assertThat(corp.get("subject").asText()).matches("user:[0-9A-Z]{26}");
+    assertThat(corp.get("rbac_subject").asText()).isEqualTo(corp.get("subject").asText());
+    assertThat(corp.get("user_name").asText()).isEqualTo("same-sub");
+    assertThat(okta.get("subject").asText()).matches("user:[0-9A-Z]{26}");
+    assertThat(okta.get("subject").asText()).isNotEqualTo(corp.get("subject").asText());
+    assertThat(okta.get("rbac_subject").asText()).isEqualTo(okta.get("subject").asText());
+    assertThat(okta.get("user_name").asText()).isEqualTo("okta/same-sub");
     assertThat(okta.get("issuer").asText()).isEqualTo("okta");
 
     // A store right granted to one is not the other's.
@@ -204,6 +208,32 @@ class IssuersHttpTest {
     assertThat(
             send(token("corp", "same-sub", Map.of()), "GET", "/stores/" + store, null).statusCode())
         .isEqualTo(403);
+  }
+
+  @Test
+  void theSameSub_fromTwoIssuers_isOnePerson_onceLinked() throws Exception {
+    String sub = "linked-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    JsonNode corp = whoami(token("corp", sub, Map.of()));
+    String subject = corp.get("subject").asText();
+    directory()
+        .link(
+            subject.substring("user:".length()),
+            new Identity("oidc", provider.issuerUrl("okta").toString(), sub));
+    assertThat(whoami(token("okta", sub, Map.of())).get("subject").asText()).isEqualTo(subject);
+
+    // A right granted through one issuer's alias is the person's, whichever token it shows.
+    String store =
+        json(send(ADMIN, "POST", "/stores", "{\"name\":\"linked\"}"), 201).get("id").asText();
+    assertThat(
+            send(
+                    ADMIN,
+                    "POST",
+                    "/api/stores/" + store + "/access",
+                    "{\"subject\":\"jwt:okta/" + sub + "\",\"role\":\"reader\"}")
+                .statusCode())
+        .isEqualTo(204);
+    assertThat(send(token("corp", sub, Map.of()), "GET", "/stores/" + store, null).statusCode())
+        .isEqualTo(200);
   }
 
   @Test
@@ -468,7 +498,7 @@ class IssuersHttpTest {
 
     JsonNode who = whoami(ivy);
     assertThat(who.get("directory_user").asText()).isEqualTo(userId);
-    assertThat(who.get("subject").asText()).isEqualTo("jwt:entra/ivy-sub");
+    assertThat(who.get("subject").asText()).isEqualTo("user:" + userId);
     // The subject is linked now: a later token needs no email.
     assertThat(
             directory()

@@ -51,7 +51,10 @@ class JwtHttpTest {
     String alice = token("alice", 300, SECRET);
     HttpResponse<String> whoami = send(alice, "GET", "/api/whoami", null);
     assertThat(whoami.statusCode()).isEqualTo(200);
-    assertThat(whoami.body()).contains("\"subject\":\"jwt:alice\"").contains("\"admin\":false");
+    assertThat(whoami.body())
+        .containsPattern("\"subject\":\"user:[0-9A-Z]{26}\"")
+        .contains("\"user_name\":\"alice\"")
+        .contains("\"admin\":false");
     assertThat(send(alice, "GET", "/stores/" + storeId, null).statusCode()).isEqualTo(403);
 
     HttpResponse<String> grant =

@@ -183,7 +183,9 @@ class RbacHttpTest {
                 .statusCode())
         .isEqualTo(204);
     JsonNode members = json(send(ADMIN, "GET", "/api/roles/runner/members", null), 200);
-    assertThat(members.get("members").toString()).isEqualTo("[\"user:carol\"]");
+    // The alias named nobody yet: carol is provisioned, and listed by her one subject (ADR 0023).
+    assertThat(members.get("members").toString()).isEqualTo("[\"" + subjectOf("carol") + "\"]");
+    assertThat(members.get("member_details").get(0).get("user_name").asText()).isEqualTo("carol");
     JsonNode allowed = authorizeAs(ADMIN, "user:carol", "Workflows.Run");
     assertThat(allowed.get("allowed").asBoolean()).isTrue();
     assertThat(authorizeAs(ADMIN, "user:carol", "delete").get("allowed").asBoolean()).isFalse();
@@ -222,7 +224,7 @@ class RbacHttpTest {
     String none = token("nora", Map.of());
     JsonNode decision = authorize(admin, "create");
     assertThat(decision.get("allowed").asBoolean()).isTrue();
-    assertThat(decision.get("subject").asText()).isEqualTo("user:alice");
+    assertThat(decision.get("subject").asText()).isEqualTo(subjectOf("alice"));
     assertThat(decision.get("permission").asText()).isEqualTo("Workflows.Create");
     assertThat(decision.get("reason").asText()).contains("admin");
     assertThat(authorize(viewer, "read").get("allowed").asBoolean()).isTrue();
@@ -338,7 +340,7 @@ class RbacHttpTest {
     JsonNode whoami = json(send(alice, "GET", "/api/whoami", null), 200);
     assertThat(whoami.get("castellan_admin").asBoolean()).isFalse();
     assertThat(whoami.get("admin").asBoolean()).isFalse();
-    assertThat(whoami.get("rbac_subject").asText()).isEqualTo("user:alice");
+    assertThat(whoami.get("rbac_subject").asText()).isEqualTo(subjectOf("alice"));
     assertThat(whoami.get("rbac_roles").toString()).isEqualTo("[\"admin\",\"analyst\"]");
     // The RBAC role admin does grant the admin role's permissions.
     assertThat(authorize(alice, "delete").get("allowed").asBoolean()).isTrue();
@@ -432,7 +434,7 @@ class RbacHttpTest {
     String developer = token("dan", Map.of("role", "developer"));
     HttpResponse<String> ok = forward(developer, "POST", "/workflows/42/run?x=1");
     assertThat(ok.statusCode()).isEqualTo(200);
-    assertThat(ok.headers().firstValue("X-Castellan-Subject")).contains("user:dan");
+    assertThat(ok.headers().firstValue("X-Castellan-Subject")).contains(subjectOf("dan"));
     assertThat(forward(developer, "DELETE", "/workflows/42").statusCode()).isEqualTo(403);
     assertThat(forward(developer, "GET", "/workflows").statusCode()).isEqualTo(200);
     assertThat(forward(developer, "GET", "/workflows/").statusCode()).isEqualTo(200);
@@ -494,7 +496,7 @@ class RbacHttpTest {
     assertThat(refused.status()).as(refused.body()).isEqualTo(403);
     assertThat(refused.body()).contains("fragment");
     assertThat(forwardRaw(analyst, "POST", "/workflows/7/run").status()).isEqualTo(200);
-    assertThat(deniedReasons("user:ann")).anySatisfy(r -> assertThat(r).contains("fragment"));
+    assertThat(deniedReasons(subjectOf("ann"))).anySatisfy(r -> assertThat(r).contains("fragment"));
   }
 
   /** The same over Envoy, where Jetty dropped the fragment and the rest was decided as Create. */
@@ -505,7 +507,7 @@ class RbacHttpTest {
     assertThat(refused.status()).as(refused.body()).isEqualTo(403);
     assertThat(refused.body()).contains("fragment");
     assertThat(raw(developer, "POST /authz/envoy/workflows/", Map.of()).status()).isEqualTo(200);
-    assertThat(deniedReasons("user:dan")).anySatisfy(r -> assertThat(r).contains("fragment"));
+    assertThat(deniedReasons(subjectOf("dan"))).anySatisfy(r -> assertThat(r).contains("fragment"));
   }
 
   /**
@@ -560,7 +562,7 @@ class RbacHttpTest {
                     headers("X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/workflows?ids=1,2"))
                 .status())
         .isEqualTo(200);
-    assertThat(deniedReasons("user:ann"))
+    assertThat(deniedReasons(subjectOf("ann")))
         .anySatisfy(r -> assertThat(r).contains("sent 2 times"))
         .anySatisfy(r -> assertThat(r).contains("comma-joined"));
   }
@@ -664,7 +666,7 @@ class RbacHttpTest {
           .as(target)
           .isEqualTo(200);
     }
-    List<String> reasons = deniedReasons("user:ann");
+    List<String> reasons = deniedReasons(subjectOf("ann"));
     for (String reason : cases.values()) {
       assertThat(reasons)
           .anySatisfy(r -> assertThat(r).startsWith("refused request: ").contains(reason));
@@ -705,7 +707,8 @@ class RbacHttpTest {
     }
     // Unauthenticated, whatever the method: 401 first.
     assertThat(raw(null, "PROPFIND /authz/forward", Map.of()).status()).isEqualTo(401);
-    assertThat(deniedReasons("user:dan")).anySatisfy(r -> assertThat(r).contains("not upper-case"));
+    assertThat(deniedReasons(subjectOf("dan")))
+        .anySatisfy(r -> assertThat(r).contains("not upper-case"));
   }
 
   // ------------------------------------------------------------------ audit
@@ -717,7 +720,7 @@ class RbacHttpTest {
     assertThat(forward(viewer, "DELETE", "/workflows/1").statusCode()).isEqualTo(403);
     assertThat(forward(viewer, "GET", "/workflows/..").statusCode()).isEqualTo(403);
     JsonNode denials =
-        json(send(ADMIN, "GET", "/api/audit?outcome=deny&subject=user:vera", null), 200)
+        json(send(ADMIN, "GET", "/api/audit?outcome=deny&subject=" + subjectOf("vera"), null), 200)
             .get("entries");
     List<String> apis = new ArrayList<>();
     denials.forEach(e -> apis.add(e.get("api").asText()));
@@ -730,7 +733,7 @@ class RbacHttpTest {
     }
     assertThat(first.get("action").asText()).isEqualTo("Workflows.Create");
     assertThat(first.get("roles").toString()).isEqualTo("[\"viewer\"]");
-    assertThat(first.get("caller").asText()).isEqualTo("jwt:vera");
+    assertThat(first.get("caller").asText()).isEqualTo(subjectOf("vera"));
 
     json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"Ops\"}"), 201);
     send(ADMIN, "POST", "/api/roles/ops/members", "{\"subject\":\"user:olga\"}");
@@ -820,6 +823,13 @@ class RbacHttpTest {
       int body = response.indexOf("\r\n\r\n");
       return new Raw(status, body < 0 ? "" : response.substring(body + 4));
     }
+  }
+
+  /** The one subject (ADR 0023) of the person whose token's {@code sub} is {@code name}. */
+  private String subjectOf(String name) throws Exception {
+    return json(send(token(name, Map.of()), "GET", "/api/whoami", null), 200)
+        .get("subject")
+        .asText();
   }
 
   /** The reasons of the forward-auth denials audited for {@code subject} ("" for none). */

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Grants written before the subject scheme of ADR 0010 (subjects folded to {@code _}, claims
- * slugged), in an embedded database, then a server started on it: what can be rewritten is, the
- * rest is reported once, and nothing is dropped.
+ * slugged) and before ADR 0023 (a caller had several subjects), in an embedded database, then a
+ * server started on it: what can be rewritten is, the rest is reported once, nothing is dropped,
+ * and every caller ends with one subject that holds all it held.
  */
 class SubjectMigrationHttpTest {
   private static final String ADMIN = "admin-token-0123456789abcdef";
@@ -58,9 +59,16 @@ class SubjectMigrationHttpTest {
       throws Exception {
     // A database as the old scheme left it, written through the store API.
     String docs;
+    String gail;
     try (JdbcStore store = JdbcStore.embedded(dir)) {
       String system = AccessControl.open(store).systemStoreId();
       docs = store.createStore("docs").id();
+      // A user SCIM provisioned before ADR 0023: user:dir/<id> in RBAC, its token jwt:gail.
+      gail =
+          store
+              .directoryStore()
+              .createUser(new dev.castellan.store.UserDraft("gail", "", "", true, List.of(), ""))
+              .id();
       store.write(
           system,
           TupleWrite.writes(
@@ -78,7 +86,14 @@ class SubjectMigrationHttpTest {
               Tuple.of("store:" + docs, "reader", "principal:jwt.dave_e"),
               Tuple.of("store:" + docs, "reader", "principal:jwt.erin"),
               // No caller is a robot: reported.
-              Tuple.of("store:" + docs, "reader", "principal:robot.x")));
+              Tuple.of("store:" + docs, "reader", "principal:robot.x"),
+              // ADR 0023: jwt:frank and user:frank were one person; they become one user.
+              Tuple.of("role:developer", "assignee", "user:frank"),
+              Tuple.of("store:" + docs, "writer", "principal:jwt.frank"),
+              Tuple.of("role:developer", "assignee", "user:dir/" + gail),
+              Tuple.of("store:" + docs, "reader", "principal:jwt.gail"),
+              Tuple.of("store:" + docs, "reader", "principal:key.K1"),
+              Tuple.of("role:viewer", "assignee", "service_account:key.K1")));
     }
 
     logs = capture();
@@ -105,9 +120,28 @@ class SubjectMigrationHttpTest {
     assertThat(send(token("erin", Map.of()), "GET", "/stores/" + docs, null).statusCode())
         .isEqualTo(200);
 
-    Map<String, String> reported = awaitReport(7);
+    // Frank and gail: one subject each, holding the role and the store right alike.
+    String frank = token("frank", Map.of());
+    assertThat(allowed(frank, "Workflows.Create")).isTrue();
+    assertThat(send(frank, "GET", "/stores/" + docs, null).statusCode()).isEqualTo(200);
+    JsonNode frankUsers =
+        JSON.readTree(send(ADMIN, "GET", "/api/users?user_name=frank", null).body()).get("users");
+    assertThat(frankUsers).hasSize(1);
+    String gailToken = token("gail", Map.of());
+    assertThat(allowed(gailToken, "Workflows.Create")).isTrue();
+    assertThat(send(gailToken, "GET", "/stores/" + docs, null).statusCode()).isEqualTo(200);
+    assertThat(
+            JSON.readTree(send(gailToken, "GET", "/api/whoami", null).body())
+                .get("subject")
+                .asText())
+        .isEqualTo("user:" + gail);
+
+    // Scheme 2's seven subjects, then scheme 3's: one per caller (a subject's last entry shown).
+    Map<String, String> reported = awaitReport(16);
     assertThat(reported)
-        .containsOnlyKeys(
+        .hasSize(16)
+        .containsKeys("service_account:K1", "user:" + gail)
+        .containsKeys(
             "user:bob%2Btag@example.com",
             "user:carol%2Fx",
             "user:bob_smith",
@@ -118,6 +152,18 @@ class SubjectMigrationHttpTest {
     assertThat(reported.get("user:bob%2Btag@example.com"))
         .startsWith("rewrite user:bob+tag@example.com to user:bob%2Btag@example.com");
     assertThat(reported.get("user:bob_smith")).startsWith("review");
+    assertThat(reported.values())
+        .anySatisfy(a -> assertThat(a).startsWith("rewrite user:frank to user:"))
+        .anySatisfy(a -> assertThat(a).startsWith("rewrite principal:jwt.erin to user:"))
+        .anySatisfy(a -> assertThat(a).startsWith("rewrite user:carol%2Fx to user:"))
+        .anySatisfy(a -> assertThat(a).contains("key.K1 to service_account:K1"))
+        .anySatisfy(a -> assertThat(a).contains(" to user:" + gail));
+    String carolSubject =
+        reported.entrySet().stream()
+            .filter(e -> e.getValue().startsWith("rewrite user:carol%2Fx to "))
+            .map(Map.Entry::getKey)
+            .findFirst()
+            .orElseThrow();
     assertThat(reported.get("group:platform-admins#member")).startsWith("review");
 
     List<String> warnings =
@@ -146,22 +192,24 @@ class SubjectMigrationHttpTest {
     server = null;
     try (JdbcStore store = JdbcStore.embedded(dir)) {
       String system = AccessControl.open(store).systemStoreId();
-      var carol =
-          store.read(system, TupleFilter.user("user:carol%2Fx"), PageRequest.first(10)).items();
+      var carol = store.read(system, TupleFilter.user(carolSubject), PageRequest.first(10)).items();
       assertThat(carol).hasSize(1);
       assertThat(carol.get(0).tuple().expiresAt())
           .as("a rewrite keeps the expiry")
           .isEqualTo(EXPIRY);
-      assertThat(
-              store.read(system, TupleFilter.user("user:carol/x"), PageRequest.first(10)).items())
-          .isEmpty();
+      for (String old :
+          List.of("user:carol/x", "user:carol%2Fx", "principal:jwt.frank", "principal:key.K1")) {
+        assertThat(store.read(system, TupleFilter.user(old), PageRequest.first(10)).items())
+            .as(old)
+            .isEmpty();
+      }
     }
     logs.list.clear();
     server = start();
     assertThat(allowed(token("bob+tag@example.com", Map.of()), "Workflows.Read")).isTrue();
     assertThat(allowed(token("bob_smith", Map.of()), "Workflows.Create")).isTrue();
     assertThat(logs.list).noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN));
-    assertThat(report()).hasSize(7);
+    assertThat(report()).hasSize(reported.size());
   }
 
   // ------------------------------------------------------------------ helpers

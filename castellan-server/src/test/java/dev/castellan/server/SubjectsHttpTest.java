@@ -87,11 +87,12 @@ class SubjectsHttpTest {
     }
     List<String> subjects = whoami.stream().map(w -> w.get("subject").asText()).toList();
     assertThat(new HashSet<>(subjects)).as("distinct callers").hasSize(BOBS.size());
-    assertThat(subjects)
-        .containsExactly(BOB_IDS.stream().map(id -> "jwt:" + id).toArray(String[]::new));
     for (int i = 0; i < BOBS.size(); i++) {
+      // Each is a directory user named after its subject (ADR 0023), one subject for everything.
+      assertThat(subjects.get(i)).matches("user:[0-9A-Z]{26}");
       assertThat(whoami.get(i).get("name").asText()).isEqualTo(BOBS.get(i));
-      assertThat(whoami.get(i).get("rbac_subject").asText()).isEqualTo("user:" + BOB_IDS.get(i));
+      assertThat(whoami.get(i).get("user_name").asText()).isEqualTo(BOBS.get(i));
+      assertThat(whoami.get(i).get("rbac_subject").asText()).isEqualTo(subjects.get(i));
     }
 
     for (int i = 0; i < BOBS.size(); i++) {
@@ -134,12 +135,19 @@ class SubjectsHttpTest {
           .isEqualTo(204);
     }
     JsonNode members = json(send(ADMIN, "GET", "/api/roles/bob-0/members", null), 200);
-    assertThat(members.get("members").toString()).isEqualTo("[\"user:bob%20smith\"]");
+    String bob0 =
+        json(send(token(BOBS.get(0), Map.of()), "GET", "/api/whoami", null), 200)
+            .get("subject")
+            .asText();
+    assertThat(members.get("members").toString()).isEqualTo("[\"" + bob0 + "\"]");
+    assertThat(members.get("member_details").get(0).get("user_name").asText())
+        .isEqualTo("bob smith");
     for (int i = 0; i < BOBS.size(); i++) {
       String bob = token(BOBS.get(i), Map.of());
+      String self = json(send(bob, "GET", "/api/whoami", null), 200).get("subject").asText();
       for (int j = 0; j < PERMISSIONS.size(); j++) {
         JsonNode decision = authorize(bob, PERMISSIONS.get(j));
-        assertThat(decision.get("subject").asText()).isEqualTo("user:" + BOB_IDS.get(i));
+        assertThat(decision.get("subject").asText()).isEqualTo(self);
         assertThat(decision.get("allowed").asBoolean())
             .as("%s holds %s", BOBS.get(i), PERMISSIONS.get(j))
             .isEqualTo(i == j);
@@ -171,7 +179,7 @@ class SubjectsHttpTest {
       ObjectNode grant = JSON.createObjectNode().put("subject", subject).put("role", "reader");
       JsonNode refused =
           json(send(ADMIN, "POST", "/api/stores/" + store + "/access", grant.toString()), 400);
-      assertThat(refused.get("message").asText()).as(subject).contains("jwt:bob%20smith");
+      assertThat(refused.get("message").asText()).as(subject).contains("user:bob%20smith");
     }
     json(send(ADMIN, "POST", "/api/roles", "{\"name\":\"team\"}"), 201);
     // "user:bob/smith" is the subject smith of the issuer named bob (ADR 0020); an issuer's name
@@ -298,11 +306,13 @@ class SubjectsHttpTest {
             400);
     assertThat(refused.get("message").asText()).contains("group:platform-admins");
     // Subjects stay exact: case-insensitivity is for claim values only.
-    assertThat(
-            json(send(token("Bob", Map.of()), "GET", "/api/whoami", null), 200)
+    JsonNode upper = json(send(token("Bob", Map.of()), "GET", "/api/whoami", null), 200);
+    assertThat(upper.get("name").asText()).isEqualTo("Bob");
+    assertThat(upper.get("subject").asText())
+        .isNotEqualTo(
+            json(send(token("bob", Map.of()), "GET", "/api/whoami", null), 200)
                 .get("subject")
-                .asText())
-        .isEqualTo("jwt:Bob");
+                .asText());
   }
 
   // ------------------------------------------------------------------ helpers

@@ -15,7 +15,7 @@ import dev.castellan.server.auth.ApiKeys;
 import dev.castellan.server.auth.Authorization;
 import dev.castellan.server.auth.LocalDevelopment;
 import dev.castellan.server.auth.Principal;
-import dev.castellan.server.rbac.ClaimRoles;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.store.ApiKeyRecord;
 import io.javalin.http.Context;
 import java.time.Duration;
@@ -35,6 +35,7 @@ public final class AdminApi {
   private final AccessControl access;
   private final AuditLog audit;
   private final RbacRoles rbacRoles;
+  private final Subjects subjects;
 
   /** The RBAC roles a caller holds, from its token and the store, for {@code /api/whoami}. */
   @FunctionalInterface
@@ -44,22 +45,19 @@ public final class AdminApi {
     java.util.List<String> of(Principal principal);
   }
 
-  public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access) {
-    this(runtime, keys, access, AuditLog.NONE);
-  }
-
-  /** {@code audit} hears every key created or revoked and every right granted or revoked. */
-  public AdminApi(StoreRuntime runtime, ApiKeys keys, AccessControl access, AuditLog audit) {
-    this(runtime, keys, access, audit, RbacRoles.NONE);
-  }
-
-  /** {@code rbacRoles} tells {@code /api/whoami} the caller's RBAC roles. */
+  /**
+   * {@code audit} hears every key created or revoked and every right granted or revoked; {@code
+   * rbacRoles} tells {@code /api/whoami} the caller's RBAC roles; {@code subjects} resolves the
+   * aliases grants name (ADR 0023).
+   */
   public AdminApi(
       StoreRuntime runtime,
       ApiKeys keys,
       AccessControl access,
       AuditLog audit,
-      RbacRoles rbacRoles) {
+      RbacRoles rbacRoles,
+      Subjects subjects) {
+    this.subjects = subjects;
     this.runtime = runtime;
     this.keys = keys;
     this.access = access;
@@ -119,8 +117,10 @@ public final class AdminApi {
   private void whoami(Context ctx) {
     Principal principal = ctx.attribute("principal");
     ObjectNode out = NODES.objectNode();
-    out.put("subject", principal.id());
-    out.put("rbac_subject", dev.castellan.server.rbac.ClaimRoles.subject(principal));
+    boolean localDevelopment = principal.id().equals(LocalDevelopment.CALLER_ID);
+    out.put("subject", localDevelopment ? principal.id() : principal.subject());
+    subjects.userName(principal.subject()).ifPresent(name -> out.put("user_name", name));
+    out.put("principal", principal.id());
     out.put("name", principal.display());
     boolean admin = access.isAdmin(runtime, principal);
     boolean auditor = access.isAuditor(runtime, principal);
@@ -130,7 +130,8 @@ public final class AdminApi {
     // and never the other.
     out.put("castellan_admin", admin);
     out.put("castellan_auditor", auditor);
-    out.put("rbac_subject", ClaimRoles.subject(principal));
+    // One subject for RBAC and store rights alike (ADR 0023): the same as "subject".
+    out.put("rbac_subject", principal.subject());
     if (principal.mapped().present()) {
       // A token of an issuer of the issuers: list (ADR 0020): which one, and its directory user.
       out.put("issuer", principal.mapped().issuer());
@@ -138,7 +139,6 @@ public final class AdminApi {
     }
     ArrayNode roles = out.putArray("rbac_roles");
     rbacRoles.of(principal).forEach(roles::add);
-    boolean localDevelopment = principal.id().equals(LocalDevelopment.CALLER_ID);
     out.put("local_development", localDevelopment);
     if (localDevelopment) {
       out.put(
@@ -225,7 +225,7 @@ public final class AdminApi {
     runtime.afterWrite(access.systemStoreId());
     ObjectNode out = NODES.objectNode();
     out.put("id", created.id());
-    out.put("subject", created.principalId());
+    out.put("subject", AccessControl.subject(created.principalId()));
     out.put("key", created.key());
     out.put("expires_at", text(created.record().expiresAt()));
     json(ctx.status(201), out);
@@ -297,7 +297,7 @@ public final class AdminApi {
       ObjectNode item = list.addObject();
       item.put("id", record.id());
       item.put("name", record.name());
-      item.put("subject", record.principal());
+      item.put("subject", AccessControl.subject(record.principal()));
       item.put("created_at", record.createdAt().toString());
       item.put("expires_at", text(record.expiresAt()));
       item.put("expired", !record.usableAt(now));
@@ -329,18 +329,23 @@ public final class AdminApi {
     ctx.status(204);
   }
 
-  /** {@code {"subject": "jwt:alice" | "key:<id>", "role": "admin" | "writer" | "reader"}}. */
+  /**
+   * {@code {"subject", "role": "admin" | "writer" | "reader"}}: the subject canonical ({@code
+   * user:<directory id>}, {@code service_account:<key id>}) or an alias, resolved now (ADR 0023: an
+   * alias of no one provisions the directory user it stands for).
+   */
   private void grant(Context ctx) {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
     String storeId = PathParams.storeId(ctx);
     requireStore(storeId);
     Role role = Role.parse(body.requiredString("role"));
-    access.grant(body.requiredString("subject"), storeId, role);
+    String subject = subjects.resolve(body.requiredString("subject"));
+    access.grant(subject, storeId, role);
     runtime.afterWrite(access.systemStoreId());
     audit.record(
         grantEvent(
             ctx,
-            body.requiredString("subject"),
+            subject,
             role.name().toLowerCase(java.util.Locale.ROOT),
             "store:" + storeId,
             storeId));
@@ -351,13 +356,14 @@ public final class AdminApi {
     Body body = Body.parse(ctx.body(), Set.of("subject", "role"));
     String storeId = PathParams.storeId(ctx);
     Role role = Role.parse(body.requiredString("role"));
-    access.revoke(body.requiredString("subject"), storeId, role);
+    String subject = subjects.find(body.requiredString("subject"));
+    access.revoke(subject, storeId, role);
     runtime.afterWrite(access.systemStoreId());
     audit.record(
         RequestAudit.change(
             ctx,
             "access-revoke",
-            body.requiredString("subject"),
+            subject,
             role.name().toLowerCase(java.util.Locale.ROOT),
             "store:" + storeId,
             "",

@@ -107,10 +107,9 @@ public final class DirectoryApi {
     DirectoryUser user = directory.user(id).orElseThrow(() -> notFound("user", id));
     ObjectNode out = user(user);
     Map<String, List<String>> roles = new LinkedHashMap<>();
-    for (String subject : DirectorySubjects.of(user)) {
-      for (String role : rbac.memberships(subject)) {
-        roles.computeIfAbsent(role, r -> new ArrayList<>()).add(subject);
-      }
+    String self = DirectorySubjects.ofId(user.id());
+    for (String role : rbac.memberships(self)) {
+      roles.computeIfAbsent(role, r -> new ArrayList<>()).add(self);
     }
     ArrayNode groups = out.putArray("groups");
     for (String groupId : directory.groupsOf(id)) {
@@ -229,8 +228,9 @@ public final class DirectoryApi {
     out.put("active", user.active());
     ArrayNode emails = out.putArray("emails");
     user.emails().forEach(emails::add);
-    ArrayNode subjects = out.putArray("subjects");
-    DirectorySubjects.of(user).forEach(subjects::add);
+    // The one subject of the person (ADR 0023); "subjects" keeps the shape of earlier releases.
+    out.put("subject", DirectorySubjects.ofId(user.id()));
+    out.putArray("subjects").add(DirectorySubjects.ofId(user.id()));
     out.put("version", user.version());
     out.put("created", user.created().toString());
     out.put("last_modified", user.lastModified().toString());

@@ -12,11 +12,10 @@ import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.auth.Principal;
-import dev.castellan.server.auth.SubjectIds;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.server.metrics.ServerMetrics;
 import dev.castellan.server.rbac.ClaimRoles;
 import dev.castellan.server.rbac.Decision;
-import dev.castellan.server.rbac.DirectorySubjects;
 import dev.castellan.server.rbac.Permission;
 import dev.castellan.server.rbac.PolicyWatcher;
 import dev.castellan.server.rbac.Rbac;
@@ -63,7 +62,9 @@ public final class RbacApi {
   private final AuditLog audit;
   private final ServerMetrics metrics;
   private final Supplier<Optional<PolicyWatcher.Status>> policyStatus;
+  private final Subjects subjects;
 
+  /** {@code subjects} resolves the aliases members and {@code /api/authorize} name (ADR 0023). */
   public RbacApi(
       StoreRuntime runtime,
       Rbac rbac,
@@ -71,7 +72,9 @@ public final class RbacApi {
       ClaimRoles claims,
       AuditLog audit,
       ServerMetrics metrics,
-      Supplier<Optional<PolicyWatcher.Status>> policyStatus) {
+      Supplier<Optional<PolicyWatcher.Status>> policyStatus,
+      Subjects subjects) {
+    this.subjects = subjects;
     this.metrics = metrics;
     this.runtime = runtime;
     this.rbac = rbac;
@@ -223,6 +226,13 @@ public final class RbacApi {
     ObjectNode out = NODES.objectNode();
     ArrayNode list = out.putArray("members");
     page.items().forEach(list::add);
+    // Beside the canonical subjects, who they are: {"subject", "user_name"} for directory users.
+    ArrayNode details = out.putArray("member_details");
+    for (String member : page.items()) {
+      ObjectNode item = details.addObject();
+      item.put("subject", member);
+      subjects.userName(member).ifPresent(name -> item.put("user_name", name));
+    }
     out.put("continuation_token", page.continuationToken());
     json(ctx, out);
   }
@@ -230,9 +240,16 @@ public final class RbacApi {
   private void addMember(Context ctx) {
     String id = PathParams.param(ctx, "id");
     Body body = Body.parse(ctx.body(), Set.of("subject"));
-    String subject = body.requiredString("subject");
+    String given = body.requiredString("subject");
+    rbac.role(id); // an unknown role provisions nobody
+    String subject = given.startsWith("group:") ? given : subjects.resolve(given);
     rbac.addMember(id, subject);
-    change(ctx, "role-member-add", "add " + subject, "role:" + id, subject);
+    change(
+        ctx,
+        "role-member-add",
+        "add " + subject + (subject.equals(given) ? "" : " (given as " + given + ")"),
+        "role:" + id,
+        subject);
     ctx.status(204);
   }
 
@@ -240,7 +257,8 @@ public final class RbacApi {
     String id = PathParams.param(ctx, "id");
     // The router has decoded the path once; a second decoding would turn the subject
     // user:bob%20smith (sent as user:bob%2520smith) into 'user:bob smith'.
-    String subject = PathParams.param(ctx, "subject");
+    String given = PathParams.param(ctx, "subject");
+    String subject = given.startsWith("group:") ? given : subjects.find(given);
     if (!rbac.removeMember(id, subject)) {
       throw new CastellanException(
           ErrorCode.NOT_FOUND, subject + " is not a member of role '" + id + "'");
@@ -302,7 +320,8 @@ public final class RbacApi {
       groups = List.of();
       groupIds = List.of();
       if (!subject.isEmpty()) {
-        self = subjectOf(subject);
+        // Never provisions: an alias of no one is a subject without rights (deny).
+        self = subjects.find(subject);
       }
     }
     Permission permission = rbac.permission(body.requiredString("permission"));
@@ -325,21 +344,6 @@ public final class RbacApi {
     decision.roles().forEach(list::add);
     out.put("permission", permission.name());
     json(ctx, out);
-  }
-
-  private static String subjectOf(String subject) {
-    int colon = subject.indexOf(':');
-    String type = colon < 0 ? "" : subject.substring(0, colon);
-    if (!(type.equals("user") || type.equals("service_account"))
-        || !(SubjectIds.isSubjectId(subject.substring(colon + 1))
-            || type.equals("user")
-                && DirectorySubjects.isDirectoryId(subject.substring(colon + 1)))) {
-      throw Body.invalid(
-          "'subject' is 'user:<id>' or 'service_account:<id>', the id percent-encoded where it"
-              + " holds characters other than letters, digits and _.@|- ('user:bob%20smith'),"
-              + " or a directory user 'user:dir/<directory id>'");
-    }
-    return subject;
   }
 
   /**

@@ -19,8 +19,9 @@ import java.util.Set;
 
 /**
  * Castellan authorizes its own API with its own engine: rights live as tuples in a built-in system
- * store ({@value #SYSTEM_STORE_NAME}), which the public API never shows. A principal is a global
- * admin, or an admin, writer or reader of a store (each role includes the next).
+ * store ({@value #SYSTEM_STORE_NAME}), which the public API never shows. A subject ({@code
+ * user:<directory id>} or {@code service_account:<key id>}, ADR 0023) is a global admin, or an
+ * admin, writer or reader of a store (each role includes the next).
  */
 public final class AccessControl {
   public static final String SYSTEM_STORE_NAME = "castellan-system";
@@ -49,19 +50,18 @@ public final class AccessControl {
       """
       model
         schema 1.1
-      type principal
-      type castellan
-        relations
-          define admin: [principal]
-          define auditor: [principal] or admin
-          define scim: [principal]
-      type store
-        relations
-          define admin: [principal]
-          define writer: [principal] or admin
-          define reader: [principal] or writer
       type user
       type service_account
+      type castellan
+        relations
+          define admin: [user, service_account]
+          define auditor: [user, service_account] or admin
+          define scim: [user, service_account]
+      type store
+        relations
+          define admin: [user, service_account]
+          define writer: [user, service_account] or admin
+          define reader: [user, service_account] or writer
       type group
         relations
           define member: [user, service_account, group#member]
@@ -126,38 +126,29 @@ public final class AccessControl {
     return systemStoreId;
   }
 
-  /**
-   * The engine subject naming a principal: {@code key:AbC} becomes {@code principal:key.AbC},
-   * {@code jwt:bob%20smith} becomes {@code principal:jwt.bob%20smith}.
-   */
+  /** The engine subject of a caller: {@link Principal#subject()}. */
   public static String subject(Principal principal) {
-    return subject(principal.id());
+    return principal.subject();
   }
 
   /**
-   * The engine subject of a principal id, {@code key:<id>} or {@code jwt:<subject id>}. The kind is
-   * one of those two and the id canonical ({@link SubjectIds}), so the {@code .} that replaces the
-   * {@code :} can be read back and no two principals share a subject.
+   * The canonical subject of a grant's subject given in a spelling that needs no directory (ADR
+   * 0023): {@code user:<directory id>}, {@code service_account:<key id>}, or {@code key:<id>}.
+   * Aliases that name a person ({@code jwt:alice}, {@code user:alice}) are resolved by {@link
+   * Subjects} before they come here.
    *
-   * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell the id
+   * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell the subject
    */
-  public static String subject(String principalId) {
-    int colon = principalId.indexOf(':');
-    String kind = colon < 0 ? "" : principalId.substring(0, colon);
-    String id = principalId.substring(colon + 1);
-    if (!(kind.equals("key") || kind.equals("jwt")) || !SubjectIds.isSubjectId(id)) {
-      throw new CastellanException(
-          ErrorCode.VALIDATION_ERROR,
-          "a subject is key:<id> or jwt:<subject>, with every character of the subject other than"
-              + " letters, digits and _.@|- percent-encoded as UTF-8 with upper-case hex"
-              + " (jwt:bob%20smith for 'bob smith'; jwt:okta/00u1 for a further OIDC issuer's), at"
-              + " most "
-              + SubjectIds.MAX_LENGTH
-              + " characters; GET /api/whoami shows a caller its own; got '"
-              + (principalId.length() > 80 ? principalId.substring(0, 80) + "..." : principalId)
-              + "'");
-    }
-    return "principal:" + kind + "." + id;
+  public static String subject(String subject) {
+    return Subjects.mechanical(subject)
+        .orElseThrow(
+            () ->
+                new CastellanException(
+                    ErrorCode.VALIDATION_ERROR,
+                    "a subject here is user:<directory id>, service_account:<key id> or"
+                        + " key:<id>; got '"
+                        + (subject.length() > 80 ? subject.substring(0, 80) + "..." : subject)
+                        + "'"));
   }
 
   // ------------------------------------------------------------------ decisions
@@ -231,8 +222,8 @@ public final class AccessControl {
   }
 
   /**
-   * The principals holding the global admin right directly ({@code key:AbC}, {@code jwt:alice}), at
-   * most {@code limit} of them.
+   * The subjects holding the global admin right directly ({@code service_account:AbC}, {@code
+   * user:01JD...}), at most {@code limit} of them.
    */
   public List<String> admins(int limit) {
     List<String> out = new java.util.ArrayList<>();
@@ -246,10 +237,8 @@ public final class AccessControl {
                   dev.castellan.store.PageRequest.MAX_PAGE_SIZE, token));
       for (var stored : page.items()) {
         String user = stored.tuple().key().user();
-        if (user.startsWith("principal:") && out.size() < limit) {
-          String id = user.substring("principal:".length());
-          int dot = id.indexOf('.');
-          out.add(dot < 0 ? id : id.substring(0, dot) + ":" + id.substring(dot + 1));
+        if (out.size() < limit) {
+          out.add(user);
         }
       }
       token = page.continuationToken();
@@ -258,8 +247,8 @@ public final class AccessControl {
   }
 
   /**
-   * The rights {@code principalId} holds directly: {@code admin}, {@code auditor}, {@code writer on
-   * 01J...}.
+   * The rights {@code principalId} (a subject, or {@code key:<id>}) holds directly: {@code admin},
+   * {@code auditor}, {@code writer on 01J...}.
    */
   public List<String> rights(String principalId) {
     List<String> out = new java.util.ArrayList<>();

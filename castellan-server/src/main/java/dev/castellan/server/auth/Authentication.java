@@ -40,6 +40,9 @@ public final class Authentication {
                 directory,
                 Clock.systemUTC())
             : null;
+    if (jwt != null) {
+      jwt.recheck(deactivated::refuses, deactivated::refusesIdentity);
+    }
   }
 
   public Principal authenticate(String header) {

@@ -6,22 +6,22 @@ import dev.castellan.store.DocumentStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.jspecify.annotations.Nullable;
 
 /**
- * The token subjects of directory users that SCIM deactivated or deleted: a token naming one is
- * refused ({@code USER_DEACTIVATED}, 401) before any right is looked at, whatever its expiry says.
+ * The directory users that SCIM deactivated or deleted: a token resolving to one ({@code
+ * user:<directory id>}, ADR 0023) is refused ({@code USER_DEACTIVATED}, 401) before any right is
+ * looked at, whatever its expiry says.
  *
- * <p>Each subject is a document ({@value #KIND}, key the subject id of {@link DirectoryUserNames},
- * value the directory user's id), written by deprovisioning before it revokes anything and removed
- * when SCIM makes a user holding that name active again. A deleted user's names stay refused until
- * a user with that name is provisioned again. Every node keeps the set in memory, as it was read at
- * most {@link #REFRESH} ago, so a token request costs a hash lookup; the node that deprovisions
- * updates its copy at once, others within {@link #REFRESH} (an API key revoked elsewhere has 5 s).
+ * <p>Each user is a document ({@value #KIND}, key and value the directory user's id), written by
+ * deprovisioning before it revokes anything and removed when SCIM makes the user active again.
+ * (Earlier releases keyed the documents by the user's names, with its id as the value; the value is
+ * what is read, so those still refuse.) Every node keeps the set in memory, as it was read at most
+ * {@link #REFRESH} ago, so a token request costs a hash lookup; the node that deprovisions updates
+ * its copy at once, others within {@link #REFRESH} (an API key revoked elsewhere has 5 s).
  */
 public final class DeactivatedUsers {
   /** The document kind of the refused subjects. */
@@ -33,28 +33,28 @@ public final class DeactivatedUsers {
   private final DocumentStore documents;
   private final Clock clock;
   private final AtomicBoolean loading = new AtomicBoolean();
-  private volatile Map<String, String> subjects;
+  private volatile Set<String> users;
   private volatile long loadedAt;
   private long generation; // local updates, guarded by this: a reload must not undo one
 
   public DeactivatedUsers(DocumentStore documents, Clock clock) {
     this.documents = documents;
     this.clock = clock;
-    this.subjects = read(documents);
+    this.users = read(documents);
     this.loadedAt = clock.millis();
   }
 
   /**
-   * Refuses {@code principal} when it is a token naming a deactivated directory user.
+   * Refuses {@code principal} when it is a token of a deactivated directory user.
    *
    * @throws CastellanException {@code USER_DEACTIVATED}
    */
   public void check(Principal principal) {
-    if (!principal.id().startsWith("jwt:")) {
+    if (!principal.id().startsWith("user:")) {
       return; // API keys belong to no directory user
     }
-    String user = current().get(principal.id().substring(4));
-    if (user != null) {
+    String user = principal.id().substring(5);
+    if (current().contains(user)) {
       throw new CastellanException(
           ErrorCode.USER_DEACTIVATED,
           "the token's subject is directory user "
@@ -63,49 +63,104 @@ public final class DeactivatedUsers {
     }
   }
 
-  /** Refuses {@code subjects}' tokens from now on. */
-  public void refuse(DirectoryUserNames subjects) {
-    String value = "\"" + subjects.userId() + "\"";
-    for (String name : subjects.names()) {
-      documents.putDocument(KIND, name, value);
+  /** The key prefix of the OIDC identities of deleted users. */
+  private static final String IDENTITY = "oidc:";
+
+  /**
+   * Refuses the OIDC identities ({@code namespace}, {@code value}) of directory user {@code
+   * userId}, which is being deleted: deleting it deletes its identity links, and a token of one of
+   * them must not become a new user just in time (holding what its claims say, an administrator's
+   * claim included) until the person is provisioned again.
+   */
+  public void refuseIdentities(String userId, Collection<Map.Entry<String, String>> identities) {
+    String value = "\"" + userId + "\"";
+    for (Map.Entry<String, String> identity : identities) {
+      String key = identityKey(identity.getKey(), identity.getValue());
+      documents.putDocument(KIND, key, value);
+      update(key, true);
     }
-    update(subjects.names(), subjects.userId());
   }
 
-  /** Accepts {@code subjects}' tokens again (the user is active). */
-  public void accept(DirectoryUserNames subjects) {
-    for (String name : subjects.names()) {
-      documents.deleteDocument(KIND, name);
-    }
-    update(subjects.names(), null);
+  /** Whether an OIDC identity of a deleted user is refused (its copy, as {@link #check}). */
+  public boolean refusesIdentity(String namespace, String value) {
+    return current().contains(identityKey(namespace, value));
   }
 
-  /** Which of {@code names} are refused now, as the database says (not this node's copy). */
-  public List<String> refused(Collection<String> names) {
-    return names.stream().filter(n -> documents.document(KIND, n).isPresent()).toList();
+  /** A short, fixed-length document key for an identity (namespaces are URLs). */
+  private static String identityKey(String namespace, String value) {
+    try {
+      byte[] hash =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest((namespace + "\n" + value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return IDENTITY + java.util.HexFormat.of().formatHex(hash);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
   }
 
-  private synchronized void update(Collection<String> names, @Nullable String userId) {
-    Map<String, String> next = new HashMap<>(subjects);
-    for (String name : names) {
-      if (userId == null) {
-        next.remove(name);
-      } else {
-        next.put(name, userId);
-      }
+  /** Whether this node refuses {@code userId}'s tokens now (its copy, as {@link #check}). */
+  public boolean refuses(String userId) {
+    return current().contains(userId);
+  }
+
+  /** Refuses the tokens of directory user {@code userId} from now on. */
+  public void refuse(String userId) {
+    documents.putDocument(KIND, userId, "\"" + userId + "\"");
+    update(userId, true);
+  }
+
+  /** Accepts the tokens of directory user {@code userId} again (it is active). */
+  public void accept(String userId) {
+    String value = "\"" + userId + "\"";
+    // Documents of earlier releases are keyed by the user's names: every one naming the user goes.
+    documents
+        .documents(KIND)
+        .forEach(
+            (key, json) -> {
+              if (json.equals(value)) {
+                documents.deleteDocument(KIND, key);
+                update(key, false);
+              }
+            });
+    documents.deleteDocument(KIND, userId);
+    update(userId, false);
+  }
+
+  /** Whether {@code userId} is refused now, as the database says (not this node's copy). */
+  public boolean refused(String userId) {
+    return read(documents).contains(userId);
+  }
+
+  private synchronized void update(String userId, boolean refused) {
+    Set<String> next = new HashSet<>(users);
+    if (refused) {
+      next.add(userId);
+    } else {
+      next.remove(userId);
     }
-    subjects = Map.copyOf(next);
+    users = Set.copyOf(next);
     generation++;
   }
 
-  /** Subject id to directory user id, from the documents (whose values are JSON strings). */
-  private static Map<String, String> read(DocumentStore documents) {
-    Map<String, String> out = new HashMap<>();
-    documents.documents(KIND).forEach((name, json) -> out.put(name, json.replace("\"", "")));
-    return Map.copyOf(out);
+  /**
+   * The refused directory user ids, the documents' values (JSON strings), and the refused
+   * identities, the keys that are {@link #identityKey}s.
+   */
+  private static Set<String> read(DocumentStore documents) {
+    Set<String> out = new HashSet<>();
+    documents
+        .documents(KIND)
+        .forEach(
+            (key, json) -> {
+              out.add(json.replace("\"", ""));
+              if (key.startsWith(IDENTITY)) {
+                out.add(key);
+              }
+            });
+    return Set.copyOf(out);
   }
 
-  private Map<String, String> current() {
+  private Set<String> current() {
     if (clock.millis() - loadedAt >= REFRESH.toMillis() && loading.compareAndSet(false, true)) {
       // One request reloads; the others go on with the copy they have.
       try {
@@ -113,10 +168,10 @@ public final class DeactivatedUsers {
         synchronized (this) {
           before = generation;
         }
-        Map<String, String> read = read(documents);
+        Set<String> read = read(documents);
         synchronized (this) {
           if (generation == before) {
-            subjects = read;
+            users = read;
             loadedAt = clock.millis();
           }
         }
@@ -124,6 +179,6 @@ public final class DeactivatedUsers {
         loading.set(false);
       }
     }
-    return subjects;
+    return users;
   }
 }

@@ -85,7 +85,10 @@ public record IssuerSettings(
 
   /** Whether a caller must be a directory user. */
   public enum Provisioning {
-    /** The directory is not consulted: tokens alone say who calls (the behaviour before). */
+    /**
+     * Deprecated (ADR 0023): behaves as {@link #JIT}, since every token is a directory user now; a
+     * warning at start says so.
+     */
     NONE,
     /** A first token creates the directory user and links its (issuer, subject) to it. */
     JIT,
@@ -182,7 +185,7 @@ public record IssuerSettings(
         Map.of(),
         ClaimValues.NONE,
         ClaimValues.NONE,
-        Provisioning.NONE);
+        Provisioning.JIT);
   }
 
   /**
@@ -292,7 +295,7 @@ public record IssuerSettings(
         mappings(node.get("role-mappings"), where),
         claimValues(node.get("admin-values"), where + ": admin-values"),
         claimValues(node.get("auditor-values"), where + ": auditor-values"),
-        choice(node, "provisioning", where, Provisioning.values(), Provisioning.NONE));
+        choice(node, "provisioning", where, Provisioning.values(), Provisioning.JIT));
   }
 
   private static String text(JsonNode node, String key, String where, String fallback) {

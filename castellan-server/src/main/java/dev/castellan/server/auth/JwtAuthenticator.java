@@ -119,21 +119,28 @@ public final class JwtAuthenticator {
   /** An accepted issuer; {@code mapped}: of the {@code issuers:} list, not the single flags. */
   private record Accepted(IssuerSettings settings, IssuerKeys keys, boolean mapped) {}
 
-  /** HS256 and the single issuer of {@code settings}, without a directory. */
+  /**
+   * HS256 and the single issuer of {@code settings}, with a directory of its own in memory (tools
+   * and tests: every token is a directory user, ADR 0023).
+   */
   public JwtAuthenticator(JwtSettings settings, Clock clock) {
-    this(settings, List.of(), null, clock);
+    this(settings, List.of(), new dev.castellan.store.MemoryStore(clock).directoryStore(), clock);
   }
 
   /**
    * HS256 and the single issuer of {@code settings}, and {@code issuers} with their mappings (ADR
    * 0020), consulting {@code directory} for the issuers that provision users.
    *
-   * @param directory null only when no issuer's provisioning needs it
+   * @param directory where every token's user is found or created (ADR 0023); null: one of its own
+   *     in memory (tools and tests)
    * @throws IllegalArgumentException when the issuers clash (a name or URL twice, two default
-   *     namespaces) or one needs the directory and there is none
+   *     namespaces)
    */
   public JwtAuthenticator(
-      JwtSettings settings, List<IssuerSettings> issuers, DirectoryStore directory, Clock clock) {
+      JwtSettings settings,
+      List<IssuerSettings> issuers,
+      @org.jspecify.annotations.Nullable DirectoryStore directory,
+      Clock clock) {
     this.settings = java.util.Objects.requireNonNull(settings, "settings");
     this.clock = java.util.Objects.requireNonNull(clock, "clock");
     List<IssuerSettings> all = new ArrayList<>();
@@ -145,17 +152,24 @@ public final class JwtAuthenticator {
     Map<String, Accepted> byIssuer = new LinkedHashMap<>();
     for (int i = 0; i < all.size(); i++) {
       IssuerSettings issuer = all.get(i);
-      boolean mapped = settings.issuer().isEmpty() || i > 0;
-      if (issuer.provisioning() != IssuerSettings.Provisioning.NONE && directory == null) {
-        throw new IllegalArgumentException(
-            "issuer '" + issuer.name() + "' provisions users, but this server has no directory");
+      if (issuer.provisioning() == IssuerSettings.Provisioning.NONE) {
+        LOG.warn(
+            "issuer '{}': provisioning: none is deprecated and behaves as jit: every token is a"
+                + " directory user now (ADR 0023); write provisioning: jit",
+            issuer.name());
       }
+      boolean mapped = settings.issuer().isEmpty() || i > 0;
       byIssuer.put(
           issuer.issuer(),
           new Accepted(issuer, new IssuerKeys(issuer.issuer(), issuer.jwksUri()), mapped));
     }
     this.issuers = Map.copyOf(byIssuer);
-    this.principals = new TokenPrincipals(directory, clock);
+    this.principals =
+        new TokenPrincipals(
+            directory == null
+                ? new dev.castellan.store.MemoryStore(clock).directoryStore()
+                : directory,
+            clock);
     if (settings.hs256Secret().isEmpty()) {
       hmac = null;
     } else {
@@ -165,6 +179,16 @@ public final class JwtAuthenticator {
         throw new IllegalArgumentException("the HS256 secret cannot be used: " + e.getMessage());
       }
     }
+  }
+
+  /**
+   * Tokens of the directory users {@code refused} names skip the user cache, and identities {@code
+   * refusedIdentity} names (of deleted users) are not created again just in time (ADR 0023).
+   */
+  void recheck(
+      java.util.function.Predicate<String> refused,
+      java.util.function.BiPredicate<String, String> refusedIdentity) {
+    principals.recheck(refused, refusedIdentity);
   }
 
   /**
@@ -194,9 +218,9 @@ public final class JwtAuthenticator {
   }
 
   /**
-   * Verifies and returns {@code Principal("jwt:" + [namespace "/"] escaped subject, subject,
-   * claims, mapping)} or throws {@code CastellanException}: {@code UNAUTHENTICATED}, or for an
-   * issuer that provisions users {@code IDENTITY_NOT_PROVISIONED} / {@code USER_DEACTIVATED}.
+   * Verifies and returns {@code Principal("user:" + directory id, subject, claims, mapping)} or
+   * throws {@code CastellanException}: {@code UNAUTHENTICATED}, or for an issuer that provisions
+   * users {@code IDENTITY_NOT_PROVISIONED} / {@code USER_DEACTIVATED}.
    */
   public Principal authenticate(String token) {
     if (token == null || token.isBlank()) {

@@ -7,11 +7,9 @@ import java.util.Objects;
 /**
  * Who is calling, once authenticated.
  *
- * @param id who it is, e.g. {@code key:AbC123} for an API key or {@code jwt:alice} for a token's
- *     subject; after the prefix a canonical {@link SubjectIds subject id} (letters, digits, {@code
- *     _-.@|} and percent-encoded bytes: {@code jwt:bob%20smith}), in its issuer's namespace when
- *     several issuers are configured ({@code jwt:okta/00u1ab}); {@value LocalDevelopment#CALLER_ID}
- *     for every request of a server without authentication
+ * @param id who it is (ADR 0023): {@code user:<directory id>} for a token, the directory user its
+ *     identity resolved to ({@code user:01JD6Z...}); {@code key:AbC123} for an API key; {@value
+ *     LocalDevelopment#CALLER_ID} for every request of a server without authentication
  * @param display a name for logs and audit (never a secret)
  * @param claims the verified claims of a JWT (empty for API keys), for role mapping
  * @param mapped what a configured issuer's mapping made of the claims ({@link Mapped#NONE} for keys
@@ -27,6 +25,21 @@ public record Principal(String id, String display, Map<String, Object> claims, M
 
   public Principal(String id, String display, Map<String, Object> claims) {
     this(id, display, claims, Mapped.NONE);
+  }
+
+  /**
+   * The one subject this caller is in the engine, for RBAC roles and store and global rights alike
+   * (ADR 0023): {@code user:<directory id>} for a token, {@code service_account:<key id>} for an
+   * API key.
+   */
+  public String subject() {
+    if (id.startsWith("user:")) {
+      return id;
+    }
+    if (id.startsWith("key:")) {
+      return "service_account:" + id.substring(4);
+    }
+    return "service_account:" + id.replace(':', '.'); // the local-development caller
   }
 
   /**

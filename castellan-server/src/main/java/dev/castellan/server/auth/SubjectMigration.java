@@ -2,6 +2,8 @@ package dev.castellan.server.auth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.audit.AuditEvent;
@@ -46,7 +48,11 @@ import org.slf4j.LoggerFactory;
  *       before and will now, and a principal that names no kind of caller.
  * </ul>
  *
- * The report is one warning in the log and one audit entry per subject ({@code GET
+ * Scheme 3 (ADR 0023) then gives every caller its one subject: {@code user:<directory id>} for a
+ * person (its legacy {@code jwt:}/{@code user:} names resolved as grant aliases are, creating the
+ * directory user when there is none), {@code service_account:<key id>} for a key.
+ *
+ * <p>The report is one warning in the log and one audit entry per subject ({@code GET
  * /api/audit?resource=castellan:subjects}); the version reached is kept as a document, so later
  * starts neither repeat the work nor the report.
  */
@@ -60,8 +66,11 @@ public final class SubjectMigration {
   /** The resource of the migration's audit entries, to find them all at once. */
   public static final String AUDIT_RESOURCE = "castellan:subjects";
 
-  /** The scheme of ADR 0010; the slugging one before it is 1. */
-  public static final int VERSION = 2;
+  /**
+   * One subject per caller (ADR 0023); the escaping scheme of ADR 0010 is 2, the slugging one
+   * before it 1.
+   */
+  public static final int VERSION = 3;
 
   /** Subjects named in the warning; the audit trail has them all. */
   private static final int LOGGED_SUBJECTS = 30;
@@ -83,19 +92,36 @@ public final class SubjectMigration {
   public record Report(List<Rewrite> rewritten, List<Review> toReview) {}
 
   /**
-   * Migrates the system store unless this database already is at {@link #VERSION}.
+   * Migrates the system store unless this database already is at {@link #VERSION}: to scheme 2 (ADR
+   * 0010) when it is older, then to scheme 3 (ADR 0023). Every step is idempotent, so a run
+   * interrupted part way is finished by the next start.
    *
    * @param audit hears one change per rewritten or reported subject
+   * @param subjects resolves the legacy subjects to directory users, creating those missing
    */
   public static Report run(
       TupleStore store,
       DocumentStore documents,
       String systemStoreId,
       AuditLog audit,
-      Clock clock) {
-    if (version(documents) >= VERSION) {
+      Clock clock,
+      Subjects subjects) {
+    int from = version(documents);
+    if (from >= VERSION) {
       return new Report(List.of(), List.of());
     }
+    List<Rewrite> rewritten = new ArrayList<>();
+    List<Review> toReview = new ArrayList<>();
+    if (from < 2) {
+      toEscapedIds(store, systemStoreId, rewritten, toReview);
+    }
+    toOneSubject(store, systemStoreId, subjects, rewritten, toReview);
+    record(documents, clock);
+    report(systemStoreId, audit, clock, rewritten, toReview);
+    return new Report(List.copyOf(rewritten), List.copyOf(toReview));
+  }
+
+  private static Map<String, List<Tuple>> byUser(TupleStore store, String systemStoreId) {
     Map<String, List<Tuple>> byUser = new TreeMap<>();
     String token = "";
     do {
@@ -109,9 +135,62 @@ public final class SubjectMigration {
       }
       token = page.continuationToken();
     } while (!token.isEmpty());
+    return byUser;
+  }
 
-    List<Rewrite> rewritten = new ArrayList<>();
-    List<Review> toReview = new ArrayList<>();
+  /**
+   * Scheme 3 (ADR 0023): every subject of a caller becomes its one subject. {@code user:dir/<id>}
+   * becomes {@code user:<id>}, {@code principal:key.<id>} and {@code service_account:key.<id>}
+   * become {@code service_account:<id>}, and {@code principal:jwt.<x>} and {@code user:<x>} become
+   * the directory user they name by the alias rules of {@link Subjects} (created when there is
+   * none: {@code jwt:x} and {@code user:x} of the default namespace are one person, one user).
+   * Group memberships projected from the directory follow, being tuples of the same users.
+   */
+  private static void toOneSubject(
+      TupleStore store,
+      String systemStoreId,
+      Subjects subjects,
+      List<Rewrite> rewritten,
+      List<Review> toReview) {
+    for (Map.Entry<String, List<Tuple>> entry : byUser(store, systemStoreId).entrySet()) {
+      String user = entry.getKey();
+      String alias;
+      if (user.startsWith("principal:jwt.")) {
+        alias = "jwt:" + user.substring("principal:jwt.".length());
+      } else if (user.startsWith("principal:key.")) {
+        alias = "key:" + user.substring("principal:key.".length());
+      } else if (user.startsWith("user:") || user.startsWith("service_account:key.")) {
+        alias = user;
+      } else {
+        continue; // groups, roles, and what scheme 2 reported already
+      }
+      String to;
+      try {
+        to = subjects.resolve(alias);
+      } catch (CastellanException e) {
+        if (e.code() != ErrorCode.VALIDATION_ERROR) {
+          throw e; // the database went away: the next start finishes the work
+        }
+        toReview.add(
+            new Review(
+                user,
+                entry.getValue().size(),
+                "names no caller of the subject scheme of ADR 0023 ("
+                    + e.getMessage()
+                    + "): no request can use these rights"));
+        continue;
+      }
+      if (!to.equals(user)) {
+        move(store, systemStoreId, entry.getValue(), to);
+        rewritten.add(new Rewrite(user, to, entry.getValue().size()));
+      }
+    }
+  }
+
+  /** Scheme 2 (ADR 0010). */
+  private static void toEscapedIds(
+      TupleStore store, String systemStoreId, List<Rewrite> rewritten, List<Review> toReview) {
+    Map<String, List<Tuple>> byUser = byUser(store, systemStoreId);
     for (Map.Entry<String, List<Tuple>> entry : byUser.entrySet()) {
       String user = entry.getKey();
       int grants = entry.getValue().size();
@@ -121,6 +200,9 @@ public final class SubjectMigration {
       switch (type) {
         case "principal" -> principal(user, rest, grants).ifPresent(toReview::add);
         case "user", "service_account" -> {
+          if (Subjects.mechanical(user).isPresent()) {
+            continue; // user:dir/<id> of ADR 0019, already in a namespace: scheme 3's
+          }
           String id =
               rewrite(store, systemStoreId, type, rest, "", entry.getValue(), rewritten, toReview);
           // Only tokens were folded; service accounts are API keys, whose ids never were.
@@ -151,9 +233,6 @@ public final class SubjectMigration {
         }
       }
     }
-    record(documents, clock);
-    report(systemStoreId, audit, clock, rewritten, toReview);
-    return new Report(List.copyOf(rewritten), List.copyOf(toReview));
   }
 
   /** The scheme version this database is at; 1 when it never recorded one. */
@@ -245,6 +324,13 @@ public final class SubjectMigration {
       return id;
     }
     String to = type + ":" + canonical + suffix;
+    move(store, systemStoreId, tuples, to);
+    rewritten.add(new Rewrite(type + ":" + id + suffix, to, tuples.size()));
+    return canonical;
+  }
+
+  /** Gives {@code tuples} to the user {@code to} instead of theirs. */
+  private static void move(TupleStore store, String systemStoreId, List<Tuple> tuples, String to) {
     for (int i = 0; i < tuples.size(); i += BATCH) {
       List<Tuple> writes = new ArrayList<>();
       List<TupleKey> deletes = new ArrayList<>();
@@ -260,8 +346,6 @@ public final class SubjectMigration {
       // Deletes first, then writes, in one revision; a second node doing the same is harmless.
       store.write(systemStoreId, new TupleWrite(writes, deletes, true, true));
     }
-    rewritten.add(new Rewrite(type + ":" + id + suffix, to, tuples.size()));
-    return canonical;
   }
 
   private static void record(DocumentStore store, Clock clock) {
@@ -283,7 +367,7 @@ public final class SubjectMigration {
               clock,
               r.to(),
               "rewrite " + r.from() + " to " + r.to() + " (" + r.grants() + " grants)",
-              "the old id is not canonical in the subject scheme of ADR 0010",
+              "the old subject is not the one of the current scheme (ADR 0010, ADR 0023)",
               systemStoreId));
     }
     for (Review r : toReview) {
@@ -292,8 +376,9 @@ public final class SubjectMigration {
     }
     if (!rewritten.isEmpty()) {
       LOG.warn(
-          "subject scheme 2 (ADR 0010): rewrote {} subjects to their canonical ids, so that their"
-              + " grants reach the subject they name: {}",
+          "subject scheme {} (ADR 0010, 0023): rewrote {} subjects to their canonical ones, so that"
+              + " their grants reach the caller they name: {}",
+          VERSION,
           rewritten.size(),
           names(rewritten.stream().map(r -> r.from() + " -> " + r.to()).toList()));
     }

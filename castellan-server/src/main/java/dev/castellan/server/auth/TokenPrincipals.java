@@ -22,12 +22,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * The one place a verified token becomes a {@link Principal} (ADR 0020): its subject id in the
  * issuer's namespace, and for an issuer of the {@code issuers:} list the roles, groups and
  * administrator or auditor rights its claims map to, and the directory user it is (found, created
- * just in time, or refused). Issue 16's {@code user:<directory id>} changes the id built here and
- * nothing else.
+ * just in time, or refused). Every token is a directory user: the principal is {@code
+ * user:<directory id>} (ADR 0023).
  */
 final class TokenPrincipals {
-  /** The identity kind of an OIDC subject; its namespace is the issuer URL. */
-  static final String OIDC = "oidc";
+  /** The identity kind of an OIDC subject; its namespace is {@link Subjects#oidcNamespace}. */
+  static final String OIDC = Subjects.OIDC;
 
   /** How long a group claim value's directory groups are remembered. */
   static final long GROUP_CACHE_MILLIS = 1_000;
@@ -42,15 +42,31 @@ final class TokenPrincipals {
     }
   }
 
+  /** How long a token identity's directory user is remembered. */
+  static final long USER_CACHE_MILLIS = 5_000;
+
+  private static final int USER_CACHE_SIZE = 100_000;
+
   private final DirectoryStore directory;
+  private final Subjects names;
   private final Clock clock;
   private final Map<String, CachedGroups> groupCache = new ConcurrentHashMap<>();
+  private final Map<String, CachedUser> userCache = new ConcurrentHashMap<>();
 
   private record CachedGroups(List<String> ids, long loadedAt) {}
 
-  /** {@code directory} null: no issuer may consult it (checked at start). */
+  private record CachedUser(String id, long loadedAt) {}
+
+  /** Directory users whose tokens are refused: a cached one is looked up again (deleted?). */
+  private volatile java.util.function.Predicate<String> refused = id -> false;
+
+  /** OIDC identities (namespace, value) of deleted users: never created again just in time. */
+  private volatile java.util.function.BiPredicate<String, String> refusedIdentity =
+      (namespace, value) -> false;
+
   TokenPrincipals(DirectoryStore directory, Clock clock) {
-    this.directory = directory;
+    this.directory = java.util.Objects.requireNonNull(directory, "directory");
+    this.names = new Subjects(directory, List.of());
     this.clock = clock;
   }
 
@@ -68,13 +84,14 @@ final class TokenPrincipals {
       String subjectClaim,
       String subject,
       Map<String, Object> claims) {
-    String id = subjectId(issuer, subjectClaim, subject);
+    subjectId(issuer, subjectClaim, subject); // refuses what no subject id can spell
     String display =
         issuer == null || issuer.defaultNamespace()
             ? display(subject)
             : issuer.name() + "/" + display(subject);
+    String user = directoryUser(issuer, subject, claims);
     if (!mapped || issuer == null) {
-      return new Principal("jwt:" + id, display, claims);
+      return new Principal("user:" + user, display, claims);
     }
     List<String> roleValues = values(claims, issuer.rolesClaim());
     List<String> roles = new ArrayList<>();
@@ -91,10 +108,8 @@ final class TokenPrincipals {
     List<String> groups = groups(issuer, values(claims, issuer.groupsClaim()));
     boolean admin = issuer.admin().matches(values(claims, issuer.admin().claim()));
     boolean auditor = admin || issuer.auditor().matches(values(claims, issuer.auditor().claim()));
-    String user =
-        issuer.provisioning() == Provisioning.NONE ? "" : directoryUser(issuer, subject, claims);
     return new Principal(
-        "jwt:" + id,
+        "user:" + user,
         display,
         claims,
         new Principal.Mapped(
@@ -124,6 +139,17 @@ final class TokenPrincipals {
               + " are accepted");
     }
     return id;
+  }
+
+  /**
+   * Looks a cached user up again when {@code refused} names it: a deleted user's identity may name
+   * a user provisioned since, and a deactivated one is refused by the lookup itself.
+   */
+  void recheck(
+      java.util.function.Predicate<String> refused,
+      java.util.function.BiPredicate<String, String> refusedIdentity) {
+    this.refused = refused;
+    this.refusedIdentity = refusedIdentity;
   }
 
   // ------------------------------------------------------------------ groups
@@ -185,27 +211,57 @@ final class TokenPrincipals {
   // ------------------------------------------------------------------ directory users
 
   /**
-   * The id of the directory user the token names: linked by (issuer, subject), else by a verified
-   * email (and then linked by subject too); else created just in time or refused.
+   * The id of the directory user the token names (ADR 0023), remembered for {@value
+   * #USER_CACHE_MILLIS} ms so that a request costs no directory read: linked by (issuer namespace,
+   * subject); else, in the default namespace, the user whose userName is the subject (the person
+   * {@code jwt:x} and {@code user:x} named before); else by a verified email (then linked); else
+   * created just in time, or refused for {@code scim-only}. Deactivation is not cached here: {@link
+   * DeactivatedUsers} refuses a deactivated user's tokens on every request.
    */
   private String directoryUser(IssuerSettings issuer, String subject, Map<String, Object> claims) {
-    if (directory == null) {
-      throw new IllegalStateException("an issuer consults the directory, but there is none");
+    String namespace = Subjects.oidcNamespace(issuer);
+    String key = namespace + '\u0000' + subject; // no Identity (it validates) on a hit
+    long now = clock.millis();
+    CachedUser cached = userCache.get(key);
+    if (cached != null
+        && now - cached.loadedAt() < USER_CACHE_MILLIS
+        && !refused.test(cached.id())) {
+      return cached.id();
     }
-    Identity identity = new Identity(OIDC, issuer.issuer(), subject);
+    Identity identity = new Identity(OIDC, namespace, subject);
+    String id = lookUpUser(issuer, subject, claims, identity);
+    if (userCache.size() >= USER_CACHE_SIZE) {
+      userCache.clear(); // crude, but bounded
+    }
+    userCache.put(key, new CachedUser(id, now));
+    return id;
+  }
+
+  private String lookUpUser(
+      IssuerSettings issuer, String subject, Map<String, Object> claims, Identity identity) {
     Optional<String> found = directory.resolve(identity);
+    if (found.isEmpty() && identity.namespace().equals(Subjects.DEFAULT_NAMESPACE)) {
+      found = names.byUserName(subject);
+      found.ifPresent(id -> linkQuietly(id, identity));
+    }
     if (found.isEmpty()) {
       found = byVerifiedEmail(claims);
       found.ifPresent(id -> linkQuietly(id, identity));
     }
     if (found.isEmpty()) {
-      if (issuer.provisioning() == Provisioning.SCIM_ONLY) {
+      if (issuer != null && issuer.provisioning() == Provisioning.SCIM_ONLY) {
         throw new CastellanException(
             ErrorCode.IDENTITY_NOT_PROVISIONED,
             "no directory user has this token's subject or verified email, and issuer '"
                 + issuer.name()
                 + "' only accepts users provisioned through SCIM; ask an administrator to"
                 + " provision the user");
+      }
+      if (refusedIdentity.test(identity.namespace(), identity.value())) {
+        throw new CastellanException(
+            ErrorCode.USER_DEACTIVATED,
+            "the directory user of this token was deleted; it is refused until the identity"
+                + " provider provisions the user again");
       }
       // One node creates a person once: first tokens racing here wait for each other (another
       // node racing is caught by the identity's unique key below).
@@ -265,8 +321,13 @@ final class TokenPrincipals {
   private String createJustInTime(
       IssuerSettings issuer, String subject, Map<String, Object> claims, Identity identity) {
     String userName = firstText(claims, "preferred_username", "email");
-    if (userName.isEmpty() || userName.length() > DirectoryStore.MAX_NAME) {
-      userName = issuer.name() + "/" + subject;
+    String fallback =
+        issuer == null || issuer.defaultNamespace() ? subject : issuer.name() + "/" + subject;
+    if (identity.namespace().equals(Subjects.DEFAULT_NAMESPACE)
+        || userName.isEmpty()
+        || userName.length() > DirectoryStore.MAX_NAME) {
+      // In the default namespace the userName is the subject: what user:<name> grants name.
+      userName = fallback;
     }
     String email = claims.get("email") instanceof String s && s.length() <= 320 ? s : "";
     String displayName = firstText(claims, "name");
@@ -281,7 +342,12 @@ final class TokenPrincipals {
       // name may be taken too (another node's concurrent first token): then that node's user is
       // this person's, once linked.
       try {
-        created = directory.createUser(draft(issuer.name() + "/" + subject, displayName, email));
+        created =
+            directory.createUser(
+                draft(
+                    (issuer == null ? "hs256" : issuer.name()) + "/" + subject,
+                    displayName,
+                    email));
       } catch (CastellanException taken) {
         if (taken.code() != ErrorCode.UNIQUENESS_CONFLICT) {
           throw taken;

@@ -17,11 +17,9 @@ import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,13 +27,12 @@ import java.util.function.Supplier;
 
 /**
  * Directory membership as RBAC sees it (ADR 0019). The directory is the one source of truth for who
- * is in a group; the system store holds its projection, {@code group:<id>#member@<subject>} for
- * each member and each of its {@link DirectorySubjects}, so that binding a role to {@code
- * group:<id>} gives it to every member in the same engine check as any other role. Every directory
- * write that changes membership goes through here: the directory first, then the projection's
- * tuples, whose revision is the write's consistency token. {@link #reconcile} rebuilds the
- * projection from the directory (on every start), so a crash between the two writes heals; so does
- * the IdP's retry.
+ * is in a group; the system store holds its projection, {@code group:<id>#member@user:<user id>}
+ * for each member ({@link DirectorySubjects}), so that binding a role to {@code group:<id>} gives
+ * it to every member in the same engine check as any other role. Every directory write that changes
+ * membership goes through here: the directory first, then the projection's tuples, whose revision
+ * is the write's consistency token. {@link #reconcile} rebuilds the projection from the directory
+ * (on every start), so a crash between the two writes heals; so does the IdP's retry.
  */
 public final class DirectoryRoles {
   /** Tuples per system-store write when a large group's projection changes. */
@@ -152,31 +149,11 @@ public final class DirectoryRoles {
   // ------------------------------------------------------------------ users
 
   /**
-   * After a user's record changed: when its subjects changed (a new userName), its memberships move
-   * to the new ones.
+   * After a user's record changed. A user's subject is its directory id (ADR 0023), which no write
+   * changes, so its memberships stay; the answer is the current token.
    */
   public String userChanged(DirectoryUser before, DirectoryUser after) {
-    List<String> old = DirectorySubjects.of(before);
-    List<String> now = DirectorySubjects.of(after);
-    if (old.equals(now)) {
-      return token();
-    }
-    List<Tuple> writes = new ArrayList<>();
-    List<TupleKey> deletes = new ArrayList<>();
-    for (String group : directory.groupsOf(after.id())) {
-      String object = DirectorySubjects.group(group);
-      for (String subject : old) {
-        if (!now.contains(subject)) {
-          deletes.add(new TupleKey(object, "member", subject));
-        }
-      }
-      for (String subject : now) {
-        if (!old.contains(subject)) {
-          writes.add(Tuple.of(object, "member", subject));
-        }
-      }
-    }
-    return write(writes, deletes);
+    return token();
   }
 
   /** Deletes a user with its memberships and their projection; empty when there was none. */
@@ -191,9 +168,9 @@ public final class DirectoryRoles {
     }
     List<TupleKey> deletes = new ArrayList<>();
     for (String group : groups) {
-      for (String subject : DirectorySubjects.of(user.get())) {
-        deletes.add(new TupleKey(DirectorySubjects.group(group), "member", subject));
-      }
+      deletes.add(
+          new TupleKey(
+              DirectorySubjects.group(group), "member", DirectorySubjects.ofId(user.get().id())));
     }
     return Optional.of(write(List.of(), deletes));
   }
@@ -225,16 +202,16 @@ public final class DirectoryRoles {
 
   /**
    * Makes the system store's {@code group:*#member} tuples exactly the directory's memberships:
-   * writes the missing, deletes the extra (a group deleted while the write of its tuples failed, a
-   * userName changed on another node meanwhile). Returns how many tuples it changed.
+   * writes the missing, deletes the extra (a group deleted while the write of its tuples failed,
+   * tuples of the subjects of earlier releases). Returns how many tuples it changed.
    */
   public int reconcile() {
-    Map<String, List<String>> subjects = new HashMap<>();
+    Set<String> users = new HashSet<>();
     int start = 1;
     while (true) {
       DirectoryPage<DirectoryUser> page =
           directory.findUsers(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
-      page.items().forEach(u -> subjects.put(u.id(), DirectorySubjects.of(u)));
+      page.items().forEach(u -> users.add(u.id()));
       start += page.items().size();
       if (page.items().isEmpty() || start > page.totalResults()) {
         break;
@@ -247,8 +224,10 @@ public final class DirectoryRoles {
           directory.findGroups(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
       for (DirectoryGroup group : page.items()) {
         for (String member : group.members()) {
-          for (String subject : subjects.getOrDefault(member, List.of())) {
-            wanted.add(new TupleKey(DirectorySubjects.group(group.id()), "member", subject));
+          if (users.contains(member)) {
+            wanted.add(
+                new TupleKey(
+                    DirectorySubjects.group(group.id()), "member", DirectorySubjects.ofId(member)));
           }
         }
       }
@@ -293,8 +272,7 @@ public final class DirectoryRoles {
    * id. Other group tuples (none are written today) are left alone.
    */
   private static boolean isProjected(TupleKey key) {
-    return DirectorySubjects.isDirectoryId(
-        DirectorySubjects.NAMESPACE + key.object().substring("group:".length()));
+    return DirectorySubjects.isDirectoryId(key.object().substring("group:".length()));
   }
 
   /** Writes the tuples of members added to and removed from group {@code id}; the token. */
@@ -303,20 +281,11 @@ public final class DirectoryRoles {
     List<Tuple> writes = new ArrayList<>();
     List<TupleKey> deletes = new ArrayList<>();
     for (DirectoryUser user : users(added)) {
-      for (String subject : DirectorySubjects.of(user)) {
-        writes.add(Tuple.of(object, "member", subject));
-      }
+      writes.add(Tuple.of(object, "member", DirectorySubjects.ofId(user.id())));
     }
-    Map<String, DirectoryUser> known = new HashMap<>();
-    users(removed).forEach(u -> known.put(u.id(), u));
     for (String member : removed) {
-      // A removed member may be a user deleted meanwhile; its directory subject is known anyway.
-      DirectoryUser user = known.get(member);
-      List<String> subjects =
-          user == null ? List.of(DirectorySubjects.ofId(member)) : DirectorySubjects.of(user);
-      for (String subject : subjects) {
-        deletes.add(new TupleKey(object, "member", subject));
-      }
+      // The subject is the id alone: a member deleted meanwhile is removed all the same.
+      deletes.add(new TupleKey(object, "member", DirectorySubjects.ofId(member)));
     }
     return write(writes, deletes);
   }

@@ -23,13 +23,9 @@ public record ClaimRoles(List<String> roleClaims, List<String> groupClaims) {
     groupClaims = List.copyOf(groupClaims);
   }
 
-  /** The RBAC subject of a caller: {@code user:<sub>} for a token, a service account for a key. */
+  /** The RBAC subject of a caller: its one subject ({@link Principal#subject()}, ADR 0023). */
   public static String subject(Principal principal) {
-    String id = principal.id();
-    if (id.startsWith("jwt:")) {
-      return "user:" + id.substring(4);
-    }
-    return "service_account:" + id.replace(':', '.');
+    return principal.subject();
   }
 
   /**

@@ -11,6 +11,7 @@ import dev.castellan.engine.Tuple;
 import dev.castellan.engine.TupleKey;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.auth.SubjectIds;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.store.ConsistencyToken;
 import dev.castellan.store.DocumentStore;
 import dev.castellan.store.Page;
@@ -431,31 +432,37 @@ public final class Rbac {
   }
 
   /**
-   * {@code user:alice}, {@code service_account:ci} or {@code group:eng} as a tuple's user; the id
-   * is a canonical subject id ({@code user:bob%20smith} for the subject {@code bob smith}).
+   * A member as a tuple's user: a canonical subject ({@code user:<directory id>}, {@code
+   * service_account:<id>}, ADR 0023; aliases are resolved before they come here) or {@code
+   * group:<id>}, whose id is a subject id ({@code group:platform%20admins}, {@code group:okta/Eng})
+   * or a directory group's.
    */
   static String memberUser(String subject) {
     String value = subject == null ? "" : subject.strip();
-    int colon = value.indexOf(':');
-    String type = colon < 0 ? "" : value.substring(0, colon);
-    String id = colon < 0 ? "" : value.substring(colon + 1);
-    if (type.equals("group") && id.endsWith("#member")) {
-      id = id.substring(0, id.length() - "#member".length());
+    if (value.startsWith("group:")) {
+      String id = value.substring(6);
+      if (id.endsWith("#member")) {
+        id = id.substring(0, id.length() - "#member".length());
+      }
+      if (SubjectIds.isSubjectId(id)) {
+        return "group:" + id + "#member";
+      }
+    } else {
+      Optional<String> canonical = Subjects.mechanical(value);
+      if (canonical.isPresent()) {
+        return canonical.get();
+      }
     }
-    boolean directoryUser = type.equals("user") && DirectorySubjects.isDirectoryId(id);
-    if (!Set.of("user", "service_account", "group").contains(type)
-        || !(SubjectIds.isSubjectId(id) || directoryUser)) {
-      throw invalid(
-          "a member is 'user:<id>', 'service_account:<id>' or 'group:<id>', with every character"
-              + " of the id other than letters, digits and _.@|- percent-encoded as UTF-8 with"
-              + " upper-case hex ('user:bob%20smith' for the token subject 'bob smith'), and for"
-              + " a further OIDC issuer prefixed by its name ('user:okta/00u1'), at most "
-              + SubjectIds.MAX_LENGTH
-              + " characters; got '"
-              + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
-              + "'");
-    }
-    return type.equals("group") ? "group:" + id + "#member" : type + ":" + id;
+    throw invalid(
+        "a member is 'user:<directory id>', 'service_account:<key id>' or 'group:<id>' (or an"
+            + " alias of a person: 'user:<userName>' such as 'user:bob%20smith' for 'bob smith',"
+            + " 'jwt:<sub>', 'email:<address>'), with every"
+            + " character of a group id other than letters, digits and _.@|- percent-encoded as"
+            + " UTF-8 with upper-case hex ('group:platform%20admins'), at most "
+            + SubjectIds.MAX_LENGTH
+            + " characters; got '"
+            + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
+            + "'");
   }
 
   private static String memberName(String user) {

@@ -12,11 +12,12 @@ import dev.castellan.server.audit.AuditEvent;
 import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.DeactivatedUsers;
-import dev.castellan.server.auth.DirectoryUserNames;
+import dev.castellan.server.auth.Subjects;
 import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.DocumentStore;
+import dev.castellan.store.Identity;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.StoredTuple;
 import dev.castellan.store.TupleFilter;
@@ -37,10 +38,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Deprovisioning a directory user (SCIM {@code active: false}, or DELETE): its tokens are refused
- * at once ({@link DeactivatedUsers}), it leaves every group, and every tuple its subjects ({@link
- * DirectoryUserNames}) hold in the system store is deleted: role bindings, group memberships, store
- * rights and global rights. Nothing is restored when the user is activated again: the identity
- * provider sends its group memberships again, and an administrator binds roles again.
+ * at once ({@link DeactivatedUsers}), it leaves every group, and every tuple its one subject
+ * ({@code user:<directory id>}, ADR 0023) holds in the system store is deleted: role bindings,
+ * group memberships, store rights and global rights. Nothing is restored when the user is activated
+ * again: the identity provider sends its group memberships again, and an administrator binds roles
+ * again.
  *
  * <p>The directory and the system store are separate writes, so the operation is a journal, not a
  * transaction: a document ({@value #JOURNAL}, keyed by the user id) says what was started before
@@ -124,11 +126,6 @@ public final class Deprovisioning {
     this.audit = audit;
   }
 
-  /** The subjects of a stored user (the one place that reads its identity links for it). */
-  public DirectoryUserNames subjects(DirectoryUser user) {
-    return DirectoryUserNames.of(user, directory.identities(user.id()));
-  }
-
   /** The refused-token list this deprovisioning writes. */
   public DeactivatedUsers deactivated() {
     return deactivated;
@@ -144,25 +141,26 @@ public final class Deprovisioning {
    */
   public <T> Done<T> run(
       @Nullable Context ctx, Trigger trigger, DirectoryUser current, Supplier<T> write) {
-    DirectoryUserNames subjects = subjects(current);
     List<String> groups = directory.groupsOf(current.id());
     ObjectNode journal = JSON.createObjectNode();
     journal.put("trigger", trigger.name());
-    subjects.names().forEach(journal.putArray("names")::add);
     groups.forEach(journal.putArray("groups")::add);
     journal.put("started", Instant.now().toString());
     documents.putDocument(JOURNAL, current.id(), journal.toString());
-    Set<String> refusedBefore = new LinkedHashSet<>(deactivated.refused(subjects.names()));
-    deactivated.refuse(subjects);
+    boolean refusedBefore = deactivated.refused(current.id());
+    deactivated.refuse(current.id());
+    if (trigger == Trigger.DELETE) {
+      refuseIdentities(current.id());
+    }
     T written;
     try {
       written = write.get();
     } catch (CastellanException e) {
       if (e.code() != ErrorCode.STORE_UNAVAILABLE && e.code() != ErrorCode.INTERNAL_ERROR) {
         // The directory refused the write: nothing happened, so nothing is to be finished.
-        List<String> added =
-            subjects.names().stream().filter(n -> !refusedBefore.contains(n)).toList();
-        deactivated.accept(new DirectoryUserNames(current.id(), added));
+        if (!refusedBefore) {
+          deactivated.accept(current.id());
+        }
         documents.deleteDocument(JOURNAL, current.id());
       }
       throw e;
@@ -203,7 +201,7 @@ public final class Deprovisioning {
 
   /** Records that {@code user}, deprovisioned before, is active again; nothing is restored. */
   public void reactivated(@Nullable Context ctx, DirectoryUser before, DirectoryUser after) {
-    deactivated.accept(subjects(before).with(subjects(after)));
+    deactivated.accept(after.id());
     record(
         ctx,
         after.id(),
@@ -222,14 +220,9 @@ public final class Deprovisioning {
           journal.path("trigger").asText().equals(Trigger.DELETE.name())
               ? Trigger.DELETE
               : Trigger.DEACTIVATE;
-      List<String> names = texts(journal.path("names"));
       Set<String> groups = new LinkedHashSet<>(texts(journal.path("groups")));
-      DirectoryUserNames subjects = new DirectoryUserNames(userId, names);
       Optional<DirectoryUser> user = directory.user(userId);
-      if (user.isPresent()) {
-        subjects = subjects.with(subjects(user.get()));
-      }
-      deactivated.refuse(subjects);
+      deactivated.refuse(userId);
       if (user.isPresent()) {
         DirectoryUser u = user.get();
         List<String> current = directory.groupsOf(userId);
@@ -237,6 +230,7 @@ public final class Deprovisioning {
         if (trigger == Trigger.DELETE) {
           // The request's own deletion did not land (a failure, then a resume); it drops the
           // memberships with the user.
+          refuseIdentities(userId);
           directory.deleteUser(userId);
         } else {
           for (String group : current) {
@@ -264,7 +258,7 @@ public final class Deprovisioning {
           }
         }
       }
-      List<String> revoked = revoke(subjects);
+      List<String> revoked = revoke("user:" + userId);
       runtime.afterWrite(systemStoreId);
       // RBAC's token: what /api/authorize waits for (a store token would name the system store).
       String token = Rbac.tokenAt(runtime.feed(systemStoreId).revision());
@@ -291,23 +285,32 @@ public final class Deprovisioning {
     }
   }
 
-  /** Deletes every system-store tuple of {@code subjects}; the deleted, as text. */
-  private List<String> revoke(DirectoryUserNames subjects) {
-    List<TupleKey> keys = new ArrayList<>();
-    for (String user : subjects.tupleUsers()) {
-      String token = "";
-      do {
-        var page =
-            tuples.read(
-                systemStoreId,
-                TupleFilter.user(user),
-                new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
-        for (StoredTuple stored : page.items()) {
-          keys.add(stored.tuple().key());
-        }
-        token = page.continuationToken();
-      } while (!token.isEmpty());
+  /** Refuses the OIDC identities of a user about to be deleted (its links go with it). */
+  private void refuseIdentities(String userId) {
+    List<java.util.Map.Entry<String, String>> oidc = new ArrayList<>();
+    for (Identity identity : directory.identities(userId)) {
+      if (identity.kind().equals(Subjects.OIDC)) {
+        oidc.add(java.util.Map.entry(identity.namespace(), identity.value()));
+      }
     }
+    deactivated.refuseIdentities(userId, oidc);
+  }
+
+  /** Deletes every system-store tuple of {@code subject}; the deleted, as text. */
+  private List<String> revoke(String subject) {
+    List<TupleKey> keys = new ArrayList<>();
+    String token = "";
+    do {
+      var page =
+          tuples.read(
+              systemStoreId,
+              TupleFilter.user(subject),
+              new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      for (StoredTuple stored : page.items()) {
+        keys.add(stored.tuple().key());
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
     for (int from = 0; from < keys.size(); from += DELETES_PER_WRITE) {
       List<TupleKey> part = keys.subList(from, Math.min(keys.size(), from + DELETES_PER_WRITE));
       tuples.write(systemStoreId, new TupleWrite(List.of(), part, false, true));

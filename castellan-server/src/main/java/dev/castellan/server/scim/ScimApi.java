@@ -151,11 +151,9 @@ public final class ScimApi {
     DirectoryUser created = directory.createUser(ScimResources.userDraft(user));
     record(ctx, "scim-user-create", "user:" + created.id(), "create", "/Users/" + created.id());
     if (created.active()) {
-      // A name of a user deleted before, provisioned again: its tokens are accepted again.
-      deprovisioning.deactivated().accept(deprovisioning.subjects(created));
       ConsistencyHeader.set(ctx, roles.token());
     } else {
-      // Created inactive: whatever its names hold already is revoked, as for a deactivation.
+      // Created inactive: its tokens are refused from the start, as for a deactivation.
       consistency(
           ctx, deprovisioning.run(ctx, Deprovisioning.Trigger.DEACTIVATE, created, () -> created));
     }
@@ -262,8 +260,8 @@ public final class ScimApi {
     if (!current.active() && updated.active()) {
       deprovisioning.reactivated(ctx, current, updated);
     } else if (!updated.active()) {
-      // Still inactive: names it gained (a new userName or email) are refused too.
-      deprovisioning.deactivated().refuse(deprovisioning.subjects(updated));
+      // Still inactive: still refused (idempotent; heals a refusal lost with an older release).
+      deprovisioning.deactivated().refuse(updated.id());
     }
     return updated;
   }

@@ -69,7 +69,8 @@ class IssuerSettingsTest {
     assertThat(minimal.defaultNamespace()).isFalse();
     assertThat(minimal.subjectClaim()).isEqualTo("sub");
     assertThat(minimal.groupMatch()).isEqualTo(GroupMatch.NAME);
-    assertThat(minimal.provisioning()).isEqualTo(Provisioning.NONE);
+    // Every token is a directory user now (ADR 0023): jit by default; none is deprecated.
+    assertThat(minimal.provisioning()).isEqualTo(Provisioning.JIT);
     assertThat(minimal.roleMappings()).isEmpty();
     assertThat(minimal.audience()).isEmpty();
   }

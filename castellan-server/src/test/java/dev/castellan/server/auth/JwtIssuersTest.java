@@ -110,8 +110,8 @@ class JwtIssuersTest {
 
   @Test
   void eachIssuersTokens_areItsOwnPrincipals_verifiedWithItsOwnKeys() throws Exception {
-    assertThat(auth.authenticate(issueA("alice")).id()).isEqualTo("jwt:a/alice");
-    assertThat(auth.authenticate(issueB("alice")).id()).isEqualTo("jwt:b/alice");
+    assertThat(auth.authenticate(issueA("alice")).display()).isEqualTo("a/alice");
+    assertThat(auth.authenticate(issueB("alice")).display()).isEqualTo("b/alice");
     assertThat(auth.authenticate(issueB("alice")).display()).isEqualTo("b/alice");
     assertThat(count(requests(serverA), "/jwks")).isEqualTo(1);
     assertThat(count(requests(serverB), "/jwks")).isEqualTo(1);
@@ -157,8 +157,8 @@ class JwtIssuersTest {
             anyAudience
                 .authenticate(
                     serverB.issueToken("b", "bo", "another-api", Map.of(), 3600L).serialize())
-                .id())
-        .isEqualTo("jwt:b/bo");
+                .display())
+        .isEqualTo("b/bo");
     rejects(anyAudience, serverA.issueToken("a", "al", "another-api", Map.of(), 3600L).serialize())
         .hasMessage("the token's audience is not accepted");
   }
@@ -166,7 +166,7 @@ class JwtIssuersTest {
   @Test
   void aRotationAtOneIssuer_isPickedUpByAnUnknownKid_andRefetchesAreRateLimitedPerIssuer()
       throws Exception {
-    assertThat(auth.authenticate(issueA("alice")).id()).isEqualTo("jwt:a/alice");
+    assertThat(auth.authenticate(issueA("alice")).display()).isEqualTo("a/alice");
     assertThat(count(requests(serverA), "/jwks")).isEqualTo(1);
 
     // The provider rotates: its tokens now name a kid the cache does not have. Within the
@@ -184,12 +184,12 @@ class JwtIssuersTest {
     assertThat(requests(serverA)).isEmpty();
 
     // The other issuer's limit is its own: its first token fetches its keys at once.
-    assertThat(auth.authenticate(issueB("bob")).id()).isEqualTo("jwt:b/bob");
+    assertThat(auth.authenticate(issueB("bob")).display()).isEqualTo("b/bob");
     assertThat(count(requests(serverB), "/jwks")).isEqualTo(1);
 
     // Past the interval: the rotated key's token refetches A's keys, once, and passes.
     clock.advance(Duration.ofSeconds(JwtAuthenticator.MIN_REFRESH_INTERVAL_SECONDS - 9));
-    assertThat(auth.authenticate(newToken).id()).isEqualTo("jwt:a/alice");
+    assertThat(auth.authenticate(newToken).display()).isEqualTo("a/alice");
     assertThat(requests(serverA)).containsExactly("/a/jwks");
 
     // Made-up kids right after fetch nothing; the old key is gone with the rotation.
@@ -198,7 +198,7 @@ class JwtIssuersTest {
     rejects(auth, sign(keyA, claims(issuerA, "alice"), header -> {}))
         .hasMessage("the token's signing key is not known");
     assertThat(requests(serverA)).isEmpty();
-    assertThat(auth.authenticate(issueA("carol")).id()).isEqualTo("jwt:a/carol");
+    assertThat(auth.authenticate(issueA("carol")).display()).isEqualTo("a/carol");
   }
 
   @Test
@@ -223,7 +223,7 @@ class JwtIssuersTest {
                     Provisioning.NONE)),
             null,
             clock);
-    assertThat(direct.authenticate(issueA("alice")).id()).isEqualTo("jwt:alice");
+    assertThat(direct.authenticate(issueA("alice")).display()).isEqualTo("alice");
     assertThat(requests(serverA)).containsExactly("/a/jwks");
   }
 }

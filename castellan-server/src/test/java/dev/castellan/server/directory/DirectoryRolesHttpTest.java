@@ -240,7 +240,7 @@ class DirectoryRolesHttpTest {
   }
 
   @Test
-  void aNewUserName_movesTheMembershipsOfItsSubject() throws Exception {
+  void aNewUserName_keepsTheMembershipsOfItsOneSubject() throws Exception {
     String oldName = unique("dee");
     String newName = unique("dora");
     String user = createUser(oldName);
@@ -258,9 +258,11 @@ class DirectoryRolesHttpTest {
                 + "\"}]}");
     assertThat(renamed.statusCode()).as(renamed.body()).isIn(200, 204);
     assertThat(renamed.headers().firstValue(TOKEN_HEADER)).isPresent();
-    assertThat(tokenAllowed(oldName)).isFalse();
+    // The subject is the directory id (ADR 0023): a rename moves nothing. The old name's token was
+    // linked to the user on first use, so it is still that person; the new name names it too.
+    assertThat(tokenAllowed(oldName)).isTrue();
     assertThat(tokenAllowed(newName)).isTrue();
-    assertThat(allowed("user:dir/" + user, null)).isTrue();
+    assertThat(allowed("user:" + user, null)).isTrue();
   }
 
   @Test
@@ -305,10 +307,11 @@ class DirectoryRolesHttpTest {
       JsonNode body =
           ServerHttp.json(ServerHttp.send(server, caller, "GET", "/api/users/" + user, null), 200);
       assertThat(body.get("user_name").asText()).isEqualTo(userName);
-      assertThat(body.get("subjects").toString()).contains("user:dir/" + user, "user:" + userName);
+      assertThat(body.get("subjects").toString()).isEqualTo("[\"user:" + user + "\"]");
+      assertThat(body.get("subject").asText()).isEqualTo("user:" + user);
       assertThat(body.get("groups").get(0).get("id").asText()).isEqualTo(group);
       assertThat(body.get("roles").toString())
-          .contains("{\"id\":\"viewer\",\"via\":[\"user:dir/" + user + "\"]}")
+          .contains("{\"id\":\"viewer\",\"via\":[\"user:" + user + "\"]}")
           .contains("{\"id\":\"developer\",\"via\":[\"group:" + group + "\"]}");
     }
     JsonNode groupBody =

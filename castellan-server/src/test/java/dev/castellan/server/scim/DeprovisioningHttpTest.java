@@ -24,10 +24,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Deprovisioning over real HTTP on every store: a user with role bindings (as {@code
- * user:<userName>} and {@code user:<directory id>}), a store right ({@code jwt:<userName>}) and
- * group memberships is deactivated (Okta's and Entra's PATCH shapes, PUT) or deleted; everything is
- * revoked at once, one audit action says what, and the user's token is refused. Reactivation
- * restores nothing.
+ * user:<userName>} and {@code user:dir/<directory id>}, aliases of {@code user:<id>}), a store
+ * right ({@code jwt:<userName>}, another alias) and group memberships is deactivated (Okta's and
+ * Entra's PATCH shapes, PUT) or deleted; everything is revoked at once, one audit action says what,
+ * and the user's token is refused. Reactivation restores nothing.
  */
 @ParameterizedClass(name = "on {0}")
 @EnumSource(StoreKind.class)
@@ -162,7 +162,7 @@ class DeprovisioningHttpTest {
         ServerHttp.json(admin("GET", "/api/roles/runner/members", null), 200).get("members");
     assertThat(roleMembers.toString())
         .doesNotContain("\"user:" + p.userName() + "\"")
-        .doesNotContain("\"user:dir/" + p.id() + "\"")
+        .doesNotContain("\"user:" + p.id() + "\"")
         .contains("\"group:" + p.group() + "\"");
     assertThat(members(p.group())).doesNotContain(p.id());
 
@@ -173,9 +173,10 @@ class DeprovisioningHttpTest {
     assertThat(entry.get("caller").asText()).startsWith("key:");
     assertThat(entry.get("reason").asText())
         .contains("group " + p.group())
-        .contains("role:runner#assignee@user:" + p.userName())
-        .contains("role:runner#assignee@user:dir/" + p.id())
-        .contains("store:" + storeId + "#reader@principal:jwt." + p.userName());
+        // The aliases the grants were made with all named the one subject (ADR 0023).
+        .contains("role:runner#assignee@user:" + p.id())
+        .contains("store:" + storeId + "#reader@user:" + p.id())
+        .doesNotContain("@user:" + p.userName());
   }
 
   // ------------------------------------------------------------------ deactivation
@@ -218,16 +219,23 @@ class DeprovisioningHttpTest {
   }
 
   @Test
-  void delete_revokesEverything_andTheNameStaysRefused_untilProvisionedAgain() throws Exception {
+  void delete_revokesEverything_andTheIdentityStaysRefused_untilProvisionedAgain()
+      throws Exception {
     Person p = provisioned();
     HttpResponse<String> response = scim("DELETE", "/Users/" + p.id(), null);
     assertThat(response.statusCode()).isEqualTo(204);
+    // The token's identity link went with the user, yet it is not a new user just in time.
     assertDeprovisioned(p, response);
     assertThat(scim("GET", "/Users/" + p.id(), null).statusCode()).isEqualTo(404);
+    assertThat(authorize("user:" + p.id())).isFalse();
 
     // The identity provider provisions the name again: its token is accepted, with no rights.
-    ServerHttp.json(scim("POST", "/Users", "{\"userName\":\"" + p.userName() + "\"}"), 201);
-    assertThat(call(p.token(), "GET", "/api/whoami").statusCode()).isEqualTo(200);
+    String again =
+        ServerHttp.json(scim("POST", "/Users", "{\"userName\":\"" + p.userName() + "\"}"), 201)
+            .get("id")
+            .asText();
+    JsonNode me = ServerHttp.json(call(p.token(), "GET", "/api/whoami"), 200);
+    assertThat(me.get("subject").asText()).isEqualTo("user:" + again);
     assertThat(call(p.token(), "GET", "/stores/" + storeId).statusCode()).isEqualTo(403);
   }
 
@@ -267,7 +275,7 @@ class DeprovisioningHttpTest {
     assertThat(members(p.group())).contains(p.id());
     JsonNode roleMembers =
         ServerHttp.json(admin("GET", "/api/roles/runner/members", null), 200).get("members");
-    assertThat(roleMembers.toString()).doesNotContain("\"user:dir/" + p.id() + "\"");
+    assertThat(roleMembers.toString()).doesNotContain("\"user:" + p.id() + "\"");
   }
 
   // ------------------------------------------------------------------ refused requests change

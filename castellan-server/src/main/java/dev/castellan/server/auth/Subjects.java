@@ -1,0 +1,336 @@
+package dev.castellan.server.auth;
+
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
+import dev.castellan.store.DirectoryQuery;
+import dev.castellan.store.DirectoryStore;
+import dev.castellan.store.DirectoryUser;
+import dev.castellan.store.Identity;
+import dev.castellan.store.UserDraft;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The one subject of a caller (ADR 0023), and the aliases grants may name it by.
+ *
+ * <p>A person is {@code user:<directory id>}, an API key {@code service_account:<key id>}: the same
+ * string in RBAC and in store and global rights. Grant inputs may also name a subject by an alias,
+ * resolved here when the grant is written: {@code key:<id>}; {@code jwt:<sub>} and {@code
+ * jwt:<issuer name>/<sub>} (the OIDC identity of that issuer); {@code user:<name>} where the name
+ * is not a directory id (a userName, then an email, then the default issuer's OIDC subject); {@code
+ * email:<address>}; and the spellings of earlier releases, {@code user:dir/<id>} and {@code
+ * service_account:key.<id>}. Names after {@code jwt:} and {@code user:} are subject ids ({@link
+ * SubjectIds}: {@code user:bob%20smith} for {@code bob smith}).
+ *
+ * <p>An alias that names nobody is <em>provisioned</em> when a grant is written ({@link #resolve}):
+ * a directory user named after it and linked to the identity it was given as, so that the person's
+ * first token resolves to the user holding the grant. {@link #find} never creates anyone ({@code
+ * /api/authorize}).
+ */
+public final class Subjects {
+  /**
+   * The identity namespace of OIDC subjects without an issuer prefix: HS256 tokens, the issuer of
+   * the {@code --oidc-issuer} flags and the one issuer with {@code default-namespace: true}. A
+   * constant, not an issuer URL, so that grants of earlier releases ({@code jwt:alice}) map to the
+   * same identity whatever the configuration says at the time.
+   */
+  public static final String DEFAULT_NAMESPACE = "default";
+
+  /** The identity kind of an OIDC subject; its namespace is {@link #oidcNamespace}. */
+  public static final String OIDC = "oidc";
+
+  /** Longest subject or alias accepted (an email is 320 characters, plus its kind). */
+  public static final int MAX_INPUT = 400;
+
+  // ULIDs as the directory issues them: 26 characters of Crockford's base32, upper case.
+  private static final Pattern DIRECTORY_ID = Pattern.compile("[0-9A-HJKMNP-TV-Z]{26}");
+
+  private final DirectoryStore directory;
+  private final Map<String, String> issuerUrls;
+
+  /**
+   * @param issuers the issuers outside the default namespace, to read {@code jwt:<name>/<sub>}
+   */
+  public Subjects(DirectoryStore directory, List<IssuerSettings> issuers) {
+    this.directory = directory;
+    Map<String, String> urls = new HashMap<>();
+    for (IssuerSettings issuer : issuers) {
+      if (!issuer.defaultNamespace()) {
+        urls.put(issuer.name(), issuer.issuer());
+      }
+    }
+    this.issuerUrls = Map.copyOf(urls);
+  }
+
+  /** The namespace of an issuer's OIDC identities; {@code issuer} null for HS256. */
+  public static String oidcNamespace(IssuerSettings issuer) {
+    return issuer == null || issuer.defaultNamespace() ? DEFAULT_NAMESPACE : issuer.issuer();
+  }
+
+  /** True for a directory id (a ULID), the id of {@code user:<directory id>}. */
+  public static boolean isDirectoryId(String id) {
+    return DIRECTORY_ID.matcher(id).matches();
+  }
+
+  /**
+   * The canonical subject of the spellings that need no directory: {@code user:<directory id>},
+   * {@code user:dir/<directory id>}, {@code service_account:<id>}, {@code
+   * service_account:key.<id>}, {@code key:<id>}; empty for anything else (an alias to resolve).
+   */
+  public static Optional<String> mechanical(String subject) {
+    int colon = subject.indexOf(':');
+    if (colon < 0) {
+      return Optional.empty();
+    }
+    String type = subject.substring(0, colon);
+    String id = subject.substring(colon + 1);
+    switch (type) {
+      case "user" -> {
+        if (isDirectoryId(id)) {
+          return Optional.of(subject);
+        }
+        if (id.startsWith("dir/") && isDirectoryId(id.substring(4))) {
+          return Optional.of("user:" + id.substring(4));
+        }
+        return Optional.empty();
+      }
+      case "service_account", "key" -> {
+        if (type.equals("service_account") && id.startsWith("key.")) {
+          id = id.substring(4);
+        }
+        return SubjectIds.isCanonical(id) ? Optional.of("service_account:" + id) : Optional.empty();
+      }
+      default -> {
+        return Optional.empty();
+      }
+    }
+  }
+
+  /**
+   * The canonical subject {@code input} names, provisioning a directory user when it names nobody
+   * (a grant written before the person's first token).
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell a subject
+   */
+  public String resolve(String input) {
+    Alias alias = parse(input);
+    if (alias.canonical() != null) {
+      return alias.canonical();
+    }
+    Optional<String> found = lookup(alias);
+    if (found.isPresent()) {
+      return "user:" + found.get();
+    }
+    return "user:" + provision(alias);
+  }
+
+  /**
+   * The canonical subject {@code input} names, creating nobody: an alias of no one is a subject
+   * that holds nothing ({@code user:<alias>} is returned as given, so a check denies).
+   *
+   * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell a subject
+   */
+  public String find(String input) {
+    Alias alias = parse(input);
+    if (alias.canonical() != null) {
+      return alias.canonical();
+    }
+    return lookup(alias).map(id -> "user:" + id).orElse(NOBODY);
+  }
+
+  /** What {@link #find} answers for an alias of no one: a valid subject no grant can reach. */
+  public static final String NOBODY = "user:nobody%00";
+
+  /** The userName of a {@code user:<directory id>} subject; empty for others and unknown ids. */
+  public Optional<String> userName(String subject) {
+    if (!subject.startsWith("user:") || !isDirectoryId(subject.substring(5))) {
+      return Optional.empty();
+    }
+    return directory.user(subject.substring(5)).map(DirectoryUser::userName);
+  }
+
+  // ------------------------------------------------------------------ aliases
+
+  /**
+   * An input read: either canonical already, or the identity it names with how to look it up.
+   *
+   * @param canonical the subject when no lookup is needed
+   * @param identity the identity to resolve and to link a provisioned user to
+   * @param byName also look the name up as a userName, then an email ({@code user:<name>})
+   * @param name the name a provisioned user gets as its userName
+   */
+  private record Alias(String canonical, Identity identity, boolean byName, String name) {}
+
+  private Alias parse(String input) {
+    String value = input == null ? "" : input.strip();
+    if (value.isEmpty() || value.length() > MAX_INPUT) {
+      throw invalid(value);
+    }
+    Optional<String> mechanical = mechanical(value);
+    if (mechanical.isPresent()) {
+      return new Alias(mechanical.get(), null, false, "");
+    }
+    int colon = value.indexOf(':');
+    String type = colon < 0 ? "" : value.substring(0, colon);
+    String id = value.substring(colon + 1);
+    switch (type) {
+      case "jwt", "user" -> {
+        if (!SubjectIds.isSubjectId(id)) {
+          throw invalid(value);
+        }
+        int slash = id.indexOf('/');
+        if (slash > 0) {
+          String issuer = id.substring(0, slash);
+          String url = issuerUrls.get(issuer);
+          if (url == null) {
+            throw new CastellanException(
+                ErrorCode.VALIDATION_ERROR,
+                "'"
+                    + value
+                    + "' names issuer '"
+                    + issuer
+                    + "', which this server does not have; configured issuers outside the default"
+                    + " namespace: "
+                    + new java.util.TreeSet<>(issuerUrls.keySet()));
+          }
+          String sub = SubjectIds.unescape(id.substring(slash + 1)).orElseThrow();
+          return new Alias(null, new Identity(OIDC, url, sub), false, issuer + "/" + sub);
+        }
+        String name = SubjectIds.unescape(id).orElseThrow();
+        return new Alias(
+            null, new Identity(OIDC, DEFAULT_NAMESPACE, name), type.equals("user"), name);
+      }
+      case "email" -> {
+        if (id.isBlank() || id.length() > DirectoryStore.MAX_EMAIL || !id.contains("@")) {
+          throw invalid(value);
+        }
+        return new Alias(null, Identity.email(id), false, id);
+      }
+      default -> throw invalid(value);
+    }
+  }
+
+  /** The directory id an alias names, if any. */
+  private Optional<String> lookup(Alias alias) {
+    if (alias.byName()) {
+      Optional<String> named = byUserName(alias.name());
+      if (named.isPresent()) {
+        return named;
+      }
+      Optional<String> mailed = byEmail(alias.name());
+      if (mailed.isPresent()) {
+        return mailed;
+      }
+      return directory.resolve(alias.identity());
+    }
+    Optional<String> linked = directory.resolve(alias.identity());
+    if (linked.isPresent()) {
+      return linked;
+    }
+    if (alias.identity().kind().equals(Identity.EMAIL)) {
+      return byEmail(alias.name());
+    }
+    if (alias.identity().namespace().equals(DEFAULT_NAMESPACE)) {
+      // jwt:x and user:x were one caller before ADR 0023: both name the user whose userName is x.
+      return byUserName(alias.name());
+    }
+    return Optional.empty();
+  }
+
+  /** The user whose userName is exactly {@code name} (the directory ignores case; we do not). */
+  Optional<String> byUserName(String name) {
+    if (name.length() > DirectoryStore.MAX_NAME) {
+      return Optional.empty();
+    }
+    return directory
+        .findUsers(
+            new DirectoryQuery.Compare(
+                DirectoryQuery.Attribute.USER_NAME, DirectoryQuery.Operator.EQ, name),
+            1,
+            2)
+        .items()
+        .stream()
+        .filter(u -> u.userName().equals(name))
+        .map(DirectoryUser::id)
+        .findFirst();
+  }
+
+  /** The one user with {@code address} among its emails; empty for none or several. */
+  private Optional<String> byEmail(String address) {
+    if (!address.contains("@") || address.length() > DirectoryStore.MAX_EMAIL) {
+      return Optional.empty();
+    }
+    List<DirectoryUser> users =
+        directory
+            .findUsers(
+                new DirectoryQuery.Compare(
+                    DirectoryQuery.Attribute.EMAIL, DirectoryQuery.Operator.EQ, address),
+                1,
+                2)
+            .items();
+    return users.size() == 1 ? Optional.of(users.get(0).id()) : Optional.empty();
+  }
+
+  /**
+   * Creates the directory user an alias of no one stands for: userName the name, linked to the
+   * identity it was given as (an email also as the user's email), so that the person's first token,
+   * or a SCIM IdP filtering on userName, finds it.
+   */
+  private synchronized String provision(Alias alias) {
+    Optional<String> raced = lookup(alias);
+    if (raced.isPresent()) {
+      return raced.get();
+    }
+    boolean email = alias.identity().kind().equals(Identity.EMAIL);
+    DirectoryUser created;
+    try {
+      created =
+          directory.createUser(
+              new UserDraft(
+                  alias.name(), "", "", true, email ? List.of(alias.name()) : List.of(), ""));
+    } catch (CastellanException e) {
+      if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
+        throw e;
+      }
+      Optional<String> other = lookup(alias);
+      if (other.isPresent()) {
+        return other.get(); // another node provisioned the person meanwhile
+      }
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          "'"
+              + alias.name()
+              + "' names no directory user, and a user whose userName differs from it only in"
+              + " case exists; grant to that user's subject (user:<directory id>, GET"
+              + " /api/users?filter=userName eq \"...\") or link the identity to it");
+    }
+    try {
+      directory.link(created.id(), alias.identity());
+    } catch (CastellanException e) {
+      directory.deleteUser(created.id());
+      Optional<String> other = directory.resolve(alias.identity());
+      if (other.isPresent()) {
+        return other.get(); // another node linked it meanwhile
+      }
+      throw e;
+    }
+    return created.id();
+  }
+
+  private static CastellanException invalid(String value) {
+    return new CastellanException(
+        ErrorCode.VALIDATION_ERROR,
+        "a subject is user:<directory id> or service_account:<key id>, or an alias of one:"
+            + " key:<id>, jwt:<sub> (jwt:<issuer name>/<sub> for a further OIDC issuer),"
+            + " user:<userName, email or token subject>, email:<address>; names with characters"
+            + " other than letters, digits and _.@|- percent-encoded as UTF-8 with upper-case hex"
+            + " (user:bob%20smith for 'bob smith'), at most "
+            + SubjectIds.MAX_LENGTH
+            + " characters; GET /api/whoami shows a caller its own; got '"
+            + (value.length() > 80 ? value.substring(0, 80) + "..." : value)
+            + "'");
+  }
+}
