@@ -18,7 +18,10 @@
 # writer) over the measured run, divided by wrk's request count.
 #
 # Usage: castellan-bench/scripts/bench-http-check.sh
-# Env:   DURATION (s, default 15), WARMUP (s, default 5), CONNECTIONS (default 4),
+# Env:   DURATION (s, default 15), WARMUP (s, default 45: with a server pinned to one core, the JIT
+#        compiler threads still take most of that core 15 s into a Castellan run, which a short
+#        warm-up bills to the requests; the trivial server has far less code to compile),
+#        CONNECTIONS (default 4),
 #        THREADS (wrk threads; default 1 when pinned, else 2),
 #        PIN (1: wrk on core 0, the server on cores 1..n-1; default 1 when nproc >= 2),
 #        TARGETS (default "trivial embedded-audit embedded-noaudit pg-audit pg-noaudit"),
@@ -31,7 +34,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-45}
 CONNECTIONS=${CONNECTIONS:-4}
 CORES=$(nproc)
 if [ "$CORES" -ge 2 ] && command -v taskset >/dev/null; then PIN=${PIN:-1}; else PIN=${PIN:-0}; fi
