@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * The one way an outside name (a token's {@code sub}, a group or role claim value) becomes the id
- * part of a Castellan subject ({@code user:<id>}, {@code group:<id>}, {@code principal:jwt.<id>}),
+ * part of a Castellan subject ({@code user:<id>}, {@code group:<id>}, {@code service_account:<id>}),
  * without two names ever sharing an id (ADR 0010).
  *
  * <p>Letters, digits and {@code _ . @ | -} stand for themselves; every other character, {@code %}
