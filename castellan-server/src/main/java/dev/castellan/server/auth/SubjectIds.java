@@ -8,8 +8,8 @@ import java.util.Optional;
 
 /**
  * The one way an outside name (a token's {@code sub}, a group or role claim value) becomes the id
- * part of a Castellan subject ({@code user:<id>}, {@code group:<id>}, {@code service_account:<id>}),
- * without two names ever sharing an id (ADR 0010).
+ * part of a Castellan subject ({@code user:<id>}, {@code group:<id>}, {@code
+ * service_account:<id>}), without two names ever sharing an id (ADR 0010).
  *
  * <p>Letters, digits and {@code _ . @ | -} stand for themselves; every other character, {@code %}
  * included, is written as the percent-encoded bytes of its UTF-8 form with upper-case hex: {@code

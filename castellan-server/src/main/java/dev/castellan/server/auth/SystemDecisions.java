@@ -14,9 +14,9 @@ import org.jspecify.annotations.Nullable;
  * revocation is seen by the next request on this node, and on others once their feed applies it,
  * exactly as without the cache.
  *
- * <p>Keyed by the engine subject of the principal ({@code service_account:AbC}, {@code user:<directory id>}) and the object and
- * relation checked; at most {@link #MAX_ANSWERS} answers are held, after which they are let go and
- * gathered again.
+ * <p>Keyed by the engine subject of the principal ({@code service_account:AbC}, {@code
+ * user:<directory id>}) and the object and relation checked; at most {@link #MAX_ANSWERS} answers
+ * are held, after which they are let go and gathered again.
  */
 final class SystemDecisions {
   /** A bound on the answers held: a few per active principal. */
