@@ -98,14 +98,7 @@ final class ImportCommand implements Callable<Integer> {
             ErrorCode.STORE_ID_NOT_FOUND,
             "no store " + storeId + " in the " + storeOptions.describe());
       }
-      StoredModel model =
-          store
-              .latestModel(storeId)
-              .orElseThrow(
-                  () ->
-                      new CastellanException(
-                          ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
-                          "store " + storeId + " has no authorization model; write one first"));
+      StoredModel model = store.requireLatestModel(storeId);
       Engine validator = Engine.create(model.model(), TupleIndex.create());
       PendingTuple.checkSource(source);
       Held held = new Held(store.pendingStore(), storeId);

@@ -171,22 +171,10 @@ final class MemoryPending implements PendingStore {
     if (claimed.isEmpty()) {
       return new Applied(List.of(), 0, List.of(), tuples.revision(storeId));
     }
-    List<HeldTuple> applied = new ArrayList<>();
-    List<Refused> refused = new ArrayList<>();
-    List<Tuple> writes = new ArrayList<>();
-    for (HeldTuple row : claimed) {
-      Tuple tuple = row.tuple().tuple(user);
-      Optional<String> reason = refusal.apply(tuple);
-      if (reason.isPresent()) {
-        refused.add(new Refused(row, reason.get()));
-      } else {
-        applied.add(row);
-        writes.add(tuple);
-      }
-    }
+    Split split = PendingStore.split(claimed, user, refusal);
     // The write first: when it fails, every row is still held.
-    WriteResult result = tuples.writeNew(storeId, writes);
+    WriteResult result = tuples.writeNew(storeId, split.writes());
     claimed.forEach(r -> remove(rows, r));
-    return new Applied(applied, result.written(), refused, result.revision());
+    return new Applied(split.applied(), result.written(), split.refused(), result.revision());
   }
 }

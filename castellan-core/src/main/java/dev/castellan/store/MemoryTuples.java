@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -56,13 +57,7 @@ final class MemoryTuples implements TupleStore {
     State state = state(storeId);
     WritePlanner.Checked checked = WritePlanner.check(write);
     synchronized (state) {
-      Map<TupleKey, Tuple> stored = new HashMap<>();
-      for (TupleKey key : checked.keys()) {
-        StoredTuple existing = state.tuples.get(key);
-        if (existing != null) {
-          stored.put(key, existing.tuple());
-        }
-      }
+      Map<TupleKey, Tuple> stored = stored(state, checked.keys());
       WritePlanner.Plan plan = WritePlanner.plan(checked, stored, tuple -> tuple);
       if (plan.isEmpty()) {
         return new WriteResult(state.revision, 0, 0);
@@ -73,6 +68,20 @@ final class MemoryTuples implements TupleStore {
   }
 
   /**
+   * The stored tuples among {@code keys}, what a write is planned against; under the state's lock.
+   */
+  private static Map<TupleKey, Tuple> stored(State state, Set<TupleKey> keys) {
+    Map<TupleKey, Tuple> stored = new HashMap<>();
+    for (TupleKey key : keys) {
+      StoredTuple existing = state.tuples.get(key);
+      if (existing != null) {
+        stored.put(key, existing.tuple());
+      }
+    }
+    return stored;
+  }
+
+  /**
    * Writes the tuples among {@code writes} whose keys hold none yet ({@link WritePlanner#planNew}):
    * held rows applied by {@link MemoryPending}.
    */
@@ -80,13 +89,7 @@ final class MemoryTuples implements TupleStore {
     State state = state(storeId);
     WritePlanner.Checked checked = WritePlanner.check(TupleWrite.of(writes, List.of()));
     synchronized (state) {
-      Map<TupleKey, Tuple> stored = new HashMap<>();
-      for (TupleKey key : checked.keys()) {
-        StoredTuple existing = state.tuples.get(key);
-        if (existing != null) {
-          stored.put(key, existing.tuple());
-        }
-      }
+      Map<TupleKey, Tuple> stored = stored(state, checked.keys());
       WritePlanner.Plan plan = WritePlanner.planNew(checked, stored, tuple -> tuple);
       if (plan.isEmpty()) {
         return new WriteResult(state.revision, 0, 0);

@@ -1,5 +1,7 @@
 package dev.castellan.store;
 
+import dev.castellan.CastellanException;
+import dev.castellan.ErrorCode;
 import dev.castellan.model.AuthorizationModel;
 import java.util.Optional;
 
@@ -16,6 +18,19 @@ public interface ModelStore {
   Optional<StoredModel> readModel(String storeId, String modelId);
 
   Optional<StoredModel> latestModel(String storeId);
+
+  /**
+   * The latest model, or {@code latest_authorization_model_not_found}: for importers (the HTTP API
+   * and the CLI) that check rows against it, so both refuse an empty store the same way.
+   */
+  default StoredModel requireLatestModel(String storeId) {
+    return latestModel(storeId)
+        .orElseThrow(
+            () ->
+                new CastellanException(
+                    ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
+                    "store " + storeId + " has no authorization model; write one first"));
+  }
 
   /** Models of a store, newest first (as OpenFGA lists them). */
   Page<StoredModel> listModels(String storeId, PageRequest page);

@@ -3,6 +3,7 @@ package dev.castellan.store;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.engine.Tuple;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -91,6 +92,31 @@ public interface PendingStore {
   }
 
   // ------------------------------------------------------------------ shared rules
+
+  /** Claimed rows sorted for {@link #apply}: the tuples to write, and what becomes of each row. */
+  record Split(List<HeldTuple> applied, List<Tuple> writes, List<Refused> refused) {}
+
+  /**
+   * Sorts rows claimed for {@code user} into those to write and those {@code refusal} refuses: one
+   * rule for every store, so they apply held rows alike.
+   */
+  static Split split(
+      List<HeldTuple> claimed, String user, Function<Tuple, Optional<String>> refusal) {
+    List<HeldTuple> applied = new ArrayList<>();
+    List<Refused> refused = new ArrayList<>();
+    List<Tuple> writes = new ArrayList<>();
+    for (HeldTuple row : claimed) {
+      Tuple tuple = row.tuple().tuple(user);
+      Optional<String> reason = refusal.apply(tuple);
+      if (reason.isPresent()) {
+        refused.add(new Refused(row, reason.get()));
+      } else {
+        applied.add(row);
+        writes.add(tuple);
+      }
+    }
+    return new Split(applied, writes, refused);
+  }
 
   /** Refuses a batch over {@link #MAX_BATCH}. */
   static void checkBatch(List<PendingTuple> rows) {

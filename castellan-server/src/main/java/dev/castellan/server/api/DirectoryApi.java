@@ -301,6 +301,28 @@ public final class DirectoryApi {
   // ------------------------------------------------------------------ query parameters
 
   /**
+   * The {@code page_size} parameter, 1 to {@link PageRequest#MAX_PAGE_SIZE}, 100 when absent: one
+   * rule for every listing of the admin API.
+   */
+  static int pageSize(Map<String, String> params) {
+    String sizeText = params.getOrDefault("page_size", "");
+    if (sizeText.isEmpty()) {
+      return DEFAULT_PAGE;
+    }
+    int size;
+    try {
+      size = Integer.parseInt(sizeText);
+    } catch (NumberFormatException e) {
+      size = 0;
+    }
+    if (size < 1 || size > PageRequest.MAX_PAGE_SIZE) {
+      throw Body.invalid(
+          "'page_size' must be a whole number from 1 to " + PageRequest.MAX_PAGE_SIZE);
+    }
+    return size;
+  }
+
+  /**
    * The request's query parameters, each at most once, known, within {@link #MAX_QUERY} characters
    * and free of control characters; anything else is 400 {@code validation_error}.
    */
@@ -374,19 +396,7 @@ public final class DirectoryApi {
   }
 
   private static Paging paging(Context ctx, Map<String, String> params, String listing) {
-    String sizeText = params.getOrDefault("page_size", "");
-    int size = DEFAULT_PAGE;
-    if (!sizeText.isEmpty()) {
-      try {
-        size = Integer.parseInt(sizeText);
-      } catch (NumberFormatException e) {
-        size = 0;
-      }
-      if (size < 1 || size > PageRequest.MAX_PAGE_SIZE) {
-        throw Body.invalid(
-            "'page_size' must be a whole number from 1 to " + PageRequest.MAX_PAGE_SIZE);
-      }
-    }
+    int size = pageSize(params);
     Map<String, String> filters = new java.util.TreeMap<>(params);
     filters.remove("page_size");
     filters.remove("continuation_token");

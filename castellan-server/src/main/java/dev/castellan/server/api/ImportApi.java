@@ -50,7 +50,6 @@ public final class ImportApi {
   private static final Set<String> ROW_FIELDS =
       Set.of("object", "relation", "user", "identity", "condition");
   private static final Set<String> IDENTITY_FIELDS = Set.of("kind", "namespace", "value");
-  private static final int DEFAULT_PAGE = 100;
 
   private final StoreRuntime runtime;
   private final Store store;
@@ -83,14 +82,7 @@ public final class ImportApi {
     if (nodes.isEmpty()) {
       throw Body.invalid("'tuples' must hold at least one row");
     }
-    StoredModel model =
-        store
-            .latestModel(storeId)
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
-                        "store " + storeId + " has no authorization model; write one first"));
+    StoredModel model = store.requireLatestModel(storeId);
     Engine validator = Engine.create(model.model(), TupleIndex.create());
     // Every row is checked before anything is written: one bad row, and nothing is.
     List<Row> rows = new ArrayList<>(nodes.size());
@@ -233,19 +225,7 @@ public final class ImportApi {
     String storeId = existingStore(ctx);
     Map<String, String> params =
         DirectoryApi.params(ctx, Set.of("page_size", "continuation_token"));
-    int size = DEFAULT_PAGE;
-    String sizeText = params.getOrDefault("page_size", "");
-    if (!sizeText.isEmpty()) {
-      try {
-        size = Integer.parseInt(sizeText);
-      } catch (NumberFormatException e) {
-        size = 0;
-      }
-      if (size < 1 || size > PageRequest.MAX_PAGE_SIZE) {
-        throw Body.invalid(
-            "'page_size' must be a whole number from 1 to " + PageRequest.MAX_PAGE_SIZE);
-      }
-    }
+    int size = DirectoryApi.pageSize(params);
     Page<HeldTuple> page =
         pending.held(storeId, new PageRequest(size, params.getOrDefault("continuation_token", "")));
     ObjectNode out = NODES.objectNode();

@@ -112,6 +112,36 @@ public record AuditEvent(
         1);
   }
 
+  /**
+   * A change the server made on its own, outside any request (no caller, roles, request id or
+   * address): one shape for background work such as applying held rows or deprovisioning.
+   */
+  public static AuditEvent serverChange(
+      String api,
+      String subject,
+      String action,
+      String resource,
+      Outcome outcome,
+      String reason,
+      String storeId,
+      long revision) {
+    return new AuditEvent(
+        Instant.now(),
+        Kind.CHANGE,
+        api,
+        "",
+        subject,
+        List.of(),
+        action,
+        resource,
+        outcome,
+        reason,
+        storeId,
+        revision,
+        "",
+        "");
+  }
+
   /** Whether this is a denied decision (always kept, never sampled away). */
   public boolean isDenial() {
     return kind == Kind.DECISION && outcome == Outcome.DENY;

@@ -260,7 +260,19 @@ public final class Subjects {
 
   /** The one user with {@code address} among its emails; empty for none or several. */
   private Optional<String> byEmail(String address) {
-    if (!address.contains("@") || address.length() > DirectoryStore.MAX_EMAIL) {
+    if (!address.contains("@")) {
+      return Optional.empty();
+    }
+    return onlyUserWithEmail(address);
+  }
+
+  /**
+   * The one user with {@code address} among its emails; empty for none, several or an over-long
+   * address. One rule for email aliases and for tokens' verified emails: when two users share an
+   * address, which one is meant is not for us to decide.
+   */
+  Optional<String> onlyUserWithEmail(String address) {
+    if (address.length() > DirectoryStore.MAX_EMAIL) {
       return Optional.empty();
     }
     List<DirectoryUser> users =

@@ -297,16 +297,7 @@ final class TokenPrincipals {
         || email.length() > DirectoryStore.MAX_EMAIL) {
       return Optional.empty();
     }
-    List<DirectoryUser> users =
-        directory
-            .findUsers(
-                new DirectoryQuery.Compare(
-                    DirectoryQuery.Attribute.EMAIL, DirectoryQuery.Operator.EQ, email),
-                1,
-                2)
-            .items();
-    // Two users with one address: which one is meant is not for a token to decide.
-    return users.size() == 1 ? Optional.of(users.get(0).id()) : Optional.empty();
+    return names.onlyUserWithEmail(email);
   }
 
   private void linkQuietly(String userId, Identity identity) {

@@ -16,7 +16,6 @@ import dev.castellan.store.Page;
 import dev.castellan.store.PageRequest;
 import dev.castellan.store.PendingStore;
 import dev.castellan.store.StoredModel;
-import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -262,22 +261,8 @@ public final class PendingIdentities {
       String reason,
       long revision) {
     audit.record(
-        new AuditEvent(
-            Instant.now(),
-            AuditEvent.Kind.CHANGE,
-            API,
-            "",
-            subject,
-            List.of(),
-            action,
-            resource,
-            outcome,
-            reason,
-            storeId,
-            revision,
-            "",
-            "",
-            1));
+        AuditEvent.serverChange(
+            API, subject, action, resource, outcome, reason, storeId, revision));
   }
 
   /**

@@ -359,21 +359,7 @@ public final class Deprovisioning {
     String resource = ScimApi.BASE + "/Users/" + userId;
     audit.record(
         ctx == null
-            ? new AuditEvent(
-                Instant.now(),
-                AuditEvent.Kind.CHANGE,
-                API,
-                "",
-                subject,
-                List.of(),
-                action,
-                resource,
-                outcome,
-                reason,
-                "",
-                revision,
-                "",
-                "")
+            ? AuditEvent.serverChange(API, subject, action, resource, outcome, reason, "", revision)
             : RequestAudit.event(
                 ctx,
                 AuditEvent.Kind.CHANGE,

@@ -333,24 +333,12 @@ final class JdbcPending implements PendingStore {
             return new Applied(List.of(), 0, List.of(), revision);
           }
           addToCount(connection, storeId, -claimed.size());
-          List<HeldTuple> applied = new ArrayList<>();
-          List<Refused> refused = new ArrayList<>();
-          List<Tuple> writes = new ArrayList<>();
-          for (HeldTuple row : claimed) {
-            Tuple tuple = row.tuple().tuple(user);
-            Optional<String> reason = refusal.apply(tuple);
-            if (reason.isPresent()) {
-              refused.add(new Refused(row, reason.get()));
-            } else {
-              applied.add(row);
-              writes.add(tuple);
-            }
-          }
+          PendingStore.Split split = PendingStore.split(claimed, user, refusal);
           WriteResult result =
-              writes.isEmpty()
+              split.writes().isEmpty()
                   ? new WriteResult(revision, 0, 0)
-                  : tuples.writeNew(connection, storeId, writes);
-          return new Applied(applied, result.written(), refused, result.revision());
+                  : tuples.writeNew(connection, storeId, split.writes());
+          return new Applied(split.applied(), result.written(), split.refused(), result.revision());
         });
   }
 

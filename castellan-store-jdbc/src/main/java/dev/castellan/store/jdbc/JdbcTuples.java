@@ -188,10 +188,7 @@ final class JdbcTuples implements TupleStore {
     return transactions.runRetrying(
         connection -> {
           long revision = nextRevision(connection, storeId, now);
-          Map<TupleKey, Tuple> existing =
-              dialect == Dialect.POSTGRESQL
-                  ? existingPostgres(connection, storeId, checked.keys())
-                  : existing(connection, storeId, checked.keys());
+          Map<TupleKey, Tuple> existing = stored(connection, storeId, checked.keys());
           WritePlanner.Plan plan = WritePlanner.plan(checked, existing, JdbcTuples::normalized);
           if (plan.isEmpty()) {
             connection.rollback();
@@ -216,10 +213,7 @@ final class JdbcTuples implements TupleStore {
     Instant now = now();
     java.sql.Savepoint before = connection.setSavepoint();
     long revision = nextRevision(connection, storeId, now);
-    Map<TupleKey, Tuple> existing =
-        dialect == Dialect.POSTGRESQL
-            ? existingPostgres(connection, storeId, checked.keys())
-            : existing(connection, storeId, checked.keys());
+    Map<TupleKey, Tuple> existing = stored(connection, storeId, checked.keys());
     WritePlanner.Plan plan = WritePlanner.planNew(checked, existing, JdbcTuples::normalized);
     if (plan.isEmpty()) {
       connection.rollback(before); // no revision for nothing
@@ -229,6 +223,14 @@ final class JdbcTuples implements TupleStore {
     insertChanges(connection, storeId, plan.changes(revision, now));
     notifyChange(connection, storeId, revision);
     return new WriteResult(revision, plan.writes().size(), 0);
+  }
+
+  /** The stored tuples among {@code keys}, looked up the way that suits the dialect. */
+  private Map<TupleKey, Tuple> stored(Connection connection, String storeId, Set<TupleKey> keys)
+      throws SQLException {
+    return dialect == Dialect.POSTGRESQL
+        ? existingPostgres(connection, storeId, keys)
+        : existing(connection, storeId, keys);
   }
 
   /**
