@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * revocation is seen by the next request on this node, and on others once their feed applies it,
  * exactly as without the cache.
  *
- * <p>Keyed by the engine subject of the principal ({@code principal:key.AbC}) and the object and
+ * <p>Keyed by the engine subject of the principal ({@code service_account:AbC}) and the object and
  * relation checked; at most {@link #MAX_ANSWERS} answers are held, after which they are let go and
  * gathered again.
  */

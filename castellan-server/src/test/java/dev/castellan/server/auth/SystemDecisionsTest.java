@@ -105,13 +105,13 @@ class SystemDecisionsTest {
     SystemDecisions decisions = new SystemDecisions();
     var engine = runtime.engine(access.systemStoreId(), "", null, false);
     for (int i = 0; i < SystemDecisions.MAX_ANSWERS + 500; i++) {
-      assertFalse(decisions.allowed(engine, "castellan:global", "admin", "principal:key.k" + i));
+      assertFalse(decisions.allowed(engine, "castellan:global", "admin", "service_account:k" + i));
       assertTrue(decisions.size() <= SystemDecisions.MAX_ANSWERS);
     }
     access.grantAdmin("key:k1");
     runtime.afterWrite(access.systemStoreId());
-    assertTrue(decisions.allowed(engine, "castellan:global", "admin", "principal:key.k1"));
+    assertTrue(decisions.allowed(engine, "castellan:global", "admin", "service_account:k1"));
     assertEquals(1, decisions.size()); // the old revision's answers are gone
-    assertFalse(decisions.allowed(engine, "castellan:global", "admin", "principal:key.k2"));
+    assertFalse(decisions.allowed(engine, "castellan:global", "admin", "service_account:k2"));
   }
 }
