@@ -64,7 +64,12 @@ public final class ApiKeys implements AutoCloseable {
 
   private static final int MAX_FREE_FORM_IDS = 64;
 
-  private record Cached(ApiKeyRecord record, long at) {}
+  /** A key's record, when it was read, and the principal it authenticates (made once per read). */
+  private record Cached(ApiKeyRecord record, long at, Principal principal) {
+    Cached(ApiKeyRecord record, long at) {
+      this(record, at, new Principal(record.principal(), record.name(), Map.of()));
+    }
+  }
 
   /**
    * @param credentials where key records are kept
@@ -222,10 +227,11 @@ public final class ApiKeys implements AutoCloseable {
     // A free-form token's id is a second hash of it; a token seen to work has it remembered.
     String known = parts != null ? null : freeFormIds.get(secretHash);
     String id = parts != null ? parts[0] : known != null ? known : freeFormId(key);
-    ApiKeyRecord record = lookup(id);
-    if (record == null) {
+    Cached found = lookup(id);
+    if (found == null) {
       return Optional.empty();
     }
+    ApiKeyRecord record = found.record();
     Instant now = clock.instant();
     return switch (record.check(secretHash, now)) {
       case VALID -> {
@@ -233,7 +239,7 @@ public final class ApiKeys implements AutoCloseable {
           freeFormIds.put(secretHash, id);
         }
         usage.used(id, now);
-        yield Optional.of(new Principal(record.principal(), record.name(), Map.of()));
+        yield Optional.of(found.principal());
       }
       case WRONG_SECRET -> Optional.empty();
       case KEY_EXPIRED ->
@@ -291,13 +297,13 @@ public final class ApiKeys implements AutoCloseable {
     return credentials.revokeApiKey(id);
   }
 
-  private ApiKeyRecord lookup(String id) {
+  private @Nullable Cached lookup(String id) {
     long now = clock.millis();
     Cached cached = cache.get(id);
     if (cached != null) {
       long age = now - cached.at();
       if (age < CACHE_MILLIS) {
-        return cached.record();
+        return cached;
       }
       if (age < MAX_AGE_MILLIS) {
         if (refreshing.add(id)) {
@@ -314,20 +320,21 @@ public final class ApiKeys implements AutoCloseable {
                     }
                   });
         }
-        return cached.record();
+        return cached;
       }
     }
     return fetch(id, now);
   }
 
-  private ApiKeyRecord fetch(String id, long now) {
+  private @Nullable Cached fetch(String id, long now) {
     ApiKeyRecord record = credentials.apiKey(id).orElse(null);
-    if (record != null) {
-      cache.put(id, new Cached(record, now));
-    } else {
+    if (record == null) {
       cache.remove(id);
+      return null;
     }
-    return record;
+    Cached fetched = new Cached(record, now);
+    cache.put(id, fetched);
+    return fetched;
   }
 
   private static String freeFormId(String key) {

@@ -3,28 +3,56 @@ package dev.castellan.server.auth;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who is calling, once authenticated.
  *
- * @param id who it is (ADR 0023): {@code user:<directory id>} for a token, the directory user its
- *     identity resolved to ({@code user:01JD6Z...}); {@code key:AbC123} for an API key; {@value
- *     LocalDevelopment#CALLER_ID} for every request of a server without authentication
- * @param display a name for logs and audit (never a secret)
- * @param claims the verified claims of a JWT (empty for API keys), for role mapping
- * @param mapped what a configured issuer's mapping made of the claims ({@link Mapped#NONE} for keys
- *     and for tokens of the single-issuer flags, whose claims map as before)
+ * <p>{@code id}: who it is (ADR 0023): {@code user:<directory id>} for a token, the directory user
+ * its identity resolved to ({@code user:01JD6Z...}); {@code key:AbC123} for an API key; {@value
+ * LocalDevelopment#CALLER_ID} for every request of a server without authentication
+ *
+ * <p>{@code display}: a name for logs and audit (never a secret)
+ *
+ * <p>{@code claims}: the verified claims of a JWT (empty for API keys), for role mapping
+ *
+ * <p>{@code mapped}: what a configured issuer's mapping made of the claims ({@link Mapped#NONE} for
+ * keys and for tokens of the single-issuer flags, whose claims map as before)
  */
-public record Principal(String id, String display, Map<String, Object> claims, Mapped mapped) {
-  public Principal {
-    Objects.requireNonNull(id, "id");
-    Objects.requireNonNull(display, "display");
-    Objects.requireNonNull(mapped, "mapped");
-    claims = Map.copyOf(claims);
+public final class Principal {
+  private final String id;
+  private final String display;
+  private final Map<String, Object> claims;
+  private final Mapped mapped;
+  // Computed once: every request checks the caller's rights under this subject.
+  private final String subject;
+
+  public Principal(String id, String display, Map<String, Object> claims, Mapped mapped) {
+    this.id = Objects.requireNonNull(id, "id");
+    this.display = Objects.requireNonNull(display, "display");
+    this.mapped = Objects.requireNonNull(mapped, "mapped");
+    this.claims = Map.copyOf(claims);
+    this.subject = subjectOf(id);
   }
 
   public Principal(String id, String display, Map<String, Object> claims) {
     this(id, display, claims, Mapped.NONE);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String display() {
+    return display;
+  }
+
+  public Map<String, Object> claims() {
+    return claims;
+  }
+
+  public Mapped mapped() {
+    return mapped;
   }
 
   /**
@@ -33,6 +61,10 @@ public record Principal(String id, String display, Map<String, Object> claims, M
    * API key.
    */
   public String subject() {
+    return subject;
+  }
+
+  private static String subjectOf(String id) {
     if (id.startsWith("user:")) {
       return id;
     }
@@ -40,6 +72,26 @@ public record Principal(String id, String display, Map<String, Object> claims, M
       return "service_account:" + id.substring(4);
     }
     return "service_account:" + id.replace(':', '.'); // the local-development caller
+  }
+
+  @Override
+  public boolean equals(@Nullable Object other) {
+    return other instanceof Principal that
+        && id.equals(that.id)
+        && display.equals(that.display)
+        && claims.equals(that.claims)
+        && mapped.equals(that.mapped);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(id, display, claims, mapped);
+  }
+
+  @Override
+  public String toString() {
+    // Claims stay out: they are the caller's, not the log's.
+    return "Principal[id=" + id + ", display=" + display + "]";
   }
 
   /**

@@ -14,9 +14,9 @@ import org.jspecify.annotations.Nullable;
  * revocation is seen by the next request on this node, and on others once their feed applies it,
  * exactly as without the cache.
  *
- * <p>Keyed by the engine subject of the principal ({@code service_account:AbC}, {@code
- * user:<directory id>}) and the object and relation checked; at most {@link #MAX_ANSWERS} answers
- * are held, after which they are let go and gathered again.
+ * <p>Keyed by the engine subject of the principal ({@code service_account:AbC}) and the object and
+ * relation checked; at most {@link #MAX_ANSWERS} answers are held, after which they are let go and
+ * gathered again.
  */
 final class SystemDecisions {
   /** A bound on the answers held: a few per active principal. */
@@ -24,9 +24,15 @@ final class SystemDecisions {
 
   private record Answer(boolean allowed, long validUntilMillis) {}
 
+  /**
+   * What a check asked. A record, not a joined string: the subject's and the global object's hashes
+   * are cached in their strings, which a principal made once keeps (no text copied per request).
+   */
+  private record Question(String subject, String object, String relation) {}
+
   /** The answers of one engine at one revision. */
   private record Generation(
-      @Nullable Engine engine, long revision, ConcurrentHashMap<String, Answer> answers) {}
+      @Nullable Engine engine, long revision, ConcurrentHashMap<Question, Answer> answers) {}
 
   private volatile Generation current = new Generation(null, -1, new ConcurrentHashMap<>());
 
@@ -41,7 +47,7 @@ final class SystemDecisions {
       generation = new Generation(engine, revision, new ConcurrentHashMap<>());
       current = generation;
     }
-    String key = subject + ' ' + object + '#' + relation;
+    Question key = new Question(subject, object, relation);
     Answer answer = generation.answers().get(key);
     long now = engine.clock().millis();
     if (answer != null && now < answer.validUntilMillis()) {

@@ -1,6 +1,7 @@
 package dev.castellan.server.auth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,17 @@ class ApiKeysAuthenticateTest {
     assertEquals(Optional.empty(), keys.authenticate(token.substring(1)));
     assertTrue(keys.revoke(principal.substring("key:".length())));
     assertEquals(Optional.empty(), keys.authenticate(token));
+  }
+
+  @Test
+  void aKeyInUseAuthenticatesAsOnePrincipalMadeOnce() {
+    ApiKeys.Created created = keys.create("app");
+    Principal first = keys.authenticate(created.key()).orElseThrow();
+    assertEquals("service_account:" + created.id(), first.subject());
+    // Every request of a cached key shares the principal, and so its subject, made once.
+    assertSame(first, keys.authenticate(created.key()).orElseThrow());
+    assertTrue(keys.revoke(created.id()));
+    assertEquals(Optional.empty(), keys.authenticate(created.key()));
   }
 
   @Test
