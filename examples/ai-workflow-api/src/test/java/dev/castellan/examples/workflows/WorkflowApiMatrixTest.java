@@ -41,7 +41,7 @@ class WorkflowApiMatrixTest {
   private static final String ADMIN_KEY = "example-admin-key-0123456789abcdef";
   private static final Path RBAC_FILE = Path.of("rbac.yaml"); // the example's own file
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = new ObjectMapper();
 
   /** Seed 000's matrix, written out again here so that the test checks the file, not itself. */
   private static final Map<String, Set<String>> MATRIX =
@@ -174,8 +174,18 @@ class WorkflowApiMatrixTest {
         send(app, "POST", "/workflows", tokenFor("alice", "developer"), "{\"name\":\"rag-eval\"}");
     assertThat(created.statusCode()).isEqualTo(201);
     JsonNode body = JSON.readTree(created.body());
-    assertThat(body.path("msg").asText()).isEqualTo("Workflow created by user:alice");
-    assertThat(body.path("workflow").path("owner").asText()).isEqualTo("user:alice");
+    // The caller is the directory user alice's token resolves to (ADR 0023): user:<directory id>.
+    String owner = body.path("workflow").path("owner").asText();
+    assertThat(owner).matches("user:[0-9A-HJKMNP-TV-Z]{26}");
+    assertThat(body.path("msg").asText()).isEqualTo("Workflow created by " + owner);
+    HttpResponse<String> again =
+        send(app, "POST", "/workflows", tokenFor("alice", "developer"), "{\"name\":\"second\"}");
+    assertThat(JSON.readTree(again.body()).path("workflow").path("owner").asText())
+        .isEqualTo(owner);
+    HttpResponse<String> other =
+        send(app, "POST", "/workflows", tokenFor("bob", "developer"), "{\"name\":\"third\"}");
+    assertThat(JSON.readTree(other.body()).path("workflow").path("owner").asText())
+        .isNotEqualTo(owner);
   }
 
   @Test
