@@ -156,7 +156,7 @@ public final class Subjects {
    * The audit entry of a directory user Castellan created and linked on its own: the same shape as
    * a SCIM creation, {@code reason} saying how (never a token's claims).
    */
-  public static AuditEvent created(String caller, String userId, String reason) {
+  static AuditEvent created(String caller, String userId, String reason) {
     return new AuditEvent(
         Instant.now(),
         AuditEvent.Kind.CHANGE,
