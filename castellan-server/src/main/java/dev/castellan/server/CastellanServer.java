@@ -573,7 +573,8 @@ public final class CastellanServer implements AutoCloseable {
     // A person a grant names before the directory knows them is created and linked here: what
     // imports held for that identity is applied then too.
     Subjects subjects =
-        new Subjects(pendingIdentities.applyingOnLink(store.directoryStore()), options.issuers());
+        new Subjects(
+            pendingIdentities.applyingOnLink(store.directoryStore()), options.issuers(), audit);
     SubjectMigration.run(store, store, access.systemStoreId(), audit, Clock.systemUTC(), subjects);
     if (!options.bootstrapToken().isEmpty()) {
       access.grantAdmin(keys.register(options.bootstrapToken(), "bootstrap"));
@@ -588,7 +589,8 @@ public final class CastellanServer implements AutoCloseable {
               options.issuers(),
               // A first token that creates or links a directory user applies what imports held.
               pendingIdentities.applyingOnLink(store.directoryStore()),
-              deactivated);
+              deactivated,
+              audit);
     } catch (IllegalArgumentException e) {
       throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
     }

@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.castellan.server.auth.JwtSettings;
+import dev.castellan.server.auth.Subjects;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -162,6 +165,44 @@ class OneSubjectHttpTest {
     assertThat(selfAllowed(key)).isFalse();
   }
 
+  @Test
+  void aGrantToAnUnknownAlias_andAFirstToken_eachAuditOneCreation_aKnownAliasNone()
+      throws Exception {
+    // A grant naming nobody provisions a user: one creation entry, naming the alias and caller.
+    String name = unique("audited");
+    grant("jwt:" + name, "reader");
+    String provisioned = userId(name);
+    JsonNode created = onlyCreation(provisioned);
+    assertThat(created.get("reason").asText())
+        .startsWith("grant alias jwt:" + name + " by key:")
+        .contains("linked to its oidc identity");
+    assertThat(created.get("caller").asText()).startsWith("key:");
+    assertThat(created.get("action").asText()).isEqualTo("create");
+    // That person's first token finds the user: no second creation.
+    assertThat(call(token(name), "GET", "/stores/" + storeId, null).statusCode()).isEqualTo(200);
+    assertThat(creations(provisioned)).hasSize(1);
+
+    // A first token of someone unknown creates the user just in time: one entry, no claims.
+    String jit = unique("firsttoken");
+    String subject =
+        ServerHttp.json(call(token(jit), "GET", "/api/whoami", null), 200).get("subject").asText();
+    JsonNode first = onlyCreation(subject.substring(5));
+    assertThat(first.get("reason").asText()).startsWith("jit: first token of issuer hs256");
+    assertThat(first.get("caller").asText()).isEmpty();
+    ServerHttp.json(call(token(jit), "GET", "/api/whoami", null), 200);
+    assertThat(creations(subject.substring(5))).hasSize(1);
+
+    // A grant to a known alias creates no one.
+    String known = unique("known");
+    String id =
+        ServerHttp.json(scim("POST", "/Users", "{\"userName\":\"" + known + "\"}"), 201)
+            .get("id")
+            .asText();
+    grant("user:" + known, "reader");
+    awaitEntry("user:" + id, "access-grant");
+    assertThat(creations(id)).isEmpty();
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static String unique(String prefix) {
@@ -203,6 +244,58 @@ class OneSubjectHttpTest {
             200)
         .get("users")
         .size();
+  }
+
+  private static String userId(String userName) throws Exception {
+    JsonNode users =
+        ServerHttp.json(
+                admin(
+                    "GET",
+                    "/api/users?user_name=" + URLEncoder.encode(userName, StandardCharsets.UTF_8),
+                    null),
+                200)
+            .get("users");
+    assertThat(users).hasSize(1);
+    return users.get(0).get("id").asText();
+  }
+
+  /** The audit entries about {@code user:<userId>}, oldest first. */
+  private static List<JsonNode> entries(String subject) throws Exception {
+    JsonNode page =
+        ServerHttp.json(
+            admin(
+                "GET",
+                "/api/audit?limit=100&subject="
+                    + URLEncoder.encode(subject, StandardCharsets.UTF_8),
+                null),
+            200);
+    List<JsonNode> out = new ArrayList<>();
+    page.get("entries").forEach(out::add);
+    return out;
+  }
+
+  private static List<JsonNode> creations(String userId) throws Exception {
+    return entries("user:" + userId).stream()
+        .filter(e -> e.get("api").asText().equals(Subjects.CREATED_API))
+        .toList();
+  }
+
+  private static JsonNode onlyCreation(String userId) throws Exception {
+    awaitEntry("user:" + userId, Subjects.CREATED_API);
+    List<JsonNode> found = creations(userId);
+    assertThat(found).hasSize(1);
+    return found.get(0);
+  }
+
+  /** Waits (up to 5 s) for an entry of {@code api} about {@code subject}: the trail may lag. */
+  private static void awaitEntry(String subject, String api) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (entries(subject).stream().noneMatch(e -> e.get("api").asText().equals(api))) {
+      assertThat(System.nanoTime())
+          .as("an audit entry " + api + " of " + subject)
+          .isLessThan(deadline);
+      Thread.sleep(50);
+    }
   }
 
   private static HttpResponse<String> scim(String method, String path, String body)

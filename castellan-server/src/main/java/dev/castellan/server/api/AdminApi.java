@@ -339,7 +339,7 @@ public final class AdminApi {
     String storeId = PathParams.storeId(ctx);
     requireStore(storeId);
     Role role = Role.parse(body.requiredString("role"));
-    String subject = subjects.resolve(body.requiredString("subject"));
+    String subject = subjects.resolve(body.requiredString("subject"), callerId(ctx));
     access.grant(subject, storeId, role);
     runtime.afterWrite(access.systemStoreId());
     audit.record(
@@ -386,5 +386,11 @@ public final class AdminApi {
 
   private static void json(Context ctx, ObjectNode body) {
     ctx.contentType("application/json").result(body.toString());
+  }
+
+  /** The caller's principal id, for the audit entry of a user a grant's alias provisions. */
+  private static String callerId(Context ctx) {
+    Principal caller = ctx.attribute("principal");
+    return caller == null ? "" : caller.id();
   }
 }

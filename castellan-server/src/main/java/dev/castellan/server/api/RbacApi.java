@@ -242,7 +242,7 @@ public final class RbacApi {
     Body body = Body.parse(ctx.body(), Set.of("subject"));
     String given = body.requiredString("subject");
     rbac.role(id); // an unknown role provisions nobody
-    String subject = given.startsWith("group:") ? given : subjects.resolve(given);
+    String subject = given.startsWith("group:") ? given : subjects.resolve(given, callerId(ctx));
     rbac.addMember(id, subject);
     change(
         ctx,
@@ -558,5 +558,11 @@ public final class RbacApi {
 
   private static void json(Context ctx, ObjectNode body) {
     ctx.contentType("application/json").result(body.toString());
+  }
+
+  /** The caller's principal id, for the audit entry of a user a grant's alias provisions. */
+  private static String callerId(Context ctx) {
+    Principal caller = ctx.attribute("principal");
+    return caller == null ? "" : caller.id();
   }
 }

@@ -28,7 +28,8 @@ public final class Authentication {
       JwtSettings jwtSettings,
       java.util.List<IssuerSettings> issuers,
       dev.castellan.store.DirectoryStore directory,
-      DeactivatedUsers deactivated) {
+      DeactivatedUsers deactivated,
+      dev.castellan.server.audit.AuditLog audit) {
     this.keys = keys;
     this.deactivated = deactivated;
     boolean tokens = jwtSettings != null && jwtSettings.enabled() || !issuers.isEmpty();
@@ -42,6 +43,7 @@ public final class Authentication {
             : null;
     if (jwt != null) {
       jwt.recheck(deactivated::refuses, deactivated::refusesIdentity);
+      jwt.audit(audit);
     }
   }
 

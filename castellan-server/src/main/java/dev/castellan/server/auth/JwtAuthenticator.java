@@ -181,6 +181,11 @@ public final class JwtAuthenticator {
     }
   }
 
+  /** {@code audit} hears every directory user a first token creates (ADR 0023). */
+  void audit(dev.castellan.server.audit.AuditLog audit) {
+    principals.audit(audit);
+  }
+
   /**
    * Tokens of the directory users {@code refused} names skip the user cache, and identities {@code
    * refusedIdentity} names (of deleted users) are not created again just in time (ADR 0023).

@@ -2,16 +2,20 @@ package dev.castellan.server.auth;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.audit.AuditEvent;
+import dev.castellan.server.audit.AuditLog;
 import dev.castellan.store.DirectoryQuery;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.DirectoryUser;
 import dev.castellan.store.Identity;
 import dev.castellan.store.UserDraft;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.slf4j.MDC;
 
 /**
  * The one subject of a caller (ADR 0023), and the aliases grants may name it by.
@@ -48,14 +52,27 @@ public final class Subjects {
   // ULIDs as the directory issues them: 26 characters of Crockford's base32, upper case.
   private static final Pattern DIRECTORY_ID = Pattern.compile("[0-9A-HJKMNP-TV-Z]{26}");
 
+  /** The audit api of a directory user Castellan created on its own (grant alias, first token). */
+  public static final String CREATED_API = "directory-user-create";
+
   private final DirectoryStore directory;
   private final Map<String, String> issuerUrls;
+  private final AuditLog audit;
 
   /**
    * @param issuers the issuers outside the default namespace, to read {@code jwt:<name>/<sub>}
    */
   public Subjects(DirectoryStore directory, List<IssuerSettings> issuers) {
+    this(directory, issuers, AuditLog.NONE);
+  }
+
+  /**
+   * @param issuers the issuers outside the default namespace, to read {@code jwt:<name>/<sub>}
+   * @param audit hears every directory user a grant's alias provisions
+   */
+  public Subjects(DirectoryStore directory, List<IssuerSettings> issuers, AuditLog audit) {
     this.directory = directory;
+    this.audit = audit;
     Map<String, String> urls = new HashMap<>();
     for (IssuerSettings issuer : issuers) {
       if (!issuer.defaultNamespace()) {
@@ -116,6 +133,14 @@ public final class Subjects {
    * @throws CastellanException {@code VALIDATION_ERROR} saying how to spell a subject
    */
   public String resolve(String input) {
+    return resolve(input, "");
+  }
+
+  /**
+   * {@link #resolve(String)} for a grant {@code caller} (a principal id; empty when unknown) makes:
+   * the audit entry of a provisioned user names it.
+   */
+  public String resolve(String input, String caller) {
     Alias alias = parse(input);
     if (alias.canonical() != null) {
       return alias.canonical();
@@ -124,7 +149,29 @@ public final class Subjects {
     if (found.isPresent()) {
       return "user:" + found.get();
     }
-    return "user:" + provision(alias);
+    return "user:" + provision(alias, input.strip(), caller);
+  }
+
+  /**
+   * The audit entry of a directory user Castellan created and linked on its own: the same shape as
+   * a SCIM creation, {@code reason} saying how (never a token's claims).
+   */
+  static AuditEvent created(String caller, String userId, String reason) {
+    return new AuditEvent(
+        Instant.now(),
+        AuditEvent.Kind.CHANGE,
+        CREATED_API,
+        caller,
+        "user:" + userId,
+        List.of(),
+        "create",
+        "/scim/v2/Users/" + userId,
+        AuditEvent.Outcome.OK,
+        reason,
+        "",
+        0,
+        MDC.get("request_id"),
+        "");
   }
 
   /**
@@ -291,7 +338,7 @@ public final class Subjects {
    * identity it was given as (an email also as the user's email), so that the person's first token,
    * or a SCIM IdP filtering on userName, finds it.
    */
-  private synchronized String provision(Alias alias) {
+  private synchronized String provision(Alias alias, String input, String caller) {
     Optional<String> raced = lookup(alias);
     if (raced.isPresent()) {
       return raced.get();
@@ -329,6 +376,16 @@ public final class Subjects {
       }
       throw e;
     }
+    audit.record(
+        created(
+            caller,
+            created.id(),
+            "grant alias "
+                + (input.length() > 120 ? input.substring(0, 120) + "..." : input)
+                + (caller.isEmpty() ? "" : " by " + caller)
+                + "; linked to its "
+                + alias.identity().kind()
+                + " identity"));
     return created.id();
   }
 

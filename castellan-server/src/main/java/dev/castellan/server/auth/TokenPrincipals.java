@@ -2,6 +2,7 @@ package dev.castellan.server.auth;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.audit.AuditLog;
 import dev.castellan.server.auth.IssuerSettings.GroupMatch;
 import dev.castellan.server.auth.IssuerSettings.Provisioning;
 import dev.castellan.store.DirectoryGroup;
@@ -63,6 +64,9 @@ final class TokenPrincipals {
   /** OIDC identities (namespace, value) of deleted users: never created again just in time. */
   private volatile java.util.function.BiPredicate<String, String> refusedIdentity =
       (namespace, value) -> false;
+
+  /** Hears every directory user a first token creates. */
+  private volatile AuditLog audit = AuditLog.NONE;
 
   TokenPrincipals(DirectoryStore directory, Clock clock) {
     this.directory = java.util.Objects.requireNonNull(directory, "directory");
@@ -139,6 +143,11 @@ final class TokenPrincipals {
               + " are accepted");
     }
     return id;
+  }
+
+  /** {@code audit} hears every directory user a first token creates. */
+  void audit(AuditLog audit) {
+    this.audit = java.util.Objects.requireNonNull(audit, "audit");
   }
 
   /**
@@ -348,6 +357,13 @@ final class TokenPrincipals {
     }
     try {
       directory.link(created.id(), identity);
+      audit.record(
+          Subjects.created(
+              "",
+              created.id(),
+              "jit: first token of issuer "
+                  + (issuer == null ? "hs256" : issuer.name())
+                  + "; linked to its oidc identity"));
       return created.id();
     } catch (CastellanException e) {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
