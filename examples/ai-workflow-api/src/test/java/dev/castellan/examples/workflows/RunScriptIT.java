@@ -91,8 +91,14 @@ class RunScriptIT {
       HttpResponse<String> created = send(port, "POST", admin, "{\"name\":\"summarise\"}");
       assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
       // alice is the directory user her token resolves to: user:<directory id> (ADR 0023).
-      assertThat(created.body()).containsPattern("\"msg\":\"Workflow created by user:[0-9A-Z]{26}\"");
-      String owner = WorkflowApiMatrixTest.JSON.readTree(created.body()).path("workflow").path("owner").asText();
+      assertThat(created.body())
+          .containsPattern("\"msg\":\"Workflow created by user:[0-9A-Z]{26}\"");
+      String owner =
+          WorkflowApiMatrixTest.JSON
+              .readTree(created.body())
+              .path("workflow")
+              .path("owner")
+              .asText();
       HttpResponse<String> listed = send(port, "GET", admin, null);
       assertThat(listed.statusCode()).isEqualTo(200);
       assertThat(listed.body()).contains("\"name\":\"summarise\"", "\"owner\":\"" + owner + "\"");
