@@ -24,7 +24,8 @@
 #        CONNECTIONS (default 4),
 #        THREADS (wrk threads; default 1 when pinned, else 2),
 #        PIN (1: wrk on core 0, the server on cores 1..n-1; default 1 when nproc >= 2),
-#        TARGETS (default "trivial embedded-audit embedded-noaudit pg-audit pg-noaudit"),
+#        TARGETS (default "trivial embedded-audit embedded-noaudit pg-audit pg-noaudit"; also
+#        trivial-jetty: the trivial server on a bare Jetty core handler, without Javalin),
 #        PG_DB (default castellan_bench; dropped and created again for each PostgreSQL target),
 #        PG_URL (default jdbc:postgresql://127.0.0.1:5432/$PG_DB?user=postgres),
 #        JAVA_OPTS (e.g. JFR flags; "%n" in them is replaced by the target's name),
@@ -72,13 +73,14 @@ start() { # name
   local name=$1 args
   case $name in
     trivial) args=(--trivial "$PORT");;
+    trivial-jetty) args=(--trivial-jetty "$PORT");;
     embedded-audit) args=(--castellan "$PORT" --store "embedded:$WORK/h2-audit");;
     embedded-noaudit) args=(--castellan "$PORT" --store "embedded:$WORK/h2-noaudit" --audit off);;
     pg-audit) args=(--castellan "$PORT" --store "$PG_URL");;
     pg-noaudit) args=(--castellan "$PORT" --store "$PG_URL" --audit off);;
     *) echo "unknown target $name"; exit 1;;
   esac
-  if [ "$name" != trivial ]; then args+=(--request "$WORK/$name.lua"); fi
+  case $name in trivial*) ;; *) args+=(--request "$WORK/$name.lua");; esac
   case $name in pg-*)
     dropdb -h 127.0.0.1 -U postgres --if-exists "$PG_DB" >/dev/null 2>&1 || true
     createdb -h 127.0.0.1 -U postgres "$PG_DB";;
@@ -118,9 +120,9 @@ LUA
 }
 
 ORDER=()
-for n in $TARGETS; do [ "$n" != trivial ] && ORDER+=("$n"); done
+for n in $TARGETS; do case $n in trivial*) ;; *) ORDER+=("$n");; esac; done
 # The trivial server last, once a Castellan target has written the request it copies.
-for n in $TARGETS; do [ "$n" = trivial ] && ORDER+=(trivial); done
+for n in $TARGETS; do case $n in trivial*) ORDER+=("$n");; esac; done
 echo "machine: $CORES cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$PIN" = 1 ]; then
   echo "pinned: wrk on core 0, each server on cores 1-$((CORES - 1)), one server at a time"
@@ -130,7 +132,7 @@ fi
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after ${WARMUP}s warm-up each)"
 declare -A RATE P50 P90 P99 CPU ALLOC WRITER GCS
 for n in "${ORDER[@]}"; do
-  if [ "$n" = trivial ]; then trivial_request; fi
+  case $n in trivial*) trivial_request; cp "$WORK/trivial.lua" "$WORK/$n.lua" 2>/dev/null || true;; esac
   start "$n"
   url="http://127.0.0.1:$PORT"
   "${WRK[@]}" -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/$n.lua" "$url" >/dev/null
@@ -157,6 +159,7 @@ done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 label() { case $1 in
   trivial) echo "trivial server (Javalin, fixed JSON)";;
+  trivial-jetty) echo "trivial server (Jetty core handler)";;
   embedded-audit) echo "check, embedded H2, audit on (default)";;
   embedded-noaudit) echo "check, embedded H2, audit off";;
   pg-audit) echo "check, PostgreSQL, audit on (default)";;
@@ -166,7 +169,7 @@ printf '| %-38s | %10s | %10s | %8s | %8s | %8s | %11s | %12s | %11s | %4s |\n' 
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "------------" \
   "------------" "----------" "----------" "----------" "-------------" "--------------" \
   "-------------" "------"
-for n in trivial embedded-audit embedded-noaudit pg-audit pg-noaudit; do
+for n in trivial trivial-jetty embedded-audit embedded-noaudit pg-audit pg-noaudit; do
   [ -n "${RATE[$n]:-}" ] || continue
   if [ -n "${RATE[trivial]:-}" ]; then
     ratio=$(awk -v a="${RATE[$n]}" -v b="${RATE[trivial]}" 'BEGIN {printf "%.0f%%", 100*a/b}')

@@ -8,16 +8,27 @@ import dev.castellan.store.Store;
 import dev.castellan.store.jdbc.JdbcStore;
 import io.javalin.Javalin;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The servers of the HTTP check comparison (issue 14, {@code scripts/bench-http-check.sh}): one
@@ -28,6 +39,8 @@ import java.util.List;
  *   <li>{@code --trivial PORT}: Javalin on Jetty with virtual threads, as the server configures
  *       them, reading the body of every {@code POST /check} and answering it with a fixed small
  *       JSON body: the ceiling any endpoint on this stack can reach on the machine;
+ *   <li>{@code --trivial-jetty PORT}: the same on a bare Jetty core handler (no Javalin, no
+ *       servlets), to see what of the trivial server's cost is the framework's;
  *   <li>{@code --castellan PORT --store memory|embedded:DIR|JDBC_URL [--audit on|off]}: Castellan
  *       with its default settings (every decision audited unless {@code --audit off}, API-key
  *       authentication), with a store {@code bench} holding a small model and 10,000 tuples; it
@@ -61,6 +74,13 @@ public final class CheckServer {
   private CheckServer() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length >= 2 && args[0].equals("--trivial-jetty")) {
+      if (args.length == 4 && args[2].equals("--stats")) {
+        stats(Integer.parseInt(args[3]));
+      }
+      trivialJetty(Integer.parseInt(args[1]));
+      return;
+    }
     if (args.length >= 2 && args[0].equals("--trivial")) {
       if (args.length == 4 && args[2].equals("--stats")) {
         stats(Integer.parseInt(args[3]));
@@ -145,6 +165,38 @@ public final class CheckServer {
             });
     app.start();
     System.out.println("ready trivial http://127.0.0.1:" + app.port());
+    Thread.currentThread().join();
+  }
+
+  /**
+   * The floor under the trivial server: a Jetty core handler, without Javalin or the servlet layer,
+   * doing the same work. Measured to see how much of the trivial server's CPU per request is
+   * Javalin's (docs/benchmarks.md: none to speak of; Jetty and the kernel hold it).
+   */
+  private static void trivialJetty(int port) throws Exception {
+    QueuedThreadPool pool = new QueuedThreadPool();
+    pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    Server server = new Server(pool);
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(port);
+    server.addConnector(connector);
+    server.setHandler(
+        new Handler.Abstract() {
+          @Override
+          public boolean handle(Request request, Response response, Callback callback)
+              throws Exception {
+            long length = request.getLength();
+            InputStream in = Request.asInputStream(request);
+            byte[] body = length >= 0 ? in.readNBytes((int) length) : in.readAllBytes();
+            response.setStatus(body.length == 0 ? 400 : 200);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.write(true, ByteBuffer.wrap(TRIVIAL_ANSWER), callback);
+            return true;
+          }
+        });
+    server.start();
+    System.out.println("ready trivial-jetty http://127.0.0.1:" + port);
     Thread.currentThread().join();
   }
 

@@ -40,6 +40,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ApiKeys implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final String ID_ALPHABET =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   private static final int MAX_KEY_LENGTH = 200;
   private static final long CACHE_MILLIS = 5_000;
 
@@ -117,7 +119,7 @@ public final class ApiKeys implements AutoCloseable {
     }
     Instant now = clock.instant();
     Instant expiry = expiresAt == null ? null : ApiKeyTerms.expiry(now, expiresAt);
-    String id = random(9);
+    String id = newId();
     String secret = random(32);
     ApiKeyRecord record =
         new ApiKeyRecord(id, name, "key:" + id, hash(secret), now, expiry, null, null);
@@ -380,6 +382,18 @@ public final class ApiKeys implements AutoCloseable {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
     }
+  }
+
+  /**
+   * A key id: 12 letters and digits (71 bits). Never a leading {@code -}, which a command line
+   * reads as an option ({@code castellan keys rotate -x..} failed for one key in 64 before).
+   */
+  static String newId() {
+    char[] id = new char[12];
+    for (int i = 0; i < id.length; i++) {
+      id[i] = ID_ALPHABET.charAt(RANDOM.nextInt(ID_ALPHABET.length()));
+    }
+    return new String(id);
   }
 
   private static String random(int bytes) {

@@ -9,7 +9,9 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import dev.castellan.store.MemoryStore;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +41,20 @@ class ApiKeysAuthenticateTest {
     assertEquals(Optional.empty(), keys.authenticate(token.substring(1)));
     assertTrue(keys.revoke(principal.substring("key:".length())));
     assertEquals(Optional.empty(), keys.authenticate(token));
+  }
+
+  @Test
+  void keyIdsAreLettersAndDigits_soACommandLineNeverTakesOneForAnOption() {
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < 2_000; i++) {
+      String id = ApiKeys.newId();
+      assertTrue(id.matches("[A-Za-z0-9]{12}"), id);
+      ids.add(id);
+    }
+    assertEquals(2_000, ids.size());
+    ApiKeys.Created created = keys.create("app");
+    assertTrue(created.key().startsWith("cst_" + created.id() + "_"), created.key());
+    assertEquals(created.principalId(), keys.authenticate(created.key()).orElseThrow().id());
   }
 
   @Test
