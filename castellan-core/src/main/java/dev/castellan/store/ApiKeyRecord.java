@@ -81,14 +81,16 @@ public record ApiKeyRecord(
    */
   public SecretCheck check(String presentedHash, Instant now) {
     boolean current = sameHash(secretHash, presentedHash);
-    boolean previous = rotation != null && sameHash(rotation.previousSecretHash(), presentedHash);
+    Rotation last = rotation;
+    boolean previous = last != null && sameHash(last.previousSecretHash(), presentedHash);
     if (!current && !previous) {
       return SecretCheck.WRONG_SECRET;
     }
     if (!usableAt(now)) {
       return SecretCheck.KEY_EXPIRED;
     }
-    if (!current && !now.isBefore(rotation.graceEndsAt())) {
+    // Not the current secret: the previous one matched, so there was a rotation.
+    if (!current && last != null && !now.isBefore(last.graceEndsAt())) {
       return SecretCheck.GRACE_ENDED;
     }
     return SecretCheck.VALID;

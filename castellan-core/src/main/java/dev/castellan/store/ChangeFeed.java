@@ -40,7 +40,7 @@ public final class ChangeFeed implements AutoCloseable {
   private final Condition wakeSignal = wakeLock.newCondition();
   private boolean woken;
   private volatile boolean closed;
-  private volatile Thread thread;
+  private final Thread thread;
   private volatile long polls;
   private long lastPurge;
 
@@ -48,13 +48,15 @@ public final class ChangeFeed implements AutoCloseable {
     this.store = Objects.requireNonNull(store, "store");
     this.options = Objects.requireNonNull(options, "options");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.lastPurge = clock.millis();
+    // Created here so that the field is final; started by start(), once the object is built.
+    this.thread = Thread.ofPlatform().daemon().name("castellan-change-feed").unstarted(this::run);
   }
 
   /** Starts the node's feed thread; it follows the stores given to {@link #follow}. */
   public static ChangeFeed start(TupleStore store, IndexFeed.Options options, Clock clock) {
     ChangeFeed feed = new ChangeFeed(store, options, clock);
-    feed.lastPurge = clock.millis();
-    feed.thread = Thread.ofPlatform().daemon().name("castellan-change-feed").start(feed::run);
+    feed.thread.start();
     return feed;
   }
 
@@ -101,8 +103,7 @@ public final class ChangeFeed implements AutoCloseable {
 
   /** Whether the feed's thread runs: it has started and is not closed. */
   public boolean running() {
-    Thread running = thread;
-    return !closed && running != null && running.isAlive();
+    return !closed && thread.isAlive();
   }
 
   /** How many stores this feed follows. */
@@ -288,10 +289,9 @@ public final class ChangeFeed implements AutoCloseable {
   public void close() {
     closed = true;
     signal();
-    Thread running = thread;
-    if (running != null && running != Thread.currentThread()) {
+    if (thread != Thread.currentThread()) {
       try {
-        running.join(2_000);
+        thread.join(2_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

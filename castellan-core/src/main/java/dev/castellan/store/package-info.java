@@ -11,4 +11,7 @@
  * here, PostgreSQL and H2 in {@code castellan-store-jdbc}. {@link dev.castellan.store.IndexFeed}
  * keeps an engine index in step with a tuple store.
  */
+@NullMarked
 package dev.castellan.store;
+
+import org.jspecify.annotations.NullMarked;
