@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The permissions Castellan knows: resources x operations, each with a stable numeric id. The
@@ -135,7 +136,7 @@ public final class PermissionCatalog {
                         + " (GET /api/permissions lists them)"));
   }
 
-  public Optional<Permission> find(String reference, String defaultResource) {
+  public Optional<Permission> find(@Nullable String reference, String defaultResource) {
     if (reference == null || reference.isEmpty() || reference.length() > 160) {
       return Optional.empty();
     }

@@ -11,10 +11,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,17 +36,17 @@ public final class PolicyWatcher implements AutoCloseable {
    * @param file the policy file
    * @param loaded whether a policy from the file is in force
    * @param sha256 the content hash of the policy in force (empty before one loads)
-   * @param loadedAt when it came into force
+   * @param loadedAt when it came into force; null before a policy loads
    * @param error why the latest content was rejected; empty when the latest content is in force
-   * @param errorAt when it was rejected
+   * @param errorAt when it was rejected; null when the latest content is in force
    */
   public record Status(
       String file,
       boolean loaded,
       String sha256,
-      Instant loadedAt,
+      @Nullable Instant loadedAt,
       String error,
-      Instant errorAt) {}
+      @Nullable Instant errorAt) {}
 
   private final Path file;
   private final Rbac rbac;
@@ -124,7 +126,7 @@ public final class PolicyWatcher implements AutoCloseable {
     try {
       rbac.apply(RbacPolicy.parse(text));
     } catch (CastellanException e) {
-      reject(hash, e.getMessage());
+      reject(hash, Objects.requireNonNullElse(e.getMessage(), "the policy is invalid"));
       return;
     }
     lastSeen = hash;

@@ -29,10 +29,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Roles, permissions and decisions over the engine (ADR 0007). Grants and members are tuples in the
@@ -162,7 +164,9 @@ public final class Rbac {
       String id = slug(name);
       if (!next.replacingSystemRoles().contains(name)
           && document(id).map(json -> role(id, json).system()).orElse(false)) {
-        throw systemRoleReplaced(name, id, grants.get(id), next.roles().get(name));
+        // Every role of the policy got its grants in the loop above.
+        throw systemRoleReplaced(
+            name, id, Objects.requireNonNull(grants.get(id)), next.roles().get(name));
       }
     }
     Set<Integer> before = new HashSet<>();
@@ -173,7 +177,7 @@ public final class Rbac {
       if (document(id).isEmpty()) {
         saveDocument(id, role.getKey(), "Defined in the policy file", false, "file", true);
       }
-      setPermissions(id, grants.get(id));
+      setPermissions(id, Objects.requireNonNull(grants.get(id)));
     }
     for (Role role : roles()) {
       if (role.source().equals("file") && !grants.containsKey(role.id())) {
@@ -265,7 +269,7 @@ public final class Rbac {
    *
    * @throws CastellanException {@code ALREADY_EXISTS} when a role of that name (or slug) exists
    */
-  public Role createRole(String name, String description) {
+  public Role createRole(@Nullable String name, @Nullable String description) {
     String trimmed = name == null ? "" : name.strip();
     if (trimmed.isEmpty() || trimmed.length() > 64) {
       throw invalid("a role name has 1 to 64 characters");
@@ -437,7 +441,7 @@ public final class Rbac {
    * group:<id>}, whose id is a subject id ({@code group:platform%20admins}, {@code group:okta/Eng})
    * or a directory group's.
    */
-  static String memberUser(String subject) {
+  static String memberUser(@Nullable String subject) {
     String value = subject == null ? "" : subject.strip();
     if (value.startsWith("group:")) {
       String id = value.substring(6);
@@ -756,7 +760,7 @@ public final class Rbac {
     return current.byId();
   }
 
-  private static Optional<String> slugOrEmpty(String name) {
+  private static Optional<String> slugOrEmpty(@Nullable String name) {
     if (name == null || name.length() > 128) {
       return Optional.empty();
     }

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Policy as code: seed 000's {@code rbac.yaml}, read as the seed writes it, plus optional routes
@@ -253,7 +254,7 @@ public record RbacPolicy(
     }
   }
 
-  private static List<JsonNode> list(JsonNode node, String where) {
+  private static List<JsonNode> list(@Nullable JsonNode node, String where) {
     if (node == null || node.isNull()) {
       return List.of();
     }
@@ -268,7 +269,7 @@ public record RbacPolicy(
     return out;
   }
 
-  private static String text(JsonNode node, String where) {
+  private static String text(@Nullable JsonNode node, String where) {
     if (node == null || !node.isValueNode() || node.isNull() || node.asText().isBlank()) {
       throw invalid("'" + where + "' must be a non-empty string");
     }

@@ -115,7 +115,7 @@ public final class RouteTable {
       try {
         decoded = decode(s);
       } catch (RefusedSegment e) {
-        return refused(e.getMessage());
+        return refused(e.reason);
       }
       if (decoded.equals(".") || decoded.equals("..")) {
         return refused("the path holds a dot segment ('" + decoded + "')");
@@ -189,8 +189,11 @@ public final class RouteTable {
 
   /** Thrown inside {@link #decode} only, to leave the loop with a reason. */
   private static final class RefusedSegment extends Exception {
+    private final String reason;
+
     RefusedSegment(String reason) {
       super(reason, null, false, false);
+      this.reason = reason;
     }
   }
 
