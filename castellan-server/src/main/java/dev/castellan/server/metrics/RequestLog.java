@@ -3,6 +3,7 @@ package dev.castellan.server.metrics;
 import dev.castellan.server.auth.Principal;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -24,7 +25,7 @@ public final class RequestLog {
   private RequestLog() {}
 
   /** Logs a finished request; {@code endpoint} is its route, null when none matched. */
-  static void log(Context ctx, Endpoint endpoint, float millis) {
+  static void log(Context ctx, @Nullable Endpoint endpoint, float millis) {
     if (!LOG.isInfoEnabled()) {
       return;
     }

@@ -32,6 +32,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The server's Prometheus metrics: decisions by API and outcome, request latency per route, index
@@ -95,7 +96,7 @@ public final class ServerMetrics implements AutoCloseable {
       return label;
     }
 
-    static Api ofRoute(String route) {
+    static @Nullable Api ofRoute(String route) {
       for (Api api : values()) {
         if (api.route.equals(route)) {
           return api;
@@ -121,7 +122,7 @@ public final class ServerMetrics implements AutoCloseable {
     }
 
     /** The class of a refused {@code Authorization} header. */
-    public static AuthFailure of(String header) {
+    public static AuthFailure of(@Nullable String header) {
       if (header == null || header.isBlank()) {
         return MISSING;
       }
@@ -137,8 +138,9 @@ public final class ServerMetrics implements AutoCloseable {
   }
 
   private final PrometheusMeterRegistry registry;
-  private final JvmGcMetrics gc;
-  private final IndexGauges index;
+  // Null on a detached instance (no runtime): no JVM or index meters.
+  private final @Nullable JvmGcMetrics gc;
+  private final @Nullable IndexGauges index;
   private final Counter[] decisions; // [api][allow, deny, error]
   private final Counter[] authFailures;
   private final Counter authThrottled;
@@ -154,7 +156,7 @@ public final class ServerMetrics implements AutoCloseable {
   private final Map<Endpoint, RouteMeters> routes = new ConcurrentHashMap<>();
   private final Map<String, RouteMeters> unmatched = new ConcurrentHashMap<>();
 
-  private ServerMetrics(StoreRuntime runtime) {
+  private ServerMetrics(@Nullable StoreRuntime runtime) {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     if (runtime != null) {
       new ClassLoaderMetrics().bindTo(registry);
@@ -293,10 +295,16 @@ public final class ServerMetrics implements AutoCloseable {
    * class. A decision route that answered 4xx or 5xx, other than 401, 403 and 429 (a refused
    * caller, counted as such), counts one decision error.
    */
-  private void request(Context ctx, Endpoint endpoint, float millis) {
-    RouteMeters meters = endpoint == null ? unmatched(ctx.method()) : routes.get(endpoint);
-    if (meters == null) {
-      meters = routes.computeIfAbsent(endpoint, e -> new RouteMeters(e.method.name(), e.path));
+  private void request(Context ctx, @Nullable Endpoint endpoint, float millis) {
+    RouteMeters meters;
+    if (endpoint == null) {
+      meters = unmatched(ctx.method());
+    } else {
+      RouteMeters known = routes.get(endpoint);
+      meters =
+          known != null
+              ? known
+              : routes.computeIfAbsent(endpoint, e -> new RouteMeters(e.method.name(), e.path));
     }
     int status = ctx.statusCode();
     meters.timer(status).record((long) (millis * 1_000_000.0), TimeUnit.NANOSECONDS);
@@ -314,7 +322,7 @@ public final class ServerMetrics implements AutoCloseable {
   private final class RouteMeters {
     private final String method;
     private final String route;
-    private final Api api;
+    private final @Nullable Api api; // null: not a decision route
     private final AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(6);
 
     RouteMeters(String method, String route) {
