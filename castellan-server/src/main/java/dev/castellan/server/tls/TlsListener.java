@@ -8,6 +8,7 @@ import java.security.cert.Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +60,7 @@ public final class TlsListener implements AutoCloseable {
   private final String password = HexFormat.of().formatHex(randomBytes(24));
   private volatile Status status;
   private String lastSeen;
-  private ScheduledExecutorService timer;
+  private @Nullable ScheduledExecutorService timer; // null until watch() starts one
   private Consumer<Status> listener = status -> {};
 
   private TlsListener(TlsSettings settings, Clock clock, PemIdentity identity) {
@@ -163,7 +165,8 @@ public final class TlsListener implements AutoCloseable {
     try {
       identity = PemIdentity.read(settings.certificate(), settings.privateKey(), clock.instant());
     } catch (CastellanException e) {
-      String seen = "error:" + e.getMessage();
+      String error = Objects.requireNonNullElse(e.getMessage(), "the TLS files cannot be loaded");
+      String seen = "error:" + error;
       if (!seen.equals(lastSeen)) {
         lastSeen = seen;
         Status previous = status;
@@ -173,8 +176,8 @@ public final class TlsListener implements AutoCloseable {
                 previous.notAfter(),
                 previous.sha256(),
                 previous.loadedAt(),
-                e.getMessage());
-        LOG.warn("TLS files not reloaded, the previous certificate stays: {}", e.getMessage());
+                error);
+        LOG.warn("TLS files not reloaded, the previous certificate stays: {}", error);
         listener.accept(status);
       }
       return;
