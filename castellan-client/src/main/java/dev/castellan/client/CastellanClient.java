@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Asks a Castellan server whether the holder of a bearer token may do something ({@code POST
@@ -48,7 +49,7 @@ public interface CastellanClient {
     static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(2);
     static final int DEFAULT_CACHE_ENTRIES = 10_000;
 
-    URI baseUrl;
+    @Nullable URI baseUrl; // required: build() refuses null
     Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
     Duration cacheTtl = Duration.ZERO;

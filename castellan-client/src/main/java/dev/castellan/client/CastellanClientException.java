@@ -1,5 +1,7 @@
 package dev.castellan.client;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Why {@link CastellanClient#authorize} gave no decision. A denial is not an exception: it is a
  * {@link Decision} with {@code allowed == false}. Messages never contain the bearer token.
@@ -10,7 +12,7 @@ public abstract sealed class CastellanClientException extends RuntimeException
         CastellanClientException.Rejected {
   private static final long serialVersionUID = 1L;
 
-  CastellanClientException(String message, Throwable cause) {
+  CastellanClientException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 
@@ -33,7 +35,7 @@ public abstract sealed class CastellanClientException extends RuntimeException
   public static final class Unavailable extends CastellanClientException {
     private static final long serialVersionUID = 1L;
 
-    public Unavailable(String message, Throwable cause) {
+    public Unavailable(String message, @Nullable Throwable cause) {
       super(message, cause);
     }
   }

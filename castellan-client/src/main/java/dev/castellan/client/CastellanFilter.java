@@ -15,6 +15,7 @@ import java.security.Principal;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A servlet filter that lets a request through only when Castellan allows its bearer token the
@@ -39,14 +40,14 @@ public final class CastellanFilter implements Filter {
   /** Request attribute holding the subject of an allowed request, e.g. {@code user:alice}. */
   public static final String SUBJECT_ATTRIBUTE = "castellan.subject";
 
-  private Enforcer enforcer; // set by a factory, or by init() from init parameters
+  private @Nullable Enforcer enforcer; // set by a factory, or by init() from init parameters
   private String permission = ""; // one permission for every request, or
-  private RouteTable routes; // a permission per route
+  private @Nullable RouteTable routes; // a permission per route
 
   /** For {@code web.xml} and {@code @WebFilter}: configured by {@link #init} from parameters. */
   public CastellanFilter() {}
 
-  private CastellanFilter(CastellanClient client, String permission, RouteTable routes) {
+  private CastellanFilter(CastellanClient client, String permission, @Nullable RouteTable routes) {
     this.enforcer = new Enforcer(client);
     this.permission = permission;
     this.routes = routes;
@@ -220,13 +221,13 @@ public final class CastellanFilter implements Filter {
     }
 
     @Override
-    public Principal getUserPrincipal() {
+    public @Nullable Principal getUserPrincipal() {
       String subject = decision.subject();
       return subject.isEmpty() ? null : () -> subject;
     }
 
     @Override
-    public String getRemoteUser() {
+    public @Nullable String getRemoteUser() {
       return decision.subject().isEmpty() ? null : decision.subject();
     }
 

@@ -8,6 +8,7 @@ import io.javalin.security.RouteRole;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Castellan for Javalin 7. Install it once, then mark each route with the permission it needs:
@@ -74,15 +75,18 @@ public final class CastellanJavalin {
    */
   public static final class Requirement implements RouteRole, Handler {
     private final String permission;
-    private final Function<Context, String> resource;
+    private final Function<Context, ? extends @Nullable String> resource;
 
-    private Requirement(String permission, Function<Context, String> resource) {
+    private Requirement(String permission, Function<Context, ? extends @Nullable String> resource) {
       this.permission = permission;
       this.resource = resource;
     }
 
-    /** The same permission, asked on the resource {@code resource} computes from the request. */
-    public Requirement on(Function<Context, String> resource) {
+    /**
+     * The same permission, asked on the resource {@code resource} computes from the request (null
+     * or empty: no resource).
+     */
+    public Requirement on(Function<Context, ? extends @Nullable String> resource) {
       return new Requirement(permission, Objects.requireNonNull(resource, "resource"));
     }
 

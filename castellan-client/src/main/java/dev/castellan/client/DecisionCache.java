@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Recent decisions, each kept for a fixed time. Keyed by a hash of the token so that the cache
@@ -63,7 +64,7 @@ final class DecisionCache {
   }
 
   /** The cached decision, or null when there is none or it has expired. */
-  Decision get(Key key) {
+  @Nullable Decision get(Key key) {
     Entry entry = entries.get(key);
     if (entry == null) {
       return null;

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.lang.System.Logger.Level;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the servlet filter and the Javalin handlers share: from an {@code Authorization} header and
@@ -43,10 +45,10 @@ final class Enforcer {
   private final CastellanClient client;
 
   Enforcer(CastellanClient client) {
-    this.client = java.util.Objects.requireNonNull(client, "client");
+    this.client = Objects.requireNonNull(client, "client");
   }
 
-  Outcome enforce(String authorization, String permission, String resource) {
+  Outcome enforce(@Nullable String authorization, String permission, String resource) {
     String token = bearerToken(authorization);
     if (token.isEmpty()) {
       return new Outcome.Refused(401, MISSING_TOKEN, "Bearer");
@@ -55,7 +57,9 @@ final class Enforcer {
     try {
       decision = client.authorize(token, permission, resource);
     } catch (CastellanClientException.Unauthenticated e) {
-      String detail = e.getMessage();
+      // Unauthenticated is always built with a message.
+      String detail =
+          Objects.requireNonNullElse(e.getMessage(), "the bearer token was not accepted");
       return new Outcome.Refused(
           401,
           detail,
@@ -86,7 +90,7 @@ final class Enforcer {
   }
 
   /** The token of a {@code Bearer} header (scheme case-insensitive, RFC 7235), or "". */
-  static String bearerToken(String authorization) {
+  static String bearerToken(@Nullable String authorization) {
     if (authorization == null) {
       return "";
     }

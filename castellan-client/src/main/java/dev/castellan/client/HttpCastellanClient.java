@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** {@link CastellanClient} over the JDK's HTTP client. */
 final class HttpCastellanClient implements CastellanClient {
@@ -29,9 +30,10 @@ final class HttpCastellanClient implements CastellanClient {
   private final URI authorizeUri;
   private final HttpClient http;
   private final Duration requestTimeout;
-  private final DecisionCache cache; // null: no cache
+  private final @Nullable DecisionCache cache; // null: no cache
 
-  HttpCastellanClient(URI baseUrl, HttpClient http, Duration requestTimeout, DecisionCache cache) {
+  HttpCastellanClient(
+      URI baseUrl, HttpClient http, Duration requestTimeout, @Nullable DecisionCache cache) {
     String base = baseUrl.toString();
     while (base.endsWith("/")) {
       base = base.substring(0, base.length() - 1);
@@ -149,7 +151,7 @@ final class HttpCastellanClient implements CastellanClient {
         status, code, message.isEmpty() ? "no message" : message);
   }
 
-  private static Decision decision(JsonNode json) {
+  private static Decision decision(@Nullable JsonNode json) {
     if (json == null || !json.path("allowed").isBoolean()) {
       throw new CastellanClientException.Unavailable(
           "Castellan's answer is not a decision (no boolean 'allowed')", null);
@@ -165,7 +167,7 @@ final class HttpCastellanClient implements CastellanClient {
   }
 
   /** The JSON object in {@code bytes}, or null when it is none. */
-  private static JsonNode parse(byte[] bytes) {
+  private static @Nullable JsonNode parse(byte[] bytes) {
     if (bytes.length == 0) {
       return null;
     }
@@ -179,7 +181,7 @@ final class HttpCastellanClient implements CastellanClient {
     }
   }
 
-  private static String text(JsonNode json, String field) {
+  private static String text(@Nullable JsonNode json, String field) {
     if (json == null) {
       return "";
     }

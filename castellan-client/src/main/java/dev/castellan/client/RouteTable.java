@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Permissions by HTTP method and path template ({@code POST /workflows/{id}/run -> run}). A
@@ -167,7 +168,7 @@ final class RouteTable {
     return Optional.empty();
   }
 
-  private static Map<String, String> bind(List<String> template, List<String> actual) {
+  private static @Nullable Map<String, String> bind(List<String> template, List<String> actual) {
     Map<String, String> bound = new HashMap<>();
     for (int i = 0; i < template.size(); i++) {
       String t = template.get(i);
