@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes the batches of a bulk import in one of {@link JdbcTuples}' transactions: the tuples not
@@ -87,7 +88,11 @@ sealed interface BatchImporter extends AutoCloseable
     @Override
     public int insert(List<Tuple> batch, int firstSequence) throws SQLException {
       int n = batch.size();
-      String[][] columns = new String[7][n];
+      @Nullable String[][] columns = new String[7][n];
+      // The columns that hold nulls, written through 1-D views: NullAway checks the element
+      // nullability of a one-dimensional array only.
+      @Nullable String[] contexts = columns[5];
+      @Nullable String[] expiries = columns[6];
       for (int i = 0; i < n; i++) {
         Tuple tuple = batch.get(i);
         Row row = Row.of(tuple.key());
@@ -96,8 +101,8 @@ sealed interface BatchImporter extends AutoCloseable
         columns[2][i] = row.relation();
         columns[3][i] = row.user();
         columns[4][i] = tuple.condition();
-        columns[5][i] = ContextJson.write(tuple.conditionContext());
-        columns[6][i] =
+        contexts[i] = ContextJson.write(tuple.conditionContext());
+        expiries[i] =
             tuple.expiresAt() == null
                 ? null
                 : tuple.expiresAt().truncatedTo(ChronoUnit.MICROS).toString();

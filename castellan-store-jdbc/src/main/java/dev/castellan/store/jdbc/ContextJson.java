@@ -7,6 +7,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** Condition contexts as JSON text in the database. */
 final class ContextJson {
@@ -16,7 +17,7 @@ final class ContextJson {
   private ContextJson() {}
 
   /** The JSON text of {@code context}, or null when it is empty. */
-  static String write(Map<String, Object> context) {
+  static @Nullable String write(@Nullable Map<String, Object> context) {
     if (context == null || context.isEmpty()) {
       return null;
     }
@@ -28,7 +29,7 @@ final class ContextJson {
     }
   }
 
-  static Map<String, Object> read(String json) {
+  static Map<String, Object> read(@Nullable String json) {
     if (json == null || json.isEmpty()) {
       return Map.of();
     }

@@ -1,6 +1,7 @@
 package dev.castellan.store.jdbc;
 
 import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
 import dev.castellan.store.ApiKeyRecord;
@@ -169,7 +170,7 @@ final class JdbcCredentials implements CredentialStore {
         rs.getString(2),
         rs.getString(3),
         rs.getString(4),
-        getInstant(rs, 5),
+        getRequiredInstant(rs, 5),
         getInstant(rs, 6),
         rotation,
         getInstant(rs, 10));

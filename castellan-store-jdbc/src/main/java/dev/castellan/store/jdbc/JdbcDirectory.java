@@ -1,6 +1,6 @@
 package dev.castellan.store.jdbc;
 
-import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
 import dev.castellan.store.DirectoryGroup;
@@ -173,8 +173,8 @@ final class JdbcDirectory implements DirectoryStore {
                     List.of(),
                     rs.getString(6),
                     rs.getLong(7),
-                    getInstant(rs, 8),
-                    getInstant(rs, 9)));
+                    getRequiredInstant(rs, 8),
+                    getRequiredInstant(rs, 9)));
     Map<String, List<String>> emails =
         children(
             connection,
@@ -566,8 +566,8 @@ final class JdbcDirectory implements DirectoryStore {
                     rs.getString(3),
                     List.of(),
                     rs.getLong(4),
-                    getInstant(rs, 5),
-                    getInstant(rs, 6)));
+                    getRequiredInstant(rs, 5),
+                    getRequiredInstant(rs, 6)));
     Map<String, List<String>> members =
         children(
             connection,

@@ -1,7 +1,7 @@
 package dev.castellan.store.jdbc;
 
 import static dev.castellan.store.jdbc.JdbcStoreCatalog.requireStore;
-import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.now;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
@@ -86,7 +86,8 @@ final class JdbcModels implements ModelStore {
   }
 
   private static StoredModel readModel(ResultSet rs) throws SQLException {
-    return new StoredModel(rs.getString(1), ModelJson.read(rs.getString(2)), getInstant(rs, 3));
+    return new StoredModel(
+        rs.getString(1), ModelJson.read(rs.getString(2)), getRequiredInstant(rs, 3));
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.castellan.store.jdbc;
 
 import static dev.castellan.store.jdbc.JdbcStoreCatalog.requireStore;
-import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.now;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Held rows in {@code pending_tuples}, with each store's count in {@code pending_counts}, whose row
@@ -110,14 +111,17 @@ final class JdbcPending implements PendingStore {
     if (rows.isEmpty()) {
       return 0;
     }
-    String[][] columns = new String[9][rows.size()];
+    @Nullable String[][] columns = new String[9][rows.size()];
+    // Condition contexts hold nulls: written through a 1-D view, as NullAway checks the element
+    // nullability of a one-dimensional array only.
+    @Nullable String[] contexts = columns[4];
     for (int i = 0; i < rows.size(); i++) {
       PendingTuple row = rows.get(i);
       columns[0][i] = Ulids.next();
       columns[1][i] = row.object();
       columns[2][i] = row.relation();
       columns[3][i] = row.condition();
-      columns[4][i] = ContextJson.write(row.conditionContext());
+      contexts[i] = ContextJson.write(row.conditionContext());
       columns[5][i] = row.identity().kind();
       columns[6][i] = row.identity().namespace();
       columns[7][i] = row.identity().value();
@@ -183,7 +187,7 @@ final class JdbcPending implements PendingStore {
             ContextJson.read(rs.getString(6)),
             new Identity(rs.getString(7), rs.getString(8), rs.getString(9)),
             rs.getString(10));
-    return new HeldTuple(rs.getString(1), rs.getString(2), row, getInstant(rs, 11));
+    return new HeldTuple(rs.getString(1), rs.getString(2), row, getRequiredInstant(rs, 11));
   }
 
   @Override

@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.flywaydb.core.Flyway;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Castellan's data on a SQL database, PostgreSQL in production, H2 (a file in a data directory)
@@ -76,7 +77,7 @@ public final class JdbcStore implements Store {
   private final JdbcDirectory directory;
   private final JdbcPending pending;
   private final JdbcAuditRecords audit;
-  private final ReplicaReads replica; // null: every read goes to the primary
+  private final @Nullable ReplicaReads replica; // null: every read goes to the primary
   private final LongAdder retries = new LongAdder();
 
   private JdbcStore(
@@ -84,7 +85,7 @@ public final class JdbcStore implements Store {
       ChangeSignal signal,
       HikariConfig config,
       Properties connectionProperties,
-      ReadReplica readReplica) {
+      @Nullable ReadReplica readReplica) {
     this.dialect = dialect;
     this.signal = signal;
     this.jdbcUrl = config.getJdbcUrl();
@@ -165,7 +166,11 @@ public final class JdbcStore implements Store {
   }
 
   private static JdbcStore postgres(
-      String jdbcUrl, String user, String password, ChangeSignal signal, ReadReplica replica) {
+      String jdbcUrl,
+      @Nullable String user,
+      @Nullable String password,
+      ChangeSignal signal,
+      @Nullable ReadReplica replica) {
     Objects.requireNonNull(jdbcUrl, "jdbcUrl");
     Objects.requireNonNull(signal, "signal");
     HikariConfig config = new HikariConfig();

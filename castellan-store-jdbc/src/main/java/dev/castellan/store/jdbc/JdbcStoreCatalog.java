@@ -1,7 +1,7 @@
 package dev.castellan.store.jdbc;
 
 import static dev.castellan.store.jdbc.JdbcStoreCatalog.requireStore;
-import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.now;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
@@ -126,7 +126,8 @@ final class JdbcStoreCatalog implements StoreCatalog {
   }
 
   private static StoreInfo readStore(ResultSet rs) throws SQLException {
-    return new StoreInfo(rs.getString(1), rs.getString(2), getInstant(rs, 3), getInstant(rs, 4));
+    return new StoreInfo(
+        rs.getString(1), rs.getString(2), getRequiredInstant(rs, 3), getRequiredInstant(rs, 4));
   }
 
   @Override

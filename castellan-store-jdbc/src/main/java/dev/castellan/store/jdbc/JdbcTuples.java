@@ -3,6 +3,7 @@ package dev.castellan.store.jdbc;
 import static dev.castellan.store.jdbc.JdbcStoreCatalog.nextRevision;
 import static dev.castellan.store.jdbc.JdbcStoreCatalog.requireStore;
 import static dev.castellan.store.jdbc.Timestamps.getInstant;
+import static dev.castellan.store.jdbc.Timestamps.getRequiredInstant;
 import static dev.castellan.store.jdbc.Timestamps.now;
 import static dev.castellan.store.jdbc.Timestamps.setTimestamp;
 
@@ -492,7 +493,7 @@ final class JdbcTuples implements TupleStore {
             List<StoredTuple> tuples = new ArrayList<>();
             try (ResultSet rs = statement.executeQuery()) {
               while (rs.next()) {
-                tuples.add(new StoredTuple(readTuple(rs, 1), getInstant(rs, 8)));
+                tuples.add(new StoredTuple(readTuple(rs, 1), getRequiredInstant(rs, 8)));
               }
             }
             if (tuples.size() <= page.pageSize()) {
@@ -526,7 +527,7 @@ final class JdbcTuples implements TupleStore {
             statement.setString(1, storeId);
             try (ResultSet rs = statement.executeQuery()) {
               while (rs.next()) {
-                sink.accept(new StoredTuple(readTuple(rs, 1), getInstant(rs, 8)));
+                sink.accept(new StoredTuple(readTuple(rs, 1), getRequiredInstant(rs, 8)));
               }
             }
           }
@@ -584,7 +585,7 @@ final class JdbcTuples implements TupleStore {
         rs.getInt(2),
         rs.getShort(3) == OP_WRITE ? Change.Operation.WRITE : Change.Operation.DELETE,
         readTuple(rs, 4),
-        getInstant(rs, 11));
+        getRequiredInstant(rs, 11));
   }
 
   @Override

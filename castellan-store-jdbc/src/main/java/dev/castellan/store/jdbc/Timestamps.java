@@ -8,6 +8,8 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Instants as the databases keep them: {@code TIMESTAMP WITH TIME ZONE} at microsecond precision,
@@ -25,7 +27,7 @@ final class Timestamps {
     return instant.truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
   }
 
-  static void setTimestamp(PreparedStatement statement, int index, Instant instant)
+  static void setTimestamp(PreparedStatement statement, int index, @Nullable Instant instant)
       throws SQLException {
     if (instant == null) {
       statement.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
@@ -34,7 +36,13 @@ final class Timestamps {
     }
   }
 
-  static Instant getInstant(ResultSet rs, int index) throws SQLException {
+  /** The instant in a {@code NOT NULL} column. */
+  static Instant getRequiredInstant(ResultSet rs, int index) throws SQLException {
+    return Objects.requireNonNull(getInstant(rs, index), "a NOT NULL timestamp column read null");
+  }
+
+  /** The instant in a nullable column, or null. */
+  static @Nullable Instant getInstant(ResultSet rs, int index) throws SQLException {
     OffsetDateTime value = rs.getObject(index, OffsetDateTime.class);
     return value == null ? null : value.toInstant();
   }

@@ -9,6 +9,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Base64;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Opaque continuation tokens: a kind byte and a few strings, base64url-encoded. Anything that does
@@ -41,7 +42,7 @@ final class Tokens {
   }
 
   /** The parts of {@code token}, or null when the token is empty (start at the beginning). */
-  static String[] decode(String token, byte kind, int arity) {
+  static String @Nullable [] decode(@Nullable String token, byte kind, int arity) {
     if (token == null || token.isEmpty()) {
       return null;
     }

@@ -8,6 +8,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs work in a transaction on a pooled connection: committed when the work returns, rolled back
@@ -29,7 +30,7 @@ final class Transactions {
 
   /** The work of one transaction. */
   @FunctionalInterface
-  interface SqlWork<T> {
+  interface SqlWork<T extends @Nullable Object> {
     T run(Connection connection) throws SQLException;
   }
 
@@ -57,7 +58,7 @@ final class Transactions {
   }
 
   /** Runs {@code work} in one transaction at the pool's isolation level. */
-  <T> T run(SqlWork<T> work) {
+  <T extends @Nullable Object> T run(SqlWork<T> work) {
     try (Connection connection = pool.getConnection()) {
       return commitOrRollback(connection, work);
     } catch (SQLException e) {
@@ -71,7 +72,7 @@ final class Transactions {
    * is safe to run again: everything it changes is inside the transaction (rolled back before the
    * next attempt), it reads what it depends on afresh, and it hands nothing out before it returns.
    */
-  <T> T runRetrying(SqlWork<T> work) {
+  <T extends @Nullable Object> T runRetrying(SqlWork<T> work) {
     long pause = FIRST_PAUSE_NANOS;
     for (int attempt = 1; ; attempt++) {
       try (Connection connection = pool.getConnection()) {
@@ -114,7 +115,7 @@ final class Transactions {
    * Runs {@code work} in one transaction at {@code isolation}, for reads that must see one snapshot
    * throughout.
    */
-  <T> T runAt(int isolation, SqlWork<T> work) {
+  <T extends @Nullable Object> T runAt(int isolation, SqlWork<T> work) {
     try (Connection connection = pool.getConnection()) {
       connection.setTransactionIsolation(isolation);
       return commitOrRollback(connection, work);
@@ -123,8 +124,8 @@ final class Transactions {
     }
   }
 
-  private static <T> T commitOrRollback(Connection connection, SqlWork<T> work)
-      throws SQLException {
+  private static <T extends @Nullable Object> T commitOrRollback(
+      Connection connection, SqlWork<T> work) throws SQLException {
     try {
       T result = work.run(connection);
       connection.commit();
