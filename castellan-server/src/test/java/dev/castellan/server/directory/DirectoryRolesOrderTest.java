@@ -2,6 +2,7 @@ package dev.castellan.server.directory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.castellan.server.StoreKind;
 import dev.castellan.server.StoreRuntime;
 import dev.castellan.server.auth.AccessControl;
 import dev.castellan.server.rbac.DirectorySubjects;
@@ -9,8 +10,8 @@ import dev.castellan.server.rbac.Rbac;
 import dev.castellan.store.DirectoryStore;
 import dev.castellan.store.GroupDraft;
 import dev.castellan.store.IndexFeed;
-import dev.castellan.store.MemoryStore;
 import dev.castellan.store.PageRequest;
+import dev.castellan.store.Store;
 import dev.castellan.store.TupleFilter;
 import dev.castellan.store.UserDraft;
 import java.lang.reflect.InvocationTargetException;
@@ -26,14 +27,23 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The regression of ADR 0019's known gap, with the interleaving forced: node A's PATCH commits in
  * the directory first, node B's second, but B's projection lands first. Two {@link DirectoryRoles}
- * over one directory and one system store stand for the two nodes (each node has its own lock).
+ * over one directory and one system store stand for the two nodes (each node has its own lock), on
+ * every store.
  */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(StoreKind.class)
 class DirectoryRolesOrderTest {
-  private MemoryStore store;
+  @Parameter StoreKind kind;
+
+  private StoreKind.TestStore testStore;
+  private Store store;
   private StoreRuntime runtime;
   private String systemStoreId;
   private Rbac rbac;
@@ -41,7 +51,8 @@ class DirectoryRolesOrderTest {
 
   @BeforeEach
   void start() {
-    store = new MemoryStore();
+    testStore = kind.create();
+    store = testStore.store();
     systemStoreId = AccessControl.open(store).systemStoreId();
     runtime =
         new StoreRuntime(
@@ -53,7 +64,7 @@ class DirectoryRolesOrderTest {
   @AfterEach
   void stop() {
     runtime.close();
-    store.close();
+    testStore.close();
   }
 
   /** {@code directory}, but {@code changeMembers} waits for {@code resume} once it committed. */
