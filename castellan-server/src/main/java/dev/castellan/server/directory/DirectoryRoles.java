@@ -237,13 +237,35 @@ public final class DirectoryRoles {
   public int reconcile() {
     Set<String> groups = new HashSet<>();
     int changed = 0;
+    long revision = -1;
     int start = 1;
     while (true) {
       DirectoryPage<DirectoryGroup> page =
           directory.findGroups(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
+      // The differences of a page of groups go in shared chunks, not a write per group.
+      List<Tuple> missing = new ArrayList<>();
+      List<TupleKey> extra = new ArrayList<>();
+      List<DirectoryGroup> written = new ArrayList<>();
       for (DirectoryGroup group : page.items()) {
         groups.add(group.id());
-        changed += converge(group.id(), Optional.of(group)).changed();
+        Difference difference = difference(group.id(), group.members());
+        if (!difference.isEmpty()) {
+          missing.addAll(difference.missing());
+          extra.addAll(difference.extra());
+          written.add(group);
+        }
+      }
+      long pageRevision = writeTuples(missing, extra);
+      revision = Math.max(revision, pageRevision);
+      changed += missing.size() + extra.size();
+      // As after any write of a group's tuples: another node's write since the read may have been
+      // overtaken by this one.
+      for (DirectoryGroup group : written) {
+        if (directory.groupVersion(group.id()).orElse(GONE) != group.version()) {
+          Synced synced = converge(group.id(), directory.group(group.id()));
+          revision = Math.max(revision, synced.revision());
+          changed += synced.changed();
+        }
       }
       start += page.items().size();
       if (page.items().isEmpty() || start > page.totalResults()) {
@@ -277,7 +299,8 @@ public final class DirectoryRoles {
         deletes.add(key);
       }
     }
-    write(List.of(), deletes);
+    revision = Math.max(revision, writeTuples(List.of(), deletes));
+    afterWrite(revision);
     return changed + deletes.size();
   }
 
@@ -317,7 +340,8 @@ public final class DirectoryRoles {
         revision = synced.revision();
       }
       changed += synced.changed();
-      if (directory.groupVersion(id).orElse(GONE) == version) {
+      // A round that wrote nothing cannot have overtaken a later write: no check needed.
+      if (synced.changed() == 0 || directory.groupVersion(id).orElse(GONE) == version) {
         return new Synced(revision, changed);
       }
       group = directory.group(id);
@@ -340,6 +364,21 @@ public final class DirectoryRoles {
 
   /** Reads group {@code id}'s projected tuples and writes the difference to {@code members}. */
   private Synced diff(String id, List<String> members) {
+    Difference difference = difference(id, members);
+    return new Synced(
+        writeTuples(difference.missing(), difference.extra()),
+        difference.missing().size() + difference.extra().size());
+  }
+
+  /** The tuples group {@code id} lacks and those it has beyond {@code members}. */
+  private record Difference(List<Tuple> missing, List<TupleKey> extra) {
+    boolean isEmpty() {
+      return missing.isEmpty() && extra.isEmpty();
+    }
+  }
+
+  /** Reads group {@code id}'s projected tuples and compares them with {@code members}. */
+  private Difference difference(String id, List<String> members) {
     String object = DirectorySubjects.group(id);
     Set<TupleKey> wanted = new HashSet<>();
     for (String member : members) {
@@ -372,7 +411,7 @@ public final class DirectoryRoles {
         missing.add(Tuple.of(key.object(), key.relation(), key.user()));
       }
     }
-    return new Synced(writeTuples(missing, extra), missing.size() + extra.size());
+    return new Difference(missing, extra);
   }
 
   /**
