@@ -4,6 +4,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeSet;
 
 /**
@@ -98,6 +99,14 @@ public interface DirectoryStore {
   DirectoryGroup createGroup(GroupDraft group);
 
   Optional<DirectoryGroup> group(String id);
+
+  /**
+   * The version of group {@code id} without its members, or empty when there is no such group: how
+   * a membership write learns cheaply whether another write of the group came after it.
+   */
+  default OptionalLong groupVersion(String id) {
+    return group(id).map(g -> OptionalLong.of(g.version())).orElse(OptionalLong.empty());
+  }
 
   /**
    * Replaces group {@code id}'s names and members and raises its version.

@@ -267,6 +267,7 @@ public abstract class DirectoryStoreContract extends StoreFixture {
     assertThat(replaced.displayName()).isEqualTo("Administrators");
     assertThat(replaced.members()).containsExactly(alice.id());
     assertThat(replaced.version()).isEqualTo(3);
+    assertThat(directory.groupVersion(admins.id())).hasValue(3);
     assertCode(
         () -> directory.updateGroup(admins.id(), 2, new GroupDraft("x", "", List.of())),
         ErrorCode.VERSION_MISMATCH);
@@ -277,6 +278,7 @@ public abstract class DirectoryStoreContract extends StoreFixture {
 
     assertThat(directory.deleteGroup(staff.id())).isTrue();
     assertThat(directory.deleteGroup(staff.id())).isFalse();
+    assertThat(directory.groupVersion(staff.id())).isEmpty();
     assertThat(directory.groupsOf(alice.id())).containsExactly(admins.id());
     assertCode(
         () ->
@@ -365,6 +367,7 @@ public abstract class DirectoryStoreContract extends StoreFixture {
     DirectoryGroup after = directory.group(group.id()).orElseThrow();
     assertThat(after.members()).containsExactly(bob.id());
     assertThat(after.version()).isEqualTo(2);
+    assertThat(directory.groupVersion(group.id())).hasValue(2);
     assertThat(directory.groupsOf(alice.id())).isEmpty();
     assertThat(directory.resolve(subject)).isEmpty();
     assertThat(directory.identities(alice.id())).isEmpty();

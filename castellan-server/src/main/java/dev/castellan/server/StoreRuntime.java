@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
 
 /**
  * What a node holds per store: its index feed (loaded on first use, let go least recently used
@@ -30,13 +30,13 @@ public final class StoreRuntime implements AutoCloseable {
    * is done off the request path (the request that finds the id older goes on with it), so a model
    * written on another node is used from about this long after.
    */
-  private static final long LATEST_MODEL_TTL_MILLIS = 1_000;
+  private static final Duration LATEST_MODEL_TTL = Duration.ofSeconds(1);
 
   /**
    * How old a latest model id may be and still be used while it is asked for again: a store idle
    * for longer asks on its next request's path, so that no request uses a model older than this.
    */
-  private static final long LATEST_MODEL_MAX_AGE_MILLIS = 60_000;
+  private static final Duration LATEST_MODEL_MAX_AGE = Duration.ofSeconds(60);
 
   private final Store store;
   private final Duration consistencyTimeout;
@@ -44,10 +44,7 @@ public final class StoreRuntime implements AutoCloseable {
   private final ChangeFeed changes;
   private final AutoCloseable notifications;
   private final StoreCache cache;
-  private final Map<String, Latest> latest = new ConcurrentHashMap<>();
-  private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
-
-  private record Latest(String modelId, long fetchedAt) {}
+  private final RefreshingCache<String, String> latest;
 
   public StoreRuntime(
       Store store, IndexFeed.Options feedOptions, Duration consistencyTimeout, Clock clock) {
@@ -79,6 +76,16 @@ public final class StoreRuntime implements AutoCloseable {
     this.store = store;
     this.consistencyTimeout = consistencyTimeout;
     this.clock = clock;
+    // Model ids grow with time (ULIDs): an answer read before a write on this node cannot replace
+    // that write's model.
+    this.latest =
+        new RefreshingCache<>(
+            clock,
+            LATEST_MODEL_TTL,
+            LATEST_MODEL_MAX_AGE,
+            RefreshingCache.virtualThreads("castellan-latest-model"),
+            this::fetchLatestModelId,
+            (held, loaded) -> loaded.compareTo(held) >= 0);
     this.changes = ChangeFeed.start(store, feedOptions, clock);
     this.cache =
         new StoreCache(
@@ -254,7 +261,7 @@ public final class StoreRuntime implements AutoCloseable {
 
   /** Records a model written on this node as the latest at once. */
   public void modelWritten(String storeId, String modelId) {
-    remember(storeId, modelId, clock.millis());
+    latest.put(storeId, modelId);
   }
 
   /** Forgets everything held for a deleted store. */
@@ -269,67 +276,22 @@ public final class StoreRuntime implements AutoCloseable {
 
   /**
    * The id of the store's latest model. A known id is used at once; when it is older than {@link
-   * #LATEST_MODEL_TTL_MILLIS}, one background virtual thread asks the store again (the request path
-   * makes no database call for it), unless it is older than {@link #LATEST_MODEL_MAX_AGE_MILLIS}.
+   * #LATEST_MODEL_TTL}, one background virtual thread asks the store again (the request path makes
+   * no database call for it), unless it is older than {@link #LATEST_MODEL_MAX_AGE}.
    */
   private String latestModelId(String storeId) {
-    Latest cached = latest.get(storeId);
-    long now = clock.millis();
-    if (cached != null) {
-      long age = now - cached.fetchedAt();
-      if (age < LATEST_MODEL_TTL_MILLIS) {
-        return cached.modelId();
-      }
-      if (age < LATEST_MODEL_MAX_AGE_MILLIS) {
-        if (refreshing.add(storeId)) {
-          Thread.ofVirtual()
-              .name("castellan-latest-model")
-              .start(
-                  () -> {
-                    try {
-                      fetchLatestModelId(storeId);
-                    } catch (RuntimeException e) {
-                      // The known id stays in use; the next request past the TTL asks again, and
-                      // one past the maximum age asks on its own path and sees the error.
-                    } finally {
-                      refreshing.remove(storeId);
-                    }
-                  });
-        }
-        return cached.modelId();
-      }
-    }
-    return fetchLatestModelId(storeId);
+    return latest.get(storeId).orElseThrow(() -> noModel(storeId));
   }
 
-  private String fetchLatestModelId(String storeId) {
-    long asked = clock.millis();
-    String id =
-        store
-            .latestModel(storeId)
-            .map(StoredModel::id)
-            .orElseThrow(
-                () ->
-                    new CastellanException(
-                        ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
-                        "no authorization model found for store " + storeId));
-    return remember(storeId, id, asked);
+  private Optional<String> fetchLatestModelId(String storeId) {
+    return Optional.of(
+        store.latestModel(storeId).map(StoredModel::id).orElseThrow(() -> noModel(storeId)));
   }
 
-  /**
-   * Keeps the newer of {@code modelId} and the id known: model ids grow with time (ULIDs), so an
-   * answer read before a write on this node cannot replace that write's model.
-   */
-  private String remember(String storeId, String modelId, long at) {
-    return latest
-        .merge(
-            storeId,
-            new Latest(modelId, at),
-            (old, fresh) ->
-                fresh.modelId().compareTo(old.modelId()) >= 0
-                    ? fresh
-                    : new Latest(old.modelId(), Math.max(old.fetchedAt(), fresh.fetchedAt())))
-        .modelId();
+  private static CastellanException noModel(String storeId) {
+    return new CastellanException(
+        ErrorCode.LATEST_AUTHORIZATION_MODEL_NOT_FOUND,
+        "no authorization model found for store " + storeId);
   }
 
   /**

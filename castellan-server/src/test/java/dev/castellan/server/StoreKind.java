@@ -135,7 +135,7 @@ public enum StoreKind {
     }
   }
 
-  static void sql(String url, String statement) {
+  public static void sql(String url, String statement) {
     try (Connection connection = DriverManager.getConnection(url);
         Statement sql = connection.createStatement()) {
       sql.execute(statement);
@@ -156,7 +156,7 @@ public enum StoreKind {
   }
 
   /** {@code jdbcUrl} with its database name replaced by {@code database}. */
-  static String withDatabase(String jdbcUrl, String database) {
+  public static String withDatabase(String jdbcUrl, String database) {
     int hostStart = jdbcUrl.indexOf("//");
     if (hostStart < 0) {
       throw new IllegalArgumentException(

@@ -2,6 +2,7 @@ package dev.castellan.server.auth;
 
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
+import dev.castellan.server.RefreshingCache;
 import dev.castellan.store.ApiKeyRecord;
 import dev.castellan.store.CredentialStore;
 import dev.castellan.store.DocumentStore;
@@ -32,8 +33,8 @@ import org.jspecify.annotations.Nullable;
  * other nodes (and how long another node's rotation takes to reach this one). A cached record past
  * that age is looked up again off the request path (the request that finds it old is answered from
  * it), so a key in steady use costs no database call per request; one unused for longer than {@link
- * #MAX_AGE_MILLIS} is looked up on its request's path. Expiry and grace are decided on every
- * request, at the clock's time, whatever the cache holds.
+ * #MAX_AGE} is looked up on its request's path. Expiry and grace are decided on every request, at
+ * the clock's time, whatever the cache holds.
  *
  * <p>Each key's last use is kept in memory, to the second, and written by {@link KeyUsage} at most
  * once per flush interval and on {@link #close()}: authenticating never waits for a write.
@@ -43,10 +44,10 @@ public final class ApiKeys implements AutoCloseable {
   private static final String ID_ALPHABET =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   private static final int MAX_KEY_LENGTH = 200;
-  private static final long CACHE_MILLIS = 5_000;
+  private static final Duration CACHE_FOR = Duration.ofSeconds(5);
 
   /** The oldest a cached record may be and still answer while it is looked up again. */
-  private static final long MAX_AGE_MILLIS = 60_000;
+  private static final Duration MAX_AGE = Duration.ofSeconds(60);
 
   /** Documents marking the keys whose secret was handed to someone (see {@link #handedOut}). */
   private static final String HANDED_OUT = "api-key-handed-out";
@@ -54,8 +55,7 @@ public final class ApiKeys implements AutoCloseable {
   private final CredentialStore credentials;
   private final DocumentStore documents;
   private final Clock clock;
-  private final Map<String, Cached> cache = new ConcurrentHashMap<>();
-  private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  private final RefreshingCache<String, Cached> cache;
   private final KeyUsage usage;
 
   /**
@@ -66,10 +66,10 @@ public final class ApiKeys implements AutoCloseable {
 
   private static final int MAX_FREE_FORM_IDS = 64;
 
-  /** A key's record, when it was read, and the principal it authenticates (made once per read). */
-  private record Cached(ApiKeyRecord record, long at, Principal principal) {
-    Cached(ApiKeyRecord record, long at) {
-      this(record, at, new Principal(record.principal(), record.name(), Map.of()));
+  /** A key's record and the principal it authenticates (made once per read). */
+  private record Cached(ApiKeyRecord record, Principal principal) {
+    Cached(ApiKeyRecord record) {
+      this(record, new Principal(record.principal(), record.name(), Map.of()));
     }
   }
 
@@ -82,6 +82,13 @@ public final class ApiKeys implements AutoCloseable {
     this.documents = documents;
     this.clock = clock;
     this.usage = new KeyUsage(credentials);
+    this.cache =
+        new RefreshingCache<>(
+            clock,
+            CACHE_FOR,
+            MAX_AGE,
+            RefreshingCache.virtualThreads("castellan-api-key-refresh"),
+            id -> credentials.apiKey(id).map(Cached::new));
   }
 
   /**
@@ -229,7 +236,7 @@ public final class ApiKeys implements AutoCloseable {
     // A free-form token's id is a second hash of it; a token seen to work has it remembered.
     String known = parts != null ? null : freeFormIds.get(secretHash);
     String id = parts != null ? parts[0] : known != null ? known : freeFormId(key);
-    Cached found = lookup(id);
+    Cached found = cache.get(id).orElse(null);
     if (found == null) {
       return Optional.empty();
     }
@@ -297,46 +304,6 @@ public final class ApiKeys implements AutoCloseable {
     cache.remove(id);
     documents.deleteDocument(HANDED_OUT, id);
     return credentials.revokeApiKey(id);
-  }
-
-  private @Nullable Cached lookup(String id) {
-    long now = clock.millis();
-    Cached cached = cache.get(id);
-    if (cached != null) {
-      long age = now - cached.at();
-      if (age < CACHE_MILLIS) {
-        return cached;
-      }
-      if (age < MAX_AGE_MILLIS) {
-        if (refreshing.add(id)) {
-          Thread.ofVirtual()
-              .name("castellan-api-key-refresh")
-              .start(
-                  () -> {
-                    try {
-                      fetch(id, clock.millis());
-                    } catch (RuntimeException e) {
-                      // The cached record answers until it is too old; then a request asks itself.
-                    } finally {
-                      refreshing.remove(id);
-                    }
-                  });
-        }
-        return cached;
-      }
-    }
-    return fetch(id, now);
-  }
-
-  private @Nullable Cached fetch(String id, long now) {
-    ApiKeyRecord record = credentials.apiKey(id).orElse(null);
-    if (record == null) {
-      cache.remove(id);
-      return null;
-    }
-    Cached fetched = new Cached(record, now);
-    cache.put(id, fetched);
-    return fetched;
   }
 
   private static String freeFormId(String key) {

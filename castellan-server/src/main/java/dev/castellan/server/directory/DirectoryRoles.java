@@ -18,12 +18,13 @@ import dev.castellan.store.TupleFilter;
 import dev.castellan.store.TupleWrite;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Directory membership as RBAC sees it (ADR 0019). The directory is the one source of truth for who
@@ -31,8 +32,12 @@ import java.util.function.Supplier;
  * for each member ({@link DirectorySubjects}), so that binding a role to {@code group:<id>} gives
  * it to every member in the same engine check as any other role. Every directory write that changes
  * membership goes through here: the directory first, then the projection's tuples, whose revision
- * is the write's consistency token. {@link #reconcile} rebuilds the projection from the directory
- * (on every start), so a crash between the two writes heals; so does the IdP's retry.
+ * is the write's consistency token. After the projection's write, a membership write reads the
+ * group's version again: when another write of the group (on any node) came after it, the order of
+ * the two projections is unknown, so the group's projection is rebuilt from the directory until its
+ * version holds still ({@link #settle}). {@link #reconcile} does the same for every group on every
+ * start, so a crash between the two writes heals; so does the IdP's retry or the group's next
+ * write.
  */
 public final class DirectoryRoles {
   /** Tuples per system-store write when a large group's projection changes. */
@@ -40,13 +45,24 @@ public final class DirectoryRoles {
 
   private static final int STRIPES = 64;
 
+  /** Stands for a deleted group where a version is compared. */
+  private static final long GONE = Long.MIN_VALUE;
+
+  /**
+   * Rebuilds of one group after one write before giving up: each round means yet another write of
+   * the group committed meanwhile, and that write settles the group too.
+   */
+  private static final int MAX_SETTLE_ROUNDS = 50;
+
+  private static final Logger LOG = LoggerFactory.getLogger(DirectoryRoles.class);
+
   private final DirectoryStore directory;
   private final StoreRuntime runtime;
   private final String systemStoreId;
   private final Rbac rbac;
 
   // Orders the two writes of one group on this node, so that two PATCHes of the same group leave
-  // the projection as they left the directory. Across nodes, reconcile() is the backstop.
+  // the projection as they left the directory. Across nodes, settle() checks the order afterwards.
   private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
 
   /** A directory write and the consistency token of the decisions that see it. */
@@ -81,7 +97,10 @@ public final class DirectoryRoles {
     DirectoryGroup created = directory.createGroup(draft);
     return locked(
         created.id(),
-        () -> new Written<>(created, project(created.id(), created.members(), List.of())));
+        () -> {
+          String token = project(created.id(), created.members(), List.of());
+          return new Written<>(created, settle(created.id(), created.version()).orElse(token));
+        });
   }
 
   /** Replaces a group's names and members; the projection follows the difference. */
@@ -89,13 +108,12 @@ public final class DirectoryRoles {
     return locked(
         id,
         () -> {
-          List<String> before = directory.group(id).map(DirectoryGroup::members).orElse(List.of());
           DirectoryGroup updated = directory.updateGroup(id, expectedVersion, draft);
-          Set<String> removed = new LinkedHashSet<>(before);
-          removed.removeAll(new HashSet<>(updated.members()));
-          Set<String> added = new LinkedHashSet<>(updated.members());
-          added.removeAll(new HashSet<>(before));
-          return new Written<>(updated, project(id, List.copyOf(added), List.copyOf(removed)));
+          // A member list read before the update may miss another node's write in between, so
+          // the projection is compared with the stored tuples rather than with that list.
+          long revision = sync(id, updated.members());
+          String token = afterWrite(revision);
+          return new Written<>(updated, settle(id, updated.version()).orElse(token));
         });
   }
 
@@ -125,7 +143,8 @@ public final class DirectoryRoles {
           Set<String> kept = new HashSet<>(updated.members());
           List<String> added = add.stream().filter(kept::contains).distinct().toList();
           List<String> removed = remove.stream().filter(m -> !kept.contains(m)).distinct().toList();
-          return new Written<>(updated, project(id, added, removed));
+          String token = project(id, added, removed);
+          return new Written<>(updated, settle(id, updated.version()).orElse(token));
         });
   }
 
@@ -158,20 +177,28 @@ public final class DirectoryRoles {
 
   /** Deletes a user with its memberships and their projection; empty when there was none. */
   public Optional<String> deleteUser(String id) {
-    Optional<DirectoryUser> user = directory.user(id);
-    if (user.isEmpty()) {
-      return Optional.empty();
-    }
-    List<String> groups = directory.groupsOf(id);
     if (!directory.deleteUser(id)) {
       return Optional.empty();
     }
+    // The user's tuples as they are after the delete, not its groups read before it: a group
+    // another node added it to meanwhile is among them, or that node's settle() finds it.
     List<TupleKey> deletes = new ArrayList<>();
-    for (String group : groups) {
-      deletes.add(
-          new TupleKey(
-              DirectorySubjects.group(group), "member", DirectorySubjects.ofId(user.get().id())));
-    }
+    String token = "";
+    do {
+      Page<StoredTuple> page =
+          runtime
+              .store()
+              .read(
+                  systemStoreId,
+                  new TupleFilter("group:", "member", DirectorySubjects.ofId(id)),
+                  new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      for (StoredTuple stored : page.items()) {
+        if (isProjected(stored.tuple().key())) {
+          deletes.add(stored.tuple().key());
+        }
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
     return Optional.of(write(List.of(), deletes));
   }
 
@@ -203,32 +230,41 @@ public final class DirectoryRoles {
   /**
    * Makes the system store's {@code group:*#member} tuples exactly the directory's memberships:
    * writes the missing, deletes the extra (a group deleted while the write of its tuples failed,
-   * tuples of the subjects of earlier releases). Returns how many tuples it changed.
+   * tuples of the subjects of earlier releases). Reads a page of groups at a time and one group's
+   * tuples at a time; what it holds beyond that is the set of group ids. Returns how many tuples it
+   * changed.
    */
   public int reconcile() {
-    Set<String> users = new HashSet<>();
+    Set<String> groups = new HashSet<>();
+    int changed = 0;
+    long revision = -1;
     int start = 1;
-    while (true) {
-      DirectoryPage<DirectoryUser> page =
-          directory.findUsers(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
-      page.items().forEach(u -> users.add(u.id()));
-      start += page.items().size();
-      if (page.items().isEmpty() || start > page.totalResults()) {
-        break;
-      }
-    }
-    Set<TupleKey> wanted = new HashSet<>();
-    start = 1;
     while (true) {
       DirectoryPage<DirectoryGroup> page =
           directory.findGroups(DirectoryQuery.ALL, start, DirectoryStore.MAX_COUNT);
+      // The differences of a page of groups go in shared chunks, not a write per group.
+      List<Tuple> missing = new ArrayList<>();
+      List<TupleKey> extra = new ArrayList<>();
+      List<DirectoryGroup> written = new ArrayList<>();
       for (DirectoryGroup group : page.items()) {
-        for (String member : group.members()) {
-          if (users.contains(member)) {
-            wanted.add(
-                new TupleKey(
-                    DirectorySubjects.group(group.id()), "member", DirectorySubjects.ofId(member)));
-          }
+        groups.add(group.id());
+        Difference difference = difference(group.id(), group.members());
+        if (!difference.isEmpty()) {
+          missing.addAll(difference.missing());
+          extra.addAll(difference.extra());
+          written.add(group);
+        }
+      }
+      long pageRevision = writeTuples(missing, extra);
+      revision = Math.max(revision, pageRevision);
+      changed += missing.size() + extra.size();
+      // As after any write of a group's tuples: another node's write since the read may have been
+      // overtaken by this one.
+      for (DirectoryGroup group : written) {
+        if (directory.groupVersion(group.id()).orElse(GONE) != group.version()) {
+          Synced synced = converge(group.id(), directory.group(group.id()));
+          revision = Math.max(revision, synced.revision());
+          changed += synced.changed();
         }
       }
       start += page.items().size();
@@ -236,8 +272,9 @@ public final class DirectoryRoles {
         break;
       }
     }
-    List<TupleKey> extra = new ArrayList<>();
-    Set<TupleKey> present = new HashSet<>();
+    // Tuples of groups no longer in the directory (deleted while the delete of their tuples
+    // failed).
+    List<TupleKey> orphans = new ArrayList<>();
     String token = "";
     do {
       Page<StoredTuple> page =
@@ -249,9 +286,120 @@ public final class DirectoryRoles {
                   new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
       for (StoredTuple stored : page.items()) {
         TupleKey key = stored.tuple().key();
+        if (isProjected(key) && !groups.contains(key.object().substring("group:".length()))) {
+          orphans.add(key);
+        }
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
+    // A group created since the listing above is no orphan: its own write settles it.
+    List<TupleKey> deletes = new ArrayList<>();
+    for (TupleKey key : orphans) {
+      if (directory.groupVersion(key.object().substring("group:".length())).isEmpty()) {
+        deletes.add(key);
+      }
+    }
+    revision = Math.max(revision, writeTuples(List.of(), deletes));
+    afterWrite(revision);
+    return changed + deletes.size();
+  }
+
+  /**
+   * After a membership write of group {@code id} that left it at version {@code written} and wrote
+   * its projection: when the group's version moved on since (another write, on any node, whose
+   * projection may have landed before this one), rebuilds the group's projection from the
+   * directory. Empty when nothing was rebuilt, else the token of the rebuild.
+   *
+   * <p>Why this converges: every write of a group's tuples is followed, in the same thread, by this
+   * check. A stale write (its directory state replaced by a later one) is either followed by the
+   * later write's own projection of the same memberships, or its check sees the later version and
+   * rebuilds from a read that comes after the stale write. The last check to pass read the final
+   * version.
+   */
+  private Optional<String> settle(String id, long written) {
+    long now = directory.groupVersion(id).orElse(GONE);
+    if (now == written) {
+      return Optional.empty();
+    }
+    Synced settled = converge(id, directory.group(id));
+    return Optional.of(afterWrite(settled.revision()));
+  }
+
+  /**
+   * Makes group {@code id}'s projection {@code read}'s members, then reads the version again and
+   * repeats from a fresh read while it moved. A group that is gone has no tuples.
+   */
+  private Synced converge(String id, Optional<DirectoryGroup> read) {
+    long revision = -1;
+    int changed = 0;
+    Optional<DirectoryGroup> group = read;
+    for (int round = 0; round < MAX_SETTLE_ROUNDS; round++) {
+      long version = group.map(DirectoryGroup::version).orElse(GONE);
+      Synced synced = diff(id, group.map(DirectoryGroup::members).orElse(List.of()));
+      if (synced.revision() >= 0) {
+        revision = synced.revision();
+      }
+      changed += synced.changed();
+      // A round that wrote nothing cannot have overtaken a later write: no check needed.
+      if (synced.changed() == 0 || directory.groupVersion(id).orElse(GONE) == version) {
+        return new Synced(revision, changed);
+      }
+      group = directory.group(id);
+    }
+    // Every round meant another committed write of the group; those writes settle it as well.
+    LOG.warn(
+        "group {} kept changing over {} rebuilds of its projection; its later writes settle it",
+        id,
+        MAX_SETTLE_ROUNDS);
+    return new Synced(revision, changed);
+  }
+
+  /** Makes group {@code id}'s tuples {@code members}; the last revision written, or -1. */
+  private long sync(String id, List<String> members) {
+    return diff(id, members).revision();
+  }
+
+  /** What a rebuild wrote: the last revision (-1 for none) and how many tuples it changed. */
+  private record Synced(long revision, int changed) {}
+
+  /** Reads group {@code id}'s projected tuples and writes the difference to {@code members}. */
+  private Synced diff(String id, List<String> members) {
+    Difference difference = difference(id, members);
+    return new Synced(
+        writeTuples(difference.missing(), difference.extra()),
+        difference.missing().size() + difference.extra().size());
+  }
+
+  /** The tuples group {@code id} lacks and those it has beyond {@code members}. */
+  private record Difference(List<Tuple> missing, List<TupleKey> extra) {
+    boolean isEmpty() {
+      return missing.isEmpty() && extra.isEmpty();
+    }
+  }
+
+  /** Reads group {@code id}'s projected tuples and compares them with {@code members}. */
+  private Difference difference(String id, List<String> members) {
+    String object = DirectorySubjects.group(id);
+    Set<TupleKey> wanted = new HashSet<>();
+    for (String member : members) {
+      wanted.add(new TupleKey(object, "member", DirectorySubjects.ofId(member)));
+    }
+    List<TupleKey> extra = new ArrayList<>();
+    Set<TupleKey> present = new HashSet<>();
+    String token = "";
+    do {
+      Page<StoredTuple> page =
+          runtime
+              .store()
+              .read(
+                  systemStoreId,
+                  new TupleFilter(object, "member", ""),
+                  new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      for (StoredTuple stored : page.items()) {
+        TupleKey key = stored.tuple().key();
         if (wanted.contains(key)) {
           present.add(key);
-        } else if (isProjected(key)) {
+        } else {
           extra.add(key);
         }
       }
@@ -263,8 +411,7 @@ public final class DirectoryRoles {
         missing.add(Tuple.of(key.object(), key.relation(), key.user()));
       }
     }
-    write(missing, extra);
-    return missing.size() + extra.size();
+    return new Difference(missing, extra);
   }
 
   /**
@@ -302,6 +449,11 @@ public final class DirectoryRoles {
 
   /** Writes in chunks (deletes first), applies them on this node, and returns the token. */
   private String write(List<Tuple> writes, List<TupleKey> deletes) {
+    return afterWrite(writeTuples(writes, deletes));
+  }
+
+  /** Writes in chunks (deletes first); the last revision written, or -1 when nothing was. */
+  private long writeTuples(List<Tuple> writes, List<TupleKey> deletes) {
     long revision = -1;
     for (int i = 0; i < deletes.size(); i += CHUNK) {
       List<TupleKey> chunk = deletes.subList(i, Math.min(deletes.size(), i + CHUNK));
@@ -319,7 +471,7 @@ public final class DirectoryRoles {
               .write(systemStoreId, new TupleWrite(chunk, List.of(), true, true))
               .revision();
     }
-    return afterWrite(revision);
+    return revision;
   }
 
   private String afterWrite(long revision) {

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -545,6 +546,20 @@ final class JdbcDirectory implements DirectoryStore {
   public Optional<DirectoryGroup> group(String id) {
     return transactions.run(
         connection -> groups(connection, "x.id = ?", List.of(id), 1, 0).stream().findFirst());
+  }
+
+  @Override
+  public OptionalLong groupVersion(String id) {
+    return transactions.run(
+        connection -> {
+          try (PreparedStatement select =
+              connection.prepareStatement("SELECT version FROM directory_groups WHERE id = ?")) {
+            select.setString(1, id);
+            try (ResultSet rs = select.executeQuery()) {
+              return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+            }
+          }
+        });
   }
 
   private static List<DirectoryGroup> groups(
