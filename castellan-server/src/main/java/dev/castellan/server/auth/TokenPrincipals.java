@@ -352,9 +352,14 @@ final class TokenPrincipals {
     }
   }
 
-  /** The name of the issuer of a token in userNames and audit reasons. */
+  /**
+   * The name of a token's issuer in fallback userNames and audit reasons: a listed issuer's own
+   * name, and for HS256 {@value Subjects#DEFAULT_NAMESPACE}, the namespace its identities are
+   * linked in (and the name of the {@code --oidc-issuer} issuer that shares it), so a user's name,
+   * its audit entry and its link say the same.
+   */
   static String issuerName(IssuerSettings issuer) {
-    return issuer == null ? "hs256" : issuer.name();
+    return issuer == null ? Subjects.DEFAULT_NAMESPACE : issuer.name();
   }
 
   /** Another node is creating this person's user right now: a retry finds it. */

@@ -203,4 +203,21 @@ class CreateAndLinkTest {
     assertThat(users()).hasSize(2);
     assertThat(audited).isEmpty();
   }
+
+  @Test
+  void anHs256FirstToken_whoseNameIsTaken_isNamedAfterItsLinkNamespace_inItsUserNameAndAudit() {
+    // Differs only in case: the directory refuses the name, the token is not that user's.
+    String other = real.createUser(draft("Alice")).id();
+    String id = jit().authenticate(token("alice")).id().substring("user:".length());
+    assertThat(id).isNotEqualTo(other);
+    List<Identity> links = real.identities(id);
+    assertThat(links).containsExactly(ALICE);
+    String namespace = links.get(0).namespace();
+    assertThat(namespace).isEqualTo(Subjects.DEFAULT_NAMESPACE);
+    assertThat(real.user(id).orElseThrow().userName()).isEqualTo(namespace + "/alice");
+    assertThat(audited)
+        .singleElement()
+        .extracting(AuditEvent::reason)
+        .isEqualTo("jit: first token of issuer " + namespace + "; linked to its oidc identity");
+  }
 }
