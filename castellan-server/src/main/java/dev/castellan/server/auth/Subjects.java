@@ -145,6 +145,25 @@ public final class Subjects {
    * the audit entry of a provisioned user names it.
    */
   public String resolve(String input, String caller) {
+    String shown = abbreviate(input == null ? "" : input.strip());
+    return resolve(
+        input, caller, "grant alias " + shown + (caller.isEmpty() ? "" : " by " + caller));
+  }
+
+  /**
+   * {@link #resolve(String)} for the subject migration (ADR 0023) rewriting {@code legacy}, a
+   * subject stored by an earlier release, read as the alias {@code input}: a user it creates is
+   * audited as the migration's, not as a grant's.
+   */
+  String resolveForMigration(String input, String legacy) {
+    return resolve(input, "", MIGRATION_REASON + " of " + abbreviate(legacy));
+  }
+
+  /** How the audit reason of a user the subject migration created begins. */
+  static final String MIGRATION_REASON = "subject-migration";
+
+  /** {@code how} begins the audit reason of a user provisioned for {@code input}. */
+  private String resolve(String input, String caller, String how) {
     Alias alias = parse(input);
     if (alias.canonical() != null) {
       return alias.canonical();
@@ -153,7 +172,11 @@ public final class Subjects {
     if (found.isPresent()) {
       return "user:" + found.get();
     }
-    return "user:" + provision(alias, input.strip(), caller);
+    return "user:" + provision(alias, how, caller);
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() > 120 ? text.substring(0, 120) + "..." : text;
   }
 
   /**
@@ -342,7 +365,7 @@ public final class Subjects {
    * identity it was given as (an email also as the user's email), so that the person's first token,
    * or a SCIM IdP filtering on userName, finds it.
    */
-  private synchronized String provision(Alias alias, String input, String caller) {
+  private synchronized String provision(Alias alias, String how, String caller) {
     Optional<String> raced = lookup(alias);
     if (raced.isPresent()) {
       return raced.get();
@@ -350,13 +373,7 @@ public final class Subjects {
     boolean email = alias.identity().kind().equals(Identity.EMAIL);
     UserDraft draft =
         new UserDraft(alias.name(), "", "", true, email ? List.of(alias.name()) : List.of(), "");
-    String reason =
-        "grant alias "
-            + (input.length() > 120 ? input.substring(0, 120) + "..." : input)
-            + (caller.isEmpty() ? "" : " by " + caller)
-            + "; linked to its "
-            + alias.identity().kind()
-            + " identity";
+    String reason = how + "; linked to its " + alias.identity().kind() + " identity";
     try {
       return createAndLink(directory, audit, alias.identity(), draft, List.of(), caller, reason);
     } catch (CastellanException e) {
