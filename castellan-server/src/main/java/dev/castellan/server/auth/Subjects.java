@@ -59,6 +59,9 @@ public final class Subjects {
   /** The audit api of a directory user Castellan created on its own (grant alias, first token). */
   public static final String CREATED_API = "directory-user-create";
 
+  /** How the audit reason of a user the subject migration created begins. */
+  static final String MIGRATION_REASON = "subject-migration";
+
   private final DirectoryStore directory;
   private final Map<String, String> issuerUrls;
   private final AuditLog audit;
@@ -158,9 +161,6 @@ public final class Subjects {
   String resolveForMigration(String input, String legacy) {
     return resolve(input, "", MIGRATION_REASON + " of " + abbreviate(legacy));
   }
-
-  /** How the audit reason of a user the subject migration created begins. */
-  static final String MIGRATION_REASON = "subject-migration";
 
   /** {@code how} begins the audit reason of a user provisioned for {@code input}. */
   private String resolve(String input, String caller, String how) {

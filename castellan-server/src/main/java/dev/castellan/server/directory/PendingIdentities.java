@@ -104,7 +104,7 @@ public final class PendingIdentities {
   }
 
   /**
-   * The user rows naming {@code identity} are written for now: the user it {@link #resolve names},
+   * Whom rows held for {@code identity} are written for now: the user it {@link #resolve names},
    * when that user is active. A deactivated user's rows stay held until SCIM reactivates it:
    * deprovisioning has just revoked what the person held, and a row applied after it would hand a
    * right back (a SCIM write of an inactive user, a link, the start's sweep, an import).
