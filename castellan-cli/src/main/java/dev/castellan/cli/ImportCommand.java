@@ -192,8 +192,8 @@ final class ImportCommand implements Callable<Integer> {
 
   /**
    * How a line naming an {@code identity} is read, as the server's imports read it (ADR 0024):
-   * checked against the model as a tuple of a {@code user:} placeholder, then written as the
-   * directory user the identity names, or held.
+   * checked against the model as a tuple of a {@code user:} placeholder, then written as the active
+   * directory user the identity names, or held (for nobody yet, or a deactivated user).
    */
   private record Identities(
       DirectoryStore directory, Engine validator, String source, Consumer<PendingTuple> hold) {
@@ -207,7 +207,7 @@ final class ImportCommand implements Callable<Integer> {
         throw new CastellanException(
             e.code(), "(its identity checked as a user:<directory id>) " + e.getMessage());
       }
-      Optional<String> user = PendingIdentities.resolve(directory, identity);
+      Optional<String> user = PendingIdentities.recipient(directory, identity);
       if (user.isPresent()) {
         return Optional.of(withUser(tuple, PendingIdentities.subject(user.get())));
       }

@@ -187,7 +187,7 @@ class OneSubjectHttpTest {
     String subject =
         ServerHttp.json(call(token(jit), "GET", "/api/whoami", null), 200).get("subject").asText();
     JsonNode first = onlyCreation(subject.substring(5));
-    assertThat(first.get("reason").asText()).startsWith("jit: first token of issuer hs256");
+    assertThat(first.get("reason").asText()).startsWith("jit: first token of issuer default;");
     assertThat(first.get("caller").asText()).isEmpty();
     ServerHttp.json(call(token(jit), "GET", "/api/whoami", null), 200);
     assertThat(creations(subject.substring(5))).hasSize(1);

@@ -127,6 +127,20 @@ class SubjectMigrationHttpTest {
     JsonNode frankUsers =
         JSON.readTree(send(ADMIN, "GET", "/api/users?user_name=frank", null).body()).get("users");
     assertThat(frankUsers).hasSize(1);
+    // The user the migration created is audited as the migration's, not as a grant's alias.
+    String frankSubject = "user:" + frankUsers.get(0).get("id").asText();
+    Poll.until(
+        "frank's creation entry", Duration.ofSeconds(5), () -> !creations(frankSubject).isEmpty());
+    assertThat(creations(frankSubject))
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.get("caller").asText()).isEmpty();
+              assertThat(e.get("action").asText()).isEqualTo("create");
+              assertThat(e.get("reason").asText())
+                  .matches(
+                      "subject-migration of (user:frank|principal:jwt\\.frank); linked to its oidc identity");
+            });
     String gailToken = token("gail", Map.of());
     assertThat(allowed(gailToken, "Workflows.Create")).isTrue();
     assertThat(send(gailToken, "GET", "/stores/" + docs, null).statusCode()).isEqualTo(200);
@@ -227,6 +241,29 @@ class SubjectMigrationHttpTest {
             .get("entries");
     Map<String, String> out = new TreeMap<>();
     entries.forEach(e -> out.put(e.get("subject").asText(), e.get("action").asText()));
+    return out;
+  }
+
+  /** The {@code directory-user-create} entries about {@code subject}. */
+  private List<JsonNode> creations(String subject) throws Exception {
+    JsonNode entries =
+        JSON.readTree(
+                send(
+                        ADMIN,
+                        "GET",
+                        "/api/audit?limit=100&subject="
+                            + java.net.URLEncoder.encode(
+                                subject, java.nio.charset.StandardCharsets.UTF_8),
+                        null)
+                    .body())
+            .get("entries");
+    List<JsonNode> out = new java.util.ArrayList<>();
+    entries.forEach(
+        e -> {
+          if (e.get("api").asText().equals("directory-user-create")) {
+            out.add(e);
+          }
+        });
     return out;
   }
 

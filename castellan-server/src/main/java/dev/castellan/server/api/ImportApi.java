@@ -89,7 +89,8 @@ public final class ImportApi {
     for (int i = 0; i < nodes.size(); i++) {
       rows.add(row(nodes.get(i), i, validator));
     }
-    // Resolved once per identity; known people are written, unknown ones held.
+    // Resolved once per identity; known active people are written, others held (a deactivated
+    // person's rows wait for the reactivation).
     Map<Identity, Optional<String>> resolved = new HashMap<>();
     Map<TupleKey, Tuple> writes = new LinkedHashMap<>();
     Map<List<Object>, PendingTuple> holds = new LinkedHashMap<>();
@@ -98,7 +99,7 @@ public final class ImportApi {
         writes.putIfAbsent(row.tuple().key(), row.tuple());
         continue;
       }
-      Optional<String> user = resolved.computeIfAbsent(row.identity(), identities::resolve);
+      Optional<String> user = resolved.computeIfAbsent(row.identity(), identities::recipient);
       Tuple tuple = row.tuple();
       if (user.isPresent()) {
         Tuple known =
@@ -142,7 +143,7 @@ public final class ImportApi {
     Set<Identity> heldIdentities = new LinkedHashSet<>();
     holds.values().forEach(h -> heldIdentities.add(h.identity()));
     for (Identity identity : heldIdentities) {
-      Optional<String> user = identities.resolve(identity);
+      Optional<String> user = identities.recipient(identity);
       if (user.isPresent()) {
         appliedNow += identities.applyIn(storeId, identity, user.get());
       }

@@ -166,7 +166,7 @@ public final class SubjectMigration {
       }
       String to;
       try {
-        to = subjects.resolve(alias);
+        to = subjects.resolveForMigration(alias, user);
       } catch (CastellanException e) {
         if (e.code() != ErrorCode.VALIDATION_ERROR) {
           throw e; // the database went away: the next start finishes the work

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
@@ -35,6 +37,8 @@ import org.slf4j.MDC;
  * /api/authorize}).
  */
 public final class Subjects {
+  private static final Logger LOG = LoggerFactory.getLogger(Subjects.class);
+
   /**
    * The identity namespace of OIDC subjects without an issuer prefix: HS256 tokens, the issuer of
    * the {@code --oidc-issuer} flags and the one issuer with {@code default-namespace: true}. A
@@ -54,6 +58,9 @@ public final class Subjects {
 
   /** The audit api of a directory user Castellan created on its own (grant alias, first token). */
   public static final String CREATED_API = "directory-user-create";
+
+  /** How the audit reason of a user the subject migration created begins. */
+  static final String MIGRATION_REASON = "subject-migration";
 
   private final DirectoryStore directory;
   private final Map<String, String> issuerUrls;
@@ -141,6 +148,22 @@ public final class Subjects {
    * the audit entry of a provisioned user names it.
    */
   public String resolve(String input, String caller) {
+    String shown = abbreviate(input == null ? "" : input.strip());
+    return resolve(
+        input, caller, "grant alias " + shown + (caller.isEmpty() ? "" : " by " + caller));
+  }
+
+  /**
+   * {@link #resolve(String)} for the subject migration (ADR 0023) rewriting {@code legacy}, a
+   * subject stored by an earlier release, read as the alias {@code input}: a user it creates is
+   * audited as the migration's, not as a grant's.
+   */
+  String resolveForMigration(String input, String legacy) {
+    return resolve(input, "", MIGRATION_REASON + " of " + abbreviate(legacy));
+  }
+
+  /** {@code how} begins the audit reason of a user provisioned for {@code input}. */
+  private String resolve(String input, String caller, String how) {
     Alias alias = parse(input);
     if (alias.canonical() != null) {
       return alias.canonical();
@@ -149,7 +172,11 @@ public final class Subjects {
     if (found.isPresent()) {
       return "user:" + found.get();
     }
-    return "user:" + provision(alias, input.strip(), caller);
+    return "user:" + provision(alias, how, caller);
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() > 120 ? text.substring(0, 120) + "..." : text;
   }
 
   /**
@@ -338,18 +365,17 @@ public final class Subjects {
    * identity it was given as (an email also as the user's email), so that the person's first token,
    * or a SCIM IdP filtering on userName, finds it.
    */
-  private synchronized String provision(Alias alias, String input, String caller) {
+  private synchronized String provision(Alias alias, String how, String caller) {
     Optional<String> raced = lookup(alias);
     if (raced.isPresent()) {
       return raced.get();
     }
     boolean email = alias.identity().kind().equals(Identity.EMAIL);
-    DirectoryUser created;
+    UserDraft draft =
+        new UserDraft(alias.name(), "", "", true, email ? List.of(alias.name()) : List.of(), "");
+    String reason = how + "; linked to its " + alias.identity().kind() + " identity";
     try {
-      created =
-          directory.createUser(
-              new UserDraft(
-                  alias.name(), "", "", true, email ? List.of(alias.name()) : List.of(), ""));
+      return createAndLink(directory, audit, alias.identity(), draft, List.of(), caller, reason);
     } catch (CastellanException e) {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
         throw e;
@@ -366,26 +392,83 @@ public final class Subjects {
               + " case exists; grant to that user's subject (user:<directory id>, GET"
               + " /api/users?filter=userName eq \"...\") or link the identity to it");
     }
+  }
+
+  /**
+   * Creates a directory user linked to {@code identity}, the one way Castellan makes a person on
+   * its own (a grant's alias, a first token, the subject migration), and audits it as {@link
+   * #CREATED_API} once linked.
+   *
+   * <p>The user is {@code draft}, its userName replaced by the first of {@code otherNames} that is
+   * free when the draft's is taken (each checked only when tried). When the link fails, the new
+   * user is deleted whatever the failure: a user without its link is one nobody resolves to, and
+   * one the audit trail never hears of (the entry is written once linked), so leaving it behind
+   * only clutters the directory. The failure is not hidden by that: when another request linked the
+   * identity first (a lost race) its user is adopted, and any other failure is thrown as it came, a
+   * failed deletion suppressed in it.
+   *
+   * @return the id of the user {@code identity} is linked to: the new one, or a race winner's
+   * @throws CastellanException {@code UNIQUENESS_CONFLICT} when every userName is taken and the
+   *     identity is linked to nobody; the link's own failure otherwise
+   */
+  static String createAndLink(
+      DirectoryStore directory,
+      AuditLog audit,
+      Identity identity,
+      UserDraft draft,
+      List<String> otherNames,
+      String caller,
+      String reason) {
+    DirectoryUser created = null;
+    CastellanException taken = null;
+    for (int i = -1; i < otherNames.size() && created == null; i++) {
+      UserDraft tried =
+          i < 0
+              ? draft
+              : new UserDraft(
+                  otherNames.get(i),
+                  draft.externalId(),
+                  draft.displayName(),
+                  draft.active(),
+                  draft.emails(),
+                  draft.resourceJson());
+      try {
+        created = directory.createUser(tried);
+      } catch (CastellanException e) {
+        if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
+          throw e;
+        }
+        taken = e;
+      }
+    }
+    if (created == null) {
+      Optional<String> linked = directory.resolve(identity);
+      if (linked.isPresent()) {
+        return linked.get(); // the name is the race winner's, linked meanwhile
+      }
+      throw java.util.Objects.requireNonNull(taken, "taken");
+    }
     try {
-      directory.link(created.id(), alias.identity());
+      directory.link(created.id(), identity);
     } catch (CastellanException e) {
-      directory.deleteUser(created.id());
-      Optional<String> other = directory.resolve(alias.identity());
-      if (other.isPresent()) {
-        return other.get(); // another node linked it meanwhile
+      try {
+        directory.deleteUser(created.id());
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+        LOG.warn(
+            "directory user {} is left without its link: deleting it failed: {}",
+            created.id(),
+            cleanup.toString());
+      }
+      if (e.code() == ErrorCode.UNIQUENESS_CONFLICT) {
+        Optional<String> winner = directory.resolve(identity);
+        if (winner.isPresent()) {
+          return winner.get(); // another request linked it first
+        }
       }
       throw e;
     }
-    audit.record(
-        created(
-            caller,
-            created.id(),
-            "grant alias "
-                + (input.length() > 120 ? input.substring(0, 120) + "..." : input)
-                + (caller.isEmpty() ? "" : " by " + caller)
-                + "; linked to its "
-                + alias.identity().kind()
-                + " identity"));
+    audit.record(created(caller, created.id(), reason));
     return created.id();
   }
 

@@ -331,48 +331,35 @@ final class TokenPrincipals {
     }
     String email = claims.get("email") instanceof String s && s.length() <= 320 ? s : "";
     String displayName = firstText(claims, "name");
-    DirectoryUser created;
+    // The subject's own name may be another user's: this person is not that one (no link said
+    // so), and the issuer-prefixed name serves. That name may be taken too, by another node's
+    // concurrent first token: then that node's user is this person's, once linked.
+    String issuerName = issuerName(issuer);
     try {
-      created = directory.createUser(draft(userName, displayName, email));
+      return Subjects.createAndLink(
+          directory,
+          audit,
+          identity,
+          draft(userName, displayName, email),
+          List.of(issuerName + "/" + subject),
+          "",
+          "jit: first token of issuer " + issuerName + "; linked to its oidc identity");
     } catch (CastellanException e) {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
         throw e;
       }
-      // The name is another user's: this person is not that one (no link said so). The fallback
-      // name may be taken too (another node's concurrent first token): then that node's user is
-      // this person's, once linked.
-      try {
-        created =
-            directory.createUser(
-                draft(
-                    (issuer == null ? "hs256" : issuer.name()) + "/" + subject,
-                    displayName,
-                    email));
-      } catch (CastellanException taken) {
-        if (taken.code() != ErrorCode.UNIQUENESS_CONFLICT) {
-          throw taken;
-        }
-        return directory.resolve(identity).orElseThrow(TokenPrincipals::raced);
-      }
+      throw raced();
     }
-    try {
-      directory.link(created.id(), identity);
-      audit.record(
-          Subjects.created(
-              "",
-              created.id(),
-              "jit: first token of issuer "
-                  + (issuer == null ? "hs256" : issuer.name())
-                  + "; linked to its oidc identity"));
-      return created.id();
-    } catch (CastellanException e) {
-      if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
-        throw e;
-      }
-      // A concurrent first request of the same caller won: use its user, drop ours.
-      directory.deleteUser(created.id());
-      return directory.resolve(identity).orElseThrow(TokenPrincipals::raced);
-    }
+  }
+
+  /**
+   * The name of a token's issuer in fallback userNames and audit reasons: a listed issuer's own
+   * name, and for HS256 {@value Subjects#DEFAULT_NAMESPACE}, the namespace its identities are
+   * linked in (and the name of the {@code --oidc-issuer} issuer that shares it), so a user's name,
+   * its audit entry and its link say the same.
+   */
+  static String issuerName(IssuerSettings issuer) {
+    return issuer == null ? Subjects.DEFAULT_NAMESPACE : issuer.name();
   }
 
   /** Another node is creating this person's user right now: a retry finds it. */

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * (ADR 0024). Every way a user gains an identity calls {@link #applyFor}: SCIM create, replace and
  * patch, a link made through the API, a first token creating or linking a user just in time (the
  * directory handed to authentication is {@link #applyingOnLink wrapped}), and {@link #sweep} at
- * start for whatever was missed (rows the CLI held while the server was down). Each store's rows
+ * start for whatever was missed (rows the CLI held while the server was down). Rows of a
+ * deactivated user stay held until its reactivation (a SCIM replace or patch). Each store's rows
  * are claimed and written in one transaction ({@link PendingStore#apply}), so several nodes
  * applying at once write each row once.
  */
@@ -103,16 +104,36 @@ public final class PendingIdentities {
   }
 
   /**
+   * Whom rows held for {@code identity} are written for now: the user it {@link #resolve names},
+   * when that user is active. A deactivated user's rows stay held until SCIM reactivates it:
+   * deprovisioning has just revoked what the person held, and a row applied after it would hand a
+   * right back (a SCIM write of an inactive user, a link, the start's sweep, an import).
+   */
+  public Optional<String> recipient(Identity identity) {
+    return recipient(directory, identity);
+  }
+
+  /**
+   * {@link #recipient(Identity)} in {@code directory}: for the CLI, which runs without a server.
+   */
+  public static Optional<String> recipient(DirectoryStore directory, Identity identity) {
+    return resolve(directory, identity)
+        .filter(id -> directory.user(id).map(DirectoryUser::active).orElse(false));
+  }
+
+  /**
    * Writes every held row naming an identity of user {@code userId} (its links and its emails) to
-   * its store as {@code user:<userId>}. Never throws: a failure is logged and the rows stay held,
-   * for the next call or the next start's sweep.
+   * its store as {@code user:<userId>}, when the user is active: an inactive user's rows stay held,
+   * and SCIM's reactivation (a replace or patch with {@code active: true}) applies them. Never
+   * throws: a failure is logged and the rows stay held, for the next call or the next start's
+   * sweep.
    *
    * @return how many rows were applied
    */
   public int applyFor(String userId) {
     try {
       Optional<DirectoryUser> user = directory.user(userId);
-      if (user.isEmpty()) {
+      if (user.isEmpty() || !user.get().active()) {
         return 0;
       }
       Set<Identity> identities = new LinkedHashSet<>(directory.identities(userId));
@@ -145,8 +166,9 @@ public final class PendingIdentities {
   }
 
   /**
-   * Applies what is held for every identity the directory now resolves: run at start, so rows held
-   * while a user already existed (by the CLI, or a node that failed halfway) are not left behind.
+   * Applies what is held for every identity the directory now resolves to an active user: run at
+   * start, so rows held while a user already existed (by the CLI, or a node that failed halfway)
+   * are not left behind.
    *
    * @return how many rows were applied
    */
@@ -157,7 +179,7 @@ public final class PendingIdentities {
       Page<Identity> page = pending.identities(new PageRequest(SWEEP_PAGE, token));
       for (Identity identity : page.items()) {
         try {
-          Optional<String> user = resolve(identity);
+          Optional<String> user = recipient(identity);
           if (user.isPresent()) {
             applied += applyIdentity(identity, user.get());
           }

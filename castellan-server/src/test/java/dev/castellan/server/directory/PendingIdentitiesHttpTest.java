@@ -354,4 +354,100 @@ class PendingIdentitiesHttpTest {
         .isEqualTo("exceeded_entity_limit");
     assertThat(allowed("doc:1", "user:bob")).as("nothing written").isFalse();
   }
+
+  private static void scimWrite(String method, String userId, String body) throws Exception {
+    HttpResponse<String> response =
+        ServerHttp.send(
+            server,
+            scimKey,
+            method,
+            "/scim/v2/Users/" + userId,
+            body,
+            Map.of("Content-Type", "application/scim+json"));
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+  }
+
+  private static void scimPatch(String userId, String operations) throws Exception {
+    scimWrite(
+        "PATCH",
+        userId,
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+            + operations
+            + "]}");
+  }
+
+  private static final String DEACTIVATE =
+      "{\"op\":\"replace\",\"path\":\"active\",\"value\":false}";
+
+  @Test
+  void aDeactivatedUsersRows_stayHeldThroughImportsWritesAndLinks_untilScimReactivatesThem()
+      throws Exception {
+    String ivan = unique("ivan");
+    String ivanId = scimUser(ivan, ivan + "@example.com");
+    scimPatch(ivanId, DEACTIVATE);
+
+    // An import naming the deactivated person holds the row instead of writing it.
+    JsonNode answer = importRows(byEmail("doc:11", ivan + "@example.com"));
+    assertThat(answer.get("written").asInt()).isZero();
+    assertThat(answer.get("pending").asInt()).isEqualTo(1);
+    // Neither a SCIM write that adds an email while inactive, nor a link, applies its rows.
+    String work = ivan + "@work.example.com";
+    importRows(byEmail("doc:12", work));
+    scimPatch(
+        ivanId, "{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"value\":\"" + work + "\"}]}");
+    String slackUser = unique("U");
+    String slack = "{\"kind\":\"slack\",\"namespace\":\"T0ACME\",\"value\":\"" + slackUser + "\"}";
+    importRows("{\"object\":\"doc:13\",\"relation\":\"viewer\",\"identity\":" + slack + "}");
+    JsonNode linked =
+        ServerHttp.json(send("POST", "/api/users/" + ivanId + "/identities", slack), 201);
+    assertThat(linked.get("applied").asInt()).isZero();
+    assertThat(pending().get("total").asInt()).isEqualTo(3);
+    for (String doc : java.util.List.of("doc:11", "doc:12", "doc:13")) {
+      assertThat(allowed(doc, "user:" + ivanId)).as(doc).isFalse();
+    }
+
+    // Reactivation applies them all.
+    scimPatch(ivanId, "{\"op\":\"replace\",\"path\":\"active\",\"value\":true}");
+    assertThat(pending().get("total").asInt()).isZero();
+    for (String doc : java.util.List.of("doc:11", "doc:12", "doc:13")) {
+      assertThat(allowed(doc, "user:" + ivanId)).as(doc).isTrue();
+    }
+    Poll.until(
+        "the applied rows' audit entries",
+        Duration.ofSeconds(10),
+        () -> {
+          String entries = audit(PendingIdentities.APPLIED).toString();
+          return entries.contains("email:" + ivan + "@example.com")
+              && entries.contains("email:" + work)
+              && entries.contains("slack:T0ACME/" + slackUser);
+        });
+  }
+
+  @Test
+  void theWriteThatDeactivatesAUser_appliesNoRows_andAReplaceReactivatingItDoes() throws Exception {
+    String jane = unique("jane");
+    String janeId = scimUser(jane, jane + "@example.com");
+    String work = jane + "@work.example.com";
+    importRows(byEmail("doc:21", work));
+    // One patch gives the user the held email and deactivates it: the rows stay held.
+    scimPatch(
+        janeId,
+        "{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"value\":\""
+            + work
+            + "\"}]},"
+            + DEACTIVATE);
+    assertThat(pending().get("total").asInt()).isEqualTo(1);
+    assertThat(allowed("doc:21", "user:" + janeId)).isFalse();
+
+    scimWrite(
+        "PUT",
+        janeId,
+        "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\""
+            + jane
+            + "\",\"active\":true,\"emails\":[{\"value\":\""
+            + work
+            + "\"}]}");
+    assertThat(allowed("doc:21", "user:" + janeId)).isTrue();
+    assertThat(pending().get("total").asInt()).isZero();
+  }
 }
