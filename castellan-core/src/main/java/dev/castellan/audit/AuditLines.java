@@ -57,6 +57,20 @@ public final class AuditLines {
     private int size;
     private int lines;
 
+    /*
+     * The value last written in each text field and where its bytes lie in buf: in a batch most
+     * fields repeat (api, caller, store, address, often subject and resource), and copying their
+     * bytes costs less than escaping them again. Cleared whenever buf is rewound.
+     */
+    private final String[] lastValue = new String[TEXT_FIELDS.size()];
+    private final int[] lastAt = new int[TEXT_FIELDS.size()];
+    private final int[] lastLength = new int[TEXT_FIELDS.size()];
+
+    /* The date and time of the second last written, "2026-12-07T21:22:33": Instant.toString
+     * builds it through a formatter, which cost as much as escaping every text field. */
+    private long timeSecond = Long.MIN_VALUE;
+    private byte[] timePrefix = new byte[0];
+
     public Encoder() {
       this(4096);
     }
@@ -115,15 +129,21 @@ public final class AuditLines {
 
     /** Forgets what was written, keeping the buffer. */
     public void reset() {
-      size = 0;
+      rewind(0);
       lines = 0;
+    }
+
+    /** Goes back to {@code to} bytes, forgetting the values cached past it. */
+    private void rewind(int to) {
+      size = to;
+      Arrays.fill(lastValue, null);
     }
 
     String canonical(long seq, AuditEntry entry) {
       int start = size;
       writeCanonical(seq, entry);
       String out = new String(buf, start, size - start, StandardCharsets.UTF_8);
-      size = start;
+      rewind(start);
       return out;
     }
 
@@ -131,7 +151,7 @@ public final class AuditLines {
       int start = size;
       writeCanonical(seq, entry);
       String hash = hash(previousHash, start, size);
-      size = start;
+      rewind(start);
       return hash;
     }
 
@@ -155,11 +175,12 @@ public final class AuditLines {
     private void writeCanonical(long seq, AuditEntry entry) {
       writeAscii("{\"seq\":");
       writeAscii(Long.toString(seq));
-      field("time", entry.time().toString());
-      field("kind", entry.kind());
-      field("api", entry.api());
-      field("caller", entry.caller());
-      field("subject", entry.subject());
+      writeAscii(",\"time\":");
+      writeTime(entry.time());
+      field(KIND, "kind", entry.kind());
+      field(API, "api", entry.api());
+      field(CALLER, "caller", entry.caller());
+      field(SUBJECT, "subject", entry.subject());
       writeAscii(",\"roles\":[");
       List<String> roles = entry.roles();
       for (int i = 0; i < roles.size(); i++) {
@@ -169,15 +190,15 @@ public final class AuditLines {
         writeString(roles.get(i));
       }
       put((byte) ']');
-      field("action", entry.action());
-      field("resource", entry.resource());
-      field("outcome", entry.outcome());
-      field("reason", entry.reason());
-      field("store_id", entry.storeId());
+      field(ACTION, "action", entry.action());
+      field(RESOURCE, "resource", entry.resource());
+      field(OUTCOME, "outcome", entry.outcome());
+      field(REASON, "reason", entry.reason());
+      field(STORE_ID, "store_id", entry.storeId());
       writeAscii(",\"revision\":");
       writeAscii(Long.toString(entry.revision()));
-      field("request_id", entry.requestId());
-      field("client_address", entry.clientAddress());
+      field(REQUEST_ID, "request_id", entry.requestId());
+      field(CLIENT_ADDRESS, "client_address", entry.clientAddress());
       if (entry.count() != 1) {
         // Only summaries carry it: every entry written before it existed keeps its hash.
         writeAscii(",\"count\":");
@@ -186,7 +207,8 @@ public final class AuditLines {
       put((byte) '}');
     }
 
-    private void field(String name, String value) {
+    /** {@code ,"name":"value"}; {@code slot} is the field's index in {@link #TEXT_FIELDS}. */
+    private void field(int slot, String name, String value) {
       ensure(name.length() + 4);
       buf[size++] = ',';
       buf[size++] = '"';
@@ -195,7 +217,50 @@ public final class AuditLines {
       }
       buf[size++] = '"';
       buf[size++] = ':';
+      String last = lastValue[slot];
+      if (last != null && last.equals(value)) {
+        int length = lastLength[slot];
+        ensure(length);
+        System.arraycopy(buf, lastAt[slot], buf, size, length);
+        size += length;
+        return;
+      }
+      int start = size;
       writeString(value);
+      lastValue[slot] = value;
+      lastAt[slot] = start;
+      lastLength[slot] = size - start;
+    }
+
+    /**
+     * The time as {@link Instant#toString} writes it, quoted: the date and time to the second, then
+     * the fraction in groups of three digits, as many as it needs, then {@code Z}.
+     */
+    private void writeTime(Instant time) {
+      long second = time.getEpochSecond();
+      if (second != timeSecond) {
+        String whole = Instant.ofEpochSecond(second).toString(); // no fraction: "...:SSZ"
+        timePrefix = whole.substring(0, whole.length() - 1).getBytes(StandardCharsets.US_ASCII);
+        timeSecond = second;
+      }
+      byte[] prefix = timePrefix;
+      ensure(prefix.length + 13);
+      buf[size++] = '"';
+      System.arraycopy(prefix, 0, buf, size, prefix.length);
+      size += prefix.length;
+      int nano = time.getNano();
+      if (nano > 0) {
+        buf[size++] = '.';
+        int div = 100_000_000;
+        for (int i = 0; nano > 0 || i % 3 != 0; i++) {
+          int digit = nano / div;
+          buf[size++] = (byte) ('0' + digit);
+          nano -= digit * div;
+          div /= 10;
+        }
+      }
+      buf[size++] = 'Z';
+      buf[size++] = '"';
     }
 
     private void writeString(String s) {
@@ -413,6 +478,19 @@ public final class AuditLines {
     }
     return false;
   }
+
+  // The text fields' indexes in TEXT_FIELDS.
+  private static final int KIND = 0;
+  private static final int API = 1;
+  private static final int CALLER = 2;
+  private static final int SUBJECT = 3;
+  private static final int ACTION = 4;
+  private static final int RESOURCE = 5;
+  private static final int OUTCOME = 6;
+  private static final int REASON = 7;
+  private static final int STORE_ID = 8;
+  private static final int REQUEST_ID = 9;
+  private static final int CLIENT_ADDRESS = 10;
 
   private static final List<String> TEXT_FIELDS =
       List.of(
