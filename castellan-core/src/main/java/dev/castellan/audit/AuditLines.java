@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Audit records as JSON lines, in UTF-8: each line is the record's {@link AuditRecord#canonical
@@ -25,6 +26,10 @@ public final class AuditLines {
   private AuditLines() {}
 
   private static final byte[] HEX_UPPER = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HEX_LOWER = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /** A SHA-256 hash in hex digits. */
+  private static final int HASH_DIGITS = 64;
 
   /**
    * JSON's escapes for ASCII: 0 for none, the letter of a short escape, or {@code 'u'} for {@code
@@ -62,7 +67,7 @@ public final class AuditLines {
      * fields repeat (api, caller, store, address, often subject and resource), and copying their
      * bytes costs less than escaping them again. Cleared whenever buf is rewound.
      */
-    private final String[] lastValue = new String[TEXT_FIELDS.size()];
+    private final @Nullable String[] lastValue = new String[TEXT_FIELDS.size()];
     private final int[] lastAt = new int[TEXT_FIELDS.size()];
     private final int[] lastLength = new int[TEXT_FIELDS.size()];
 
@@ -70,6 +75,10 @@ public final class AuditLines {
      * builds it through a formatter, which cost as much as escaping every text field. */
     private long timeSecond = Long.MIN_VALUE;
     private byte[] timePrefix = new byte[0];
+
+    /* The hash of the line last appended, and where its hex digits lie in buf (-1: not there). */
+    private @Nullable String lastHash;
+    private int lastHashAt = -1;
 
     public Encoder() {
       this(4096);
@@ -88,8 +97,39 @@ public final class AuditLines {
     public AuditRecord append(long seq, AuditEntry entry, String previousHash) {
       int start = size;
       writeCanonical(seq, entry);
-      String hash = hash(previousHash, start, size);
-      closeLine(previousHash, hash);
+      // Chained after the line just written (the usual case), the previous hash's digits are in
+      // buf already: hashed and copied from there rather than converted from the string again.
+      boolean chained = previousHash == lastHash && lastHashAt >= 0;
+      digest.reset();
+      if (chained) {
+        digest.update(buf, lastHashAt, HASH_DIGITS);
+        digest.update((byte) '\n');
+      } else {
+        updateHead(previousHash);
+      }
+      digest.update(buf, start, size - start);
+      byte[] sum = digest.digest();
+      size--; // reopen the object: drop its closing brace
+      writeAscii(",\"previous_hash\":\"");
+      if (chained) {
+        ensure(HASH_DIGITS);
+        System.arraycopy(buf, lastHashAt, buf, size, HASH_DIGITS);
+        size += HASH_DIGITS;
+      } else {
+        writeAscii(previousHash);
+      }
+      writeAscii("\",\"hash\":\"");
+      ensure(2 * sum.length);
+      int at = size;
+      for (byte b : sum) {
+        buf[size++] = HEX_LOWER[(b >> 4) & 0xF];
+        buf[size++] = HEX_LOWER[b & 0xF];
+      }
+      String hash = new String(buf, at, size - at, StandardCharsets.ISO_8859_1);
+      writeAscii("\"}\n");
+      lines++;
+      lastHash = hash;
+      lastHashAt = at;
       return new AuditRecord(seq, entry, previousHash, hash);
     }
 
@@ -137,6 +177,8 @@ public final class AuditLines {
     private void rewind(int to) {
       size = to;
       Arrays.fill(lastValue, null);
+      lastHash = null;
+      lastHashAt = -1;
     }
 
     String canonical(long seq, AuditEntry entry) {
@@ -157,6 +199,13 @@ public final class AuditLines {
 
     private String hash(String previousHash, int from, int to) {
       digest.reset();
+      updateHead(previousHash);
+      digest.update(buf, from, to - from);
+      return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** Feeds the digest the previous hash and the line feed that follows it. */
+    private void updateHead(String previousHash) {
       // One update for the previous hash and the line feed: a digest call per byte cost more
       // than hashing the whole entry.
       byte[] head = hashHead;
@@ -168,8 +217,6 @@ public final class AuditLines {
       }
       head[head.length - 1] = '\n';
       digest.update(head);
-      digest.update(buf, from, to - from);
-      return HexFormat.of().formatHex(digest.digest());
     }
 
     private void writeCanonical(long seq, AuditEntry entry) {
