@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Audit records as JSON lines, in UTF-8: each line is the record's {@link AuditRecord#canonical
@@ -25,6 +26,10 @@ public final class AuditLines {
   private AuditLines() {}
 
   private static final byte[] HEX_UPPER = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HEX_LOWER = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /** A SHA-256 hash in hex digits. */
+  private static final int HASH_DIGITS = 64;
 
   /**
    * JSON's escapes for ASCII: 0 for none, the letter of a short escape, or {@code 'u'} for {@code
@@ -57,6 +62,24 @@ public final class AuditLines {
     private int size;
     private int lines;
 
+    /*
+     * The value last written in each text field and where its bytes lie in buf: in a batch most
+     * fields repeat (api, caller, store, address, often subject and resource), and copying their
+     * bytes costs less than escaping them again. Cleared whenever buf is rewound.
+     */
+    private final @Nullable String[] lastValue = new String[TEXT_FIELDS.size()];
+    private final int[] lastAt = new int[TEXT_FIELDS.size()];
+    private final int[] lastLength = new int[TEXT_FIELDS.size()];
+
+    /* The date and time of the second last written, "2026-12-07T21:22:33": Instant.toString
+     * builds it through a formatter, which cost as much as escaping every text field. */
+    private long timeSecond = Long.MIN_VALUE;
+    private byte[] timePrefix = new byte[0];
+
+    /* The hash of the line last appended, and where its hex digits lie in buf (-1: not there). */
+    private @Nullable String lastHash;
+    private int lastHashAt = -1;
+
     public Encoder() {
       this(4096);
     }
@@ -74,8 +97,39 @@ public final class AuditLines {
     public AuditRecord append(long seq, AuditEntry entry, String previousHash) {
       int start = size;
       writeCanonical(seq, entry);
-      String hash = hash(previousHash, start, size);
-      closeLine(previousHash, hash);
+      // Chained after the line just written (the usual case), the previous hash's digits are in
+      // buf already: hashed and copied from there rather than converted from the string again.
+      boolean chained = previousHash == lastHash && lastHashAt >= 0;
+      digest.reset();
+      if (chained) {
+        digest.update(buf, lastHashAt, HASH_DIGITS);
+        digest.update((byte) '\n');
+      } else {
+        updateHead(previousHash);
+      }
+      digest.update(buf, start, size - start);
+      byte[] sum = digest.digest();
+      size--; // reopen the object: drop its closing brace
+      writeAscii(",\"previous_hash\":\"");
+      if (chained) {
+        ensure(HASH_DIGITS);
+        System.arraycopy(buf, lastHashAt, buf, size, HASH_DIGITS);
+        size += HASH_DIGITS;
+      } else {
+        writeAscii(previousHash);
+      }
+      writeAscii("\",\"hash\":\"");
+      ensure(2 * sum.length);
+      int at = size;
+      for (byte b : sum) {
+        buf[size++] = HEX_LOWER[(b >> 4) & 0xF];
+        buf[size++] = HEX_LOWER[b & 0xF];
+      }
+      String hash = new String(buf, at, size - at, StandardCharsets.ISO_8859_1);
+      writeAscii("\"}\n");
+      lines++;
+      lastHash = hash;
+      lastHashAt = at;
       return new AuditRecord(seq, entry, previousHash, hash);
     }
 
@@ -115,15 +169,23 @@ public final class AuditLines {
 
     /** Forgets what was written, keeping the buffer. */
     public void reset() {
-      size = 0;
+      rewind(0);
       lines = 0;
+    }
+
+    /** Goes back to {@code to} bytes, forgetting the values cached past it. */
+    private void rewind(int to) {
+      size = to;
+      Arrays.fill(lastValue, null);
+      lastHash = null;
+      lastHashAt = -1;
     }
 
     String canonical(long seq, AuditEntry entry) {
       int start = size;
       writeCanonical(seq, entry);
       String out = new String(buf, start, size - start, StandardCharsets.UTF_8);
-      size = start;
+      rewind(start);
       return out;
     }
 
@@ -131,12 +193,19 @@ public final class AuditLines {
       int start = size;
       writeCanonical(seq, entry);
       String hash = hash(previousHash, start, size);
-      size = start;
+      rewind(start);
       return hash;
     }
 
     private String hash(String previousHash, int from, int to) {
       digest.reset();
+      updateHead(previousHash);
+      digest.update(buf, from, to - from);
+      return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** Feeds the digest the previous hash and the line feed that follows it. */
+    private void updateHead(String previousHash) {
       // One update for the previous hash and the line feed: a digest call per byte cost more
       // than hashing the whole entry.
       byte[] head = hashHead;
@@ -148,18 +217,17 @@ public final class AuditLines {
       }
       head[head.length - 1] = '\n';
       digest.update(head);
-      digest.update(buf, from, to - from);
-      return HexFormat.of().formatHex(digest.digest());
     }
 
     private void writeCanonical(long seq, AuditEntry entry) {
       writeAscii("{\"seq\":");
       writeAscii(Long.toString(seq));
-      field("time", entry.time().toString());
-      field("kind", entry.kind());
-      field("api", entry.api());
-      field("caller", entry.caller());
-      field("subject", entry.subject());
+      writeAscii(",\"time\":");
+      writeTime(entry.time());
+      field(KIND, "kind", entry.kind());
+      field(API, "api", entry.api());
+      field(CALLER, "caller", entry.caller());
+      field(SUBJECT, "subject", entry.subject());
       writeAscii(",\"roles\":[");
       List<String> roles = entry.roles();
       for (int i = 0; i < roles.size(); i++) {
@@ -169,15 +237,15 @@ public final class AuditLines {
         writeString(roles.get(i));
       }
       put((byte) ']');
-      field("action", entry.action());
-      field("resource", entry.resource());
-      field("outcome", entry.outcome());
-      field("reason", entry.reason());
-      field("store_id", entry.storeId());
+      field(ACTION, "action", entry.action());
+      field(RESOURCE, "resource", entry.resource());
+      field(OUTCOME, "outcome", entry.outcome());
+      field(REASON, "reason", entry.reason());
+      field(STORE_ID, "store_id", entry.storeId());
       writeAscii(",\"revision\":");
       writeAscii(Long.toString(entry.revision()));
-      field("request_id", entry.requestId());
-      field("client_address", entry.clientAddress());
+      field(REQUEST_ID, "request_id", entry.requestId());
+      field(CLIENT_ADDRESS, "client_address", entry.clientAddress());
       if (entry.count() != 1) {
         // Only summaries carry it: every entry written before it existed keeps its hash.
         writeAscii(",\"count\":");
@@ -186,7 +254,8 @@ public final class AuditLines {
       put((byte) '}');
     }
 
-    private void field(String name, String value) {
+    /** {@code ,"name":"value"}; {@code slot} is the field's index in {@link #TEXT_FIELDS}. */
+    private void field(int slot, String name, String value) {
       ensure(name.length() + 4);
       buf[size++] = ',';
       buf[size++] = '"';
@@ -195,7 +264,50 @@ public final class AuditLines {
       }
       buf[size++] = '"';
       buf[size++] = ':';
+      String last = lastValue[slot];
+      if (last != null && last.equals(value)) {
+        int length = lastLength[slot];
+        ensure(length);
+        System.arraycopy(buf, lastAt[slot], buf, size, length);
+        size += length;
+        return;
+      }
+      int start = size;
       writeString(value);
+      lastValue[slot] = value;
+      lastAt[slot] = start;
+      lastLength[slot] = size - start;
+    }
+
+    /**
+     * The time as {@link Instant#toString} writes it, quoted: the date and time to the second, then
+     * the fraction in groups of three digits, as many as it needs, then {@code Z}.
+     */
+    private void writeTime(Instant time) {
+      long second = time.getEpochSecond();
+      if (second != timeSecond) {
+        String whole = Instant.ofEpochSecond(second).toString(); // no fraction: "...:SSZ"
+        timePrefix = whole.substring(0, whole.length() - 1).getBytes(StandardCharsets.US_ASCII);
+        timeSecond = second;
+      }
+      byte[] prefix = timePrefix;
+      ensure(prefix.length + 13);
+      buf[size++] = '"';
+      System.arraycopy(prefix, 0, buf, size, prefix.length);
+      size += prefix.length;
+      int nano = time.getNano();
+      if (nano > 0) {
+        buf[size++] = '.';
+        int div = 100_000_000;
+        for (int i = 0; nano > 0 || i % 3 != 0; i++) {
+          int digit = nano / div;
+          buf[size++] = (byte) ('0' + digit);
+          nano -= digit * div;
+          div /= 10;
+        }
+      }
+      buf[size++] = 'Z';
+      buf[size++] = '"';
     }
 
     private void writeString(String s) {
@@ -413,6 +525,19 @@ public final class AuditLines {
     }
     return false;
   }
+
+  // The text fields' indexes in TEXT_FIELDS.
+  private static final int KIND = 0;
+  private static final int API = 1;
+  private static final int CALLER = 2;
+  private static final int SUBJECT = 3;
+  private static final int ACTION = 4;
+  private static final int RESOURCE = 5;
+  private static final int OUTCOME = 6;
+  private static final int REASON = 7;
+  private static final int STORE_ID = 8;
+  private static final int REQUEST_ID = 9;
+  private static final int CLIENT_ADDRESS = 10;
 
   private static final List<String> TEXT_FIELDS =
       List.of(

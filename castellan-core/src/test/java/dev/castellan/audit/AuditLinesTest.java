@@ -94,6 +94,89 @@ class AuditLinesTest {
   }
 
   @Test
+  void linesOfOneBatch_areByteForByteJacksons_whenValuesRepeatFromEntryToEntry()
+      throws IOException {
+    // The encoder copies a field's bytes when its value repeats: hostile values drawn from a small
+    // pool, so that most fields repeat, a buffer that starts tiny and grows, and resets between
+    // batches, must still give every line exactly as a JSON library writes it.
+    Random random = new Random(13);
+    List<String> pool = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      pool.add(randomText(random));
+    }
+    AuditLines.Encoder encoder = new AuditLines.Encoder(16);
+    for (int batch = 0; batch < 20; batch++) {
+      encoder.reset();
+      List<String> expected = new ArrayList<>();
+      String previous = AuditRecord.GENESIS;
+      for (int i = 0; i < 50; i++) {
+        AuditEntry entry =
+            new AuditEntry(
+                T0.plusNanos(random.nextLong(3_000_000_000L)),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                random.nextBoolean() ? List.of() : List.of(pool.get(random.nextInt(pool.size()))),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())),
+                random.nextLong(),
+                pool.get(random.nextInt(pool.size())),
+                pool.get(random.nextInt(pool.size())));
+        long seq = batch * 1_000L + i;
+        AuditRecord record = encoder.append(seq, entry, previous);
+        String canonical = jackson(seq, entry);
+        expected.add(
+            canonical.substring(0, canonical.length() - 1)
+                + ",\"previous_hash\":\""
+                + previous
+                + "\",\"hash\":\""
+                + record.hash()
+                + "\"}\n");
+        assertThat(record.hash()).isEqualTo(AuditRecord.chain(seq, entry, previous).hash());
+        previous = record.hash();
+      }
+      assertThat(new String(encoder.toByteArray(), StandardCharsets.UTF_8))
+          .isEqualTo(String.join("", expected));
+    }
+  }
+
+  @Test
+  void theTime_isWrittenAsInstantToStringWritesIt() {
+    Random random = new Random(17);
+    List<Instant> times =
+        new ArrayList<>(
+            List.of(
+                Instant.EPOCH,
+                Instant.parse("2026-12-07T21:22:33Z"),
+                Instant.parse("2026-12-07T21:22:33.100Z"),
+                Instant.parse("2026-12-07T21:22:33.000100Z"),
+                Instant.parse("2026-12-07T21:22:33.120450Z"),
+                Instant.parse("1969-12-31T23:59:59.999999Z"),
+                Instant.parse("+10000-01-01T00:00:00.000001Z"),
+                Instant.parse("-0001-06-30T12:00:00.5Z")));
+    for (int i = 0; i < 2_000; i++) {
+      // Runs of entries within one second, and jumps between seconds, years and centuries.
+      Instant last = times.getLast();
+      times.add(
+          random.nextInt(4) == 0
+              ? Instant.ofEpochSecond(random.nextLong(-60_000_000_000L, 250_000_000_000L))
+              : last.plusNanos(random.nextLong(400_000_000L)));
+    }
+    AuditLines.Encoder encoder = new AuditLines.Encoder(16);
+    for (Instant time : times) {
+      AuditEntry entry =
+          new AuditEntry(
+              time, "decision", "check", "", "", List.of(), "", "", "allow", "", "", 0, "", "");
+      String line = encoder.canonical(1, entry);
+      assertThat(line).contains("\"time\":\"" + entry.time() + "\",");
+    }
+  }
+
+  @Test
   void loneSurrogates_becomeReplacementCharacters_andPairsAreKept() {
     AuditEntry entry =
         new AuditEntry(
