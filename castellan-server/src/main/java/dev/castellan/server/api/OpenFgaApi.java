@@ -53,6 +53,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -67,7 +68,7 @@ import org.jspecify.annotations.Nullable;
 public final class OpenFgaApi {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   private static final Set<String> CONTEXTUAL_FIELDS = Set.of("tuple_keys");
-  private static final Set<String> CONSISTENCY =
+  static final Set<String> CONSISTENCY =
       Set.of("", "UNSPECIFIED", "MINIMIZE_LATENCY", "HIGHER_CONSISTENCY");
 
   private final StoreRuntime runtime;
@@ -594,10 +595,28 @@ public final class OpenFgaApi {
   private void check(Context ctx) {
     String storeId = existingStore(ctx);
     // The check, most of the traffic, reads its body without Javalin's copies (its only read).
-    Body body = Body.parse(RequestBody.text(ctx, limits.maxRequestBytes()), CHECK_FIELDS);
+    String text = RequestBody.text(ctx, limits.maxRequestBytes());
     // The whole body is read before any wait for a consistency token: a bad request fails at once.
-    CheckRequest request = checkRequest(body, "");
-    Engine engine = engine(storeId, body);
+    // The common shape is read as a stream; anything else (and every error) by the tree path.
+    CheckBody common = CheckBody.read(text);
+    CheckRequest request;
+    Engine engine;
+    if (common != null) {
+      TupleKey key = common.key();
+      request =
+          new CheckRequest(
+              key.object(), key.relation(), key.user(), List.of(), Map.of(), common.explain());
+      engine =
+          runtime.engine(
+              storeId,
+              common.modelId(),
+              common.consistencyToken(),
+              common.consistency().equals("HIGHER_CONSISTENCY"));
+    } else {
+      Body body = Body.parse(text, CHECK_FIELDS);
+      request = checkRequest(body, "");
+      engine = engine(storeId, body);
+    }
     CheckResult result;
     try {
       result = engine.check(request, evaluation.check(ClientConnection.gone(ctx)));
