@@ -1,13 +1,10 @@
 package dev.castellan.server.api;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import dev.castellan.engine.TupleKey;
-import java.io.IOException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The common shape of a check body, read as a stream: {@code {"tuple_key": {"user", "relation",
+ * The common shape of a check body, read by a scanner: {@code {"tuple_key": {"user", "relation",
  * "object"}}} with, optionally, {@code authorization_model_id}, {@code consistency}, {@code
  * consistency_token} (strings), {@code explain} and {@code trace} (booleans). Building and walking
  * a JSON tree for it was the largest part of Castellan's own CPU on a check.
@@ -33,169 +30,193 @@ record CheckBody(
 
   /** The body's values when it has the common shape and the tree path would accept it; or null. */
   static @Nullable CheckBody read(String text) {
-    try (JsonParser p = Body.JSON.createParser(text)) {
-      return read(p);
-    } catch (IOException | RuntimeException e) {
-      // Invalid JSON, a constraint Jackson enforces, a number it cannot hold: the tree path says.
-      return null;
-    }
-  }
-
-  private static @Nullable CheckBody read(JsonParser p) throws IOException {
-    if (p.nextToken() != JsonToken.START_OBJECT) {
-      return null;
-    }
-    TupleKey key = null;
-    String modelId = null;
-    String consistency = null;
-    String token = null;
-    Boolean explain = null;
-    Boolean trace = null;
-    JsonToken t;
-    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken value = p.nextToken();
-      switch (name) {
-        case "tuple_key" -> {
-          if (key != null || value != JsonToken.START_OBJECT) {
-            return null;
-          }
-          key = key(p);
-        }
-        case "authorization_model_id" -> {
-          if (modelId != null) {
-            return null;
-          }
-          modelId = string(p, value, Body.MAX_NAME);
-        }
-        case "consistency" -> {
-          if (consistency != null) {
-            return null;
-          }
-          consistency = string(p, value, MAX_CONSISTENCY);
-          if (consistency != null && !OpenFgaApi.CONSISTENCY.contains(consistency)) {
-            return null;
-          }
-        }
-        case "consistency_token" -> {
-          if (token != null) {
-            return null;
-          }
-          token = string(p, value, MAX_TOKEN);
-        }
-        case "explain" -> {
-          if (explain != null) {
-            return null;
-          }
-          explain = bool(value);
-        }
-        case "trace" -> {
-          if (trace != null) {
-            return null;
-          }
-          trace = bool(value);
-        }
-        default -> {
-          return null;
-        }
-      }
-      if (!readAs(name, key, modelId, consistency, token, explain, trace)) {
-        return null; // a value of the wrong type, or one the tree path refuses
-      }
-    }
-    // The object must have ended, with nothing after it (the tree path's trailing-token rule).
-    if (t != JsonToken.END_OBJECT || key == null || p.nextToken() != null) {
-      return null;
-    }
-    return new CheckBody(
-        key,
-        orEmpty(modelId),
-        orEmpty(consistency),
-        orEmpty(token),
-        Boolean.TRUE.equals(explain) || Boolean.TRUE.equals(trace));
+    return new Scanner(text).body();
   }
 
   /**
-   * Whether the field just read, {@code name}, gave a value (null: not one the tree path takes).
+   * A scanner of a strict subset of JSON: structural characters, JSON's four whitespace characters,
+   * {@code true}, {@code false}, and strings of printable ASCII without escapes (their value is
+   * their text, so no decoding can differ from Jackson's). Anything else, valid JSON or not, stops
+   * it (null), and the tree path reads the body.
    */
-  private static boolean readAs(
-      String name,
-      @Nullable TupleKey key,
-      @Nullable String modelId,
-      @Nullable String consistency,
-      @Nullable String token,
-      @Nullable Boolean explain,
-      @Nullable Boolean trace) {
-    return switch (name) {
-      case "tuple_key" -> key != null;
-      case "authorization_model_id" -> modelId != null;
-      case "consistency" -> consistency != null;
-      case "consistency_token" -> token != null;
-      case "explain" -> explain != null;
-      case "trace" -> trace != null;
-      default -> false;
-    };
-  }
+  private static final class Scanner {
+    private final String text;
+    private int at;
 
-  /** The tuple key object after its START_OBJECT: exactly user, relation and object, each once. */
-  private static @Nullable TupleKey key(JsonParser p) throws IOException {
-    String user = null;
-    String relation = null;
-    String object = null;
-    JsonToken t;
-    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken value = p.nextToken();
-      String text = string(p, value, Body.MAX_NAME);
-      // Empty is "required" to the tree path, so its error.
-      if (text == null || text.isEmpty()) {
+    Scanner(String text) {
+      this.text = text;
+    }
+
+    @Nullable CheckBody body() {
+      if (!take('{')) {
         return null;
       }
-      switch (name) {
-        case "user" -> {
-          if (user != null) {
+      TupleKey key = null;
+      String modelId = null;
+      String consistency = null;
+      String token = null;
+      Boolean explain = null;
+      Boolean trace = null;
+      do {
+        String name = string(Body.MAX_NAME);
+        if (name == null || !take(':')) {
+          return null;
+        }
+        switch (name) {
+          case "tuple_key" -> {
+            if (key != null || (key = key()) == null) {
+              return null;
+            }
+          }
+          case "authorization_model_id" -> {
+            if (modelId != null || (modelId = string(Body.MAX_NAME)) == null) {
+              return null;
+            }
+          }
+          case "consistency" -> {
+            if (consistency != null
+                || (consistency = string(MAX_CONSISTENCY)) == null
+                || !OpenFgaApi.CONSISTENCY.contains(consistency)) {
+              return null;
+            }
+          }
+          case "consistency_token" -> {
+            if (token != null || (token = string(MAX_TOKEN)) == null) {
+              return null;
+            }
+          }
+          case "explain" -> {
+            if (explain != null || (explain = bool()) == null) {
+              return null;
+            }
+          }
+          case "trace" -> {
+            if (trace != null || (trace = bool()) == null) {
+              return null;
+            }
+          }
+          default -> {
             return null;
           }
-          user = text;
         }
-        case "relation" -> {
-          if (relation != null) {
+      } while (take(','));
+      // The object ends, with only whitespace after it (the tree path's trailing-token rule).
+      if (key == null || !take('}')) {
+        return null;
+      }
+      skipWhitespace();
+      if (at != text.length()) {
+        return null;
+      }
+      return new CheckBody(
+          key,
+          orEmpty(modelId),
+          orEmpty(consistency),
+          orEmpty(token),
+          Boolean.TRUE.equals(explain) || Boolean.TRUE.equals(trace));
+    }
+
+    /** The tuple key object: exactly user, relation and object, each once and not empty. */
+    private @Nullable TupleKey key() {
+      if (!take('{')) {
+        return null;
+      }
+      String user = null;
+      String relation = null;
+      String object = null;
+      do {
+        String name = string(Body.MAX_NAME);
+        if (name == null || !take(':')) {
+          return null;
+        }
+        String value = string(Body.MAX_NAME);
+        // Empty is "required" to the tree path: its error.
+        if (value == null || value.isEmpty()) {
+          return null;
+        }
+        switch (name) {
+          case "user" -> {
+            if (user != null) {
+              return null;
+            }
+            user = value;
+          }
+          case "relation" -> {
+            if (relation != null) {
+              return null;
+            }
+            relation = value;
+          }
+          case "object" -> {
+            if (object != null) {
+              return null;
+            }
+            object = value;
+          }
+          default -> {
             return null;
           }
-          relation = text;
         }
-        case "object" -> {
-          if (object != null) {
+      } while (take(','));
+      if (!take('}') || user == null || relation == null || object == null) {
+        return null;
+      }
+      return new TupleKey(object, relation, user);
+    }
+
+    /** A string of at most {@code maxLength} printable ASCII characters, none escaped; or null. */
+    private @Nullable String string(int maxLength) {
+      if (!take('"')) {
+        return null;
+      }
+      int start = at;
+      for (; at < text.length(); at++) {
+        char c = text.charAt(at);
+        if (c == '"') {
+          if (at - start > maxLength) {
             return null;
           }
-          object = text;
+          return text.substring(start, at++);
         }
-        default -> {
+        if (c < 0x20 || c > 0x7e || c == '\\') {
           return null;
         }
       }
-    }
-    if (t != JsonToken.END_OBJECT || user == null || relation == null || object == null) {
       return null;
     }
-    return new TupleKey(object, relation, user);
-  }
 
-  /** A string value Body.string would return unchanged; null for anything else. */
-  private static @Nullable String string(JsonParser p, @Nullable JsonToken value, int maxLength)
-      throws IOException {
-    if (value != JsonToken.VALUE_STRING) {
+    private @Nullable Boolean bool() {
+      skipWhitespace();
+      if (text.startsWith("true", at)) {
+        at += 4;
+        return Boolean.TRUE;
+      }
+      if (text.startsWith("false", at)) {
+        at += 5;
+        return Boolean.FALSE;
+      }
       return null;
     }
-    String text = p.getText();
-    return text.length() <= maxLength && Body.isValidUnicode(text) ? text : null;
-  }
 
-  private static @Nullable Boolean bool(@Nullable JsonToken value) {
-    if (value == JsonToken.VALUE_TRUE) {
-      return Boolean.TRUE;
+    /** Whether {@code c} comes next, after whitespace; if so, it is consumed. */
+    private boolean take(char c) {
+      skipWhitespace();
+      if (at < text.length() && text.charAt(at) == c) {
+        at++;
+        return true;
+      }
+      return false;
     }
-    return value == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
+
+    private void skipWhitespace() {
+      while (at < text.length()) {
+        char c = text.charAt(at);
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+          return;
+        }
+        at++;
+      }
+    }
   }
 
   private static String orEmpty(@Nullable String value) {

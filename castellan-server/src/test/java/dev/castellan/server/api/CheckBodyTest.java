@@ -36,9 +36,7 @@ class CheckBodyTest {
           "{" + KEY + ",\"explain\":true}",
           "{" + KEY + ",\"explain\":false,\"trace\":true}",
           "{" + KEY + ",\"trace\":false}",
-          // Escapes decode alike, in keys and values.
-          "{\"tuple\\u005fkey\":{\"user\":\"user:\\u00e9\\ud83d\\ude00\",\"relation\":\"viewer\","
-              + "\"object\":\"doc:\\\"1\\\\\"}}",
+          "\t{\r\n" + KEY + " ,\t\"explain\" : true\n}\r\n",
           "{\"tuple_key\":{\"user\":\"user:"
               + "u".repeat(Body.MAX_NAME - 5)
               + "\","
@@ -50,6 +48,29 @@ class CheckBodyTest {
       List.of(
           "",
           "   ",
+          // Escapes, non-ASCII and control characters: the tree path decodes them.
+          "{\"tuple\\u005fkey\":{\"user\":\"user:\\u00e9\\ud83d\\ude00\",\"relation\":\"viewer\","
+              + "\"object\":\"doc:\\\"1\\\\\"}}",
+          "{\"tuple_key\":{\"user\":\"user:\u00e9\",\"relation\":\"viewer\",\"object\":\"doc:1\"}}",
+          "{\"tuple_key\":{\"user\":\"user:a\u0001\",\"relation\":\"viewer\",\"object\":\"doc:1\"}}",
+          "{\"tuple_key\":{\"user\":\"user:a\u007f\",\"relation\":\"viewer\",\"object\":\"doc:1\"}}",
+          "\ufeff{" + KEY + "}",
+          "{" + KEY + "}\u00a0",
+          "{" + KEY + "}\u0000",
+          "{" + KEY + ",\"explain\":tru}",
+          "{" + KEY + ",\"explain\":truex}",
+          "{" + KEY + ",\"explain\":True}",
+          "{" + KEY + ",\"explain\":true false}",
+          "{" + KEY + ",\"explain\":\"\"}",
+          "{" + KEY + ",}",
+          "{," + KEY + "}",
+          "{" + KEY + ",,\"explain\":true}",
+          "{" + KEY + "\"explain\":true}",
+          "{\"tuple_key\"" + KEY.substring(12) + "}",
+          "{\"tuple_key\":{\"user\":\"user:a\",\"relation\":\"r\",\"object\":\"d:1\",}}",
+          "{\"tuple_key\":{\"user\":\"user:a\",\"relation\":\"r\",\"object\":\"d:1\"}",
+          "{\"tuple_key\":{\"user\":\"user:a\",\"relation\":\"r\",\"object\":\"d:1\"}}}",
+          "{\"tuple_key\":{\"user\":\"user:a\",\"relation\":\"r\",\"object\":\"d:1}}",
           "null",
           "[]",
           "\"x\"",
