@@ -28,6 +28,11 @@ record CheckBody(
   private static final int MAX_CONSISTENCY = 32;
   private static final int MAX_TOKEN = 256;
 
+  private static final String[] BODY_FIELDS = {
+    "tuple_key", "authorization_model_id", "consistency", "consistency_token", "explain", "trace"
+  };
+  private static final String[] KEY_FIELDS = {"user", "relation", "object"};
+
   /** The body's values when it has the common shape and the tree path would accept it; or null. */
   static @Nullable CheckBody read(String text) {
     return new Scanner(text).body();
@@ -58,7 +63,7 @@ record CheckBody(
       Boolean explain = null;
       Boolean trace = null;
       do {
-        String name = string(Body.MAX_NAME);
+        String name = name(BODY_FIELDS);
         if (name == null || !take(':')) {
           return null;
         }
@@ -125,7 +130,7 @@ record CheckBody(
       String relation = null;
       String object = null;
       do {
-        String name = string(Body.MAX_NAME);
+        String name = name(KEY_FIELDS);
         if (name == null || !take(':')) {
           return null;
         }
@@ -162,6 +167,28 @@ record CheckBody(
         return null;
       }
       return new TupleKey(object, relation, user);
+    }
+
+    /**
+     * A field name that is one of {@code names}, as that constant (no copy of the text); null for
+     * any other name, or one the string rule below does not take.
+     */
+    private @Nullable String name(String[] names) {
+      if (!take('"')) {
+        return null;
+      }
+      int start = at;
+      int end = text.indexOf('"', start);
+      if (end < 0) {
+        return null;
+      }
+      for (String name : names) {
+        if (name.length() == end - start && text.startsWith(name, start)) {
+          at = end + 1;
+          return name; // printable ASCII without escapes, as each of names is
+        }
+      }
+      return null;
     }
 
     /** A string of at most {@code maxLength} printable ASCII characters, none escaped; or null. */
