@@ -26,7 +26,9 @@ public record CheckRequest(
     Objects.requireNonNull(relation, "relation");
     Objects.requireNonNull(user, "user");
     contextualTuples = List.copyOf(contextualTuples);
-    context = Collections.unmodifiableMap(new LinkedHashMap<>(context));
+    // Most checks carry no context: no copy for them.
+    context =
+        context.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(context));
   }
 
   public static CheckRequest of(String object, String relation, String user) {

@@ -42,6 +42,7 @@ public final class ChangeFeed implements AutoCloseable {
   private volatile boolean closed;
   private final Thread thread;
   private volatile long polls;
+  private volatile long turns;
   private long lastPurge;
 
   private ChangeFeed(TupleStore store, IndexFeed.Options options, Clock clock) {
@@ -116,6 +117,11 @@ public final class ChangeFeed implements AutoCloseable {
     return polls;
   }
 
+  /** How many times the feed's loop has run: for tests. */
+  long turns() {
+    return turns;
+  }
+
   private void signal() {
     wakeLock.lock();
     try {
@@ -139,6 +145,7 @@ public final class ChangeFeed implements AutoCloseable {
     long backoff = interval;
     long nextPoll = System.nanoTime(); // nanoTime may be negative: never compare it with 0
     while (!closed) {
+      turns++;
       boolean failed = false;
       try {
         long now = System.nanoTime();
@@ -158,7 +165,9 @@ public final class ChangeFeed implements AutoCloseable {
         failure("purging expired tuples", e);
       }
       backoff = failed ? Math.min(Math.max(backoff, 1) * 2, MAX_BACKOFF_MILLIS) : interval;
-      long waitMillis = failed ? backoff : Math.max(0, (nextPoll - System.nanoTime()) / 1_000_000L);
+      // Rounded up: rounded down, the last millisecond before each poll was a busy loop.
+      long waitMillis =
+          failed ? backoff : Math.max(0, Math.ceilDiv(nextPoll - System.nanoTime(), 1_000_000L));
       try {
         sleep(waitMillis);
       } catch (Throwable e) {

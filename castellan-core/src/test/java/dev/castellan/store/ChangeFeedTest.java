@@ -109,6 +109,23 @@ class ChangeFeedTest {
     assertThat(shared.getLast().index().size()).isEqualTo(2);
   }
 
+  /**
+   * Between two polls the loop waits: it waited the time to the next poll rounded down to a
+   * millisecond, and so spun through the last millisecond before each poll, hundreds of turns.
+   */
+  @Test
+  void betweenPolls_theLoopWaitsInsteadOfSpinning() throws Exception {
+    ChangeFeed feed = start(FAST);
+    feed.follow(memory.createStore("quiet").id(), 0);
+    long firstPoll = feed.polls() + 1;
+    awaitUntil(() -> feed.polls() >= firstPoll, "a poll");
+    long polls = feed.polls();
+    long turns = feed.turns();
+    awaitUntil(() -> feed.polls() >= polls + 10, "ten more polls");
+    // One turn per poll, and a few more for a wait cut short.
+    assertThat(feed.turns() - turns).isLessThanOrEqualTo(2 * (feed.polls() - polls) + 5);
+  }
+
   @Test
   void aChangeInOneStore_wakesOnlyThatStore() throws Exception {
     ChangeFeed feed = start(FAST);

@@ -110,6 +110,68 @@ class CheckBodyHttpTest {
         .startsWith("{\"allowed\":true");
   }
 
+  /**
+   * Short answers go to the response's own stream, past Javalin's compressing one: they are not
+   * compressed even when the client accepts gzip, as before, while a long answer still is.
+   */
+  @Test
+  void aShortAnswerIsNotCompressedALongOneStillIs() throws Exception {
+    HttpResponse<byte[]> plain =
+        gzipPost("/stores/" + storeId + "/check", check("user:zoë"), HttpRequest.newBuilder());
+    assertThat(plain.statusCode()).isEqualTo(200);
+    assertThat(plain.headers().firstValue("Content-Encoding")).isEmpty();
+    assertThat(new String(plain.body(), StandardCharsets.UTF_8))
+        .startsWith("{\"allowed\":true,\"resolution\":\"\",\"consistency_token\":\"");
+    StringBuilder writes = new StringBuilder();
+    for (int i = 0; i < 40; i++) {
+      writes
+          .append(i == 0 ? "" : ",")
+          .append("{\"user\":\"user:u")
+          .append(i)
+          .append("\",\"relation\":\"viewer\",\"object\":\"doc:many\"}");
+    }
+    assertThat(
+            post(
+                    "/stores/" + storeId + "/write",
+                    "{\"writes\":{\"tuple_keys\":[" + writes + "]}}",
+                    "application/json")
+                .statusCode())
+        .isEqualTo(200);
+    // A check after the write names the new revision (the answers are kept per revision).
+    HttpResponse<byte[]> after =
+        gzipPost("/stores/" + storeId + "/check", check("user:zoë"), HttpRequest.newBuilder());
+    assertThat(new String(after.body(), StandardCharsets.UTF_8))
+        .startsWith("{\"allowed\":true,")
+        .isNotEqualTo(new String(plain.body(), StandardCharsets.UTF_8));
+    HttpResponse<byte[]> read =
+        gzipPost(
+            "/stores/" + storeId + "/read",
+            "{\"tuple_key\":{\"object\":\"doc:many\"}}",
+            HttpRequest.newBuilder());
+    assertThat(read.statusCode()).isEqualTo(200);
+    assertThat(read.headers().firstValue("Content-Encoding")).contains("gzip");
+    String text;
+    try (InputStream in =
+        new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(read.body()))) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(text.length()).isGreaterThanOrEqualTo(1500);
+    assertThat(text).contains("\"user:u39\"");
+  }
+
+  private HttpResponse<byte[]> gzipPost(String path, String body, HttpRequest.Builder builder)
+      throws IOException, InterruptedException {
+    return http.send(
+        builder
+            .uri(URI.create("http://127.0.0.1:" + server.port() + path))
+            .header("Authorization", "Bearer " + TOKEN)
+            .header("Content-Type", "application/json")
+            .header("Accept-Encoding", "gzip")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
   private HttpResponse<String> post(String path, String body, String type)
       throws IOException, InterruptedException {
     return http.send(
