@@ -31,6 +31,7 @@
 #        JAVA_OPTS (e.g. JFR flags; "%n" in them is replaced by the target's name),
 #        SKIP_BUILD=1 to use the jar already built (JAR=... another build of castellan-bench, e.g.
 #        an older commit's, to compare), KEEP=DIR to keep the logs and wrk outputs.
+#        PORT, STATS_PORT (defaults 18960, 18970: two runs at once need others).
 # Needs: wrk, curl, a JDK 21+, PostgreSQL (createdb/dropdb on PATH) at PG_URL, taskset to pin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -62,8 +63,8 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
 fi
 JAR=${JAR:-castellan-bench/target/castellan-benchmarks.jar}
 if [ -n "${KEEP:-}" ]; then WORK=$KEEP; mkdir -p "$WORK"; else WORK=$(mktemp -d); fi
-PORT=18960
-STATS_PORT=18970
+PORT=${PORT:-18960}
+STATS_PORT=${STATS_PORT:-18970}
 PID=
 stop() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi; }
 cleanup() { stop; if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; fi; }
