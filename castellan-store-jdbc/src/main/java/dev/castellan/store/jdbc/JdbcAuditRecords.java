@@ -120,14 +120,13 @@ final class JdbcAuditRecords implements AuditRecords {
   static final class Segment {
     private long firstSeq = -1;
     private long lastSeq;
-    private Instant minTime;
-    private Instant maxTime;
+    // Empty bounds until the first entry: any time narrows them.
+    private Instant minTime = Instant.MAX;
+    private Instant maxTime = Instant.MIN;
 
     void add(AuditRecord record) {
       if (firstSeq < 0) {
         firstSeq = record.seq();
-        minTime = record.entry().time();
-        maxTime = minTime;
       }
       lastSeq = record.seq();
       Instant time = record.entry().time();
