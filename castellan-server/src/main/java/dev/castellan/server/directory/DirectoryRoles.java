@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -183,22 +184,13 @@ public final class DirectoryRoles {
     // The user's tuples as they are after the delete, not its groups read before it: a group
     // another node added it to meanwhile is among them, or that node's settle() finds it.
     List<TupleKey> deletes = new ArrayList<>();
-    String token = "";
-    do {
-      Page<StoredTuple> page =
-          runtime
-              .store()
-              .read(
-                  systemStoreId,
-                  new TupleFilter("group:", "member", DirectorySubjects.ofId(id)),
-                  new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
-      for (StoredTuple stored : page.items()) {
-        if (isProjected(stored.tuple().key())) {
-          deletes.add(stored.tuple().key());
-        }
-      }
-      token = page.continuationToken();
-    } while (!token.isEmpty());
+    forEachTuple(
+        new TupleFilter("group:", "member", DirectorySubjects.ofId(id)),
+        key -> {
+          if (isProjected(key)) {
+            deletes.add(key);
+          }
+        });
     return Optional.of(write(List.of(), deletes));
   }
 
@@ -275,23 +267,13 @@ public final class DirectoryRoles {
     // Tuples of groups no longer in the directory (deleted while the delete of their tuples
     // failed).
     List<TupleKey> orphans = new ArrayList<>();
-    String token = "";
-    do {
-      Page<StoredTuple> page =
-          runtime
-              .store()
-              .read(
-                  systemStoreId,
-                  new TupleFilter("group:", "member", ""),
-                  new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
-      for (StoredTuple stored : page.items()) {
-        TupleKey key = stored.tuple().key();
-        if (isProjected(key) && !groups.contains(key.object().substring("group:".length()))) {
-          orphans.add(key);
-        }
-      }
-      token = page.continuationToken();
-    } while (!token.isEmpty());
+    forEachTuple(
+        new TupleFilter("group:", "member", ""),
+        key -> {
+          if (isProjected(key) && !groups.contains(key.object().substring("group:".length()))) {
+            orphans.add(key);
+          }
+        });
     // A group created since the listing above is no orphan: its own write settles it.
     List<TupleKey> deletes = new ArrayList<>();
     for (TupleKey key : orphans) {
@@ -386,25 +368,15 @@ public final class DirectoryRoles {
     }
     List<TupleKey> extra = new ArrayList<>();
     Set<TupleKey> present = new HashSet<>();
-    String token = "";
-    do {
-      Page<StoredTuple> page =
-          runtime
-              .store()
-              .read(
-                  systemStoreId,
-                  new TupleFilter(object, "member", ""),
-                  new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
-      for (StoredTuple stored : page.items()) {
-        TupleKey key = stored.tuple().key();
-        if (wanted.contains(key)) {
-          present.add(key);
-        } else {
-          extra.add(key);
-        }
-      }
-      token = page.continuationToken();
-    } while (!token.isEmpty());
+    forEachTuple(
+        new TupleFilter(object, "member", ""),
+        key -> {
+          if (wanted.contains(key)) {
+            present.add(key);
+          } else {
+            extra.add(key);
+          }
+        });
     List<Tuple> missing = new ArrayList<>();
     for (TupleKey key : wanted) {
       if (!present.contains(key)) {
@@ -412,6 +384,21 @@ public final class DirectoryRoles {
       }
     }
     return new Difference(missing, extra);
+  }
+
+  /** Every system-store tuple {@code filter} matches, read page by page. */
+  private void forEachTuple(TupleFilter filter, Consumer<TupleKey> action) {
+    String token = "";
+    do {
+      Page<StoredTuple> page =
+          runtime
+              .store()
+              .read(systemStoreId, filter, new PageRequest(PageRequest.MAX_PAGE_SIZE, token));
+      for (StoredTuple stored : page.items()) {
+        action.accept(stored.tuple().key());
+      }
+      token = page.continuationToken();
+    } while (!token.isEmpty());
   }
 
   /**
