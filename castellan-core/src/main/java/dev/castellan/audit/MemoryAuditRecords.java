@@ -66,10 +66,13 @@ final class MemoryAuditRecords implements AuditRecords {
 
   @Override
   public synchronized long deleteOlderThan(Instant cutoff) {
+    // Everything goes unless a record is young enough; the first kept record anchors the chain.
     long keepFrom = head.lastSeq() + 1;
+    String anchor = head.lastHash();
     for (AuditRecord record : records.values()) {
       if (!record.entry().time().isBefore(cutoff)) {
         keepFrom = record.seq();
+        anchor = record.previousHash();
         break;
       }
     }
@@ -78,8 +81,6 @@ final class MemoryAuditRecords implements AuditRecords {
     if (count == 0) {
       return 0;
     }
-    String anchor =
-        keepFrom > head.lastSeq() ? head.lastHash() : records.get(keepFrom).previousHash();
     gone.clear();
     head = new Head(keepFrom, anchor, head.lastSeq(), head.lastHash());
     return count;

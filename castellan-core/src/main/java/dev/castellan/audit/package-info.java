@@ -6,4 +6,7 @@
  * verification. Kept apart from the tuple store: append-only, retention by age, one chain per
  * database.
  */
+@NullMarked
 package dev.castellan.audit;
+
+import org.jspecify.annotations.NullMarked;
