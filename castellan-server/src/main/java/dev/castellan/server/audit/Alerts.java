@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +36,11 @@ class Alerts implements AutoCloseable {
       };
 
   private final AlertRules rules;
-  private final Webhook webhook;
+  private final @Nullable Webhook webhook;
   private final Map<String, ArrayDeque<Instant>> denials = new HashMap<>();
   private final Map<String, ArrayDeque<Instant>> authFailures = new HashMap<>();
 
-  private Alerts(AlertRules rules, Webhook webhook) {
+  private Alerts(AlertRules rules, @Nullable Webhook webhook) {
     this.rules = rules;
     this.webhook = webhook;
   }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reading the audit trail: {@code GET /api/audit} (a page of entries, oldest first) and {@code GET
@@ -92,7 +93,7 @@ public final class AuditApi {
         outcome);
   }
 
-  private static Instant time(String value, String name, Instant fallback) {
+  private static Instant time(@Nullable String value, String name, Instant fallback) {
     if (value == null || value.isEmpty()) {
       return fallback;
     }
@@ -103,7 +104,7 @@ public final class AuditApi {
     }
   }
 
-  private static String bounded(String value, String name) {
+  private static String bounded(@Nullable String value, String name) {
     String text = orEmpty(value);
     if (text.length() > 1024) {
       throw invalid("'" + name + "' is longer than 1024 characters");
@@ -111,7 +112,7 @@ public final class AuditApi {
     return text;
   }
 
-  private static int limit(String value) {
+  private static int limit(@Nullable String value) {
     if (value == null || value.isEmpty()) {
       return DEFAULT_LIMIT;
     }
@@ -126,7 +127,7 @@ public final class AuditApi {
     throw invalid("'limit' must be a number from 1 to " + PageRequest.MAX_PAGE_SIZE);
   }
 
-  private static String orEmpty(String value) {
+  private static String orEmpty(@Nullable String value) {
     return value == null ? "" : value;
   }
 

@@ -22,6 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +73,7 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private final Clock clock;
   private final ArrayBlockingQueue<AuditEvent> queue;
   private final Alerts alerts;
-  private final OutputStream file;
+  private final @Nullable OutputStream file;
   private final AuditLines.Encoder fileLines = new AuditLines.Encoder();
   private final LongAdder dropped = new LongAdder();
   private final LongAdder lost = new LongAdder();
@@ -259,7 +260,7 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private void run() {
     List<AuditEvent> batch = new ArrayList<>(settings.batchSize());
     while (true) {
-      AuditEvent first;
+      @Nullable AuditEvent first;
       try {
         first = queue.poll(100, TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
@@ -394,7 +395,7 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   private void afterStored(List<AuditEvent> events, List<AuditRecord> appended) {
     stored.addAndGet(appended.size());
     if (file != null) {
-      writeFile(appended);
+      writeFile(file, appended);
     }
     for (AuditEvent event : events) {
       try {
@@ -406,14 +407,14 @@ public final class AuditTrail implements AuditLog, AutoCloseable {
   }
 
   /** The same JSON lines as the database holds: the query API's form of each record. */
-  private synchronized void writeFile(List<AuditRecord> appended) {
+  private synchronized void writeFile(OutputStream out, List<AuditRecord> appended) {
     try {
       fileLines.reset();
       for (AuditRecord record : appended) {
         fileLines.write(record);
       }
-      file.write(fileLines.toByteArray());
-      file.flush();
+      out.write(fileLines.toByteArray());
+      out.flush();
     } catch (IOException e) {
       LOG.error("audit trail: could not write to the audit file {}", settings.file(), e);
     }

@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sums up unauthenticated refusals (401s, and 429s of the failure limit) per source address and UTC
@@ -36,7 +38,8 @@ final class AuthFailureSummaries {
     final String source;
     long count;
     long throttled;
-    AuditEvent last;
+    // Set with the first counted refusal: a tally whose count is above 0 has one.
+    @Nullable AuditEvent last;
 
     Tally(long minute, String source) {
       this.minute = minute;
@@ -121,7 +124,7 @@ final class AuthFailureSummaries {
   }
 
   private static AuditEvent summary(Tally tally) {
-    AuditEvent last = tally.last;
+    AuditEvent last = Objects.requireNonNull(tally.last, "a counted tally has its last refusal");
     boolean others = tally.source.equals(OTHER_ADDRESSES);
     StringBuilder reason = new StringBuilder();
     reason

@@ -4,6 +4,7 @@ import dev.castellan.server.auth.Principal;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.MDC;
 
 /**
@@ -21,7 +22,7 @@ public final class RequestAudit {
 
   /** The client's address: as resolved through trusted proxies, else the TCP peer's. */
   public static String clientAddress(Context ctx) {
-    String resolved = ctx.attribute(CLIENT_ADDRESS);
+    @Nullable String resolved = ctx.attribute(CLIENT_ADDRESS);
     return resolved != null ? resolved : ctx.ip();
   }
 
@@ -87,7 +88,7 @@ public final class RequestAudit {
       String reason,
       String storeId,
       long revision) {
-    Principal principal = ctx.attribute("principal");
+    @Nullable Principal principal = ctx.attribute("principal");
     return new AuditEvent(
         Instant.now(),
         kind,
