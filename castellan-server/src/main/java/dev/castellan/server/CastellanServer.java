@@ -50,8 +50,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -77,14 +79,14 @@ public final class CastellanServer implements AutoCloseable {
     private boolean changeNotifications = true;
     private long indexMemoryBudget = StoreRuntime.defaultIndexMemoryBudget();
     private Duration consistencyTimeout = Duration.ofSeconds(5);
-    private JwtSettings jwt;
+    private @Nullable JwtSettings jwt;
     private List<IssuerSettings> issuers = List.of();
-    private Path rbacFile;
+    private @Nullable Path rbacFile;
     private Duration rbacReloadInterval = PolicyWatcher.DEFAULT_INTERVAL;
     private ClaimRoles claimRoles = ClaimRoles.DEFAULT;
     private boolean metricsPublic;
     private boolean caseInsensitiveClaims;
-    private TlsSettings tls;
+    private @Nullable TlsSettings tls;
     private boolean tlsOnly;
     private TrustedProxies trustedProxies = TrustedProxies.NONE;
     private AuthFailureLimit authFailureLimit = AuthFailureLimit.DEFAULT;
@@ -174,12 +176,12 @@ public final class CastellanServer implements AutoCloseable {
     }
 
     /** JWT verification; null: tokens are not accepted. */
-    public JwtSettings jwt() {
+    public @Nullable JwtSettings jwt() {
       return jwt;
     }
 
     /** The RBAC policy file ({@code rbac.yaml}) to load at start and watch; null: none. */
-    public Path rbacFile() {
+    public @Nullable Path rbacFile() {
       return rbacFile;
     }
 
@@ -209,7 +211,7 @@ public final class CastellanServer implements AutoCloseable {
     }
 
     /** HTTPS on {@link #port()} with this certificate and key; null: plain HTTP. */
-    public TlsSettings tls() {
+    public @Nullable TlsSettings tls() {
       return tls;
     }
 
@@ -356,7 +358,7 @@ public final class CastellanServer implements AutoCloseable {
       return o;
     }
 
-    public Options withJwt(JwtSettings value) {
+    public Options withJwt(@Nullable JwtSettings value) {
       Options o = copy();
       o.jwt = value;
       return o;
@@ -380,7 +382,7 @@ public final class CastellanServer implements AutoCloseable {
       return o;
     }
 
-    public Options withRbacFile(Path value) {
+    public Options withRbacFile(@Nullable Path value) {
       Options o = copy();
       o.rbacFile = value;
       return o;
@@ -410,7 +412,7 @@ public final class CastellanServer implements AutoCloseable {
       return o;
     }
 
-    public Options withTls(TlsSettings value) {
+    public Options withTls(@Nullable TlsSettings value) {
       Options o = copy();
       o.tls = value;
       return o;
@@ -476,11 +478,11 @@ public final class CastellanServer implements AutoCloseable {
 
   private final String systemStoreId;
   private final Rbac rbac;
-  private final PolicyWatcher policyWatcher;
+  private final @Nullable PolicyWatcher policyWatcher;
   private final ServerMetrics metrics;
   private final AuditTrail audit;
   private final List<SecuredRoutes.Route> routes;
-  private final TlsListener tls;
+  private final @Nullable TlsListener tls;
   private final ApiKeys keys;
 
   private CastellanServer(
@@ -491,11 +493,11 @@ public final class CastellanServer implements AutoCloseable {
       boolean adminKeyUnknown,
       String systemStoreId,
       Rbac rbac,
-      PolicyWatcher policyWatcher,
+      @Nullable PolicyWatcher policyWatcher,
       ServerMetrics metrics,
       AuditTrail audit,
       List<SecuredRoutes.Route> routes,
-      TlsListener tls,
+      @Nullable TlsListener tls,
       ApiKeys keys) {
     this.keys = keys;
     this.routes = List.copyOf(routes);
@@ -538,7 +540,7 @@ public final class CastellanServer implements AutoCloseable {
           "--tls-only refuses plain HTTP, but no certificate is given; give --tls-cert FILE and"
               + " --tls-key FILE, or drop --tls-only");
     }
-    TlsListener tls =
+    @Nullable TlsListener tls =
         options.tls() == null ? null : TlsListener.open(options.tls(), Clock.systemUTC());
     AuditTrail audit = AuditTrail.start(auditSettings, store.auditRecords());
     StoreRuntime runtime =
@@ -562,7 +564,11 @@ public final class CastellanServer implements AutoCloseable {
   }
 
   private static CastellanServer start(
-      Options options, Store store, AuditTrail audit, StoreRuntime runtime, TlsListener tls) {
+      Options options,
+      Store store,
+      AuditTrail audit,
+      StoreRuntime runtime,
+      @Nullable TlsListener tls) {
     ApiKeys keys = new ApiKeys(store, store, options.keyClock());
     AccessControl access =
         options.auth() == AuthMode.NONE
@@ -592,7 +598,9 @@ public final class CastellanServer implements AutoCloseable {
               deactivated,
               audit);
     } catch (IllegalArgumentException e) {
-      throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
+      throw new CastellanException(
+          ErrorCode.VALIDATION_ERROR,
+          Objects.requireNonNullElse(e.getMessage(), "invalid token verification settings"));
     }
     Deprovisioning deprovisioning =
         new Deprovisioning(
@@ -660,7 +668,7 @@ public final class CastellanServer implements AutoCloseable {
             audit,
             principal -> rbacRoles(rbac, options.claimRoles(), principal),
             subjects);
-    PolicyWatcher watcher;
+    @Nullable PolicyWatcher watcher;
     try {
       watcher =
           options.rbacFile() == null
@@ -1053,7 +1061,15 @@ public final class CastellanServer implements AutoCloseable {
       }
       audit.authFailure(
           RequestAudit.decision(
-              ctx, "auth-failure", "", "authenticate", path, false, e.getMessage(), "", 0),
+              ctx,
+              "auth-failure",
+              "",
+              "authenticate",
+              path,
+              false,
+              Objects.requireNonNullElse(e.getMessage(), ""),
+              "",
+              0),
           false);
       throw e;
     }

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The stores a node holds in memory (issue 14 point 3): a store's index is loaded on first use,
@@ -207,7 +208,7 @@ final class StoreCache implements AutoCloseable {
   }
 
   /** The entry of a loaded store, without loading it or marking it used; null when not loaded. */
-  Entry peek(String storeId) {
+  @Nullable Entry peek(String storeId) {
     CompletableFuture<Entry> pending = entries.get(storeId);
     return pending == null ? null : pending.getNow(null);
   }

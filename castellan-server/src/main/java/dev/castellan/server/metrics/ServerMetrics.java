@@ -260,7 +260,7 @@ public final class ServerMetrics implements AutoCloseable {
   }
 
   /** A request refused with 401; {@code header} is only classified, never kept. */
-  public void authenticationFailure(String header) {
+  public void authenticationFailure(@Nullable String header) {
     authFailures[AuthFailure.of(header).ordinal()].increment();
   }
 
