@@ -18,6 +18,7 @@ import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /** The tuples and changelog of a {@link MemoryStore}, per store; every access holds its monitor. */
 final class MemoryTuples implements TupleStore {
@@ -209,7 +210,7 @@ final class MemoryTuples implements TupleStore {
 
   @Override
   public Page<Change> readChanges(
-      String storeId, String objectType, Instant startTime, PageRequest page) {
+      String storeId, String objectType, @Nullable Instant startTime, PageRequest page) {
     State state = state(storeId);
     long afterRevision = -1;
     int afterSequence = -1;

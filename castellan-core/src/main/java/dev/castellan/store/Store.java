@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.SortedMap;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything one database holds, as one object for wiring: the {@link StoreCatalog}, the {@link
@@ -143,7 +144,7 @@ public interface Store
 
   @Override
   default Page<Change> readChanges(
-      String storeId, String objectType, Instant startTime, PageRequest page) {
+      String storeId, String objectType, @Nullable Instant startTime, PageRequest page) {
     return tupleStore().readChanges(storeId, objectType, startTime, page);
   }
 

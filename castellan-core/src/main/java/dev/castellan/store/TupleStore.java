@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The relationship tuples of each store and their changelog. Every tuple write is one transaction
@@ -118,7 +119,8 @@ public interface TupleStore {
    * empty once a change was returned: it marks the position after the last change, so a client
    * polls with it for what comes next; an empty page means nothing newer yet.
    */
-  Page<Change> readChanges(String storeId, String objectType, Instant startTime, PageRequest page);
+  Page<Change> readChanges(
+      String storeId, String objectType, @Nullable Instant startTime, PageRequest page);
 
   /** Deletes tuples expired at {@code now}, recording the deletions in one revision; the count. */
   int purgeExpired(String storeId, Instant now);

@@ -20,7 +20,9 @@ import dev.castellan.store.ApiKeyRecord;
 import io.javalin.http.Context;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Castellan's own administration: API keys ({@code /api/keys}), rights on stores ({@code
@@ -115,7 +117,7 @@ public final class AdminApi {
   }
 
   private void whoami(Context ctx) {
-    Principal principal = ctx.attribute("principal");
+    Principal principal = Callers.of(ctx);
     ObjectNode out = NODES.objectNode();
     boolean localDevelopment = principal.id().equals(LocalDevelopment.CALLER_ID);
     out.put("subject", localDevelopment ? principal.id() : principal.subject());
@@ -247,6 +249,7 @@ public final class AdminApi {
     ApiKeys.Created rotated =
         expiresAt == null ? keys.rotate(id, grace) : keys.rotate(id, grace, expiresAt);
     ApiKeyRecord record = rotated.record();
+    ApiKeyRecord.Rotation rotation = Objects.requireNonNull(record.rotation(), "just rotated");
     audit.record(
         RequestAudit.change(
             ctx,
@@ -254,7 +257,7 @@ public final class AdminApi {
             rotated.principalId(),
             "rotate",
             "key:" + id,
-            "the replaced secret works until " + record.rotation().graceEndsAt(),
+            "the replaced secret works until " + rotation.graceEndsAt(),
             "",
             0));
     ObjectNode out = NODES.objectNode();
@@ -262,13 +265,13 @@ public final class AdminApi {
     out.put("subject", rotated.principalId());
     out.put("key", rotated.key());
     out.put("expires_at", text(record.expiresAt()));
-    out.put("rotated_at", text(record.rotation().rotatedAt()));
-    out.put("grace_ends_at", text(record.rotation().graceEndsAt()));
+    out.put("rotated_at", text(rotation.rotatedAt()));
+    out.put("grace_ends_at", text(rotation.graceEndsAt()));
     json(ctx, out);
   }
 
   /** The expiry a body asks for ({@code expires_at} or {@code expires_in}); null: none. */
-  private Instant expiry(Body body) {
+  private @Nullable Instant expiry(Body body) {
     if (body.has("expires_at") && body.has("expires_in")) {
       throw Body.invalid("give 'expires_at' or 'expires_in', not both");
     }
@@ -309,13 +312,13 @@ public final class AdminApi {
     json(ctx, out);
   }
 
-  private static String text(Instant instant) {
+  private static @Nullable String text(@Nullable Instant instant) {
     return instant == null ? null : instant.toString();
   }
 
   private void revokeKey(Context ctx) {
     String id = PathParams.param(ctx, "id");
-    Principal caller = ctx.attribute("principal");
+    Principal caller = Callers.of(ctx);
     if (caller.id().equals("key:" + id)) {
       throw Body.invalid("a key cannot revoke itself; use another admin key");
     }
@@ -390,7 +393,7 @@ public final class AdminApi {
 
   /** The caller's principal id, for the audit entry of a user a grant's alias provisions. */
   private static String callerId(Context ctx) {
-    Principal caller = ctx.attribute("principal");
+    Principal caller = Callers.of(ctx);
     return caller == null ? "" : caller.id();
   }
 }

@@ -6,6 +6,7 @@ import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import io.javalin.http.Context;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +91,7 @@ public final class ApiErrors {
     return OpenFgaShapes.grpcCode(ErrorCode.INTERNAL_ERROR);
   }
 
-  public static void write(Context ctx, int status, String code, String message) {
+  public static void write(Context ctx, int status, String code, @Nullable String message) {
     // A wrong method is refused by the router, before any stream: the plain body.
     if (status != 405 && STREAMED.matcher(ctx.path()).find()) {
       ObjectNode line = JsonNodeFactory.instance.objectNode();

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Imports that name people by identity (ADR 0024): {@code POST /api/stores/{store_id}/imports}
@@ -72,7 +73,7 @@ public final class ImportApi {
   }
 
   /** A request row, checked: the tuple to write, or the row to hold. */
-  private record Row(int index, Tuple tuple, Identity identity) {}
+  private record Row(int index, Tuple tuple, @Nullable Identity identity) {}
 
   private void importRows(Context ctx) {
     String storeId = existingStore(ctx);

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The pages of list-objects and list-users.
@@ -109,7 +110,8 @@ final class ListPages {
     }
   }
 
-  private Page first(Request request, Supplier<Listing> start, Budget budget, String after) {
+  private Page first(
+      Request request, Supplier<Listing> start, Budget budget, @Nullable String after) {
     Listing listing = start.get();
     List<String> found = new ArrayList<>(listing.run(budget));
     Collections.sort(found);
@@ -126,7 +128,8 @@ final class ListPages {
   }
 
   /** A page of a complete, sorted listing: the results after {@code after}. */
-  private static Page sortedPage(List<String> sorted, String after, int pageSize, long revision) {
+  private static Page sortedPage(
+      List<String> sorted, @Nullable String after, int pageSize, long revision) {
     int start = 0;
     if (after != null) {
       start = Collections.binarySearch(sorted, after);
@@ -143,14 +146,14 @@ final class ListPages {
     final String id;
     final Request request;
     final Listing listing;
-    final String after;
+    final @Nullable String after;
     final ArrayDeque<String> pending = new ArrayDeque<>();
     final ReentrantLock lock = new ReentrantLock();
     long page = 1;
-    Page last;
+    @Nullable Page last;
     long usedNanos = System.nanoTime();
 
-    Cursor(Request request, Listing listing, String after) {
+    Cursor(Request request, Listing listing, @Nullable String after) {
       byte[] id = new byte[16];
       RANDOM.nextBytes(id);
       this.id = Base64.getUrlEncoder().withoutPadding().encodeToString(id);

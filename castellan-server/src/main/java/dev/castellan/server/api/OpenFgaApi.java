@@ -54,6 +54,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -341,7 +342,8 @@ public final class OpenFgaApi {
         // OpenFGA's write answers every tuple its model refuses with a validation error (2000),
         // the type restrictions included (commands/write.go, ValidationError).
         throw e.code() == ErrorCode.INVALID_TUPLE
-            ? new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage())
+            ? new CastellanException(
+                ErrorCode.VALIDATION_ERROR, Objects.requireNonNullElse(e.getMessage(), ""))
             : e;
       }
       tuples.add(tuple);
@@ -1130,7 +1132,8 @@ public final class OpenFgaApi {
           try {
             engine.validateTuple(tuple);
           } catch (CastellanException e) {
-            throw new CastellanException(ErrorCode.VALIDATION_ERROR, e.getMessage());
+            throw new CastellanException(
+                ErrorCode.VALIDATION_ERROR, Objects.requireNonNullElse(e.getMessage(), ""));
           }
         }
       }
@@ -1226,7 +1229,7 @@ public final class OpenFgaApi {
     return new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
   }
 
-  private static PageRequest page(String size, String token) {
+  private static PageRequest page(@Nullable String size, @Nullable String token) {
     int pageSize = 50;
     if (size != null && !size.isEmpty()) {
       try {
@@ -1238,7 +1241,7 @@ public final class OpenFgaApi {
     return new PageRequest(pageSize, orEmpty(token));
   }
 
-  private static String orEmpty(String value) {
+  private static String orEmpty(@Nullable String value) {
     return value == null ? "" : value;
   }
 
@@ -1309,8 +1312,9 @@ public final class OpenFgaApi {
     } else {
       node.putNull("condition"); // as OpenFGA's gateway writes an unset message
     }
-    if (tuple.expires()) {
-      node.put("expires_at", tuple.expiresAt().toString());
+    Instant expiresAt = tuple.expiresAt();
+    if (expiresAt != null) {
+      node.put("expires_at", expiresAt.toString());
     }
     return node;
   }

@@ -118,7 +118,7 @@ public final class RbacApi {
                   || path.equals(ENVOY_PREFIX)
                   || path.startsWith(ENVOY_PREFIX + "/");
           if (forwardAuth && !RouteTable.METHODS.contains(ctx.method().name())) {
-            Principal caller = ctx.attribute("principal");
+            Principal caller = Callers.of(ctx);
             String method = ctx.method().name();
             GatewayRequest.Refused refused =
                 new GatewayRequest.Refused(
@@ -296,7 +296,7 @@ public final class RbacApi {
         Body.parse(
             ctx.body(),
             Set.of("subject", "permission", "resource", "context", "roles", "consistency_token"));
-    Principal caller = ctx.attribute("principal");
+    Principal caller = Callers.of(ctx);
     String self = ClaimRoles.subject(caller);
     String subject = body.string("subject", 300);
     List<String> roles = claims.roles(caller);
@@ -355,7 +355,7 @@ public final class RbacApi {
    * the reason, audited like any denial.
    */
   private void forward(Context ctx, Optional<String> envoyPrefix) {
-    Principal caller = ctx.attribute("principal");
+    Principal caller = Callers.of(ctx);
     String subject = ClaimRoles.subject(caller);
     switch (GatewayRequest.read(ctx, envoyPrefix)) {
       case GatewayRequest.Refused refused -> deny(ctx, subject, claims.roles(caller), refused);

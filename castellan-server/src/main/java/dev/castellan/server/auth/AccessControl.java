@@ -15,7 +15,9 @@ import dev.castellan.store.TupleWrite;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Castellan authorizes its own API with its own engine: rights live as tuples in a built-in system
@@ -95,7 +97,7 @@ public final class AccessControl {
     if (id == null) {
       store.createStore(SYSTEM_STORE_NAME);
       // Two nodes starting together on an empty database may both create one: the oldest wins.
-      id = findSystemStore(store);
+      id = Objects.requireNonNull(findSystemStore(store), "the system store was just created");
     }
     var model = ModelDsl.parse(MODEL);
     var latest = store.latestModel(id);
@@ -114,7 +116,7 @@ public final class AccessControl {
     return new AccessControl(store, systemStoreId, true);
   }
 
-  private static String findSystemStore(Store store) {
+  private static @Nullable String findSystemStore(Store store) {
     return store.allStores().stream() // oldest first
         .filter(info -> info.name().equals(SYSTEM_STORE_NAME))
         .map(StoreInfo::id)
@@ -197,7 +199,7 @@ public final class AccessControl {
   }
 
   /** Stores {@code principal} may read; null when it may read all (a global admin). */
-  public Set<String> readableStores(StoreRuntime runtime, Principal principal) {
+  public @Nullable Set<String> readableStores(StoreRuntime runtime, Principal principal) {
     if (isAdmin(runtime, principal)) {
       return null;
     }

@@ -17,6 +17,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
@@ -265,9 +266,9 @@ public final class ApiKeys implements AutoCloseable {
               "this secret of API key "
                   + id
                   + " was replaced at "
-                  + record.rotation().rotatedAt()
+                  + Objects.requireNonNull(record.rotation()).rotatedAt()
                   + " and stopped working at "
-                  + record.rotation().graceEndsAt()
+                  + Objects.requireNonNull(record.rotation()).graceEndsAt()
                   + "; use the key the rotation returned");
     };
   }
@@ -310,7 +311,7 @@ public final class ApiKeys implements AutoCloseable {
     return "t" + hash("id:" + key).substring(0, 16);
   }
 
-  private static String[] split(String key) {
+  private static String @Nullable [] split(String key) {
     if (!key.startsWith("cst_")) {
       return null;
     }

@@ -3,6 +3,7 @@ package dev.castellan.server.auth;
 import dev.castellan.CastellanException;
 import dev.castellan.ErrorCode;
 import java.time.Clock;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns an {@code Authorization} header into a {@link Principal}: a JWT when JWT authentication is
@@ -15,7 +16,7 @@ public final class Authentication {
   private static final int MAX_HEADER = 16 * 1024;
 
   private final ApiKeys keys;
-  private final JwtAuthenticator jwt;
+  private final @Nullable JwtAuthenticator jwt;
   private final DeactivatedUsers deactivated;
 
   /**
@@ -25,9 +26,9 @@ public final class Authentication {
    */
   public Authentication(
       ApiKeys keys,
-      JwtSettings jwtSettings,
+      @Nullable JwtSettings jwtSettings,
       java.util.List<IssuerSettings> issuers,
-      dev.castellan.store.DirectoryStore directory,
+      dev.castellan.store.@Nullable DirectoryStore directory,
       DeactivatedUsers deactivated,
       dev.castellan.server.audit.AuditLog audit) {
     this.keys = keys;
@@ -47,7 +48,7 @@ public final class Authentication {
     }
   }
 
-  public Principal authenticate(String header) {
+  public Principal authenticate(@Nullable String header) {
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       throw new CastellanException(
           ErrorCode.UNAUTHENTICATED,

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One OIDC issuer whose tokens this server accepts, and how its claims map onto Castellan (ADR
@@ -212,9 +213,10 @@ public record IssuerSettings(
       try {
         out.add(parseOne(list.get(i), where));
       } catch (IllegalArgumentException e) {
-        throw e.getMessage().startsWith(where)
+        String message = e.getMessage();
+        throw message != null && message.startsWith(where)
             ? e
-            : new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            : new IllegalArgumentException(where + ": " + message, e);
       }
     }
     checkTogether(out, source);
@@ -269,7 +271,7 @@ public record IssuerSettings(
           "auditor-values",
           "provisioning");
 
-  private static IssuerSettings parseOne(JsonNode node, String where) {
+  private static IssuerSettings parseOne(@Nullable JsonNode node, String where) {
     if (node == null || !node.isObject()) {
       throw new IllegalArgumentException(where + ": expected a mapping with name and issuer");
     }
@@ -298,7 +300,7 @@ public record IssuerSettings(
         choice(node, "provisioning", where, Provisioning.values(), Provisioning.JIT));
   }
 
-  private static String text(JsonNode node, String key, String where, String fallback) {
+  private static String text(JsonNode node, String key, String where, @Nullable String fallback) {
     JsonNode value = node.get(key);
     if (value == null || value.isNull()) {
       if (fallback == null) {
@@ -360,7 +362,7 @@ public record IssuerSettings(
     return out;
   }
 
-  private static ClaimValues claimValues(JsonNode node, String where) {
+  private static ClaimValues claimValues(@Nullable JsonNode node, String where) {
     if (node == null || node.isNull()) {
       return ClaimValues.NONE;
     }

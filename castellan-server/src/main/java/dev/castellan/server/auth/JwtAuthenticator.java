@@ -44,6 +44,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -52,6 +53,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +111,7 @@ public final class JwtAuthenticator {
 
   private final JwtSettings settings;
   private final Clock clock;
-  private final MACVerifier hmac;
+  private final @Nullable MACVerifier hmac;
 
   /** The accepted issuers by their {@code iss}, each with its keys. */
   private final Map<String, Accepted> issuers;
@@ -312,7 +314,7 @@ public final class JwtAuthenticator {
         throw fail("the token's issuer is not accepted");
       }
     }
-    boolean valid = viaIssuer ? verifyWithIssuerKeys(jwt, issuer.keys()) : verifyHmac(jwt);
+    boolean valid = issuer != null ? verifyWithIssuerKeys(jwt, issuer.keys()) : verifyHmac(jwt);
     if (!valid) {
       throw fail("the token's signature is not valid");
     }
@@ -333,7 +335,7 @@ public final class JwtAuthenticator {
 
   private boolean verifyHmac(SignedJWT jwt) {
     try {
-      return jwt.verify(hmac);
+      return jwt.verify(Objects.requireNonNull(hmac)); // HS256 is refused without a secret
     } catch (JOSEException | IllegalStateException e) {
       return false;
     }
@@ -479,7 +481,7 @@ public final class JwtAuthenticator {
   }
 
   /** The JSON object of a base64url-encoded JOSE header, or null. */
-  private static Map<String, Object> decodeHeader(String part) {
+  private static @Nullable Map<String, Object> decodeHeader(String part) {
     if (part.isEmpty() || part.length() > MAX_HEADER_CHARS) {
       return null;
     }
@@ -501,17 +503,17 @@ public final class JwtAuthenticator {
     private final URI discoveryUri;
 
     /** The configured JWKS location; null: discovery finds it. */
-    private final URI configuredJwks;
+    private final @Nullable URI configuredJwks;
 
     private final boolean requireHttps;
     private final HttpClient http;
     private final ReentrantLock lock = new ReentrantLock();
 
     /** The last key set loaded, or null; replaced whole. */
-    private volatile Snapshot snapshot;
+    private volatile @Nullable Snapshot snapshot;
 
     // Guarded by lock.
-    private URI jwksUri;
+    private @Nullable URI jwksUri;
     private long lastAttempt;
     private boolean attempted;
 
@@ -545,7 +547,8 @@ public final class JwtAuthenticator {
         }
       } else if (now - current.loadedAt() >= JWKS_MAX_AGE_SECONDS * 1000) {
         // Stale: one caller refreshes; the others keep using the cached keys meanwhile.
-        current = refresh(current, false);
+        // Never null: with a snapshot seen, refresh returns it or a newer one.
+        current = Objects.requireNonNull(refresh(current, false));
       }
       List<JWK> found = select(current, matcher);
       if (!found.isEmpty()) {
@@ -573,7 +576,7 @@ public final class JwtAuthenticator {
      * Loads the key set unless another caller did since {@code seen} was read or the rate limit
      * forbids it; returns the snapshot to use (null: none available).
      */
-    private Snapshot refresh(Snapshot seen, boolean wait) {
+    private @Nullable Snapshot refresh(@Nullable Snapshot seen, boolean wait) {
       if (wait) {
         lock.lock();
       } else if (!lock.tryLock()) {
@@ -696,7 +699,7 @@ public final class JwtAuthenticator {
     private final int limit;
     private final CompletableFuture<byte[]> result = new CompletableFuture<>();
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-    private Flow.Subscription subscription;
+    private Flow.@Nullable Subscription subscription;
 
     LimitedBody(int limit) {
       this.limit = limit;
@@ -720,7 +723,7 @@ public final class JwtAuthenticator {
       }
       for (ByteBuffer item : items) {
         if (buffer.size() + item.remaining() > limit) {
-          subscription.cancel();
+          Objects.requireNonNull(subscription).cancel(); // onSubscribe came first
           result.completeExceptionally(
               new IOException("the response is larger than " + limit + " bytes"));
           return;

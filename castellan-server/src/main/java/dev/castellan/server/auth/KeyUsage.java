@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +27,7 @@ final class KeyUsage implements AutoCloseable {
   private final CredentialStore credentials;
   private final Map<String, Instant> pending = new ConcurrentHashMap<>();
   private final Object flushing = new Object();
-  private ScheduledExecutorService flusher; // under flushing
+  private @Nullable ScheduledExecutorService flusher; // under flushing
 
   KeyUsage(CredentialStore credentials) {
     this.credentials = credentials;

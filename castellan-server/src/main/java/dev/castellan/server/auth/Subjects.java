@@ -13,8 +13,10 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -90,7 +92,7 @@ public final class Subjects {
   }
 
   /** The namespace of an issuer's OIDC identities; {@code issuer} null for HS256. */
-  public static String oidcNamespace(IssuerSettings issuer) {
+  public static String oidcNamespace(@Nullable IssuerSettings issuer) {
     return issuer == null || issuer.defaultNamespace() ? DEFAULT_NAMESPACE : issuer.issuer();
   }
 
@@ -236,9 +238,10 @@ public final class Subjects {
    * @param byName also look the name up as a userName, then an email ({@code user:<name>})
    * @param name the name a provisioned user gets as its userName
    */
-  private record Alias(String canonical, Identity identity, boolean byName, String name) {}
+  private record Alias(
+      @Nullable String canonical, @Nullable Identity identity, boolean byName, String name) {}
 
-  private Alias parse(String input) {
+  private Alias parse(@Nullable String input) {
     String value = input == null ? "" : input.strip();
     if (value.isEmpty() || value.length() > MAX_INPUT) {
       throw invalid(value);
@@ -287,8 +290,14 @@ public final class Subjects {
     }
   }
 
+  /** The identity of an alias that is not canonical already (only those are looked up). */
+  private static Identity identity(Alias alias) {
+    return Objects.requireNonNull(alias.identity(), "a canonical subject has no identity");
+  }
+
   /** The directory id an alias names, if any. */
   private Optional<String> lookup(Alias alias) {
+    Identity identity = identity(alias);
     if (alias.byName()) {
       Optional<String> named = byUserName(alias.name());
       if (named.isPresent()) {
@@ -298,16 +307,16 @@ public final class Subjects {
       if (mailed.isPresent()) {
         return mailed;
       }
-      return directory.resolve(alias.identity());
+      return directory.resolve(identity);
     }
-    Optional<String> linked = directory.resolve(alias.identity());
+    Optional<String> linked = directory.resolve(identity);
     if (linked.isPresent()) {
       return linked;
     }
-    if (alias.identity().kind().equals(Identity.EMAIL)) {
+    if (identity.kind().equals(Identity.EMAIL)) {
       return byEmail(alias.name());
     }
-    if (alias.identity().namespace().equals(DEFAULT_NAMESPACE)) {
+    if (identity.namespace().equals(DEFAULT_NAMESPACE)) {
       // jwt:x and user:x were one caller before ADR 0023: both name the user whose userName is x.
       return byUserName(alias.name());
     }
@@ -370,12 +379,13 @@ public final class Subjects {
     if (raced.isPresent()) {
       return raced.get();
     }
-    boolean email = alias.identity().kind().equals(Identity.EMAIL);
+    Identity identity = identity(alias);
+    boolean email = identity.kind().equals(Identity.EMAIL);
     UserDraft draft =
         new UserDraft(alias.name(), "", "", true, email ? List.of(alias.name()) : List.of(), "");
-    String reason = how + "; linked to its " + alias.identity().kind() + " identity";
+    String reason = how + "; linked to its " + identity.kind() + " identity";
     try {
-      return createAndLink(directory, audit, alias.identity(), draft, List.of(), caller, reason);
+      return createAndLink(directory, audit, identity, draft, List.of(), caller, reason);
     } catch (CastellanException e) {
       if (e.code() != ErrorCode.UNIQUENESS_CONFLICT) {
         throw e;

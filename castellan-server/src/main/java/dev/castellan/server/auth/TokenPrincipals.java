@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one place a verified token becomes a {@link Principal} (ADR 0020): its subject id in the
@@ -83,7 +84,7 @@ final class TokenPrincipals {
    *     map as before (the single-issuer flags, HS256)
    */
   Principal build(
-      IssuerSettings issuer,
+      @Nullable IssuerSettings issuer,
       boolean mapped,
       String subjectClaim,
       String subject,
@@ -123,12 +124,12 @@ final class TokenPrincipals {
   /**
    * {@code escape(subject)}, prefixed by {@code name/} for an issuer outside the default namespace.
    */
-  private static String subjectId(IssuerSettings issuer, String claim, String subject) {
+  private static String subjectId(@Nullable IssuerSettings issuer, String claim, String subject) {
     String escaped =
         SubjectIds.escape(subject)
             .orElseThrow(() -> fail("the token's subject (" + claim + ") is not valid Unicode"));
     boolean prefixed = issuer != null && !issuer.defaultNamespace();
-    String id = prefixed ? issuer.name() + "/" + escaped : escaped;
+    String id = prefixed && issuer != null ? issuer.name() + "/" + escaped : escaped;
     if (id.length() > SubjectIds.MAX_LENGTH) {
       throw fail(
           "the token's subject ("
@@ -227,7 +228,8 @@ final class TokenPrincipals {
    * created just in time, or refused for {@code scim-only}. Deactivation is not cached here: {@link
    * DeactivatedUsers} refuses a deactivated user's tokens on every request.
    */
-  private String directoryUser(IssuerSettings issuer, String subject, Map<String, Object> claims) {
+  private String directoryUser(
+      @Nullable IssuerSettings issuer, String subject, Map<String, Object> claims) {
     String namespace = Subjects.oidcNamespace(issuer);
     String key = namespace + '\u0000' + subject; // no Identity (it validates) on a hit
     long now = clock.millis();
@@ -247,7 +249,10 @@ final class TokenPrincipals {
   }
 
   private String lookUpUser(
-      IssuerSettings issuer, String subject, Map<String, Object> claims, Identity identity) {
+      @Nullable IssuerSettings issuer,
+      String subject,
+      Map<String, Object> claims,
+      Identity identity) {
     Optional<String> found = directory.resolve(identity);
     if (found.isEmpty() && identity.namespace().equals(Subjects.DEFAULT_NAMESPACE)) {
       found = names.byUserName(subject);
@@ -319,7 +324,10 @@ final class TokenPrincipals {
   }
 
   private String createJustInTime(
-      IssuerSettings issuer, String subject, Map<String, Object> claims, Identity identity) {
+      @Nullable IssuerSettings issuer,
+      String subject,
+      Map<String, Object> claims,
+      Identity identity) {
     String userName = firstText(claims, "preferred_username", "email");
     String fallback =
         issuer == null || issuer.defaultNamespace() ? subject : issuer.name() + "/" + subject;
@@ -358,7 +366,7 @@ final class TokenPrincipals {
    * linked in (and the name of the {@code --oidc-issuer} issuer that shares it), so a user's name,
    * its audit entry and its link say the same.
    */
-  static String issuerName(IssuerSettings issuer) {
+  static String issuerName(@Nullable IssuerSettings issuer) {
     return issuer == null ? Subjects.DEFAULT_NAMESPACE : issuer.name();
   }
 

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The peers allowed to say who the client is: the reverse proxies and gateways in front of
@@ -116,7 +117,7 @@ public final class TrustedProxies {
    * The bytes of an IP literal (IPv4 dotted quad, IPv6, either in brackets or with a port), or null
    * when {@code text} is not one. Never asks DNS: a host name is not an address here.
    */
-  static byte[] parseAddress(String text) {
+  static byte @Nullable [] parseAddress(@Nullable String text) {
     if (text == null || text.isEmpty() || text.length() > 64) {
       return null;
     }
@@ -149,7 +150,7 @@ public final class TrustedProxies {
     }
   }
 
-  private static byte[] parseIpv4(String text) {
+  private static byte @Nullable [] parseIpv4(String text) {
     String[] parts = text.split("\\.", -1);
     if (parts.length != 4) {
       return null;

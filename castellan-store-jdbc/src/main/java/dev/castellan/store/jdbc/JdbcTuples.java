@@ -37,6 +37,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Tuples and their changelog, in {@code tuples} and {@code changelog}. Every tuple-changing
@@ -646,7 +647,7 @@ final class JdbcTuples implements TupleStore {
 
   @Override
   public Page<Change> readChanges(
-      String storeId, String objectType, Instant startTime, PageRequest page) {
+      String storeId, String objectType, @Nullable Instant startTime, PageRequest page) {
     String[] after = Tokens.decode(page.continuationToken(), Tokens.CHANGES, 2);
     long afterRevision = after == null ? 0 : Tokens.parseLong(after[0]);
     long afterSeq = after == null ? -1 : Tokens.parseLong(after[1]);

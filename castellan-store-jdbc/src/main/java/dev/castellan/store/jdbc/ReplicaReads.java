@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads of tuples and the changelog from a PostgreSQL streaming replica, with the primary behind
@@ -283,7 +284,7 @@ final class ReplicaReads {
 
     @Override
     public Page<Change> readChanges(
-        String storeId, String objectType, Instant startTime, PageRequest page) {
+        String storeId, String objectType, @Nullable Instant startTime, PageRequest page) {
       return ReplicaReads.this.read(
           () -> replica.readChanges(storeId, objectType, startTime, page),
           () -> primary.readChanges(storeId, objectType, startTime, page));
