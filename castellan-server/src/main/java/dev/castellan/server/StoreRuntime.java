@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a node holds per store: its index feed (loaded on first use, let go least recently used
@@ -225,7 +226,10 @@ public final class StoreRuntime implements AutoCloseable {
    * modelId} is empty).
    */
   public Engine engine(
-      String storeId, String modelId, String consistencyToken, boolean higherConsistency) {
+      String storeId,
+      @Nullable String modelId,
+      @Nullable String consistencyToken,
+      boolean higherConsistency) {
     // Held until the engine is made: the store is not let go while this request waits for its
     // token's revision (a feed let go stops following the changelog).
     StoreCache.Entry entry = cache.acquire(storeId);
@@ -233,7 +237,10 @@ public final class StoreRuntime implements AutoCloseable {
       IndexFeed feed = entry.feed();
       boolean hasToken = consistencyToken != null && !consistencyToken.isEmpty();
       // Decoded either way: a token of another store is refused even beside HIGHER_CONSISTENCY.
-      long tokenRevision = hasToken ? ConsistencyToken.decode(consistencyToken, storeId) : 0;
+      long tokenRevision =
+          consistencyToken != null && hasToken
+              ? ConsistencyToken.decode(consistencyToken, storeId)
+              : 0;
       if (higherConsistency) {
         // The latest revision is at or past any token's: waiting for the token first would wait
         // for a read replica that may lag, which HIGHER_CONSISTENCY never does (ADR 0018).

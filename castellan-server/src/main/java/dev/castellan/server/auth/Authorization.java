@@ -11,6 +11,7 @@ import dev.castellan.server.audit.RequestAudit;
 import dev.castellan.server.auth.AccessControl.Role;
 import io.javalin.http.Context;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The guard of every route: checks the right the route declares ({@link Right}) for the caller the
@@ -74,7 +75,7 @@ public final class Authorization implements SecuredRoutes.Guard {
               ctx.method().name(),
               ctx.path(),
               false,
-              e.getMessage(),
+              Objects.requireNonNullElse(e.getMessage(), ""),
               storeId,
               0));
       throw e;

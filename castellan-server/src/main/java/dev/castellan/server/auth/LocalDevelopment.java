@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The local development mode ({@link AuthMode#NONE}): who its caller is, where it may listen, and
@@ -68,7 +69,7 @@ public final class LocalDevelopment {
    * Host} and no foreign {@code Origin}, and pass. Either header may be null (absent). Empty: the
    * request may go on.
    */
-  public static Optional<String> foreignRequest(String host, String origin) {
+  public static Optional<String> foreignRequest(@Nullable String host, @Nullable String origin) {
     String name = host == null ? "" : hostName(host);
     if (!isLoopbackLiteralOrLocalhost(name)) {
       return Optional.of(
