@@ -156,46 +156,96 @@ public final class AccessControl {
   // ------------------------------------------------------------------ decisions
 
   /**
-   * A global administrator: by a grant, or by a claim value its issuer's {@code admin-values} name
-   * (held for as long as the token says so, and by no tuple).
+   * The rights of {@code principal} for one request: the system store's engine is looked up once,
+   * at the first decision that needs it, however many rights the request checks.
    */
+  public Caller caller(StoreRuntime runtime, Principal principal) {
+    return new Caller(runtime, principal);
+  }
+
+  /** A global administrator; see {@link Caller#isAdmin()}. */
   public boolean isAdmin(StoreRuntime runtime, Principal principal) {
-    if (localDeveloper(principal) || principal.mapped().admin()) {
-      return true;
-    }
-    return check(runtime, GLOBAL, "admin", subject(principal));
+    return caller(runtime, principal).isAdmin();
   }
 
-  /** An auditor reads the audit trail; every admin is one. */
+  /** An auditor; see {@link Caller#isAuditor()}. */
   public boolean isAuditor(StoreRuntime runtime, Principal principal) {
-    if (localDeveloper(principal) || principal.mapped().auditor()) {
-      return true;
-    }
-    return check(runtime, GLOBAL, "auditor", subject(principal));
+    return caller(runtime, principal).isAuditor();
   }
 
-  /**
-   * A provisioning key: its only right is the SCIM service. Not implied by admin (an administrator
-   * key leaking into an IdP's connector settings would otherwise be a full administrator there),
-   * and not held by the local-development caller.
-   */
+  /** A provisioning key; see {@link Caller#isProvisioner()}. */
   public boolean isProvisioner(StoreRuntime runtime, Principal principal) {
-    // Only keys are ever granted the right (POST /api/keys {"scim": true}): a token is never
-    // one, and skipping the check keeps token requests at their cost.
-    if (!principal.id().startsWith("key:")) {
-      return false;
-    }
-    return check(runtime, GLOBAL, "scim", subject(principal));
+    return caller(runtime, principal).isProvisioner();
   }
 
   /** True when {@code principal} has {@code role} (or a higher one) on {@code storeId}. */
   public boolean allowed(StoreRuntime runtime, Principal principal, String storeId, Role role) {
-    if (localDeveloper(principal) || principal.mapped().admin()) {
-      return true;
+    return caller(runtime, principal).allowed(storeId, role);
+  }
+
+  /** The decisions on one caller's rights, made for one request (not shared between threads). */
+  public final class Caller {
+    private final StoreRuntime runtime;
+    private final Principal principal;
+
+    /** The system store's engine, once a decision needed it. */
+    private @Nullable Engine engine;
+
+    private Caller(StoreRuntime runtime, Principal principal) {
+      this.runtime = runtime;
+      this.principal = principal;
     }
-    String subject = subject(principal);
-    return check(runtime, GLOBAL, "admin", subject)
-        || check(runtime, "store:" + storeId, role.relation(), subject);
+
+    /**
+     * A global administrator: by a grant, or by a claim value its issuer's {@code admin-values}
+     * name (held for as long as the token says so, and by no tuple).
+     */
+    public boolean isAdmin() {
+      if (localDeveloper(principal) || principal.mapped().admin()) {
+        return true;
+      }
+      return check(GLOBAL, "admin");
+    }
+
+    /** An auditor reads the audit trail; every admin is one. */
+    public boolean isAuditor() {
+      if (localDeveloper(principal) || principal.mapped().auditor()) {
+        return true;
+      }
+      return check(GLOBAL, "auditor");
+    }
+
+    /**
+     * A provisioning key: its only right is the SCIM service. Not implied by admin (an
+     * administrator key leaking into an IdP's connector settings would otherwise be a full
+     * administrator there), and not held by the local-development caller.
+     */
+    public boolean isProvisioner() {
+      // Only keys are ever granted the right (POST /api/keys {"scim": true}): a token is never
+      // one, and skipping the check keeps token requests at their cost.
+      if (!principal.id().startsWith("key:")) {
+        return false;
+      }
+      return check(GLOBAL, "scim");
+    }
+
+    /** True when the caller has {@code role} (or a higher one) on {@code storeId}. */
+    public boolean allowed(String storeId, Role role) {
+      if (localDeveloper(principal) || principal.mapped().admin()) {
+        return true;
+      }
+      return check(GLOBAL, "admin") || check("store:" + storeId, role.relation());
+    }
+
+    /** Every request checks its caller's rights: answered from memory while they hold. */
+    private boolean check(String object, String relation) {
+      Engine current = engine;
+      if (current == null) {
+        current = runtime.engine(systemStoreId, "", null, false);
+        engine = current;
+      }
+      return decisions.allowed(current, object, relation, subject(principal));
+    }
   }
 
   /** Stores {@code principal} may read; null when it may read all (a global admin). */
@@ -215,12 +265,6 @@ public final class AccessControl {
   /** The caller of {@link AuthMode#NONE}, on a server in that mode. */
   private boolean localDeveloper(Principal principal) {
     return localDevelopment && principal.id().equals(LocalDevelopment.CALLER_ID);
-  }
-
-  /** Every request checks its caller's rights: answered from memory while they hold. */
-  private boolean check(StoreRuntime runtime, String object, String relation, String subject) {
-    Engine engine = runtime.engine(systemStoreId, "", null, false);
-    return decisions.allowed(engine, object, relation, subject);
   }
 
   /**

@@ -47,7 +47,9 @@ public final class Authorization implements SecuredRoutes.Guard {
       throw storeNotFound(storeId);
     }
     try {
-      boolean provisioner = access.isProvisioner(runtime, principal);
+      // One caller for the request's decisions: the system store's engine is looked up once.
+      AccessControl.Caller caller = access.caller(runtime, principal);
+      boolean provisioner = caller.isProvisioner();
       if (provisioner != (right == Right.SCIM)) {
         throw new CastellanException(
             ErrorCode.FORBIDDEN,
@@ -60,11 +62,11 @@ public final class Authorization implements SecuredRoutes.Guard {
       }
       switch (right) {
         case PUBLIC, AUTHENTICATED, GATEWAY, SCIM -> {}
-        case AUDITOR -> requireAuditor(principal);
-        case ADMIN -> requireAdmin(principal);
-        case STORE_READER -> require(principal, storeId, Role.READER);
-        case STORE_WRITER -> require(principal, storeId, Role.WRITER);
-        case STORE_ADMIN -> require(principal, storeId, Role.ADMIN);
+        case AUDITOR -> requireAuditor(caller, principal);
+        case ADMIN -> requireAdmin(caller, principal);
+        case STORE_READER -> require(caller, principal, storeId, Role.READER);
+        case STORE_WRITER -> require(caller, principal, storeId, Role.WRITER);
+        case STORE_ADMIN -> require(caller, principal, storeId, Role.ADMIN);
       }
     } catch (CastellanException e) {
       audit.record(
@@ -96,23 +98,24 @@ public final class Authorization implements SecuredRoutes.Guard {
     return new CastellanException(ErrorCode.STORE_ID_NOT_FOUND, "store " + storeId + " not found");
   }
 
-  private void require(Principal principal, String storeId, Role role) {
-    if (!access.allowed(runtime, principal, storeId, role)) {
+  private static void require(
+      AccessControl.Caller caller, Principal principal, String storeId, Role role) {
+    if (!caller.allowed(storeId, role)) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN,
           principal.id() + " is not a " + role.name().toLowerCase(Locale.ROOT) + " of this store");
     }
   }
 
-  private void requireAdmin(Principal principal) {
-    if (!access.isAdmin(runtime, principal)) {
+  private static void requireAdmin(AccessControl.Caller caller, Principal principal) {
+    if (!caller.isAdmin()) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN, principal.id() + " is not a Castellan administrator");
     }
   }
 
-  private void requireAuditor(Principal principal) {
-    if (!access.isAuditor(runtime, principal)) {
+  private static void requireAuditor(AccessControl.Caller caller, Principal principal) {
+    if (!caller.isAuditor()) {
       throw new CastellanException(
           ErrorCode.FORBIDDEN,
           principal.id() + " is neither a Castellan administrator nor an auditor");

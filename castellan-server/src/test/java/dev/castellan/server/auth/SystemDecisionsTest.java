@@ -101,6 +101,30 @@ class SystemDecisionsTest {
   }
 
   @Test
+  void oneRequestsCallerLooksTheEngineUpOnceAndStillSeesEachRevision() {
+    // A request decides all its rights through one caller; a write between two of its decisions
+    // is seen by the second, as it was when each decision looked the engine up again.
+    AccessControl.Caller caller = access.caller(runtime, alice);
+    assertFalse(caller.isProvisioner());
+    assertFalse(caller.allowed("s1", Role.WRITER));
+    access.grant("key:alice", "s1", Role.WRITER);
+    runtime.afterWrite(access.systemStoreId());
+    assertTrue(caller.allowed("s1", Role.WRITER));
+    assertTrue(caller.allowed("s1", Role.READER));
+    assertFalse(caller.allowed("s1", Role.ADMIN));
+    assertFalse(caller.allowed("s2", Role.READER));
+    assertFalse(caller.isAdmin());
+    assertFalse(caller.isAuditor());
+    access.grantScim("key:alice");
+    runtime.afterWrite(access.systemStoreId());
+    assertTrue(caller.isProvisioner());
+    access.revokeAll("key:alice");
+    runtime.afterWrite(access.systemStoreId());
+    assertFalse(caller.isProvisioner());
+    assertFalse(caller.allowed("s1", Role.READER));
+  }
+
+  @Test
   void theAnswersHeldAreBounded() {
     SystemDecisions decisions = new SystemDecisions();
     var engine = runtime.engine(access.systemStoreId(), "", null, false);
