@@ -235,12 +235,10 @@ public final class StoreRuntime implements AutoCloseable {
     StoreCache.Entry entry = cache.acquire(storeId);
     try {
       IndexFeed feed = entry.feed();
-      boolean hasToken = consistencyToken != null && !consistencyToken.isEmpty();
+      String token = consistencyToken == null ? "" : consistencyToken;
+      boolean hasToken = !token.isEmpty();
       // Decoded either way: a token of another store is refused even beside HIGHER_CONSISTENCY.
-      long tokenRevision =
-          consistencyToken != null && hasToken
-              ? ConsistencyToken.decode(consistencyToken, storeId)
-              : 0;
+      long tokenRevision = hasToken ? ConsistencyToken.decode(token, storeId) : 0;
       if (higherConsistency) {
         // The latest revision is at or past any token's: waiting for the token first would wait
         // for a read replica that may lag, which HIGHER_CONSISTENCY never does (ADR 0018).
